@@ -1,0 +1,365 @@
+//! Configuration: defaults < `ftry.toml` < environment.
+//!
+//! Every key lives in one section of [`Config`]; the environment variable of
+//! `section.key` is `FTRY_SECTION_KEY` (top-level keys: `FTRY_KEY`), and the
+//! standard `DATABASE_URL` and `REDIS_URL` are read too. An invalid value stops
+//! startup with one line naming the key and the expected form.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use ftry_api::rate_limit::RateLimitSettings;
+use ftry_api::HttpSettings;
+use ftry_ops::logging::LogSettings;
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgConnectOptions;
+
+/// Sections, longest first where one could prefix another.
+const SECTIONS: [&str; 7] = [
+    "rate_limit",
+    "database",
+    "embedded",
+    "shutdown",
+    "redis",
+    "http",
+    "log",
+];
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where ftry keeps its embedded PostgreSQL cluster and local files.
+    pub data_dir: DataDir,
+    pub http: HttpSettings,
+    pub rate_limit: RateLimitSettings,
+    pub database: DatabaseConfig,
+    pub embedded: EmbeddedConfig,
+    pub redis: RedisConfig,
+    pub log: LogSettings,
+    pub shutdown: ShutdownConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct DataDir(pub PathBuf);
+
+impl Default for DataDir {
+    fn default() -> Self {
+        Self(PathBuf::from("./ftry-data"))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// The application role's connection; unset = the embedded PostgreSQL.
+    pub url: Option<SecretUrl>,
+    /// The owner role's connection, used for migrations; defaults to `url`.
+    pub owner_url: Option<SecretUrl>,
+    /// Apply pending migrations when `serve` starts.
+    pub auto_migrate: bool,
+    pub max_connections: u32,
+    pub acquire_timeout_ms: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            owner_url: None,
+            auto_migrate: true,
+            max_connections: 20,
+            acquire_timeout_ms: 3000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmbeddedConfig {
+    /// Directory holding `initdb` and `postgres`; found automatically when unset.
+    pub pg_bindir: Option<PathBuf>,
+    /// OS user that runs PostgreSQL when ftry runs as root (default `postgres`).
+    pub run_as: Option<String>,
+    pub startup_timeout_secs: u64,
+}
+
+impl Default for EmbeddedConfig {
+    fn default() -> Self {
+        Self {
+            pg_bindir: None,
+            run_as: None,
+            startup_timeout_secs: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisConfig {
+    /// Unset = no Redis: rate limits and caches stay in-process (one node).
+    pub url: Option<SecretUrl>,
+    /// Timeout of each Redis command and connect attempt.
+    pub timeout_ms: u64,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            timeout_ms: 250,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShutdownConfig {
+    /// After SIGTERM, keep serving (readiness 503) this long so load balancers
+    /// notice before the listener closes.
+    pub drain_delay_ms: u64,
+    /// Longest wait for in-flight requests once the listener has closed.
+    pub grace_secs: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            drain_delay_ms: 0,
+            grace_secs: 30,
+        }
+    }
+}
+
+/// A connection URL whose password never reaches a log or a printout.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "String")]
+pub struct SecretUrl(String);
+
+impl SecretUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("REDACTED"));
+                url.to_string()
+            }
+            Ok(url) => url.to_string(),
+            Err(_) => "REDACTED".into(),
+        }
+    }
+}
+
+impl TryFrom<String> for SecretUrl {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        match url::Url::parse(&text) {
+            Ok(url) if url.has_host() || url.query().is_some() => Ok(Self(text)),
+            _ => Err("not a connection URL; expected scheme://user:password@host:port/name".into()),
+        }
+    }
+}
+
+impl fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl Serialize for SecretUrl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.redacted())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+/// The configuration file to read: explicit (`--config` / `FTRY_CONFIG`, must
+/// exist) or `./ftry.toml` when present.
+fn config_file(explicit: Option<&Path>) -> Result<Option<PathBuf>, ConfigError> {
+    match explicit {
+        Some(path) if path.is_file() => Ok(Some(path.to_owned())),
+        Some(path) => Err(ConfigError(format!(
+            "config file {} does not exist or is not a file",
+            path.display()
+        ))),
+        None => Ok(Some(PathBuf::from("ftry.toml")).filter(|p| p.is_file())),
+    }
+}
+
+/// `FTRY_HTTP_ADDR` → `http.addr`, `FTRY_DATA_DIR` → `data_dir`.
+fn env_key(key: &str) -> String {
+    let key = key.to_ascii_lowercase();
+    SECTIONS
+        .iter()
+        .find_map(|section| {
+            key.strip_prefix(section)
+                .and_then(|rest| rest.strip_prefix('_'))
+                .map(|rest| format!("{section}.{rest}"))
+        })
+        .unwrap_or(key)
+}
+
+impl Config {
+    pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = config_file(explicit)? {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let config: Config = figment
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL", "REDIS_URL"])
+                    .map(|k| env_key(k.as_str()).into()),
+            )
+            .merge(
+                Env::prefixed("FTRY_")
+                    .ignore(&["CONFIG"])
+                    .map(|k| env_key(k.as_str()).into()),
+            )
+            .extract()
+            .map_err(|e| ConfigError(describe(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let problem = |key: &str, expected: &str| Err(ConfigError(format!("{key}: expected {expected}")));
+        if self.http.body_limit_bytes == 0 {
+            return problem("http.body_limit_bytes", "a positive number of bytes");
+        }
+        if self.http.request_timeout_secs == 0 {
+            return problem("http.request_timeout_secs", "a positive number of seconds");
+        }
+        if self.http.check_timeout_ms == 0 {
+            return problem("http.check_timeout_ms", "a positive number of milliseconds");
+        }
+        for origin in &self.http.cors_origins {
+            let valid = url::Url::parse(origin)
+                .is_ok_and(|u| u.has_host() && u.path() == "/" && !origin.ends_with('/'));
+            if !valid {
+                return problem(
+                    "http.cors_origins",
+                    &format!("origins such as https://book.example.com, not `{origin}`"),
+                );
+            }
+        }
+        if self.database.max_connections == 0 {
+            return problem("database.max_connections", "at least 1");
+        }
+        if self.database.owner_url.is_some() && self.database.url.is_none() {
+            return problem("database.owner_url", "to be set only together with database.url");
+        }
+        for (key, url) in [
+            ("database.url", &self.database.url),
+            ("database.owner_url", &self.database.owner_url),
+        ] {
+            if let Some(url) = url {
+                if PgConnectOptions::from_str(url.expose()).is_err() {
+                    return problem(
+                        key,
+                        "a PostgreSQL URL, postgres://user:password@host:5432/database",
+                    );
+                }
+            }
+        }
+        if let Some(url) = &self.redis.url {
+            if ftry_ops::redis::RedisHandle::new(url.expose(), Duration::from_millis(1)).is_err() {
+                return problem("redis.url", "a Redis URL, redis://[:password@]host:6379[/db]");
+            }
+        }
+        if self.redis.timeout_ms == 0 {
+            return problem("redis.timeout_ms", "a positive number of milliseconds");
+        }
+        self.log.filter().map_err(ConfigError)?;
+        Ok(())
+    }
+
+    /// The configuration as TOML, every secret redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown.grace_secs)
+    }
+}
+
+/// One line: the key, what was wrong, and where the value came from.
+fn describe(error: figment::Error) -> String {
+    let error = error
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| figment::Error::from("unknown error".to_string()));
+    let key = error.path.join(".");
+    let source = error
+        .metadata
+        .as_ref()
+        .map(|m| match &m.source {
+            Some(source) => format!(" (from {source})"),
+            None => format!(" (from {})", m.name),
+        })
+        .unwrap_or_default();
+    let hint = match key.as_str() {
+        "http.addr" => "; expected host:port, e.g. 127.0.0.1:8080",
+        "http.trusted_proxies" => "; expected a list of IP networks, e.g. [\"10.0.0.0/8\"]",
+        _ => "",
+    };
+    if key.is_empty() {
+        format!("{}{source}", error.kind)
+    } else {
+        format!("{key}: {}{hint}{source}", error.kind)
+    }
+}
+
+impl Config {
+    /// The application and owner connections of an external database, or
+    /// `None` for the embedded cluster.
+    pub fn external_database(&self) -> Option<(PgConnectOptions, PgConnectOptions)> {
+        let app = self.database.url.as_ref()?;
+        // validate() has parsed both URLs already.
+        let parse = |u: &SecretUrl| PgConnectOptions::from_str(u.expose()).unwrap_or_default();
+        let owner = self.database.owner_url.as_ref().unwrap_or(app);
+        Some((parse(app), parse(owner)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_keys_map_to_sections() {
+        assert_eq!(env_key("HTTP_ADDR"), "http.addr");
+        assert_eq!(env_key("HTTP_BODY_LIMIT_BYTES"), "http.body_limit_bytes");
+        assert_eq!(env_key("RATE_LIMIT_AUTH"), "rate_limit.auth");
+        assert_eq!(env_key("DATA_DIR"), "data_dir");
+        assert_eq!(env_key("DATABASE_OWNER_URL"), "database.owner_url");
+        assert_eq!(env_key("REDIS_URL"), "redis.url");
+    }
+
+    #[test]
+    fn urls_print_without_their_password() {
+        let url = SecretUrl::try_from("postgres://app:s3cret@db.internal:5432/ftry".to_string()).unwrap();
+        assert_eq!(url.redacted(), "postgres://app:REDACTED@db.internal:5432/ftry");
+        assert_eq!(
+            format!("{url:?}"),
+            "postgres://app:REDACTED@db.internal:5432/ftry"
+        );
+        assert!(!toml::to_string(&DatabaseConfig {
+            url: Some(url),
+            ..Default::default()
+        })
+        .unwrap()
+        .contains("s3cret"));
+    }
+}

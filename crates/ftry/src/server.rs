@@ -1,0 +1,201 @@
+//! Wiring: database (external or embedded), migrations, Redis, the HTTP
+//! listener and graceful shutdown.
+
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use ftry_api::{ApiSettings, AppState};
+use ftry_ops::embedded::{EmbeddedPostgres, EmbeddedSettings};
+use ftry_ops::redis::RedisHandle;
+use ftry_store::{DatabaseSettings, Pools};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+
+/// The database ftry runs on, and the embedded server when it owns one.
+pub struct Database {
+    pub settings: DatabaseSettings,
+    pub embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    /// Connect to the configured server, or start the embedded one.
+    pub async fn open(config: &Config) -> anyhow::Result<Self> {
+        let max_connections = config.database.max_connections;
+        let acquire_timeout = Duration::from_millis(config.database.acquire_timeout_ms);
+        let (app, owner, embedded) = match config.external_database() {
+            Some((app, owner)) => (app, owner, None),
+            None => {
+                let started = Instant::now();
+                let embedded = EmbeddedPostgres::start(&EmbeddedSettings {
+                    data_dir: config.data_dir.0.clone(),
+                    pg_bindir: config.embedded.pg_bindir.clone(),
+                    run_as: config.embedded.run_as.clone(),
+                    startup_timeout: Duration::from_secs(config.embedded.startup_timeout_secs),
+                })
+                .await?;
+                tracing::info!(
+                    data_dir = %config.data_dir.0.display(),
+                    socket_dir = %embedded.socket_dir().display(),
+                    startup_ms = started.elapsed().as_millis() as u64,
+                    "embedded PostgreSQL is running"
+                );
+                (embedded.app_options(), embedded.owner_options(), Some(embedded))
+            }
+        };
+        Ok(Self {
+            settings: DatabaseSettings {
+                app,
+                owner,
+                max_connections,
+                acquire_timeout,
+            },
+            embedded,
+        })
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<usize> {
+        let applied = ftry_store::migrate::run(&self.settings.owner).await?;
+        tracing::info!(applied, "database schema is up to date");
+        Ok(applied)
+    }
+
+    /// Stop the embedded server, if ftry started one.
+    pub async fn close(self) -> anyhow::Result<()> {
+        if let Some(embedded) = self.embedded {
+            embedded.stop().await?;
+            tracing::info!("embedded PostgreSQL stopped");
+        }
+        Ok(())
+    }
+}
+
+/// Everything `serve` needs, ready to accept traffic.
+pub struct Prepared {
+    pub state: AppState,
+    pub database: Database,
+    pub config: Config,
+}
+
+/// Open the database, migrate, check the application role, seed the demo
+/// salon if asked, and build the shared state.
+pub async fn prepare(config: Config, demo: bool) -> anyhow::Result<Prepared> {
+    let database = Database::open(&config).await?;
+    match prepare_with(&config, &database, demo).await {
+        Ok(state) => Ok(Prepared {
+            state,
+            database,
+            config,
+        }),
+        Err(e) => {
+            // Never leave the embedded server running behind a failed start.
+            if let Err(stop) = database.close().await {
+                tracing::error!(error = %stop, "could not stop the embedded PostgreSQL");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn prepare_with(config: &Config, database: &Database, demo: bool) -> anyhow::Result<AppState> {
+    if config.database.auto_migrate {
+        database.migrate().await?;
+    }
+    let pools = Pools::connect_lazy(&database.settings);
+    ftry_store::roles::ensure_app_role_is_safe(&pools.app).await?;
+    if demo {
+        let summary = ftry_store::seed::demo(&pools.app).await?;
+        tracing::info!(
+            tenant = summary.tenant_slug,
+            created = summary.tenant_created,
+            "demo data loaded"
+        );
+    }
+    let redis = match &config.redis.url {
+        Some(url) => Some(
+            RedisHandle::new(url.expose(), Duration::from_millis(config.redis.timeout_ms))
+                .context("redis.url")?,
+        ),
+        None => None,
+    };
+    let settings = ApiSettings {
+        http: config.http.clone(),
+        rate_limit: config.rate_limit.clone(),
+    };
+    Ok(AppState::new(settings, pools, redis))
+}
+
+/// Serve until `shutdown` resolves, then drain: readiness turns 503 at once,
+/// the listener closes after the drain delay, in-flight requests get the
+/// grace period, and the embedded database is stopped last.
+pub async fn run(
+    prepared: Prepared,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let Prepared {
+        state,
+        database,
+        config,
+    } = prepared;
+    let app = ftry_api::router(state.clone());
+    let (close_listener, listener_closed) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            let _ = listener_closed.await;
+        });
+    let mut server = tokio::spawn(server.into_future());
+    let served = tokio::select! {
+        result = &mut server => Some(result),
+        () = shutdown => None,
+    };
+    let outcome = match served {
+        Some(result) => result
+            .context("HTTP server task")
+            .and_then(|r| r.context("HTTP server")),
+        None => {
+            state.shutting_down.store(true, Ordering::Relaxed);
+            tracing::info!(
+                drain_delay_ms = config.shutdown.drain_delay_ms,
+                "shutting down: readiness is now 503"
+            );
+            tokio::time::sleep(Duration::from_millis(config.shutdown.drain_delay_ms)).await;
+            let _ = close_listener.send(());
+            match tokio::time::timeout(config.shutdown_grace(), &mut server).await {
+                Ok(result) => {
+                    tracing::info!("all in-flight requests finished");
+                    result
+                        .context("HTTP server task")
+                        .and_then(|r| r.context("HTTP server"))
+                }
+                Err(_) => {
+                    server.abort();
+                    tracing::warn!(
+                        grace_secs = config.shutdown.grace_secs,
+                        "grace period over; remaining connections closed"
+                    );
+                    Ok(())
+                }
+            }
+        }
+    };
+    database.close().await?;
+    outcome
+}
+
+/// Resolves on the first SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        tracing::error!("cannot listen for shutdown signals");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutdown requested"),
+        _ = int.recv() => tracing::info!(signal = "SIGINT", "shutdown requested"),
+    }
+}

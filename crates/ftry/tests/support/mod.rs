@@ -1,0 +1,354 @@
+//! Test support: fresh databases on the test PostgreSQL server, the real app
+//! in-process on port 0, the real binary as a child process, and private
+//! Redis servers.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ftry::config::{Config, SecretUrl};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection};
+
+/// The test server's administrator URL (a superuser). `scripts/test` creates
+/// this role; FTRY_TEST_ADMIN_URL overrides it.
+pub fn admin_url() -> String {
+    std::env::var("FTRY_TEST_ADMIN_URL")
+        .unwrap_or_else(|_| "postgres://ftry_test:ftry_test@127.0.0.1:5432/postgres".into())
+}
+
+const ROLE_PASSWORD: &str = "ftry_test";
+
+/// A fresh, migrated-on-demand database with the owner/app role split.
+pub struct TestDb {
+    pub name: String,
+}
+
+impl TestDb {
+    pub async fn create() -> Self {
+        let admin = PgConnectOptions::from_str(&admin_url()).expect("admin url");
+        let mut conn = admin.connect().await.expect(
+            "cannot reach the test PostgreSQL; run the tests with `bash scripts/test`, which starts it",
+        );
+        // Roles are cluster-wide: create them once, serialized across test processes.
+        conn.execute("SELECT pg_advisory_lock(727274)").await.unwrap();
+        for role in ["ftry_owner", "ftry_app"] {
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+                    .bind(role)
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+            if !exists {
+                conn.execute(format!("CREATE ROLE {role} LOGIN PASSWORD '{ROLE_PASSWORD}'").as_str())
+                    .await
+                    .unwrap();
+            }
+        }
+        conn.execute("SELECT pg_advisory_unlock(727274)").await.unwrap();
+        let name = format!("ftry_test_{}", uuid::Uuid::now_v7().simple());
+        conn.execute(format!("CREATE DATABASE {name} OWNER ftry_owner").as_str())
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        Self { name }
+    }
+
+    fn url(&self, role: &str) -> String {
+        let admin = url::Url::parse(&admin_url()).unwrap();
+        let host = admin.host_str().unwrap_or("127.0.0.1");
+        let port = admin.port().unwrap_or(5432);
+        format!("postgres://{role}:{ROLE_PASSWORD}@{host}:{port}/{}", self.name)
+    }
+
+    pub fn app_url(&self) -> String {
+        self.url("ftry_app")
+    }
+
+    pub fn owner_url(&self) -> String {
+        self.url("ftry_owner")
+    }
+
+    /// A connection as the test server's superuser, inside this database.
+    pub async fn admin(&self) -> PgConnection {
+        let mut url = url::Url::parse(&admin_url()).unwrap();
+        url.set_path(&self.name);
+        PgConnection::connect(url.as_str()).await.unwrap()
+    }
+}
+
+/// A configuration for tests: the given database, no demo, quiet limits.
+pub fn config_for(db: &TestDb) -> Config {
+    let mut config = Config::default();
+    config.database.url = Some(SecretUrl::try_from(db.app_url()).unwrap());
+    config.database.owner_url = Some(SecretUrl::try_from(db.owner_url()).unwrap());
+    config.http.addr = "127.0.0.1:0".parse().unwrap();
+    config
+}
+
+/// The real service, in-process, on a free port.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn(config: Config) -> Self {
+        let prepared = ftry::server::prepare(config, false).await.expect("prepare");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(ftry::server::run(prepared, listener, async move {
+            let _ = rx.await;
+        }));
+        Self {
+            addr,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client.post(self.url(path)).json(body).send().await.unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// Assert a problem+json answer and return its body.
+pub async fn problem(response: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    assert_eq!(body["type"], format!("urn:ftry:problem:{code}"));
+    body
+}
+
+/// A free TCP port on loopback (bound and released; good enough for tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The built `ftry` binary running as a child process, its stdout collected.
+pub struct FtryProcess {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub stdout: Arc<Mutex<Vec<String>>>,
+    pub stderr: Arc<Mutex<Vec<String>>>,
+}
+
+pub fn ftry_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ftry"));
+    // Nothing from the developer's environment leaks into the process under test.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("FTRY_") || key == "DATABASE_URL" || key == "REDIS_URL" {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+impl FtryProcess {
+    /// Start `ftry serve` with the given environment on a free port.
+    pub fn serve(envs: &[(&str, String)], cwd: &Path) -> Self {
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let mut command = ftry_command();
+        command
+            .arg("serve")
+            .current_dir(cwd)
+            .env("FTRY_HTTP_ADDR", addr.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in envs {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("spawn ftry");
+        let stdout = collect(child.stdout.take().unwrap());
+        let stderr = collect(child.stderr.take().unwrap());
+        Self {
+            child,
+            addr,
+            stdout,
+            stderr,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Wait for `/health/ready` to answer 200; returns how long it took.
+    pub async fn wait_ready(&mut self, within: Duration) -> Duration {
+        let started = Instant::now();
+        let client = reqwest::Client::new();
+        while started.elapsed() < within {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "ftry exited with {status} before it was ready\nstdout:\n{}\nstderr:\n{}",
+                    self.stdout.lock().unwrap().join("\n"),
+                    self.stderr.lock().unwrap().join("\n")
+                );
+            }
+            if let Ok(response) = client.get(self.url("/health/ready")).send().await {
+                if response.status() == 200 {
+                    return started.elapsed();
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "ftry not ready within {within:?}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout.lock().unwrap().join("\n"),
+            self.stderr.lock().unwrap().join("\n")
+        );
+    }
+
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, signal).unwrap();
+    }
+
+    /// Wait for the process to exit, bounded.
+    pub fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(started.elapsed() < within, "ftry did not exit within {within:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
+    }
+}
+
+impl Drop for FtryProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn collect(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    lines
+}
+
+/// A private Redis server on a free port, killed when dropped.
+pub struct TestRedis {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl TestRedis {
+    pub fn start() -> Self {
+        let port = free_port();
+        let mut redis = Self { port, child: None };
+        redis.resume();
+        redis
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Start (or restart) the server on the same port.
+    pub fn resume(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (scripts/test installs it)");
+        self.child = Some(child);
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(10), "redis did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A temp directory the `postgres` OS user can traverse (tests run as root).
+pub fn traversable_tempdir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new()
+        .prefix("ftry")
+        .tempdir_in("/tmp")
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+pub fn data_dir(root: &Path) -> PathBuf {
+    root.join("data")
+}
