@@ -1,4 +1,8 @@
 //! ftry's pure domain engines: no IO, no clock, no database.
 //! Time and data are passed in, so every rule here is unit- and property-tested.
 
+pub mod contact;
+pub mod gstin;
+pub mod password;
 pub mod rate_limit;
+pub mod tenants;

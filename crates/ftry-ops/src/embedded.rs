@@ -90,7 +90,7 @@ pub enum EmbeddedError {
     #[error(
         "PostgreSQL server binaries (initdb, postgres) not found (looked in {searched}); \
          install them with `apt-get install postgresql` (Debian/Ubuntu) \
-         or set embedded.pg_bindir (FTRY_PG_BINDIR)"
+         or set embedded.pg_bindir (FTRY_EMBEDDED_PG_BINDIR)"
     )]
     BinariesNotFound { searched: String },
 
@@ -211,9 +211,10 @@ pub struct EmbeddedPostgres {
     pid: u32,
     socket_dir: PathBuf,
     log_file: PathBuf,
-    /// Declared last so it is released only after `Drop` has signalled the
-    /// server; holding it is what lets a later start treat any postgres on
-    /// this cluster as an orphan.
+    /// Released when this value is dropped, which happens after `Drop` has
+    /// signalled the server. While it is held no other ftry touches the
+    /// cluster, which is what lets a later start treat any postgres still
+    /// running on it as an orphan.
     _data_dir_lock: File,
 }
 
@@ -581,9 +582,6 @@ fn prepare_data_dir(requested: &Path, user: &ServerUser) -> Result<PathBuf> {
 
 /// Takes the exclusive data-directory lock; it is released by the kernel
 /// whenever this process ends, however it ends.
-// `File::try_lock` needs Rust 1.89, above the workspace's declared MSRV of
-// 1.85; drop this allow once `rust-version` is raised to match.
-#[allow(clippy::incompatible_msrv)]
 fn lock_data_dir(data_dir: &Path) -> Result<File> {
     let path = data_dir.join(LOCK_FILE_NAME);
     let mut file = OpenOptions::new()

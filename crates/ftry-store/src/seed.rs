@@ -35,7 +35,7 @@ pub async fn demo(pool: &PgPool) -> Result<DemoSummary, sqlx::Error> {
             "Koregaon Park",
             "Lane 6, Koregaon Park, Pune 411001",
             "27",
-            Some("27AAPFL1234C1ZV"),
+            Some("27AAPFL1234C1ZK"),
         ),
         (
             2u128,
