@@ -6,18 +6,16 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
 use ftry_ops::health::{readiness, run_check, Check, Readiness};
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::problem::Json;
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health/live", get(live))
-        .route("/health/ready", get(ready))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(live)).routes(routes!(ready))
 }
 
 #[derive(Serialize)]
@@ -25,8 +23,10 @@ struct Live {
     status: &'static str,
 }
 
-/// 200 while the process can answer at all; it checks nothing else, so a
-/// slow database never gets a healthy node restarted.
+/// Liveness: 200 while the process can answer at all. It checks nothing
+/// else, so a slow database never gets a healthy node restarted.
+#[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200, description = "{\"status\":\"ok\"}")),
+    security(()))]
 async fn live() -> Json<Live> {
     Json(Live { status: "ok" })
 }
@@ -37,8 +37,12 @@ struct Ready {
     checks: Vec<Check>,
 }
 
-/// 200 when every critical dependency answers (Redis only degrades), 503
-/// otherwise or once shutdown has begun.
+/// Readiness: 200 when every critical dependency answers (Redis only
+/// degrades), 503 otherwise or once shutdown has begun; each check named
+/// with its status and latency.
+#[utoipa::path(get, path = "/health/ready", tag = "health",
+    responses((status = 200, description = "ready or degraded"), (status = 503, description = "not_ready or shutting_down")),
+    security(()))]
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let timeout = Duration::from_millis(state.settings.http.check_timeout_ms);
     let pool = state.pools.app.clone();

@@ -1,15 +1,25 @@
 //! ftry's HTTP JSON API: the router, its middleware stack and the problem
 //! answers every route shares.
 
+pub mod access;
+mod audit;
+mod auth;
 pub mod client_ip;
+mod cookies;
+pub mod error;
 mod health;
 pub mod observe;
+pub mod openapi;
+mod platform;
 pub mod problem;
 pub mod rate_limit;
+mod roles;
 mod security_headers;
+mod tenant;
+mod users;
 
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -75,11 +85,14 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub settings: ApiSettings,
+    pub app: ftry_app::App,
+    pub access: access::AccessTable,
     pub pools: Pools,
     pub redis: Option<RedisHandle>,
     pub limiter: RateLimiter,
     /// Set when shutdown begins: readiness answers 503 from then on.
     pub shutting_down: AtomicBool,
+    pub csrf_failures: AtomicU64,
 }
 
 impl std::ops::Deref for AppState {
@@ -90,15 +103,24 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(settings: ApiSettings, pools: Pools, redis: Option<RedisHandle>) -> Self {
+    /// Fails when a route's access declaration is missing or malformed.
+    pub fn new(
+        settings: ApiSettings,
+        app: ftry_app::App,
+        redis: Option<RedisHandle>,
+    ) -> Result<Self, access::AccessError> {
+        let access = access::AccessTable::from_openapi(&openapi::document())?;
         let limiter = RateLimiter::new(settings.rate_limit.clone(), redis.clone());
-        Self(Arc::new(Inner {
+        Ok(Self(Arc::new(Inner {
             settings,
-            pools,
+            pools: app.pools.clone(),
+            app,
+            access,
             redis,
             limiter,
             shutting_down: AtomicBool::new(false),
-        }))
+            csrf_failures: AtomicU64::new(0),
+        })))
     }
 }
 
@@ -135,8 +157,15 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             rate_limit::limit,
         ));
+    let (api, document) = openapi::api_routes().split_for_parts();
+    let document = serde_json::to_value(&document).unwrap_or_default();
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        access::authorize,
+    ));
     Router::new()
-        .merge(health::router())
+        .merge(api)
+        .merge(openapi::router(document))
         .fallback(|| async { Problem::not_found() })
         .with_state(state)
         .layer(stack)

@@ -49,6 +49,8 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
         request_id = %request_id.0,
         method = %request.method(),
         route = %route,
+        tenant_id = tracing::field::Empty,
+        user_id = tracing::field::Empty,
     );
     request.extensions_mut().insert(request_id.clone());
     let mut response = next.run(request).instrument(span.clone()).await;

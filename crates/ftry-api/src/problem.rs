@@ -223,3 +223,51 @@ impl<T: Serialize> IntoResponse for Json<T> {
         axum::Json(self.0).into_response()
     }
 }
+
+/// The shape of every error answer, for the API document.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProblemDoc {
+    /// `urn:ftry:problem:<code>`
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code, e.g. `validation_failed`.
+    pub code: String,
+    pub request_id: String,
+    /// For `validation_failed`: each invalid field.
+    pub errors: Option<Vec<FieldErrorDoc>>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FieldErrorDoc {
+    pub field: String,
+    pub message: String,
+}
+
+/// Query-string extractor whose rejection is a precise problem.
+pub struct Query<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
+            Err(rejection) => Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "Invalid query string",
+                rejection.body_text(),
+            )),
+        }
+    }
+}

@@ -145,17 +145,41 @@ impl RateLimiter {
 
     pub async fn check(&self, class: RouteClass, principal: &str) -> (Quota, Decision) {
         let quota = self.settings.quota(class);
-        let key = format!("ftry:rl:{}:{principal}", class.name());
+        let decision = self
+            .decide(quota, &format!("ftry:rl:{}:{principal}", class.name()))
+            .await;
+        (quota, decision)
+    }
+
+    /// Charge one request to a named budget of its own (per account, say);
+    /// a refusal is the use-case error the API answers with 429.
+    pub async fn charge(&self, quota: Quota, key: &str) -> Result<(), ftry_app::AppError> {
+        match self.decide(quota, &format!("ftry:rl:{key}")).await {
+            Decision::Allowed { .. } => Ok(()),
+            Decision::Refused {
+                retry_after_micros, ..
+            } => {
+                self.rejections.fetch_add(1, Ordering::Relaxed);
+                let retry_after_secs = ceil_secs(retry_after_micros).max(1);
+                Err(ftry_app::AppError::TooManyRequests {
+                    detail: format!("Too many attempts for this account; retry in {retry_after_secs} s."),
+                    retry_after_secs,
+                })
+            }
+        }
+    }
+
+    async fn decide(&self, quota: Quota, key: &str) -> Decision {
         if let Some(redis) = &self.redis {
-            match self.check_in_redis(redis, quota, &key).await {
-                Ok(decision) => return (quota, decision),
+            match self.check_in_redis(redis, quota, key).await {
+                Ok(decision) => return decision,
                 Err(error) => {
                     self.fallbacks.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(error, "rate limit decided in-process");
                 }
             }
         }
-        (quota, self.check_locally(quota, key))
+        self.check_locally(quota, key.to_owned())
     }
 
     async fn check_in_redis(&self, redis: &RedisHandle, quota: Quota, key: &str) -> Result<Decision, String> {

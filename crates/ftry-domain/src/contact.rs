@@ -48,9 +48,9 @@ impl Email {
                     && !label.ends_with('-')
                     && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
             })
-            && labels
-                .last()
-                .is_some_and(|tld| tld.len() >= 2 && (tld.bytes().all(|b| b.is_ascii_alphabetic()) || tld.starts_with("xn--")));
+            && labels.last().is_some_and(|tld| {
+                tld.len() >= 2 && (tld.bytes().all(|b| b.is_ascii_alphabetic()) || tld.starts_with("xn--"))
+            });
         if local_ok && domain_ok {
             Ok(Self(text))
         } else {
@@ -126,31 +126,74 @@ mod tests {
 
     #[test]
     fn emails_are_lowercased_and_trimmed() {
-        assert_eq!(Email::parse("  Priya.Sharma@Example.IN ").unwrap().as_str(), "priya.sharma@example.in");
-        assert_eq!(Email::parse("a+salon@xn--80ak6aa92e.com").unwrap().as_str(), "a+salon@xn--80ak6aa92e.com");
+        assert_eq!(
+            Email::parse("  Priya.Sharma@Example.IN ").unwrap().as_str(),
+            "priya.sharma@example.in"
+        );
+        assert_eq!(
+            Email::parse("a+salon@xn--80ak6aa92e.com").unwrap().as_str(),
+            "a+salon@xn--80ak6aa92e.com"
+        );
     }
 
     #[test]
     fn malformed_and_lookalike_emails_are_refused() {
-        for bad in ["", "plain", "a@b", "@example.com", "a@@example.com", "a..b@example.com", "a@-x.com", "a@example.c0m1", "a@example.12"] {
+        for bad in [
+            "",
+            "plain",
+            "a@b",
+            "@example.com",
+            "a@@example.com",
+            "a..b@example.com",
+            "a@-x.com",
+            "a@example.c0m1",
+            "a@example.12",
+        ] {
             assert_eq!(Email::parse(bad), Err(InvalidEmail::Format), "{bad:?}");
         }
         // Cyrillic "а" in place of Latin "a".
-        assert_eq!(Email::parse("\u{430}dmin@example.com"), Err(InvalidEmail::NonAscii));
-        assert_eq!(Email::parse(&format!("{}@example.com", "a".repeat(250))), Err(InvalidEmail::TooLong));
+        assert_eq!(
+            Email::parse("\u{430}dmin@example.com"),
+            Err(InvalidEmail::NonAscii)
+        );
+        assert_eq!(
+            Email::parse(&format!("{}@example.com", "a".repeat(250))),
+            Err(InvalidEmail::TooLong)
+        );
     }
 
     #[test]
     fn indian_numbers_become_e164() {
-        for input in ["98765 43210", "098765-43210", "919876543210", "+91 98765 43210", "(+91) 98765.43210"] {
-            assert_eq!(Phone::parse(input).map(|p| p.0), Ok("+919876543210".to_string()), "{input:?}");
+        for input in [
+            "98765 43210",
+            "098765-43210",
+            "919876543210",
+            "+91 98765 43210",
+            "(+91) 98765.43210",
+        ] {
+            assert_eq!(
+                Phone::parse(input).map(|p| p.0),
+                Ok("+919876543210".to_string()),
+                "{input:?}"
+            );
         }
-        assert_eq!(Phone::parse("+44 20 7946 0958").unwrap().as_str(), "+442079460958");
+        assert_eq!(
+            Phone::parse("+44 20 7946 0958").unwrap().as_str(),
+            "+442079460958"
+        );
     }
 
     #[test]
     fn impossible_numbers_are_refused() {
-        for bad in ["", "12345", "5876543210", "+0123456789", "+1234567890123456", "98765abcde", "++919876543210"] {
+        for bad in [
+            "",
+            "12345",
+            "5876543210",
+            "+0123456789",
+            "+1234567890123456",
+            "98765abcde",
+            "++919876543210",
+        ] {
             assert_eq!(Phone::parse(bad), Err(InvalidPhone), "{bad:?}");
         }
     }

@@ -130,20 +130,30 @@ mod tests {
     fn published_gstins_are_accepted() {
         // GSTINs printed on large Indian companies' public invoices.
         for gstin in ["27AAACR5055K1Z7", "33AAACH7409R1Z8", "24AAACC1206D1ZM"] {
-            assert_eq!(Gstin::parse(gstin).map(|g| g.to_string()), Ok(gstin.to_string()), "{gstin}");
+            assert_eq!(
+                Gstin::parse(gstin).map(|g| g.to_string()),
+                Ok(gstin.to_string()),
+                "{gstin}"
+            );
         }
     }
 
     #[test]
     fn lowercase_and_spaces_are_normalized() {
-        assert_eq!(Gstin::parse(" 27aaacr5055k1z7 ").unwrap().as_str(), "27AAACR5055K1Z7");
+        assert_eq!(
+            Gstin::parse(" 27aaacr5055k1z7 ").unwrap().as_str(),
+            "27AAACR5055K1Z7"
+        );
     }
 
     #[test]
     fn shape_state_and_typos_are_told_apart() {
         assert_eq!(Gstin::parse("27AAACR5055K1Z"), Err(InvalidGstin::Format));
         assert_eq!(Gstin::parse("27AAAC15055K1Z7"), Err(InvalidGstin::Format));
-        assert_eq!(Gstin::parse("28AAACR5055K1Z7"), Err(InvalidGstin::State("28".into())));
+        assert_eq!(
+            Gstin::parse("28AAACR5055K1Z7"),
+            Err(InvalidGstin::State("28".into()))
+        );
         assert_eq!(Gstin::parse("27AAACR5055K1Z8"), Err(InvalidGstin::CheckCharacter));
         assert_eq!(Gstin::parse("27AAACR5056K1Z7"), Err(InvalidGstin::CheckCharacter));
     }

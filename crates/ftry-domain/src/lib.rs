@@ -4,5 +4,6 @@
 pub mod contact;
 pub mod gstin;
 pub mod password;
+pub mod permissions;
 pub mod rate_limit;
 pub mod tenants;

@@ -28,18 +28,26 @@ pub fn check(password: &str, personal: &[&str]) -> Result<(), WeakPassword> {
         return Err(WeakPassword::TooLong);
     }
     let folded = password.to_lowercase();
-    if COMMON.lines().map(str::trim).any(|common| !common.is_empty() && folded == common) {
+    if COMMON
+        .lines()
+        .map(str::trim)
+        .any(|common| !common.is_empty() && folded == common)
+    {
         return Err(WeakPassword::Common);
     }
     let core: String = folded.chars().filter(|c| c.is_alphanumeric()).collect();
-    let repeats = core.chars().all(|c| Some(c) == core.chars().next());
+    let repeats = core.chars().all(|c| core.starts_with(c));
     if repeats {
         return Err(WeakPassword::Common);
     }
     for word in personal {
         // For an email, the part before the @ is what people reuse.
         let word = word.split('@').next().unwrap_or(word);
-        let word: String = word.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect();
+        let word: String = word
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect();
         // The password is mostly this word: stripping it leaves little.
         if word.len() >= 4 && core.contains(&word) && core.len() - word.len() < 6 {
             return Err(WeakPassword::Personal);
@@ -54,7 +62,10 @@ mod tests {
 
     #[test]
     fn long_unusual_passwords_pass() {
-        assert_eq!(check("teal-comb-monsoon-42", &["Priya", "priya@example.com"]), Ok(()));
+        assert_eq!(
+            check("teal-comb-monsoon-42", &["Priya", "priya@example.com"]),
+            Ok(())
+        );
         let long: String = "éclair-ñandú-".repeat(10).chars().take(128).collect();
         assert_eq!(check(&long, &[]), Ok(()));
         assert_eq!(check(&format!("{long}x"), &[]), Err(WeakPassword::TooLong));
@@ -76,7 +87,13 @@ mod tests {
 
     #[test]
     fn passwords_made_of_personal_words_fail() {
-        assert_eq!(check("LotusSalon2024!", &["Lotus Salon"]), Err(WeakPassword::Personal));
-        assert_eq!(check("priyasharma123", &["priyasharma@example.com"]), Err(WeakPassword::Personal));
+        assert_eq!(
+            check("LotusSalon2024!", &["Lotus Salon"]),
+            Err(WeakPassword::Personal)
+        );
+        assert_eq!(
+            check("priyasharma123", &["priyasharma@example.com"]),
+            Err(WeakPassword::Personal)
+        );
     }
 }

@@ -10,8 +10,8 @@ pub struct InvalidSlug;
 
 /// Words that can never be a salon's slug: they are, or may become, ftry's own paths.
 const RESERVED: [&str; 16] = [
-    "api", "admin", "app", "assets", "auth", "book", "docs", "health", "login", "logout", "metrics", "platform",
-    "signup", "static", "status", "www",
+    "api", "admin", "app", "assets", "auth", "book", "docs", "health", "login", "logout", "metrics",
+    "platform", "signup", "static", "status", "www",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -21,7 +21,9 @@ pub struct Slug(String);
 impl Slug {
     pub fn parse(text: &str) -> Result<Self, InvalidSlug> {
         let ok = (2..=63).contains(&text.len())
-            && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !text.starts_with('-')
             && !text.ends_with('-')
             && !text.contains("--")
@@ -77,7 +79,10 @@ mod tests {
     fn names_become_slugs() {
         let slug = |name| Slug::from_name(name).map(|s| s.0);
         assert_eq!(slug("Lotus Salon & Spa"), Some("lotus-salon-spa".into()));
-        assert_eq!(slug("  The Hair Studio (Pune) "), Some("the-hair-studio-pune".into()));
+        assert_eq!(
+            slug("  The Hair Studio (Pune) "),
+            Some("the-hair-studio-pune".into())
+        );
         assert_eq!(slug("Api"), Some("api-salon".into()));
         assert_eq!(slug("नमस्ते"), None);
         assert_eq!(slug(&"Long ".repeat(40)).map(|s| s.len() <= 63), Some(true));
@@ -86,7 +91,16 @@ mod tests {
     #[test]
     fn explicit_slugs_are_checked() {
         assert!(Slug::parse("lotus-salon").is_ok());
-        for bad in ["a", "Lotus", "lotus--salon", "-lotus", "lotus-", "lotus salon", "admin", "static"] {
+        for bad in [
+            "a",
+            "Lotus",
+            "lotus--salon",
+            "-lotus",
+            "lotus-",
+            "lotus salon",
+            "admin",
+            "static",
+        ] {
             assert_eq!(Slug::parse(bad), Err(InvalidSlug), "{bad:?}");
         }
     }

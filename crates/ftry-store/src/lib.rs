@@ -1,10 +1,18 @@
 //! PostgreSQL access for ftry: connection pools, migrations, the
-//! application-role safety check, tenant-scoped transactions and seed data.
+//! application-role safety check, tenant-scoped transactions and one module
+//! of queries per feature.
 
+pub mod app_role;
+pub mod audit;
 pub mod migrate;
+pub mod outbox;
+pub mod platform;
 pub mod pool;
 pub mod roles;
-pub mod seed;
+pub mod sessions;
 pub mod tenant;
+pub mod tenants;
+pub mod user_tokens;
+pub mod users;
 
 pub use pool::{DatabaseSettings, Pools};

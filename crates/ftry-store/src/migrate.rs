@@ -37,6 +37,7 @@ pub async fn run(owner: &PgConnectOptions) -> Result<usize, MigrateError> {
     }
     let applied_before = applied(&mut connection).await?;
     MIGRATOR.run(&mut connection).await?;
+    crate::roles::sync_catalog(&mut connection).await?;
     let applied_after = applied(&mut connection).await?;
     connection.close().await?;
     Ok(applied_after.saturating_sub(applied_before))

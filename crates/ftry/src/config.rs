@@ -14,6 +14,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use ftry_api::rate_limit::RateLimitSettings;
 use ftry_api::HttpSettings;
+use ftry_app::AuthSettings;
 use ftry_ops::logging::LogSettings;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgConnectOptions;
@@ -36,6 +37,7 @@ pub struct Config {
     pub data_dir: DataDir,
     pub http: HttpSettings,
     pub rate_limit: RateLimitSettings,
+    pub auth: AuthSettings,
     pub database: DatabaseConfig,
     pub embedded: EmbeddedConfig,
     pub redis: RedisConfig,
@@ -281,6 +283,63 @@ impl Config {
             return problem("redis.timeout_ms", "a positive number of milliseconds");
         }
         self.log.filter().map_err(ConfigError)?;
+        self.validate_auth()
+    }
+
+    fn validate_auth(&self) -> Result<(), ConfigError> {
+        let problem = |key: &str, expected: &str| Err(ConfigError(format!("{key}: expected {expected}")));
+        let auth = &self.auth;
+        if auth.access_token_ttl_secs < 60 {
+            return problem("auth.access_token_ttl_secs", "at least 60 seconds");
+        }
+        if auth.refresh_token_ttl_secs < auth.access_token_ttl_secs {
+            return problem(
+                "auth.refresh_token_ttl_secs",
+                "at least auth.access_token_ttl_secs",
+            );
+        }
+        if auth.max_failed_logins < 1 {
+            return problem("auth.max_failed_logins", "at least 1");
+        }
+        if auth.lockout_secs < 1 {
+            return problem("auth.lockout_secs", "a positive number of seconds");
+        }
+        if auth.invite_ttl_hours < 1 || auth.password_reset_ttl_minutes < 1 {
+            return problem(
+                "auth.invite_ttl_hours / auth.password_reset_ttl_minutes",
+                "positive numbers",
+            );
+        }
+        if let Err(e) = argon2::Params::new(
+            auth.argon2_memory_kib,
+            auth.argon2_iterations,
+            auth.argon2_parallelism,
+            None,
+        ) {
+            return problem(
+                "auth.argon2_memory_kib / auth.argon2_iterations / auth.argon2_parallelism",
+                &format!("valid argon2 parameters ({e})"),
+            );
+        }
+        if !url::Url::parse(&auth.public_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+            return problem(
+                "auth.public_url",
+                "an http(s) URL such as https://salon.example.com",
+            );
+        }
+        for key in &auth.signing_keys {
+            if key.secret.expose().len() < 32 {
+                return problem(
+                    "auth.signing_keys",
+                    &format!("secrets of at least 32 characters (key `{}`)", key.id),
+                );
+            }
+        }
+        if let Some(active) = &auth.active_key {
+            if !auth.signing_keys.iter().any(|k| &k.id == active) {
+                return problem("auth.active_key", "the id of one of auth.signing_keys");
+            }
+        }
         Ok(())
     }
 

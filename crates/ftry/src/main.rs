@@ -41,6 +41,21 @@ enum Command {
         #[arg(long, required = true)]
         demo: bool,
     },
+    /// Manage platform operators (they run the SaaS; they are not salon staff).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Show the development mail outbox: invitations and password-reset
+    /// messages that would be emailed.
+    Outbox {
+        /// The business's slug.
+        #[arg(long)]
+        tenant: String,
+        /// How many of the newest messages to show.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -48,6 +63,18 @@ enum Command {
     },
     /// Print the version and the commit it was built from.
     Version,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a platform operator. The password is read from
+    /// FTRY_ADMIN_PASSWORD, or from the first line of standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -117,8 +144,33 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
             let mut config = config;
             config.database.auto_migrate = true;
             let prepared = server::prepare(config, true).await?;
-            println!("demo salon loaded: {}", ftry_store::seed::DEMO_TENANT_SLUG);
+            print_demo_logins(None);
             prepared.database.close().await
+        }
+        Command::Admin {
+            command: AdminCommand::Create { email, name },
+        } => {
+            let password = admin_password()?;
+            let database = server::Database::open(&config).await?;
+            let result = server::create_admin(&config, &database, &email, &name, &password).await;
+            database.close().await?;
+            println!("platform operator created: {}", result?);
+            Ok(())
+        }
+        Command::Outbox { tenant, limit } => {
+            let prepared = server::prepare(config, false).await?;
+            let result = prepared.state.app.outbox_of(&tenant, limit).await;
+            prepared.database.close().await?;
+            for message in result? {
+                println!(
+                    "--- {} to {}\nSubject: {}\n\n{}",
+                    message.created_at.to_rfc3339(),
+                    message.recipient,
+                    message.subject,
+                    message.body
+                );
+            }
+            Ok(())
         }
         Command::Config { .. } | Command::Version => Ok(()),
     }
@@ -137,10 +189,36 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     tracing::info!(addr = %local, "ftry is serving");
     if demo {
-        println!(
-            "ftry demo is running at http://{local}/ (demo salon: {}); readiness: http://{local}/health/ready",
-            ftry_store::seed::DEMO_TENANT_SLUG
-        );
+        print_demo_logins(Some(local));
     }
     server::run(prepared, listener, server::shutdown_signal()).await
+}
+
+/// How to look at the demo salon.
+fn print_demo_logins(serving: Option<std::net::SocketAddr>) {
+    let slug = ftry_app::demo::DEMO_TENANT_SLUG;
+    match serving {
+        Some(addr) => println!(
+            "ftry demo is running at http://{addr}/ (API docs: http://{addr}/api/docs)\n\
+             demo salon `{slug}`; log in with POST http://{addr}/api/v1/auth/login as:"
+        ),
+        None => println!("demo salon loaded: {slug}; logins:"),
+    }
+    for (role, _, email, password) in ftry_app::demo::DEMO_ACCOUNTS {
+        println!("  {:<13} {email:<30} {password}", role.name());
+    }
+}
+
+fn admin_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("FTRY_ADMIN_PASSWORD") {
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    anyhow::ensure!(
+        !password.is_empty(),
+        "give the password in FTRY_ADMIN_PASSWORD or on standard input"
+    );
+    Ok(password)
 }

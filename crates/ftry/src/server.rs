@@ -105,12 +105,14 @@ async fn prepare_with(config: &Config, database: &Database, demo: bool) -> anyho
         database.migrate().await?;
     }
     let pools = Pools::connect_lazy(&database.settings);
-    ftry_store::roles::ensure_app_role_is_safe(&pools.app).await?;
+    ftry_store::app_role::ensure_app_role_is_safe(&pools.app).await?;
+    let app = ftry_app::App::new(pools, config.auth.clone()).await?;
     if demo {
-        let summary = ftry_store::seed::demo(&pools.app).await?;
+        let summary = app.seed_demo().await?;
         tracing::info!(
-            tenant = summary.tenant_slug,
+            tenant = ftry_app::demo::DEMO_TENANT_SLUG,
             created = summary.tenant_created,
+            users = summary.users,
             "demo data loaded"
         );
     }
@@ -125,7 +127,7 @@ async fn prepare_with(config: &Config, database: &Database, demo: bool) -> anyho
         http: config.http.clone(),
         rate_limit: config.rate_limit.clone(),
     };
-    Ok(AppState::new(settings, pools, redis))
+    Ok(AppState::new(settings, app, redis)?)
 }
 
 /// Serve until `shutdown` resolves, then drain: readiness turns 503 at once,
@@ -198,4 +200,37 @@ pub async fn shutdown_signal() {
         _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutdown requested"),
         _ = int.recv() => tracing::info!(signal = "SIGINT", "shutdown requested"),
     }
+}
+
+/// Create a platform operator through the owner connection.
+pub async fn create_admin(
+    config: &Config,
+    database: &Database,
+    email: &str,
+    name: &str,
+    password: &str,
+) -> anyhow::Result<uuid::Uuid> {
+    use sqlx::ConnectOptions;
+    database.migrate().await?;
+    let passwords = ftry_app::passwords::Passwords::new(
+        config.auth.argon2_memory_kib,
+        config.auth.argon2_iterations,
+        config.auth.argon2_parallelism,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let mut owner = database.settings.owner.connect().await?;
+    let id = ftry_app::platform::create_admin(&mut owner, &passwords, email, name, password)
+        .await
+        .map_err(|e| match e {
+            ftry_app::AppError::Validation(errors) => anyhow::anyhow!(
+                "{}",
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            other => anyhow::anyhow!("{other}"),
+        })?;
+    Ok(id)
 }

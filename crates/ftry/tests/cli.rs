@@ -218,7 +218,7 @@ async fn migrate_applies_once_and_seed_is_idempotent() {
     let first = run(&["migrate"], &envs, dir.path());
     assert_eq!(
         text(&first.stdout),
-        "migrations applied: 1\n",
+        "migrations applied: 2\n",
         "{}",
         text(&first.stderr)
     );
@@ -228,7 +228,13 @@ async fn migrate_applies_once_and_seed_is_idempotent() {
     for _ in 0..2 {
         let seeded = run(&["seed", "--demo"], &envs, dir.path());
         assert_eq!(seeded.status.code(), Some(0), "{}", text(&seeded.stderr));
-        assert_eq!(text(&seeded.stdout), "demo salon loaded: lotus-demo\n");
+        let printed = text(&seeded.stdout);
+        assert!(
+            printed.starts_with("demo salon loaded: lotus-demo; logins:\n"),
+            "{printed}"
+        );
+        assert!(printed.contains("owner@lotus-demo.example"), "{printed}");
+        assert_eq!(printed.lines().count(), 6, "{printed}");
     }
     let mut admin = db.admin().await;
     let counts: (i64, i64) =

@@ -1,0 +1,76 @@
+//! ftry's use cases: the one place business rules run. Each use case checks
+//! what it must, opens a tenant-scoped transaction, changes data, records the
+//! audit event in the same transaction and commits. No HTTP types here.
+
+pub mod audit_log;
+pub mod auth;
+pub mod demo;
+pub mod error;
+pub mod passwords;
+pub mod platform;
+pub mod principal;
+pub mod roles;
+pub mod sessions;
+pub mod settings;
+pub mod signup;
+pub mod tenant;
+pub mod tokens;
+pub mod users;
+
+use std::collections::HashMap;
+
+use ftry_store::Pools;
+
+pub use error::{AppError, FieldError};
+pub use principal::{PlatformPrincipal, Principal};
+pub use settings::AuthSettings;
+
+use crate::passwords::Passwords;
+use crate::tokens::TokenKeys;
+
+/// Everything the use cases need, shared by all requests of a node.
+#[derive(Clone)]
+pub struct App {
+    pub pools: Pools,
+    pub settings: AuthSettings,
+    pub passwords: Passwords,
+    pub keys: TokenKeys,
+}
+
+impl App {
+    /// Build the use-case layer; loads (or creates) the database-held signing
+    /// key when none is configured.
+    pub async fn new(pools: Pools, settings: AuthSettings) -> Result<Self, AppError> {
+        let passwords = Passwords::new(
+            settings.argon2_memory_kib,
+            settings.argon2_iterations,
+            settings.argon2_parallelism,
+        )
+        .map_err(AppError::Internal)?;
+        let keys = if settings.signing_keys.is_empty() {
+            let mut conn = pools.app.acquire().await?;
+            let (id, secret) =
+                ftry_store::platform::signing_key(&mut conn, &tokens::random_bytes(32)).await?;
+            TokenKeys::new(HashMap::from([(id.clone(), secret)]), id)
+        } else {
+            let keys = settings
+                .signing_keys
+                .iter()
+                .map(|k| (k.id.clone(), k.secret.expose().as_bytes().to_vec()))
+                .collect();
+            let active = settings
+                .active_key
+                .clone()
+                .or_else(|| settings.signing_keys.last().map(|k| k.id.clone()))
+                .unwrap_or_default();
+            TokenKeys::new(keys, active)
+        }
+        .map_err(AppError::Internal)?;
+        Ok(Self {
+            pools,
+            settings,
+            passwords,
+            keys,
+        })
+    }
+}

@@ -1,0 +1,170 @@
+//! Who is calling: a tenant user (with the permissions their roles give
+//! them right now) or a platform operator.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use ftry_domain::permissions::{BuiltinRole, Permission};
+use ftry_store::audit::Actor;
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::tokens::TokenError;
+use crate::App;
+
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    pub impersonator: Option<Uuid>,
+    pub permissions: BTreeSet<Permission>,
+}
+
+impl Principal {
+    pub fn can(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+
+    pub fn require(&self, permission: Permission) -> Result<(), AppError> {
+        if self.can(permission) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(
+                "permission_denied",
+                format!("This needs the permission `{permission}`, which your roles do not give you."),
+            ))
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor::User {
+            id: self.user_id,
+            impersonator: self.impersonator,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PlatformPrincipal {
+    pub admin_id: Uuid,
+}
+
+impl PlatformPrincipal {
+    pub fn actor(&self) -> Actor {
+        Actor::PlatformAdmin(self.admin_id)
+    }
+}
+
+fn token_problem(e: TokenError) -> AppError {
+    AppError::unauthorized("invalid_token", format!("The access token is not valid: {e}."))
+}
+
+#[derive(sqlx::FromRow)]
+struct Standing {
+    user_status: String,
+    tenant_status: String,
+    revoked_at: Option<DateTime<Utc>>,
+    expires_at: DateTime<Utc>,
+    builtins: Vec<String>,
+    custom: Vec<String>,
+}
+
+impl App {
+    /// Check an access token and load the caller's standing as it is now:
+    /// revoked sessions, disabled accounts, suspended tenants and changed
+    /// roles take effect on the very next request.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, AppError> {
+        let claims = self
+            .keys
+            .verify(token, Utc::now().timestamp())
+            .map_err(token_problem)?;
+        let (Some(tenant_id), Some(session_id), "user") = (claims.tid, claims.sid, claims.typ.as_str())
+        else {
+            return Err(token_problem(TokenError::Malformed));
+        };
+        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant_id).await?;
+        let standing: Option<Standing> = sqlx::query_as(
+            "SELECT u.status AS user_status, t.status AS tenant_status, s.revoked_at, s.expires_at,
+                    ARRAY(SELECT r.builtin FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id
+                           AND r.id = ur.role_id WHERE ur.user_id = u.id AND r.builtin IS NOT NULL) AS builtins,
+                    ARRAY(SELECT DISTINCT rp.permission FROM user_roles ur JOIN role_permissions rp
+                           ON rp.tenant_id = ur.tenant_id AND rp.role_id = ur.role_id WHERE ur.user_id = u.id) AS custom
+               FROM users u
+               JOIN tenants t ON t.id = u.tenant_id
+               JOIN sessions s ON s.tenant_id = u.tenant_id AND s.id = $2 AND s.user_id = u.id
+              WHERE u.id = $1",
+        )
+        .bind(claims.sub)
+        .bind(session_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let Some(standing) = standing else {
+            return Err(AppError::unauthorized(
+                "session_revoked",
+                "This session no longer exists; log in again.",
+            ));
+        };
+        if standing.revoked_at.is_some() || standing.expires_at <= Utc::now() {
+            return Err(AppError::unauthorized(
+                "session_revoked",
+                "This session has ended; log in again.",
+            ));
+        }
+        if standing.user_status != "active" {
+            return Err(AppError::unauthorized(
+                "account_disabled",
+                "This account is disabled.",
+            ));
+        }
+        if standing.tenant_status != "active" {
+            return Err(tenant_suspended());
+        }
+        let mut permissions: BTreeSet<Permission> = standing
+            .builtins
+            .iter()
+            .filter_map(|b| BuiltinRole::parse(b))
+            .flat_map(BuiltinRole::permissions)
+            .collect();
+        permissions.extend(
+            standing
+                .custom
+                .iter()
+                .filter_map(|p| p.parse::<Permission>().ok()),
+        );
+        Ok(Principal {
+            tenant_id,
+            user_id: claims.sub,
+            session_id,
+            impersonator: claims.imp,
+            permissions,
+        })
+    }
+
+    /// Check a platform operator's access token.
+    pub async fn authenticate_platform(&self, token: &str) -> Result<PlatformPrincipal, AppError> {
+        let claims = self
+            .keys
+            .verify(token, Utc::now().timestamp())
+            .map_err(token_problem)?;
+        if claims.typ != "platform" {
+            return Err(AppError::forbidden(
+                "platform_only",
+                "This needs a platform operator's token.",
+            ));
+        }
+        let mut conn = self.pools.app.acquire().await?;
+        match ftry_store::platform::get_admin(&mut conn, claims.sub).await? {
+            Some(admin) => Ok(PlatformPrincipal { admin_id: admin.id }),
+            None => Err(token_problem(TokenError::UnknownKey)),
+        }
+    }
+}
+
+pub fn tenant_suspended() -> AppError {
+    AppError::forbidden(
+        "tenant_suspended",
+        "This business's account is suspended; its data is kept. Contact support to reactivate it.",
+    )
+}

@@ -1,0 +1,133 @@
+//! The business itself: its settings and its branches.
+
+use ftry_domain::permissions::Permission;
+use ftry_store::audit::{self, Event, Origin};
+use ftry_store::tenants::{self, Location, NewLocation, Tenant};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::{AppError, Validator};
+use crate::signup::{validate_location, NewLocationRequest};
+use crate::{App, Principal};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantUpdateRequest {
+    pub name: Option<String>,
+}
+
+impl App {
+    pub async fn tenant(&self, principal: &Principal) -> Result<Tenant, AppError> {
+        principal.require(Permission::TenantRead)?;
+        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let tenant = tenants::get(&mut tx, principal.tenant_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok(tenant)
+    }
+
+    pub async fn update_tenant(
+        &self,
+        principal: &Principal,
+        request: &TenantUpdateRequest,
+        origin: &Origin,
+    ) -> Result<Tenant, AppError> {
+        principal.require(Permission::TenantUpdate)?;
+        let mut v = Validator::default();
+        let name = request.name.as_deref().and_then(|n| v.text("name", n, 200));
+        v.finish()?;
+        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let before = tenants::get(&mut tx, principal.tenant_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if let Some(name) = &name {
+            tenants::rename(&mut tx, principal.tenant_id, name).await?;
+        }
+        let after = tenants::get(&mut tx, principal.tenant_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        audit::record(
+            &mut tx,
+            principal.tenant_id,
+            origin,
+            Event::new(principal.actor(), "tenant.updated", "tenant", principal.tenant_id)
+                .before(serde_json::json!({ "name": before.name }))
+                .after(serde_json::json!({ "name": after.name })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn locations(&self, principal: &Principal) -> Result<Vec<Location>, AppError> {
+        principal.require(Permission::LocationsRead)?;
+        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let list = tenants::list_locations(&mut tx).await?;
+        tx.commit().await?;
+        Ok(list)
+    }
+
+    pub async fn location(&self, principal: &Principal, id: Uuid) -> Result<Location, AppError> {
+        principal.require(Permission::LocationsRead)?;
+        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let location = tenants::get_location(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok(location)
+    }
+
+    /// Add a branch, within the plan's limit.
+    pub async fn add_location(
+        &self,
+        principal: &Principal,
+        request: &NewLocationRequest,
+        origin: &Origin,
+    ) -> Result<Location, AppError> {
+        principal.require(Permission::LocationsManage)?;
+        let mut v = Validator::default();
+        let valid = validate_location(&mut v, "", request);
+        v.finish()?;
+        let Some((name, address, state_code, gstin, timezone)) = valid else {
+            return Err(AppError::Internal("validation passed without values".into()));
+        };
+        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let tenant = tenants::get(&mut tx, principal.tenant_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tenants::lock(&mut tx, principal.tenant_id).await?;
+        if tenants::usage(&mut tx).await?.locations >= i64::from(tenant.max_locations) {
+            return Err(AppError::conflict(
+                "plan_limit_reached",
+                format!(
+                    "Your plan allows {} branches; upgrade to add more.",
+                    tenant.max_locations
+                ),
+            ));
+        }
+        let location = tenants::insert_location(
+            &mut tx,
+            principal.tenant_id,
+            &NewLocation {
+                id: Uuid::now_v7(),
+                name: &name,
+                address: &address,
+                state_code: &state_code,
+                gstin: gstin.as_ref().map(|g| g.as_str()),
+                timezone: &timezone,
+            },
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            principal.tenant_id,
+            origin,
+            Event::new(principal.actor(), "location.created", "location", location.id).after(&location),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(location)
+    }
+}
