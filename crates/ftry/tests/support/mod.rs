@@ -25,6 +25,7 @@ pub fn admin_url() -> String {
 const ROLE_PASSWORD: &str = "ftry_test";
 
 /// A fresh, migrated-on-demand database with the owner/app role split.
+#[derive(Debug, Clone)]
 pub struct TestDb {
     pub name: String,
 }
@@ -88,6 +89,9 @@ pub fn config_for(db: &TestDb) -> Config {
     config.database.url = Some(SecretUrl::try_from(db.app_url()).unwrap());
     config.database.owner_url = Some(SecretUrl::try_from(db.owner_url()).unwrap());
     config.http.addr = "127.0.0.1:0".parse().unwrap();
+    // Cheap hashing keeps the suite fast; production defaults are tested in ftry-app.
+    config.auth.argon2_memory_kib = 1024;
+    config.auth.argon2_iterations = 1;
     config
 }
 
@@ -95,6 +99,7 @@ pub fn config_for(db: &TestDb) -> Config {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
+    pub db: Option<TestDb>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -114,6 +119,7 @@ impl TestApp {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
+            db: None,
             shutdown: Some(tx),
             task: Some(task),
         }
@@ -129,6 +135,21 @@ impl TestApp {
 
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.client.post(self.url(path)).json(body).send().await.unwrap()
+    }
+
+    /// The app on a fresh database with the default test configuration.
+    pub async fn fresh() -> Self {
+        Self::fresh_with(|_| {}).await
+    }
+
+    /// The app on a fresh database, with the test configuration adjusted.
+    pub async fn fresh_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let db = TestDb::create().await;
+        let mut config = config_for(&db);
+        adjust(&mut config);
+        let mut app = Self::spawn(config).await;
+        app.db = Some(db);
+        app
     }
 
     pub async fn stop(mut self) {
@@ -351,4 +372,114 @@ pub fn traversable_tempdir() -> tempfile::TempDir {
 
 pub fn data_dir(root: &Path) -> PathBuf {
     root.join("data")
+}
+
+/// A business created through the real sign-up endpoint, with its owner's tokens.
+#[derive(Debug, Clone)]
+pub struct Business {
+    pub tenant_id: String,
+    pub slug: String,
+    pub location_id: String,
+    pub owner_id: String,
+    pub owner_email: String,
+    pub owner_password: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+impl TestApp {
+    /// Sign up a business named `name` (slug derived), owner `<slug-ish>@example.com`.
+    pub async fn signup(&self, name: &str) -> Business {
+        let email = format!("owner.{}@example.com", uuid::Uuid::now_v7().simple());
+        let password = "saffron-mirror-lantern-42".to_string();
+        let response = self
+            .post_json(
+                "/api/v1/auth/signup",
+                &serde_json::json!({
+                    "business_name": name,
+                    "location": {"name": "Main branch", "state_code": "27", "address": "FC Road, Pune"},
+                    "owner": {"name": "Asha Patil", "email": email, "password": password},
+                }),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "signup");
+        let body: serde_json::Value = response.json().await.unwrap();
+        Business {
+            tenant_id: body["tenant"]["id"].as_str().unwrap().to_owned(),
+            slug: body["tenant"]["slug"].as_str().unwrap().to_owned(),
+            location_id: body["location"]["id"].as_str().unwrap().to_owned(),
+            owner_id: body["user_id"].as_str().unwrap().to_owned(),
+            owner_email: email,
+            owner_password: password,
+            access_token: body["access_token"].as_str().unwrap().to_owned(),
+            refresh_token: body["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Log in and return the token response body (panics unless 200).
+    pub async fn login(&self, email: &str, password: &str) -> serde_json::Value {
+        let response = self
+            .post_json(
+                "/api/v1/auth/login",
+                &serde_json::json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "login of {email}");
+        response.json().await.unwrap()
+    }
+
+    /// A request with a bearer token.
+    pub fn authed(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(token)
+    }
+
+    /// Invite someone with the given roles, accept the invitation through the
+    /// outbox link, and return (user id, access token).
+    pub async fn add_member(
+        &self,
+        owner_token: &str,
+        tenant_id: &str,
+        roles: &[&str],
+    ) -> (String, String, String) {
+        let email = format!("staff.{}@example.com", uuid::Uuid::now_v7().simple());
+        let invited = self
+            .authed(reqwest::Method::POST, "/api/v1/users/invitations", owner_token)
+            .json(&serde_json::json!({"email": email, "name": "Ravi Kumar", "roles": roles}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(invited.status(), 201, "invite");
+        let user: serde_json::Value = invited.json().await.unwrap();
+        let token = self.outbox_token(tenant_id, &email, "token=").await;
+        let accepted = self
+            .post_json(
+                "/api/v1/auth/invitations/accept",
+                &serde_json::json!({"token": token, "password": "copper-kettle-monsoon-77"}),
+            )
+            .await;
+        assert_eq!(accepted.status(), 200, "accept");
+        let tokens: serde_json::Value = accepted.json().await.unwrap();
+        (
+            user["id"].as_str().unwrap().to_owned(),
+            tokens["access_token"].as_str().unwrap().to_owned(),
+            email,
+        )
+    }
+
+    /// The newest token link sent to `recipient`, read from the outbox table
+    /// as the test database's superuser.
+    pub async fn outbox_token(&self, tenant_id: &str, recipient: &str, marker: &str) -> String {
+        let db = self.db.as_ref().expect("outbox needs a TestDb-backed app");
+        let mut admin = db.admin().await;
+        let body: String = sqlx::query_scalar(
+            "SELECT body FROM outbox_messages WHERE tenant_id = $1::uuid AND recipient = $2 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(tenant_id)
+        .bind(recipient)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        let start = body.find(marker).expect("a link in the message") + marker.len();
+        body[start..].split_whitespace().next().unwrap().to_owned()
+    }
 }
