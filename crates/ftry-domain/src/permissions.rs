@@ -264,6 +264,17 @@ mod tests {
     }
 
     #[test]
+    fn docs_permissions_md_is_the_generated_matrix() {
+        let doc = include_str!("../../../docs/permissions.md");
+        let start = doc.find("| permission |").expect("the matrix in docs/permissions.md");
+        assert_eq!(
+            &doc[start..],
+            matrix_markdown(),
+            "docs/permissions.md is stale; regenerate the table from matrix_markdown()"
+        );
+    }
+
+    #[test]
     fn the_matrix_keeps_the_promises_made_to_salons() {
         use Permission::*;
         let has = |role: BuiltinRole, p: Permission| role.permissions().contains(&p);

@@ -20,13 +20,14 @@ use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgConnectOptions;
 
 /// Sections, longest first where one could prefix another.
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "rate_limit",
     "database",
     "embedded",
     "shutdown",
     "redis",
     "http",
+    "auth",
     "log",
 ];
 
@@ -404,6 +405,7 @@ mod tests {
         assert_eq!(env_key("DATA_DIR"), "data_dir");
         assert_eq!(env_key("DATABASE_OWNER_URL"), "database.owner_url");
         assert_eq!(env_key("REDIS_URL"), "redis.url");
+        assert_eq!(env_key("AUTH_MAX_FAILED_LOGINS"), "auth.max_failed_logins");
     }
 
     #[test]
