@@ -266,7 +266,9 @@ mod tests {
     #[test]
     fn docs_permissions_md_is_the_generated_matrix() {
         let doc = include_str!("../../../docs/permissions.md");
-        let start = doc.find("| permission |").expect("the matrix in docs/permissions.md");
+        let start = doc
+            .find("| permission |")
+            .expect("the matrix in docs/permissions.md");
         assert_eq!(
             &doc[start..],
             matrix_markdown(),

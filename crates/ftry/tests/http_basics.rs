@@ -194,14 +194,27 @@ async fn malformed_json_wrong_content_type_and_invalid_bodies_get_precise_proble
         .await
         .unwrap();
     let body = problem(malformed, 400, "malformed_json").await;
-    assert!(body["detail"].as_str().unwrap().starts_with("The body is not valid JSON"), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("The body is not valid JSON"),
+        "{body}"
+    );
 
-    let wrong_type = signup().header("content-type", "text/plain").body("{}").send().await.unwrap();
+    let wrong_type = signup()
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     problem(wrong_type, 415, "unsupported_media_type").await;
     let no_type = signup().body("{}").send().await.unwrap();
     problem(no_type, 415, "unsupported_media_type").await;
 
-    let wrong_shape = app.post_json("/api/v1/auth/signup", &serde_json::json!({"business_name": 42})).await;
+    let wrong_shape = app
+        .post_json("/api/v1/auth/signup", &serde_json::json!({"business_name": 42}))
+        .await;
     problem(wrong_shape, 422, "invalid_body").await;
 
     let invalid = app
@@ -215,10 +228,20 @@ async fn malformed_json_wrong_content_type_and_invalid_bodies_get_precise_proble
         )
         .await;
     let body = problem(invalid, 422, "validation_failed").await;
-    let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
     assert_eq!(
         fields,
-        vec!["business_name", "location.state_code", "owner.email", "owner.password"],
+        vec![
+            "business_name",
+            "location.state_code",
+            "owner.email",
+            "owner.password"
+        ],
         "{body}"
     );
     app.stop().await;

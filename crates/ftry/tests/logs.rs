@@ -45,7 +45,10 @@ async fn every_line_is_json_with_request_fields_and_no_credentials() {
     let login_failure = client
         .post(ftry.url("/api/v1/auth/login"))
         .header("authorization", format!("Bearer {}", SECRETS[0]))
-        .header("cookie", format!("ftry_access={}; ftry_refresh={}", SECRETS[1], SECRETS[3]))
+        .header(
+            "cookie",
+            format!("ftry_access={}; ftry_refresh={}", SECRETS[1], SECRETS[3]),
+        )
         .json(&serde_json::json!({"email": "tara@example.com", "password": format!("{}-wrong", SECRETS[2])}))
         .send()
         .await
@@ -97,7 +100,10 @@ async fn every_line_is_json_with_request_fields_and_no_credentials() {
     assert_eq!(completed("/api/v1/auth/login")["status"], 401);
     let unmatched = completed("unmatched");
     assert_eq!(unmatched["status"], 404, "the raw path is never the route");
-    assert!(!lines.iter().any(|l| l.contains("/nothing/here/42")), "raw paths are not logged");
+    assert!(
+        !lines.iter().any(|l| l.contains("/nothing/here/42")),
+        "raw paths are not logged"
+    );
 
     let everything = lines.join("\n") + &ftry.stderr.lock().unwrap().join("\n");
     for secret in SECRETS {
@@ -118,7 +124,11 @@ async fn configuration_secrets_never_reach_the_logs() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
-    let everything = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
-    assert!(everything.contains("cannot connect as the owner role"), "{everything}");
+    let everything =
+        String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+    assert!(
+        everything.contains("cannot connect as the owner role"),
+        "{everything}"
+    );
     assert!(!everything.contains(SECRETS[4]), "{everything}");
 }

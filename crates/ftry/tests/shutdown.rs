@@ -52,7 +52,10 @@ async fn in_flight_requests_finish_and_readiness_turns_503_at_once() {
     assert_eq!(ready.status(), 503);
     let ready: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(ready["status"], "shutting_down");
-    assert_eq!(reqwest::get(ftry.url("/health/live")).await.unwrap().status(), 200);
+    assert_eq!(
+        reqwest::get(ftry.url("/health/live")).await.unwrap().status(),
+        200
+    );
 
     // Past the drain delay the listener is closed, but the requests already
     // in flight are still being served.
@@ -75,7 +78,10 @@ async fn in_flight_requests_finish_and_readiness_turns_503_at_once() {
     assert!(logs.contains("all in-flight requests finished"), "{logs}");
 
     let mut admin = db.admin().await;
-    let tenants: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants").fetch_one(&mut admin).await.unwrap();
+    let tenants: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants")
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
     assert_eq!(tenants, 3, "every in-flight sign-up completed (slugs -2, -3)");
 }
 
