@@ -246,3 +246,28 @@ async fn malformed_json_wrong_content_type_and_invalid_bodies_get_precise_proble
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_request_running_past_the_timeout_gets_503_request_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::fresh_with(|c| c.http.request_timeout_secs = 1).await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/auth/signup HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: 100\r\nConnection: close\r\n\r\n{{\"business",
+        app.addr
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    let waited = started.elapsed();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
+    assert!(
+        waited >= std::time::Duration::from_millis(900),
+        "answered after {waited:?}"
+    );
+    app.stop().await;
+}
