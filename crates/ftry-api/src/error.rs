@@ -29,6 +29,10 @@ impl IntoResponse for ApiError {
             ),
             AppError::NotFound => Problem::not_found(),
             AppError::Conflict { code, detail } => Problem::new(StatusCode::CONFLICT, code, "Conflict", detail),
+            AppError::ConflictWith { code, detail, details } => Problem {
+                extra: details,
+                ..Problem::new(StatusCode::CONFLICT, code, "Conflict", detail)
+            },
             AppError::Unauthorized { code, detail } => {
                 let mut response =
                     Problem::new(StatusCode::UNAUTHORIZED, code, "Not authenticated", detail).into_response();

@@ -30,6 +30,9 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Members particular to this problem (e.g. the conflicting booking).
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Problem {
@@ -45,6 +48,7 @@ impl Problem {
             title,
             detail: detail.into(),
             errors: Vec::new(),
+            extra: serde_json::Map::new(),
         }
     }
 

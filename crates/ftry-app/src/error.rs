@@ -27,6 +27,13 @@ pub enum AppError {
     NotFound,
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// A conflict whose answer names what it conflicts with (members added to the problem body).
+    #[error("{detail}")]
+    ConflictWith {
+        code: &'static str,
+        detail: String,
+        details: serde_json::Map<String, serde_json::Value>,
+    },
     #[error("{detail}")]
     Unauthorized { code: &'static str, detail: String },
     #[error("{detail}")]

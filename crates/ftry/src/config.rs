@@ -226,7 +226,8 @@ impl Config {
             )
             .merge(
                 Env::prefixed("FTRY_")
-                    .ignore(&["CONFIG"])
+                    // Read by the CLI itself, not configuration keys.
+                    .ignore(&["CONFIG", "ADMIN_PASSWORD"])
                     .map(|k| env_key(k.as_str()).into()),
             )
             .extract()
