@@ -2,9 +2,12 @@
 //! answers every route shares.
 
 pub mod access;
+mod appointments;
 mod audit;
 mod auth;
+mod catalog;
 pub mod client_ip;
+mod clients;
 mod cookies;
 pub mod error;
 mod health;
@@ -12,9 +15,11 @@ pub mod observe;
 pub mod openapi;
 mod platform;
 pub mod problem;
+mod public;
 pub mod rate_limit;
 mod roles;
 mod security_headers;
+mod staff;
 mod tenant;
 mod users;
 

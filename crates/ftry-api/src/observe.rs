@@ -1,4 +1,4 @@
-//! Request identity and the one access-log line per request.
+//! Request identity, the one access-log line per request, and `Server-Timing`.
 
 use std::time::Instant;
 
@@ -59,6 +59,10 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
     }
     let status = response.status().as_u16();
     let latency_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
+    // The server's own time, for browsers' devtools and for benchmarks.
+    if let Ok(value) = HeaderValue::from_str(&format!("app;dur={latency_ms}")) {
+        response.headers_mut().insert("server-timing", value);
+    }
     let _entered = span.enter();
     if status >= 500 {
         tracing::error!(status, latency_ms, "request completed");

@@ -20,6 +20,11 @@ use crate::AppState;
     tags((name = "auth", description = "Sign-up, login, sessions"), (name = "users", description = "Staff accounts"),
          (name = "roles", description = "Roles and permissions"), (name = "tenant", description = "The business and its branches"),
          (name = "audit", description = "The audit log"), (name = "platform", description = "Platform operators"),
+         (name = "catalog", description = "Services, categories, resources and tax classes"),
+         (name = "staff", description = "Staff, the services they perform, their hours and time off"),
+         (name = "clients", description = "Clients: profiles, search, duplicates and merging"),
+         (name = "appointments", description = "Booking, the calendar and appointment statuses"),
+         (name = "public", description = "Online booking for clients, no login"),
          (name = "health", description = "Probes"))
 )]
 struct ApiDoc;
@@ -56,6 +61,11 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::tenant::router())
         .merge(crate::audit::router())
         .merge(crate::platform::router())
+        .merge(crate::appointments::router())
+        .merge(crate::public::router())
+        .merge(crate::clients::router())
+        .merge(crate::catalog::router())
+        .merge(crate::staff::router())
 }
 
 /// The document as JSON.

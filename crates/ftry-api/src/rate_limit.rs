@@ -41,6 +41,8 @@ impl RouteClass {
             None
         } else if path.starts_with("/api/v1/auth/") {
             Some(Self::Auth)
+        } else if path.starts_with("/api/v1/public/") {
+            Some(Self::Public)
         } else if path.starts_with("/api/") {
             Some(Self::Api)
         } else if path.starts_with("/static/") {
@@ -296,6 +298,10 @@ mod tests {
         assert_eq!(RouteClass::of("/health/ready"), None);
         assert_eq!(RouteClass::of("/api/v1/auth/login"), Some(RouteClass::Auth));
         assert_eq!(RouteClass::of("/api/v1/clients"), Some(RouteClass::Api));
+        assert_eq!(
+            RouteClass::of("/api/v1/public/lotus/bookings"),
+            Some(RouteClass::Public)
+        );
         assert_eq!(RouteClass::of("/static/app.css"), Some(RouteClass::Static));
         assert_eq!(RouteClass::of("/lotus-demo"), Some(RouteClass::Public));
     }

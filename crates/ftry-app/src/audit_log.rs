@@ -3,7 +3,7 @@
 use ftry_domain::permissions::Permission;
 use ftry_store::audit::{self, Filter, StoredEvent};
 
-use crate::error::AppError;
+use crate::error::{AppError, Validator};
 use crate::{App, Principal};
 
 impl App {
@@ -15,6 +15,24 @@ impl App {
         limit: i64,
     ) -> Result<(Vec<StoredEvent>, Option<String>), AppError> {
         principal.require(Permission::AuditRead)?;
+        // PostgreSQL text cannot hold NUL (the query would fail with a 500),
+        // and no event is recorded with control characters: such a filter is
+        // bad input.
+        let mut v = Validator::default();
+        for (field, value) in [
+            ("action", &filter.action),
+            ("resource_type", &filter.resource_type),
+            ("resource_id", &filter.resource_id),
+            ("outcome", &filter.outcome),
+        ] {
+            if value
+                .as_deref()
+                .is_some_and(|text| text.chars().any(char::is_control))
+            {
+                v.push(field, "must not contain control characters");
+            }
+        }
+        v.finish()?;
         let limit = limit.clamp(1, 200);
         let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
         let mut events = audit::list(&mut tx, filter, limit + 1).await?;

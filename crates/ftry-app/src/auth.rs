@@ -124,22 +124,34 @@ impl App {
             self.record_unknown_login(email.as_str(), origin).await?;
             return Err(AppError::invalid_credentials());
         }
-        let mut matching = Vec::new();
+        let (mut matching, mut failed, mut locked) = (Vec::new(), Vec::new(), Vec::new());
         for (user, slug, tenant_status) in candidates {
             if let Some(until) = user.locked_until.filter(|until| *until > Utc::now()) {
                 self.passwords.verify(&request.password, None).await;
-                self.record_login_event(&user, origin, "auth.login_refused_locked", Outcome::Denied)
-                    .await?;
-                return Err(AppError::Locked { until });
-            }
-            if self
+                locked.push((user, until));
+            } else if self
                 .passwords
                 .verify(&request.password, user.password_hash.as_deref())
                 .await
             {
                 matching.push((user, slug, tenant_status));
             } else {
-                self.record_failed_login(&user, origin).await?;
+                failed.push(user);
+            }
+        }
+        // A password that opens one of the email's accounts is no failed
+        // attempt on its others (in other businesses), and their locks do not
+        // shut this one; a locked account itself stays shut whatever the password.
+        if matching.is_empty() {
+            for user in &failed {
+                self.record_failed_login(user, origin).await?;
+            }
+            if let Some((_, until)) = locked.first() {
+                for (user, _) in &locked {
+                    self.record_login_event(user, origin, "auth.login_refused_locked", Outcome::Denied)
+                        .await?;
+                }
+                return Err(AppError::Locked { until: *until });
             }
         }
         let (user, _, tenant_status) = match matching.len() {

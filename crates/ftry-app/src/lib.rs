@@ -2,17 +2,26 @@
 //! what it must, opens a tenant-scoped transaction, changes data, records the
 //! audit event in the same transaction and commits. No HTTP types here.
 
+pub mod appointments;
 pub mod audit_log;
 pub mod auth;
+pub mod booking;
+pub mod calendar;
+pub mod catalog;
+pub mod clients;
+pub mod data_protection;
 pub mod demo;
 pub mod error;
+pub mod idempotency;
 pub mod passwords;
 pub mod platform;
 pub mod principal;
+pub mod public;
 pub mod roles;
 pub mod sessions;
 pub mod settings;
 pub mod signup;
+pub mod staff;
 pub mod tenant;
 pub mod tokens;
 pub mod users;
@@ -25,6 +34,7 @@ pub use error::{AppError, FieldError};
 pub use principal::{PlatformPrincipal, Principal};
 pub use settings::AuthSettings;
 
+use crate::data_protection::DataProtection;
 use crate::passwords::Passwords;
 use crate::tokens::TokenKeys;
 
@@ -35,12 +45,18 @@ pub struct App {
     pub settings: AuthSettings,
     pub passwords: Passwords,
     pub keys: TokenKeys,
+    /// Seals personal data at rest and computes its blind indexes.
+    pub protection: DataProtection,
 }
 
 impl App {
     /// Build the use-case layer; loads (or creates) the database-held signing
     /// key when none is configured.
-    pub async fn new(pools: Pools, settings: AuthSettings) -> Result<Self, AppError> {
+    pub async fn new(
+        pools: Pools,
+        settings: AuthSettings,
+        protection: DataProtection,
+    ) -> Result<Self, AppError> {
         let passwords = Passwords::new(
             settings.argon2_memory_kib,
             settings.argon2_iterations,
@@ -71,6 +87,7 @@ impl App {
             settings,
             passwords,
             keys,
+            protection,
         })
     }
 }

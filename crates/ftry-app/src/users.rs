@@ -223,6 +223,13 @@ impl App {
             .await?;
         let hash = self.passwords.hash(&request.password).await?;
         let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant_id).await?;
+        // Accepting logs in, which a suspended business's users cannot do.
+        if tenants::get(&mut tx, tenant_id)
+            .await?
+            .is_some_and(|t| t.status != "active")
+        {
+            return Err(crate::principal::tenant_suspended());
+        }
         // Consumed again inside this transaction so two racing acceptances cannot both win.
         if user_tokens::consume(&mut tx, &tokens::sha256(&request.token), INVITE)
             .await?

@@ -3,13 +3,18 @@
 //! of queries per feature.
 
 pub mod app_role;
+pub mod appointments;
 pub mod audit;
+pub mod catalog;
+pub mod clients;
 pub mod migrate;
 pub mod outbox;
 pub mod platform;
 pub mod pool;
 pub mod roles;
+pub mod scheduling;
 pub mod sessions;
+pub mod staff;
 pub mod tenant;
 pub mod tenants;
 pub mod user_tokens;

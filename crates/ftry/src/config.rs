@@ -14,13 +14,15 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use ftry_api::rate_limit::RateLimitSettings;
 use ftry_api::HttpSettings;
+use ftry_app::data_protection::{DataProtection, DataProtectionSettings};
 use ftry_app::AuthSettings;
 use ftry_ops::logging::LogSettings;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgConnectOptions;
 
 /// Sections, longest first where one could prefix another.
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
+    "data_protection",
     "rate_limit",
     "database",
     "embedded",
@@ -39,6 +41,7 @@ pub struct Config {
     pub http: HttpSettings,
     pub rate_limit: RateLimitSettings,
     pub auth: AuthSettings,
+    pub data_protection: DataProtectionSettings,
     pub database: DatabaseConfig,
     pub embedded: EmbeddedConfig,
     pub redis: RedisConfig,
@@ -285,7 +288,12 @@ impl Config {
             return problem("redis.timeout_ms", "a positive number of milliseconds");
         }
         self.log.filter().map_err(ConfigError)?;
-        self.validate_auth()
+        self.validate_auth()?;
+        let protection = &self.data_protection;
+        if !protection.keys.is_empty() || protection.active_key.is_some() || protection.index_key.is_some() {
+            DataProtection::new(protection).map_err(ConfigError)?;
+        }
+        Ok(())
     }
 
     fn validate_auth(&self) -> Result<(), ConfigError> {
@@ -407,6 +415,7 @@ mod tests {
         assert_eq!(env_key("DATABASE_OWNER_URL"), "database.owner_url");
         assert_eq!(env_key("REDIS_URL"), "redis.url");
         assert_eq!(env_key("AUTH_MAX_FAILED_LOGINS"), "auth.max_failed_logins");
+        assert_eq!(env_key("DATA_PROTECTION_INDEX_KEY"), "data_protection.index_key");
     }
 
     #[test]

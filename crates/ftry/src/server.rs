@@ -106,7 +106,17 @@ async fn prepare_with(config: &Config, database: &Database, demo: bool) -> anyho
     }
     let pools = Pools::connect_lazy(&database.settings);
     ftry_store::app_role::ensure_app_role_is_safe(&pools.app).await?;
-    let app = ftry_app::App::new(pools, config.auth.clone()).await?;
+    // The embedded database keeps generated keys under the data directory;
+    // an external one must be given its keys.
+    let key_file = config
+        .database
+        .url
+        .is_none()
+        .then(|| config.data_dir.0.join("keys").join("data-protection.toml"));
+    let protection =
+        ftry_app::data_protection::DataProtection::resolve(&config.data_protection, key_file.as_deref())
+            .map_err(anyhow::Error::msg)?;
+    let app = ftry_app::App::new(pools, config.auth.clone(), protection).await?;
     if demo {
         let summary = app.seed_demo().await?;
         tracing::info!(

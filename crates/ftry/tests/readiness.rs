@@ -34,6 +34,7 @@ async fn readiness_reports_the_database_going_away_and_coming_back() {
     config.database.owner_url =
         Some(SecretUrl::try_from(format!("postgres://ftry_owner@localhost/ftry?host={socket}")).unwrap());
     config.http.check_timeout_ms = 1000;
+    config.data_protection = support::test_data_protection();
     config.database.acquire_timeout_ms = 500;
     let app = TestApp::spawn(config).await;
     assert_eq!(ready_status(&app).await.0, 200);

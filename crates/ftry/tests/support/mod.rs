@@ -83,6 +83,9 @@ impl TestDb {
     }
 }
 
+pub const TEST_DATA_KEY: &str = "ERERERERERERERERERERERERERERERERERERERERERE=";
+pub const TEST_INDEX_KEY: &str = "IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI=";
+
 /// A configuration for tests: the given database, no demo, quiet limits.
 pub fn config_for(db: &TestDb) -> Config {
     let mut config = Config::default();
@@ -92,7 +95,17 @@ pub fn config_for(db: &TestDb) -> Config {
     // Cheap hashing keeps the suite fast; production defaults are tested in ftry-app.
     config.auth.argon2_memory_kib = 1024;
     config.auth.argon2_iterations = 1;
+    config.data_protection = test_data_protection();
     config
+}
+
+/// Fixed keys, so a test can tell which key sealed a stored value.
+pub fn test_data_protection() -> ftry_app::data_protection::DataProtectionSettings {
+    toml::from_str(&format!(
+        r#"keys = [{{ id = "test-1", secret = "{TEST_DATA_KEY}" }}]
+           index_key = "{TEST_INDEX_KEY}""#
+    ))
+    .unwrap()
 }
 
 /// The real service, in-process, on a free port.
@@ -201,6 +214,15 @@ pub fn ftry_command() -> Command {
             command.env_remove(key);
         }
     }
+    // The same fixed data-protection keys as the in-process configuration
+    // (an external database needs configured keys; the embedded one ignores these
+    // only if unset, so they are given to every process alike).
+    command
+        .env(
+            "FTRY_DATA_PROTECTION_KEYS",
+            format!("[{{id=\"test-1\",secret=\"{TEST_DATA_KEY}\"}}]"),
+        )
+        .env("FTRY_DATA_PROTECTION_INDEX_KEY", TEST_INDEX_KEY);
     command
 }
 

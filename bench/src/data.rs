@@ -1,0 +1,172 @@
+//! The scale dataset: a salon of 20 staff and 60 services with 5,000 booked
+//! items over 14 days at the measured location, among a million items of
+//! other businesses. Generated inside PostgreSQL (`INSERT … SELECT`), as the
+//! superuser, in seconds rather than through a million API calls.
+
+use anyhow::Context;
+use ftry_app::data_protection::DataProtectionSettings;
+use sqlx::{Connection, Executor, PgConnection};
+use uuid::Uuid;
+
+pub struct BenchDb {
+    pub name: String,
+    admin_url: String,
+}
+
+const PASSWORD: &str = "ftry_test";
+
+impl BenchDb {
+    pub async fn create(admin_url: &str) -> anyhow::Result<Self> {
+        let mut admin = PgConnection::connect(admin_url)
+            .await
+            .context("connect to the benchmark PostgreSQL")?;
+        for role in ["ftry_owner", "ftry_app"] {
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+                    .bind(role)
+                    .fetch_one(&mut admin)
+                    .await?;
+            if !exists {
+                admin
+                    .execute(format!("CREATE ROLE {role} LOGIN PASSWORD '{PASSWORD}'").as_str())
+                    .await?;
+            }
+        }
+        let name = format!("ftry_bench_{}", Uuid::now_v7().simple());
+        admin
+            .execute(format!("CREATE DATABASE {name} OWNER ftry_owner").as_str())
+            .await?;
+        Ok(Self {
+            name,
+            admin_url: admin_url.to_owned(),
+        })
+    }
+
+    /// A role's URL into the benchmark database.
+    pub fn url(&self, role: &str) -> String {
+        let mut url = url_of(&self.admin_url);
+        let _ = url.set_username(role);
+        let _ = url.set_password(Some(PASSWORD));
+        url.set_path(&self.name);
+        url.to_string()
+    }
+
+    async fn superuser(&self) -> anyhow::Result<PgConnection> {
+        let mut url = url_of(&self.admin_url);
+        url.set_path(&self.name);
+        Ok(PgConnection::connect(url.as_str()).await?)
+    }
+
+    pub async fn drop(self) -> anyhow::Result<()> {
+        let mut admin = PgConnection::connect(&self.admin_url).await?;
+        admin
+            .execute(format!("DROP DATABASE {} WITH (FORCE)", self.name).as_str())
+            .await?;
+        Ok(())
+    }
+}
+
+fn url_of(text: &str) -> reqwest::Url {
+    reqwest::Url::parse(text)
+        .unwrap_or_else(|_| reqwest::Url::parse("postgres://127.0.0.1/postgres").expect("literal"))
+}
+
+/// Fixed, published keys: benchmark data is synthetic.
+pub fn bench_data_protection() -> DataProtectionSettings {
+    toml::from_str(
+        r#"keys = [{ id = "bench-1", secret = "MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzM=" }]
+           index_key = "RERERERERERERERERERERERERERERERERERERERERERE=""#,
+    )
+    .expect("literal keys")
+}
+
+/// What the measurements need to know about the generated salon.
+pub struct Salon {
+    pub token: String,
+    pub location: Uuid,
+    pub client: Uuid,
+    pub services: Vec<Uuid>,
+    pub staff: Vec<Uuid>,
+    pub first_date: chrono::NaiveDate,
+    pub location_items: i64,
+    pub total_items: i64,
+}
+
+pub async fn load(db: &BenchDb, base: &str, filler_items: u64) -> anyhow::Result<Salon> {
+    let client = reqwest::Client::new();
+    let signup: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/signup"))
+        .json(&serde_json::json!({
+            "business_name": "Benchmark Salon",
+            "location": {"name": "Koregaon Park", "state_code": "27"},
+            "owner": {"name": "Bench Owner", "email": "owner@bench.example", "password": "bench-owner-secret-77"},
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let token = signup["access_token"].as_str().context("token")?.to_owned();
+    let tenant: Uuid = signup["tenant"]["id"].as_str().context("tenant")?.parse()?;
+    let location: Uuid = signup["location"]["id"].as_str().context("location")?.parse()?;
+    let customer: serde_json::Value = client
+        .post(format!("{base}/api/v1/clients"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "Bench Client", "phone": "+919800000001"}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let client_id: Uuid = customer["id"].as_str().context("client")?.parse()?;
+
+    let mut sql = db.superuser().await?;
+    let first_date = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive();
+    sql.execute("SET synchronous_commit = off").await?;
+    let setup = include_str!("salon.sql");
+    sqlx::raw_sql(
+        &setup
+            .replace(":tenant", &format!("'{tenant}'"))
+            .replace(":location", &format!("'{location}'"))
+            .replace(":client", &format!("'{client_id}'"))
+            .replace(":first_date", &format!("'{first_date}'")),
+    )
+    .execute(&mut sql)
+    .await
+    .context("generating the measured salon")?;
+    let filler = include_str!("filler.sql");
+    let tenants = filler_items.div_ceil(5_000).max(1);
+    sqlx::raw_sql(&filler.replace(":tenants", &tenants.to_string()))
+        .execute(&mut sql)
+        .await
+        .context("generating the other businesses")?;
+    sql.execute("ANALYZE").await?;
+    let services: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM services WHERE tenant_id = $1 ORDER BY name")
+            .bind(tenant)
+            .fetch_all(&mut sql)
+            .await?;
+    let staff: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM staff WHERE tenant_id = $1 ORDER BY display_order")
+            .bind(tenant)
+            .fetch_all(&mut sql)
+            .await?;
+    let location_items: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM appointment_items WHERE location_id = $1")
+            .bind(location)
+            .fetch_one(&mut sql)
+            .await?;
+    let total_items: i64 = sqlx::query_scalar("SELECT count(*) FROM appointment_items")
+        .fetch_one(&mut sql)
+        .await?;
+    Ok(Salon {
+        token,
+        location,
+        client: client_id,
+        services,
+        staff,
+        first_date,
+        location_items,
+        total_items,
+    })
+}

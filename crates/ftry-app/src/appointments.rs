@@ -1,0 +1,529 @@
+//! Appointments at the front desk: book, look up, move through their
+//! statuses, cancel, reschedule. Booking itself is in `booking.rs`.
+
+use chrono::{DateTime, Utc};
+use ftry_domain::appointments::Status;
+use ftry_domain::permissions::Permission;
+use ftry_store::appointments::{self, Appointment, HistoryEvent, Item};
+use ftry_store::audit::{self, Event, Origin};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::{AppError, Validator};
+use crate::{App, Principal};
+
+/// An appointment with its items, as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AppointmentView {
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub appointment: Appointment,
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    /// The new status: confirmed, checked_in, in_service, completed, no_show (cancel has its own endpoint).
+    pub status: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelRequest {
+    pub reason: String,
+}
+
+pub(crate) async fn view(
+    conn: &mut sqlx::PgConnection,
+    appointment: Appointment,
+) -> Result<AppointmentView, AppError> {
+    let items = appointments::items(conn, &[appointment.id]).await?;
+    Ok(AppointmentView { appointment, items })
+}
+
+/// Who is acting, for appointment history.
+pub(crate) fn actor_label(principal: &Principal) -> String {
+    format!("user:{}", principal.user_id)
+}
+
+impl App {
+    /// Whether this principal may see this appointment: everyone's with
+    /// `calendar:read`, only their own items' with `calendar:own`.
+    async fn may_see(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        principal: &Principal,
+        items: &[Item],
+    ) -> Result<bool, AppError> {
+        if principal.can(Permission::CalendarRead) {
+            return Ok(true);
+        }
+        if !principal.can(Permission::CalendarOwn) {
+            return Ok(false);
+        }
+        let own: Option<Uuid> = sqlx::query_scalar("SELECT id FROM staff WHERE user_id = $1")
+            .bind(principal.user_id)
+            .fetch_optional(conn)
+            .await?;
+        Ok(own.is_some_and(|staff| items.iter().any(|i| i.staff_id == staff)))
+    }
+
+    pub async fn appointment(&self, principal: &Principal, id: Uuid) -> Result<AppointmentView, AppError> {
+        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let appointment = appointments::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let view = view(&mut tx, appointment).await?;
+        if !self.may_see(&mut tx, principal, &view.items).await? {
+            return Err(AppError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    pub async fn appointment_history(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+    ) -> Result<Vec<HistoryEvent>, AppError> {
+        principal.require(Permission::CalendarRead)?;
+        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        appointments::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let events = appointments::history(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(events)
+    }
+
+    /// Appointments of a location overlapping `[from, to)`; at most 31 days.
+    pub async fn appointments(
+        &self,
+        principal: &Principal,
+        location_id: Uuid,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<AppointmentView>, AppError> {
+        principal.require(Permission::CalendarRead)?;
+        if to <= from || to - from > chrono::Duration::days(31) {
+            return Err(AppError::invalid(
+                "to",
+                "must be after `from`, at most 31 days later",
+            ));
+        }
+        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        ftry_store::tenants::get_location(&mut tx, location_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let list = appointments::list(&mut tx, location_id, from, to).await?;
+        let ids: Vec<Uuid> = list.iter().map(|a| a.id).collect();
+        let mut items = appointments::items(&mut tx, &ids).await?;
+        tx.commit().await?;
+        Ok(list
+            .into_iter()
+            .map(|appointment| {
+                let (mine, rest): (Vec<Item>, Vec<Item>) =
+                    items.drain(..).partition(|i| i.appointment_id == appointment.id);
+                items = rest;
+                AppointmentView {
+                    appointment,
+                    items: mine,
+                }
+            })
+            .collect())
+    }
+
+    /// Move an appointment to its next status (confirm, check in, start,
+    /// complete, no-show). A no-show frees the time.
+    pub async fn change_status(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        change: &StatusChange,
+        origin: &Origin,
+    ) -> Result<AppointmentView, AppError> {
+        let Some(next) = Status::parse(&change.status).filter(|s| *s != Status::Cancelled) else {
+            return Err(AppError::invalid(
+                "status",
+                "must be one of confirmed, checked_in, in_service, completed, no_show",
+            ));
+        };
+        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let appointment = appointments::get_for_update(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let items = appointments::items(&mut tx, &[id]).await?;
+        let own_only = !principal.can(Permission::AppointmentsManage);
+        if !self.may_see(&mut tx, principal, &items).await? {
+            return Err(AppError::NotFound);
+        }
+        // A stylist may move their own appointment along the service, nothing else.
+        if own_only && !matches!(next, Status::InService | Status::Completed) {
+            principal.require(Permission::AppointmentsManage)?;
+        }
+        let current =
+            Status::parse(&appointment.status).ok_or_else(|| AppError::Internal("unknown status".into()))?;
+        if !current.can_become(next) {
+            return Err(AppError::conflict(
+                "invalid_transition",
+                format!(
+                    "An appointment that is {} cannot become {}; next can be: {}.",
+                    current.name(),
+                    next.name(),
+                    list(current.next())
+                ),
+            ));
+        }
+        appointments::set_status(&mut tx, id, next.name(), next.holds_time()).await?;
+        appointments::record_event(
+            &mut tx,
+            principal.tenant_id,
+            id,
+            appointments::HistoryEntry {
+                kind: "status_changed",
+                from_status: Some(current.name()),
+                to_status: Some(next.name()),
+                details: serde_json::json!({}),
+                actor: &actor_label(principal),
+            },
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            principal.tenant_id,
+            origin,
+            Event::new(principal.actor(), "appointment.status_changed", "appointment", id)
+                .before(serde_json::json!({ "status": current.name() }))
+                .after(serde_json::json!({ "status": next.name() })),
+        )
+        .await?;
+        let appointment = appointments::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let view = view(&mut tx, appointment).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Cancel: the time is free again at once.
+    pub async fn cancel_appointment(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        request: &CancelRequest,
+        origin: &Origin,
+    ) -> Result<AppointmentView, AppError> {
+        principal.require(Permission::AppointmentsManage)?;
+        let mut v = Validator::default();
+        let reason = v.text("reason", &request.reason, 500);
+        v.finish()?;
+        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let view = cancel_in(
+            &mut tx,
+            principal.tenant_id,
+            id,
+            &reason.unwrap_or_default(),
+            &actor_label(principal),
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            principal.tenant_id,
+            origin,
+            Event::new(principal.actor(), "appointment.cancelled", "appointment", id),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+}
+
+/// Cancel inside an open transaction (front desk or the client's own link).
+pub(crate) async fn cancel_in(
+    tx: &mut sqlx::PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    reason: &str,
+    actor: &str,
+) -> Result<AppointmentView, AppError> {
+    let appointment = appointments::get_for_update(tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let current =
+        Status::parse(&appointment.status).ok_or_else(|| AppError::Internal("unknown status".into()))?;
+    if !current.can_become(Status::Cancelled) {
+        return Err(AppError::conflict(
+            "invalid_transition",
+            format!("An appointment that is {} cannot be cancelled.", current.name()),
+        ));
+    }
+    appointments::cancel(tx, id, reason, actor).await?;
+    appointments::record_event(
+        tx,
+        tenant_id,
+        id,
+        appointments::HistoryEntry {
+            kind: "cancelled",
+            from_status: Some(current.name()),
+            to_status: Some(Status::Cancelled.name()),
+            details: serde_json::json!({ "reason": reason }),
+            actor,
+        },
+    )
+    .await?;
+    let appointment = appointments::get(tx, id).await?.ok_or(AppError::NotFound)?;
+    view(tx, appointment).await
+}
+
+fn list(statuses: &[Status]) -> String {
+    if statuses.is_empty() {
+        return "nothing (it is final)".into();
+    }
+    statuses.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// "When can these services be booked?" for the front desk.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AvailabilityQuery {
+    /// The services of the visit, in order.
+    pub services: Vec<Uuid>,
+    /// Per service, the staff member wanted; absent or shorter = any.
+    pub staff: Vec<Option<Uuid>>,
+    pub first_date: chrono::NaiveDate,
+    pub last_date: chrono::NaiveDate,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookRequest {
+    pub location_id: Uuid,
+    pub client_id: Uuid,
+    /// When the visit starts (RFC 3339, any offset). Give this or `start_local`.
+    pub start: Option<DateTime<Utc>>,
+    /// The wall-clock start in the location's zone (`2026-12-01T10:30`); a time
+    /// the clocks skip (DST) is refused.
+    pub start_local: Option<chrono::NaiveDateTime>,
+    /// The services, in the order they are done; each starts when the previous ends.
+    pub items: Vec<crate::booking::ItemRequest>,
+    /// `front_desk` (default) or `walk_in`.
+    pub source: Option<String>,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RescheduleRequest {
+    /// The new start.
+    pub start: DateTime<Utc>,
+    /// New services/staff; absent = the same services with the same staff.
+    pub items: Option<Vec<crate::booking::ItemRequest>>,
+}
+
+/// The answer of an idempotent create: replayed as it was the first time.
+pub struct Created {
+    pub status: u16,
+    pub body: serde_json::Value,
+}
+
+impl App {
+    pub async fn availability(
+        &self,
+        principal: &Principal,
+        location_id: Uuid,
+        query: &AvailabilityQuery,
+    ) -> Result<Vec<ftry_domain::availability::Slot>, AppError> {
+        principal.require(Permission::CalendarRead)?;
+        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let loaded = crate::booking::load(
+            &mut tx,
+            location_id,
+            query.first_date,
+            query.last_date,
+            false,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        slots(&loaded, query)
+    }
+
+    /// Book a visit at the front desk. With an idempotency key, a retry
+    /// returns the first answer and books nothing twice.
+    pub async fn book(
+        &self,
+        principal: &Principal,
+        request: &BookRequest,
+        idempotency_key: Option<&str>,
+        origin: &Origin,
+    ) -> Result<Created, AppError> {
+        principal.require(Permission::AppointmentsManage)?;
+        let source = match request.source.as_deref().unwrap_or("front_desk") {
+            source @ ("front_desk" | "walk_in") => source,
+            _ => return Err(AppError::invalid("source", "must be front_desk or walk_in")),
+        };
+        let mut v = Validator::default();
+        let notes = v
+            .optional_text("notes", request.notes.as_deref(), 2000)
+            .unwrap_or_default();
+        v.finish()?;
+        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let fingerprint = crate::tokens::sha256(&format!("{request:?}"));
+        if let Some(key) = idempotency_key {
+            if let Some(answer) =
+                crate::idempotency::claim(&mut tx, principal.tenant_id, "appointments", key, &fingerprint)
+                    .await?
+            {
+                return Ok(answer);
+            }
+        }
+        let client_known: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM clients WHERE id = $1 AND merged_into IS NULL)")
+                .bind(request.client_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if !client_known {
+            return Err(AppError::NotFound);
+        }
+        let date = match (request.start, request.start_local) {
+            (Some(start), None) => start.date_naive(),
+            (None, Some(local)) => local.date(),
+            _ => {
+                return Err(AppError::invalid(
+                    "start",
+                    "give exactly one of `start` and `start_local`",
+                ))
+            }
+        };
+        let loaded = crate::booking::load(
+            &mut tx,
+            request.location_id,
+            date.pred_opt().unwrap_or(date),
+            date.succ_opt().unwrap_or(date),
+            false,
+            None,
+        )
+        .await?;
+        let start = match (request.start, request.start_local) {
+            (Some(start), _) => start,
+            (None, Some(local)) => {
+                ftry_domain::schedule::start_instant(loaded.zone(), local).ok_or_else(|| {
+                    crate::booking::visit_error(ftry_domain::availability::VisitError::InDstGap)
+                })?
+            }
+            (None, None) => return Err(AppError::invalid("start", "give `start` or `start_local`")),
+        };
+        let slot = crate::booking::plan(&loaded, &request.items, start, Utc::now())?;
+        let id = Uuid::now_v7();
+        let items = crate::booking::items_to_insert(&loaded, &slot);
+        appointments::insert(
+            &mut tx,
+            principal.tenant_id,
+            &appointments::NewAppointment {
+                id,
+                location_id: request.location_id,
+                client_id: request.client_id,
+                source,
+                starts_at: slot.start,
+                ends_at: crate::booking::visit_end(&slot),
+                notes: &notes,
+                created_by: Some(principal.user_id),
+                manage_token_hash: None,
+            },
+        )
+        .await?;
+        crate::booking::insert_items(
+            &mut tx,
+            principal.tenant_id,
+            id,
+            request.location_id,
+            &items,
+            true,
+        )
+        .await?;
+        appointments::record_event(
+            &mut tx,
+            principal.tenant_id,
+            id,
+            appointments::HistoryEntry {
+                kind: "created",
+                from_status: None,
+                to_status: Some(Status::Booked.name()),
+                details: serde_json::json!({ "source": source }),
+                actor: &actor_label(principal),
+            },
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            principal.tenant_id,
+            origin,
+            Event::new(principal.actor(), "appointment.booked", "appointment", id).after(
+                serde_json::json!({ "starts_at": slot.start, "items": slot.items.len(), "source": source }),
+            ),
+        )
+        .await?;
+        let appointment = appointments::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let body = serde_json::to_value(view(&mut tx, appointment).await?).unwrap_or_default();
+        if let Some(key) = idempotency_key {
+            crate::idempotency::record(&mut tx, "appointments", key, 201, &body).await?;
+        }
+        tx.commit().await?;
+        Ok(Created { status: 201, body })
+    }
+
+    /// Move a visit to another time (and optionally other staff); its history keeps the old time.
+    pub async fn reschedule(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        request: &RescheduleRequest,
+        origin: &Origin,
+    ) -> Result<AppointmentView, AppError> {
+        principal.require(Permission::AppointmentsManage)?;
+        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let appointment = appointments::get_for_update(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let before = view(&mut tx, appointment.clone()).await?;
+        let view = crate::booking::reschedule_in(
+            &mut tx,
+            principal.tenant_id,
+            &appointment,
+            &before.items,
+            request,
+            &actor_label(principal),
+            true,
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            principal.tenant_id,
+            origin,
+            Event::new(principal.actor(), "appointment.rescheduled", "appointment", id)
+                .before(serde_json::json!({ "starts_at": before.appointment.starts_at }))
+                .after(serde_json::json!({ "starts_at": view.appointment.starts_at })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+}
+
+/// Bookable starts for a query.
+pub(crate) fn slots(
+    loaded: &crate::booking::Loaded,
+    query: &AvailabilityQuery,
+) -> Result<Vec<ftry_domain::availability::Slot>, AppError> {
+    let request = ftry_domain::availability::SlotRequest {
+        items: query
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, service_id)| ftry_domain::availability::RequestedItem {
+                service_id: *service_id,
+                staff_id: query.staff.get(i).copied().flatten(),
+            })
+            .collect(),
+        first_date: query.first_date,
+        last_date: query.last_date,
+    };
+    ftry_domain::availability::find_slots(&loaded.schedule, &request, Utc::now())
+        .map_err(crate::booking::visit_error)
+}

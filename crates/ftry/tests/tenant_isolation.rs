@@ -1,0 +1,1665 @@
+//! Tenancy and identity under attack: row-level security as the database
+//! enforces it, every tenant route probed with another tenant's ids, forged
+//! and replayed tokens, CSRF, hostile input and privilege escalation.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ftry_app::tokens::{Claims, TokenKeys, ISSUER};
+use reqwest::Method;
+use serde_json::{json, Value};
+use sqlx::{Connection, PgConnection};
+use support::{problem, Business, TestApp, TestDb};
+use uuid::Uuid;
+
+/// Tables with a `tenant_id` column that are platform data, not tenant data:
+/// the platform audit log records events with no tenant or about any tenant.
+const PLATFORM_TABLES: [&str; 1] = ["platform_audit_events"];
+
+const SQL_DROP: &str = "'; DROP TABLE users; --";
+const SQL_OR: &str = "\" OR 1=1";
+
+// ---------------------------------------------------------------- fixtures
+
+/// A business with rows in every tenant table: a custom role holding a
+/// permission, a member who accepted an invitation (user token, outbox
+/// message, user roles), two sessions with refresh tokens, audit events.
+struct Populated {
+    business: Business,
+    owner_session_id: String,
+    role_id: String,
+    member_id: String,
+    member_email: String,
+    member_token: String,
+    member_session_id: String,
+}
+
+impl Populated {
+    fn tenant_id(&self) -> &str {
+        &self.business.tenant_id
+    }
+
+    fn owner_token(&self) -> &str {
+        &self.business.access_token
+    }
+
+    /// Path parameter name → this business's real id of that kind.
+    fn path_ids(&self) -> HashMap<&'static str, String> {
+        HashMap::from([
+            ("tenant_id", self.business.tenant_id.clone()),
+            ("user_id", self.member_id.clone()),
+            ("role_id", self.role_id.clone()),
+            ("location_id", self.business.location_id.clone()),
+            ("session_id", self.member_session_id.clone()),
+        ])
+    }
+}
+
+async fn populated(app: &TestApp, name: &str) -> Populated {
+    let business = app.signup(name).await;
+    let role = call(
+        app,
+        Method::POST,
+        "/api/v1/roles",
+        &business.access_token,
+        &json!({"name": "auditor", "description": "Reads the audit log", "permissions": ["audit:read"]}),
+    )
+    .await;
+    assert_eq!(role.status(), 201, "create role");
+    let role_id = id_of(&json_body(role).await);
+    let (member_id, member_token, member_email) = app
+        .add_member(
+            &business.access_token,
+            &business.tenant_id,
+            &["receptionist", "auditor"],
+        )
+        .await;
+    let owner_session_id = session_of(app, &business.access_token).await;
+    let member_session_id = session_of(app, &member_token).await;
+    Populated {
+        business,
+        owner_session_id,
+        role_id,
+        member_id,
+        member_email,
+        member_token,
+        member_session_id,
+    }
+}
+
+async fn json_body(response: reqwest::Response) -> Value {
+    response.json().await.unwrap()
+}
+
+fn id_of(body: &Value) -> String {
+    body["id"].as_str().expect("an id").to_owned()
+}
+
+async fn session_of(app: &TestApp, token: &str) -> String {
+    let me = call(app, Method::GET, "/api/v1/auth/me", token, &Value::Null).await;
+    assert_eq!(me.status(), 200, "me");
+    json_body(me).await["session_id"].as_str().unwrap().to_owned()
+}
+
+/// A request with a bearer token and, for methods that carry one, a JSON body.
+async fn call(app: &TestApp, method: Method, path: &str, token: &str, body: &Value) -> reqwest::Response {
+    let request = app.authed(method.clone(), path, token);
+    let request = if matches!(method, Method::POST | Method::PATCH | Method::PUT) {
+        request.json(body)
+    } else {
+        request
+    };
+    request.send().await.unwrap()
+}
+
+/// Assert a 422 `validation_failed` that names exactly `field`.
+async fn invalid(response: reqwest::Response, field: &str) {
+    let body = problem(response, 422, "validation_failed").await;
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .expect("field errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, [field], "{body}");
+}
+
+fn app_without_rate_limits() -> impl FnOnce(&mut ftry::config::Config) {
+    |config| config.rate_limit.enabled = false
+}
+
+// ------------------------------------------------------------ database side
+
+/// Tables with a `tenant_id` column, from information_schema, less the
+/// documented platform tables.
+async fn tenant_tables(admin: &mut PgConnection) -> Vec<String> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT c.table_name::text FROM information_schema.columns c
+           JOIN information_schema.tables t USING (table_schema, table_name)
+          WHERE c.table_schema = 'public' AND c.column_name = 'tenant_id' AND t.table_type = 'BASE TABLE'
+          ORDER BY 1",
+    )
+    .fetch_all(admin)
+    .await
+    .unwrap();
+    let tables: Vec<String> = tables
+        .into_iter()
+        .filter(|t| !PLATFORM_TABLES.contains(&t.as_str()))
+        .collect();
+    for core in ["users", "roles", "sessions", "audit_events", "locations"] {
+        assert!(
+            tables.iter().any(|t| t == core),
+            "{core} is a tenant table: {tables:?}"
+        );
+    }
+    tables
+}
+
+/// Rows of `tenant_id` in each table, counted as the superuser.
+async fn rows_of(admin: &mut PgConnection, tables: &[String], tenant_id: &str) -> BTreeMap<String, i64> {
+    let mut counts = BTreeMap::new();
+    for table in tables {
+        let count: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM \"{table}\" WHERE tenant_id = $1::uuid"
+        ))
+        .bind(tenant_id)
+        .fetch_one(&mut *admin)
+        .await
+        .unwrap();
+        counts.insert(table.clone(), count);
+    }
+    counts
+}
+
+/// Rows in every table of the database, counted as the superuser.
+async fn all_row_counts(db: &TestDb) -> BTreeMap<String, i64> {
+    let mut admin = db.admin().await;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables
+          WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    let mut counts = BTreeMap::new();
+    for table in tables {
+        let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM \"{table}\""))
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+        counts.insert(table, count);
+    }
+    counts
+}
+
+async fn set_tenant(conn: &mut PgConnection, tenant: &str) {
+    sqlx::query("SELECT set_config('ftry.tenant_id', $1, true)")
+        .bind(tenant)
+        .execute(conn)
+        .await
+        .unwrap();
+}
+
+async fn app_connection(db: &TestDb) -> PgConnection {
+    PgConnection::connect(&db.app_url()).await.unwrap()
+}
+
+// ------------------------------------------------------------------ 1. RLS
+
+/// A row-level security policy: table, name, command, USING and WITH CHECK.
+type Policy = (String, String, String, Option<String>, Option<String>);
+
+#[tokio::test]
+async fn rls_shows_the_app_role_only_its_own_tenants_rows_in_every_tenant_table() {
+    let app = TestApp::fresh().await;
+    let db = app.db.clone().unwrap();
+    let a = populated(&app, "Lotus Salon").await;
+    let b = populated(&app, "Rose Spa").await;
+    let mut admin = db.admin().await;
+    let tables = tenant_tables(&mut admin).await;
+    let a_rows = rows_of(&mut admin, &tables, a.tenant_id()).await;
+    let b_rows = rows_of(&mut admin, &tables, b.tenant_id()).await;
+    for table in &tables {
+        assert!(
+            a_rows[table] > 0 && b_rows[table] > 0,
+            "{table} has no rows of one business, so isolation is not tested on it; extend `populated`"
+        );
+    }
+
+    let mut conn = app_connection(&db).await;
+    let mut tx = conn.begin().await.unwrap();
+    set_tenant(&mut tx, a.tenant_id()).await;
+    for table in &tables {
+        let seen: Vec<String> = sqlx::query_scalar(&format!("SELECT tenant_id::text FROM \"{table}\""))
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        let foreign: Vec<&String> = seen.iter().filter(|t| *t != a.tenant_id()).collect();
+        assert!(
+            foreign.is_empty(),
+            "{table} shows rows of another tenant: {foreign:?}"
+        );
+        assert_eq!(seen.len() as i64, a_rows[table], "{table}: all of A's own rows");
+        let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM \"{table}\""))
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(count, a_rows[table], "{table}: count(*) without WHERE");
+    }
+    tx.rollback().await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn rls_shows_the_app_role_no_tenant_rows_without_a_tenant_context() {
+    let app = TestApp::fresh().await;
+    let db = app.db.clone().unwrap();
+    let a = populated(&app, "Lotus Salon").await;
+    populated(&app, "Rose Spa").await;
+    let tables = tenant_tables(&mut db.admin().await).await;
+    let mut conn = app_connection(&db).await;
+
+    for table in &tables {
+        let sql = format!("SELECT count(*) FROM \"{table}\"");
+        let never_set: i64 = sqlx::query_scalar(&sql).fetch_one(&mut conn).await.unwrap();
+        assert_eq!(never_set, 0, "{table} with no tenant set");
+
+        let mut tx = conn.begin().await.unwrap();
+        set_tenant(&mut tx, "").await;
+        let empty: i64 = sqlx::query_scalar(&sql).fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(empty, 0, "{table} with an empty tenant");
+        tx.rollback().await.unwrap();
+
+        let mut tx = conn.begin().await.unwrap();
+        set_tenant(&mut tx, "not-a-uuid").await;
+        let garbage = sqlx::query_scalar::<_, i64>(&sql).fetch_one(&mut *tx).await;
+        assert!(
+            garbage.is_err(),
+            "{table} with a malformed tenant answered {garbage:?}"
+        );
+        tx.rollback().await.unwrap();
+    }
+
+    // The login lookup states one exact address and sees only its accounts.
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::query("SELECT set_config('ftry.login_email', $1, true)")
+        .bind(&a.business.owner_email)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let visible: Vec<String> = sqlx::query_scalar("SELECT id::text FROM users")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(visible, [a.business.owner_id.as_str()]);
+    for table in tables.iter().filter(|t| *t != "users") {
+        let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM \"{table}\""))
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(count, 0, "{table} under a login lookup");
+    }
+    tx.rollback().await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn rls_refuses_writes_into_another_tenant_and_confines_unfiltered_writes() {
+    let app = TestApp::fresh().await;
+    let db = app.db.clone().unwrap();
+    let a = populated(&app, "Lotus Salon").await;
+    let b = populated(&app, "Rose Spa").await;
+    let mut admin = db.admin().await;
+    let tables = tenant_tables(&mut admin).await;
+    let a_rows = rows_of(&mut admin, &tables, a.tenant_id()).await;
+    let mut conn = app_connection(&db).await;
+
+    let mut tx = conn.begin().await.unwrap();
+    set_tenant(&mut tx, a.tenant_id()).await;
+    let intrusion = sqlx::query(
+        "INSERT INTO locations (tenant_id, id, name, state_code) VALUES ($1::uuid, gen_random_uuid(), 'Intruder', '27')",
+    )
+    .bind(b.tenant_id())
+    .execute(&mut *tx)
+    .await
+    .unwrap_err();
+    assert_eq!(
+        intrusion.as_database_error().and_then(|e| e.code()).as_deref(),
+        Some("42501"),
+        "{intrusion}"
+    );
+    tx.rollback().await.unwrap();
+
+    let mut tx = conn.begin().await.unwrap();
+    set_tenant(&mut tx, a.tenant_id()).await;
+    let moved = sqlx::query("UPDATE users SET tenant_id = $1::uuid")
+        .bind(b.tenant_id())
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        moved.as_database_error().and_then(|e| e.code()).as_deref(),
+        Some("42501"),
+        "{moved}"
+    );
+    tx.rollback().await.unwrap();
+
+    let mut tx = conn.begin().await.unwrap();
+    set_tenant(&mut tx, a.tenant_id()).await;
+    let renamed = sqlx::query("UPDATE locations SET name = 'Renamed'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(renamed.rows_affected() as i64, a_rows["locations"]);
+    let tenants = sqlx::query("UPDATE tenants SET name = 'Renamed'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(tenants.rows_affected(), 1, "only its own registry row");
+    let ended = sqlx::query("DELETE FROM refresh_tokens")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(ended.rows_affected() as i64, a_rows["refresh_tokens"]);
+    tx.rollback().await.unwrap();
+
+    // With no tenant at all, nothing is writable, the registry included.
+    let untouched = sqlx::query("UPDATE tenants SET name = 'Renamed'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(untouched.rows_affected(), 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn catalog_every_tenant_table_forces_rls_and_keys_by_tenant_and_the_app_role_is_powerless() {
+    let app = TestApp::fresh().await;
+    let db = app.db.clone().unwrap();
+    let mut admin = db.admin().await;
+
+    let tables: Vec<(String, bool, bool, bool)> = sqlx::query_as(
+        "SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity,
+                EXISTS (SELECT 1 FROM pg_index i
+                         WHERE i.indrelid = c.oid AND i.indisprimary AND a.attnum = ANY (i.indkey::int2[]))
+           FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+          WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+          ORDER BY 1",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(tables.len() >= 10, "tenant tables found: {tables:?}");
+    let mut violations: Vec<(String, String)> = Vec::new();
+    for (table, rls, forced, pk_has_tenant) in &tables {
+        if !(*rls && *forced) {
+            violations.push((table.clone(), "row-level security not enabled and forced".into()));
+        }
+        if !pk_has_tenant {
+            violations.push((table.clone(), "primary key lacks tenant_id".into()));
+        }
+    }
+    let foreign_keys: Vec<(String, String, String, bool)> = sqlx::query_as(
+        "SELECT src.relname::text, con.conname::text, dst.relname::text,
+                EXISTS (SELECT 1 FROM unnest(con.conkey, con.confkey) AS k(src_col, dst_col)
+                         WHERE k.src_col = sa.attnum AND k.dst_col = da.attnum)
+           FROM pg_constraint con
+           JOIN pg_class src ON src.oid = con.conrelid
+           JOIN pg_class dst ON dst.oid = con.confrelid
+           JOIN pg_namespace n ON n.oid = src.relnamespace
+           JOIN pg_attribute sa ON sa.attrelid = src.oid AND sa.attname = 'tenant_id' AND NOT sa.attisdropped
+           JOIN pg_attribute da ON da.attrelid = dst.oid AND da.attname = 'tenant_id' AND NOT da.attisdropped
+          WHERE con.contype = 'f' AND n.nspname = 'public'
+          ORDER BY 1, 2",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!foreign_keys.is_empty());
+    for (table, constraint, target, keyed) in &foreign_keys {
+        if !keyed {
+            violations.push((
+                table.clone(),
+                format!("foreign key {constraint} to {target} does not pair tenant_id"),
+            ));
+        }
+    }
+    let violators: BTreeSet<&str> = violations.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(
+        violators,
+        BTreeSet::from(PLATFORM_TABLES),
+        "only the documented platform tables may break the tenant-table rules: {violations:#?}"
+    );
+
+    // Every policy on a tenant table is keyed on the transaction's tenant,
+    // except the documented, read-only login lookup.
+    let policies: Vec<Policy> = sqlx::query_as(
+        "SELECT c.relname::text, p.polname::text, p.polcmd::text,
+                pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)
+           FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+          ORDER BY 1, 2",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    let mut exceptions = Vec::new();
+    for (table, policy, command, using, check) in &policies {
+        let keyed = |expr: &Option<String>| {
+            expr.as_deref()
+                .is_none_or(|e| e.contains("ftry_current_tenant()"))
+        };
+        if !(keyed(using) && keyed(check)) {
+            exceptions.push((table.as_str(), policy.as_str(), command.as_str()));
+        }
+    }
+    assert_eq!(exceptions, [("users", "login_lookup", "r")], "{policies:#?}");
+
+    let (superuser, bypass): (bool, bool) =
+        sqlx::query_as("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = 'ftry_app'")
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+    assert!(
+        !superuser && !bypass,
+        "ftry_app: superuser {superuser}, bypassrls {bypass}"
+    );
+    let owned: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c WHERE pg_has_role('ftry_app', c.relowner, 'MEMBER')
+         UNION ALL
+         SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+          WHERE n.nspname = 'public' AND pg_has_role('ftry_app', p.proowner, 'MEMBER')",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(owned.is_empty(), "ftry_app owns {owned:?}");
+    let can_create: bool = sqlx::query_scalar("SELECT has_schema_privilege('ftry_app', 'public', 'CREATE')")
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert!(!can_create, "ftry_app can create objects in public");
+
+    for table in ["audit_events", "platform_audit_events"] {
+        let (insert, update, delete, truncate, column_update): (bool, bool, bool, bool, bool) = sqlx::query_as(
+            "SELECT has_table_privilege('ftry_app', $1, 'INSERT'), has_table_privilege('ftry_app', $1, 'UPDATE'),
+                    has_table_privilege('ftry_app', $1, 'DELETE'), has_table_privilege('ftry_app', $1, 'TRUNCATE'),
+                    has_any_column_privilege('ftry_app', $1, 'UPDATE')",
+        )
+        .bind(table)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        assert!(insert, "{table}: the service appends");
+        assert!(
+            !update && !delete && !truncate && !column_update,
+            "{table} is append-only: update {update}, delete {delete}, truncate {truncate}, column update {column_update}"
+        );
+    }
+    app.stop().await;
+}
+
+// ------------------------------------------------------ 4. cross-tenant API
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// Every operation of the published document: (method, path, security scheme).
+async fn operations(app: &TestApp) -> Vec<(Method, String, Option<String>)> {
+    let document: Value = json_body(app.get("/api/openapi.json").await).await;
+    let mut found = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            if !METHODS.contains(&method.as_str()) {
+                continue;
+            }
+            let scheme = operation["security"][0]
+                .as_object()
+                .and_then(|s| s.keys().next().cloned());
+            found.push((method.to_uppercase().parse().unwrap(), path.clone(), scheme));
+        }
+    }
+    found
+}
+
+/// The path with each `{name}` replaced by the fixture's id of that name.
+fn fill(path: &str, ids: &HashMap<&'static str, String>) -> String {
+    path.split('/')
+        .map(|segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(name) => ids
+                .get(name)
+                .unwrap_or_else(|| {
+                    panic!("the cross-tenant sweep has no fixture for `{name}` in {path}; add one to `Populated::path_ids`")
+                })
+                .clone(),
+            None => segment.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test]
+async fn every_tenant_route_answers_404_for_another_tenants_ids_and_changes_nothing() {
+    let app = TestApp::fresh().await;
+    let db = app.db.clone().unwrap();
+    let a = populated(&app, "Lotus Salon").await;
+    let b = populated(&app, "Rose Spa").await;
+    let mut admin = db.admin().await;
+    let tables = tenant_tables(&mut admin).await;
+    let before = rows_of(&mut admin, &tables, a.tenant_id()).await;
+
+    let mut swept = BTreeSet::new();
+    let mut leaks = Vec::new();
+    for (method, path, scheme) in operations(&app).await {
+        if scheme.as_deref() != Some("bearer") || !path.contains('{') {
+            continue;
+        }
+        let response = call(
+            &app,
+            method.clone(),
+            &fill(&path, &a.path_ids()),
+            b.owner_token(),
+            &json!({}),
+        )
+        .await;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if status != 404 || body["code"] != "not_found" {
+            leaks.push(format!("{method} {path} answered {status}: {body}"));
+        }
+        // The same route with B's own ids works, so the 404 above is isolation.
+        if method == Method::GET {
+            let own = call(
+                &app,
+                Method::GET,
+                &fill(&path, &b.path_ids()),
+                b.owner_token(),
+                &Value::Null,
+            )
+            .await;
+            assert_eq!(own.status(), 200, "{method} {path} with the caller's own ids");
+        }
+        swept.insert(format!("{method} {path}"));
+    }
+    assert!(
+        leaks.is_empty(),
+        "cross-tenant answers other than 404 (a 422 on the empty body means the route validates \
+         before its lookup: send it a valid body instead): {leaks:#?}"
+    );
+    for route in [
+        "GET /api/v1/users/{user_id}",
+        "PATCH /api/v1/users/{user_id}",
+        "POST /api/v1/users/{user_id}/unlock",
+        "PATCH /api/v1/roles/{role_id}",
+        "DELETE /api/v1/roles/{role_id}",
+        "GET /api/v1/locations/{location_id}",
+        "DELETE /api/v1/auth/sessions/{session_id}",
+    ] {
+        assert!(swept.contains(route), "{route} not swept: {swept:?}");
+    }
+
+    // A is exactly as it was: same rows, its member still signed in.
+    assert_eq!(rows_of(&mut admin, &tables, a.tenant_id()).await, before);
+    assert_eq!(session_of(&app, &a.member_token).await, a.member_session_id);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tenant_lists_never_contain_another_tenants_records() {
+    let app = TestApp::fresh().await;
+    let a = populated(&app, "Lotus Salon").await;
+    let b = populated(&app, "Rose Spa").await;
+    let a_roles =
+        json_body(call(&app, Method::GET, "/api/v1/roles", a.owner_token(), &Value::Null).await).await;
+    let mut a_marks: Vec<String> = a_roles["items"].as_array().unwrap().iter().map(id_of).collect();
+    a_marks.extend([
+        a.business.tenant_id.clone(),
+        a.business.slug.clone(),
+        a.business.owner_id.clone(),
+        a.business.owner_email.clone(),
+        a.business.location_id.clone(),
+        a.owner_session_id.clone(),
+        a.member_id.clone(),
+        a.member_email.clone(),
+        a.member_session_id.clone(),
+    ]);
+
+    let mut listed = BTreeMap::new();
+    for (method, path, scheme) in operations(&app).await {
+        if scheme.as_deref() != Some("bearer") || method != Method::GET || path.contains('{') {
+            continue;
+        }
+        let response = call(&app, Method::GET, &path, b.owner_token(), &Value::Null).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        let text = response.text().await.unwrap();
+        let leaked: Vec<&String> = a_marks.iter().filter(|m| text.contains(m.as_str())).collect();
+        assert!(leaked.is_empty(), "GET {path} shows A's {leaked:?}: {text}");
+        listed.insert(path, text);
+    }
+    // Each list shows B's own records, so an empty answer cannot pass for isolation.
+    for (path, own) in [
+        ("/api/v1/users", &b.member_id),
+        ("/api/v1/roles", &b.role_id),
+        ("/api/v1/locations", &b.business.location_id),
+        ("/api/v1/audit-events", &b.business.owner_id),
+        ("/api/v1/auth/sessions", &b.owner_session_id),
+    ] {
+        let text = listed
+            .get(path)
+            .unwrap_or_else(|| panic!("{path} is not a listed route"));
+        assert!(text.contains(own.as_str()), "{path} lacks B's own {own}: {text}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn platform_routes_refuse_tenant_tokens_with_403_platform_only() {
+    let app = TestApp::fresh().await;
+    let a = populated(&app, "Lotus Salon").await;
+    let b = populated(&app, "Rose Spa").await;
+    let mut checked = 0;
+    for (method, path, scheme) in operations(&app).await {
+        if scheme.as_deref() != Some("platform") {
+            continue;
+        }
+        let target = fill(&path, &a.path_ids());
+        let response = call(&app, method.clone(), &target, b.owner_token(), &json!({})).await;
+        problem(response, 403, "platform_only").await;
+        checked += 1;
+    }
+    assert!(checked >= 4, "platform operations checked: {checked}");
+    app.stop().await;
+}
+
+// ------------------------------------------------------------- 5. tokens
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+        }
+    }
+    out
+}
+
+/// The key the service signs with (generated into the database), read as the superuser.
+async fn database_keys(db: &TestDb) -> (String, TokenKeys) {
+    let (id, secret): (String, Vec<u8>) = sqlx::query_as("SELECT id, secret FROM signing_keys")
+        .fetch_one(&mut db.admin().await)
+        .await
+        .unwrap();
+    (
+        id.clone(),
+        TokenKeys::new(HashMap::from([(id.clone(), secret)]), id).unwrap(),
+    )
+}
+
+fn user_claims(user: &str, tenant: &str, session: &str, exp: i64) -> Claims {
+    Claims {
+        iss: ISSUER.into(),
+        typ: "user".into(),
+        sub: Uuid::parse_str(user).unwrap(),
+        tid: Some(Uuid::parse_str(tenant).unwrap()),
+        sid: Some(Uuid::parse_str(session).unwrap()),
+        imp: None,
+        iat: now() - 120,
+        exp,
+    }
+}
+
+async fn refused_token(app: &TestApp, token: &str, why: &str) -> Value {
+    let response = call(app, Method::GET, "/api/v1/auth/me", token, &Value::Null).await;
+    assert_eq!(
+        response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap()),
+        Some("Bearer realm=\"ftry\""),
+        "{why}"
+    );
+    let body = problem(response, 401, "invalid_token").await;
+    assert!(body["detail"].is_string(), "{why}");
+    body
+}
+
+#[tokio::test]
+async fn forged_foreign_expired_unsigned_and_garbage_access_tokens_answer_401_invalid_token() {
+    let app = TestApp::fresh().await;
+    let db = app.db.clone().unwrap();
+    let a = populated(&app, "Lotus Salon").await;
+    let b = populated(&app, "Rose Spa").await;
+    let (kid, keys) = database_keys(&db).await;
+
+    // Control: a token made here with the service's key is accepted, so the
+    // refusals below are about the token, not the way it was made.
+    let genuine = keys.sign(&user_claims(
+        &b.business.owner_id,
+        b.tenant_id(),
+        &b.owner_session_id,
+        now() + 300,
+    ));
+    let me = json_body(call(&app, Method::GET, "/api/v1/auth/me", &genuine, &Value::Null).await).await;
+    assert_eq!(me["user"]["id"], b.business.owner_id.as_str());
+
+    // B's real token with its payload swapped for A's owner, signature kept.
+    let parts: Vec<&str> = b.owner_token().split('.').collect();
+    let as_a = user_claims(
+        &a.business.owner_id,
+        a.tenant_id(),
+        &a.owner_session_id,
+        now() + 300,
+    );
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64url(&serde_json::to_vec(&as_a).unwrap()),
+        parts[2]
+    );
+    refused_token(&app, &forged, "forged payload").await;
+
+    let stranger = TokenKeys::new(
+        HashMap::from([(kid.clone(), ftry_app::tokens::random_bytes(32))]),
+        kid.clone(),
+    )
+    .unwrap();
+    refused_token(&app, &stranger.sign(&as_a), "same key id, another secret").await;
+    let unknown = TokenKeys::new(
+        HashMap::from([("attacker".to_string(), ftry_app::tokens::random_bytes(32))]),
+        "attacker".into(),
+    )
+    .unwrap();
+    refused_token(&app, &unknown.sign(&as_a), "unknown key id").await;
+
+    let expired = keys.sign(&user_claims(
+        &b.business.owner_id,
+        b.tenant_id(),
+        &b.owner_session_id,
+        now() - 1,
+    ));
+    let body = refused_token(&app, &expired, "expired").await;
+    assert!(body["detail"].as_str().unwrap().contains("expired"), "{body}");
+
+    let unsigned = format!(
+        "{}.{}.",
+        b64url(format!(r#"{{"alg":"none","typ":"JWT","kid":"{kid}"}}"#).as_bytes()),
+        b64url(&serde_json::to_vec(&as_a).unwrap())
+    );
+    refused_token(&app, &unsigned, "alg none").await;
+
+    // A genuine signature over claims of the wrong kind is still no user token.
+    let platform_claims = Claims {
+        typ: "platform".into(),
+        tid: None,
+        sid: None,
+        ..user_claims(
+            &b.business.owner_id,
+            b.tenant_id(),
+            &b.owner_session_id,
+            now() + 300,
+        )
+    };
+    refused_token(
+        &app,
+        &keys.sign(&platform_claims),
+        "platform claims on a tenant route",
+    )
+    .await;
+
+    let long = "x".repeat(4096);
+    for garbage in [
+        "garbage",
+        "a.b.c",
+        "..",
+        "eyJhbGciOiJIUzI1NiJ9.e30.",
+        long.as_str(),
+    ] {
+        refused_token(&app, garbage, garbage).await;
+    }
+    app.stop().await;
+}
+
+async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post_json("/api/v1/auth/refresh", &json!({ "refresh_token": token }))
+        .await
+}
+
+#[tokio::test]
+async fn a_reused_refresh_token_revokes_its_whole_session_and_is_audited() {
+    let app = TestApp::fresh().await;
+    let db = app.db.clone().unwrap();
+    let b = app.signup("Lotus Salon").await;
+    let other_device = app.login(&b.owner_email, &b.owner_password).await;
+
+    let rotated = refresh(&app, &b.refresh_token).await;
+    assert_eq!(rotated.status(), 200);
+    let rotated = json_body(rotated).await;
+    let session_id = rotated["session_id"].as_str().unwrap().to_owned();
+    let newer_refresh = rotated["refresh_token"].as_str().unwrap();
+    let newer_access = rotated["access_token"].as_str().unwrap();
+    assert_ne!(newer_refresh, b.refresh_token);
+
+    problem(refresh(&app, &b.refresh_token).await, 401, "refresh_token_reused").await;
+
+    problem(refresh(&app, newer_refresh).await, 401, "session_revoked").await;
+    for access in [newer_access, b.access_token.as_str()] {
+        problem(
+            call(&app, Method::GET, "/api/v1/auth/me", access, &Value::Null).await,
+            401,
+            "session_revoked",
+        )
+        .await;
+    }
+    // The family is one session: the other device's session lives on.
+    let other_access = other_device["access_token"].as_str().unwrap();
+    assert_eq!(
+        call(&app, Method::GET, "/api/v1/auth/me", other_access, &Value::Null)
+            .await
+            .status(),
+        200
+    );
+
+    let mut admin = db.admin().await;
+    let reason: Option<String> =
+        sqlx::query_scalar("SELECT revoked_reason FROM sessions WHERE id = $1::uuid")
+            .bind(&session_id)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+    assert_eq!(reason.as_deref(), Some("token_reuse"));
+    let events: Vec<(String, Option<String>, String)> = sqlx::query_as(
+        "SELECT actor_id::text, resource_id, outcome FROM audit_events
+          WHERE tenant_id = $1::uuid AND action = 'auth.refresh_token_reused'",
+    )
+    .bind(&b.tenant_id)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(
+        events,
+        [(b.owner_id.clone(), Some(session_id), "denied".to_string())]
+    );
+    app.stop().await;
+}
+
+// --------------------------------------------------------------- 6. CSRF
+
+/// The `Set-Cookie` line of cookie `name`.
+fn set_cookie<'a>(lines: &'a [String], name: &str) -> &'a str {
+    lines
+        .iter()
+        .find(|l| l.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie in {lines:?}"))
+}
+
+fn cookie_value(line: &str) -> &str {
+    line.split(';').next().unwrap().split_once('=').unwrap().1
+}
+
+#[tokio::test]
+async fn cookie_sessions_need_the_csrf_header_on_unsafe_requests() {
+    let app = TestApp::fresh().await;
+    let b = app.signup("Lotus Salon").await;
+    let login = app
+        .post_json(
+            "/api/v1/auth/login?mode=cookie",
+            &json!({"email": b.owner_email, "password": b.owner_password}),
+        )
+        .await;
+    assert_eq!(login.status(), 200);
+    let lines: Vec<String> = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let body = json_body(login).await;
+    assert!(
+        body.get("access_token").is_none() && body.get("refresh_token").is_none(),
+        "{body}"
+    );
+
+    let attributes =
+        |line: &str| -> BTreeSet<String> { line.split(';').skip(1).map(|a| a.trim().to_owned()).collect() };
+    let access = set_cookie(&lines, "ftry_access");
+    let refresh_line = set_cookie(&lines, "ftry_refresh");
+    let csrf = set_cookie(&lines, "ftry_csrf");
+    for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(attributes(access).contains(attribute), "{access}");
+    }
+    for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/api/v1/auth"] {
+        assert!(attributes(refresh_line).contains(attribute), "{refresh_line}");
+    }
+    // Scripts must read the CSRF token to echo it, so it alone is not HttpOnly.
+    for attribute in ["Secure", "SameSite=Strict"] {
+        assert!(attributes(csrf).contains(attribute), "{csrf}");
+    }
+    assert!(!attributes(csrf).contains("HttpOnly"), "{csrf}");
+    assert_eq!(body["csrf_token"], cookie_value(csrf));
+
+    let session_cookies = format!(
+        "ftry_access={}; ftry_csrf={}",
+        cookie_value(access),
+        cookie_value(csrf)
+    );
+    let with_cookies = |method: Method, path: &str| {
+        app.client
+            .request(method, app.url(path))
+            .header("cookie", session_cookies.clone())
+    };
+
+    let me = with_cookies(Method::GET, "/api/v1/auth/me").send().await.unwrap();
+    assert_eq!(me.status(), 200, "safe methods need no CSRF header");
+    problem(
+        with_cookies(Method::POST, "/api/v1/auth/logout")
+            .send()
+            .await
+            .unwrap(),
+        403,
+        "csrf_failed",
+    )
+    .await;
+    problem(
+        with_cookies(Method::POST, "/api/v1/auth/logout")
+            .header("x-csrf-token", "not-the-cookie")
+            .send()
+            .await
+            .unwrap(),
+        403,
+        "csrf_failed",
+    )
+    .await;
+    let refresh_cookies = format!(
+        "ftry_refresh={}; ftry_csrf={}",
+        cookie_value(refresh_line),
+        cookie_value(csrf)
+    );
+    problem(
+        app.client
+            .post(app.url("/api/v1/auth/refresh"))
+            .header("cookie", refresh_cookies)
+            .send()
+            .await
+            .unwrap(),
+        403,
+        "csrf_failed",
+    )
+    .await;
+    let still = with_cookies(Method::GET, "/api/v1/auth/me").send().await.unwrap();
+    assert_eq!(still.status(), 200, "refused requests changed nothing");
+
+    let logout = with_cookies(Method::POST, "/api/v1/auth/logout")
+        .header("x-csrf-token", cookie_value(csrf))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    problem(
+        with_cookies(Method::GET, "/api/v1/auth/me").send().await.unwrap(),
+        401,
+        "session_revoked",
+    )
+    .await;
+    app.stop().await;
+}
+
+// ------------------------------------------------------- 7. hostile input
+
+/// Every text field of the sign-up body, named as validation errors name them.
+const SIGNUP_FIELDS: [&str; 11] = [
+    "business_name",
+    "slug",
+    "location.name",
+    "location.address",
+    "location.state_code",
+    "location.gstin",
+    "location.timezone",
+    "owner.name",
+    "owner.email",
+    "owner.phone",
+    "owner.password",
+];
+
+fn signup_body() -> Value {
+    json!({
+        "business_name": "Lotus Salon",
+        "slug": null,
+        "location": {"name": "Main branch", "address": "FC Road, Pune", "state_code": "27",
+                     "gstin": null, "timezone": "Asia/Kolkata"},
+        "owner": {"name": "Asha Patil", "email": format!("owner.{}@example.com", Uuid::now_v7().simple()),
+                  "phone": "+919876543210", "password": "saffron-mirror-lantern-42"},
+    })
+}
+
+fn with_field(mut body: Value, field: &str, value: &str) -> Value {
+    *body
+        .pointer_mut(&format!("/{}", field.replace('.', "/")))
+        .unwrap_or_else(|| panic!("no field {field}")) = json!(value);
+    body
+}
+
+#[tokio::test]
+async fn signup_refuses_10kb_text_in_every_field_with_422_and_writes_nothing() {
+    let app = TestApp::fresh_with(app_without_rate_limits()).await;
+    let db = app.db.clone().unwrap();
+    app.signup("Existing Salon").await;
+    let before = all_row_counts(&db).await;
+    let long = "x".repeat(10 * 1024);
+    for field in SIGNUP_FIELDS {
+        let response = app
+            .post_json("/api/v1/auth/signup", &with_field(signup_body(), field, &long))
+            .await;
+        invalid(response, field).await;
+    }
+    assert_eq!(all_row_counts(&db).await, before);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn signup_stores_sql_metacharacters_verbatim_in_names_and_refuses_them_in_structured_fields() {
+    let app = TestApp::fresh_with(app_without_rate_limits()).await;
+    let db = app.db.clone().unwrap();
+    app.signup("Existing Salon").await;
+
+    let before = all_row_counts(&db).await;
+    for hostile in [SQL_DROP, SQL_OR] {
+        for field in [
+            "slug",
+            "location.state_code",
+            "location.gstin",
+            "location.timezone",
+            "owner.email",
+            "owner.phone",
+        ] {
+            let response = app
+                .post_json("/api/v1/auth/signup", &with_field(signup_body(), field, hostile))
+                .await;
+            invalid(response, field).await;
+        }
+    }
+    let short = app
+        .post_json(
+            "/api/v1/auth/signup",
+            &with_field(signup_body(), "owner.password", SQL_OR),
+        )
+        .await;
+    invalid(short, "owner.password").await;
+    assert_eq!(
+        all_row_counts(&db).await,
+        before,
+        "refused sign-ups write nothing"
+    );
+
+    let mut admin = db.admin().await;
+    for hostile in [SQL_DROP, SQL_OR] {
+        let mut body = signup_body();
+        for field in ["business_name", "location.name", "location.address", "owner.name"] {
+            body = with_field(body, field, hostile);
+        }
+        let response = app.post_json("/api/v1/auth/signup", &body).await;
+        assert_eq!(response.status(), 201, "{hostile}");
+        let created = json_body(response).await;
+        assert_eq!(created["tenant"]["name"], hostile);
+        let stored: (String, String, String, String) = sqlx::query_as(
+            "SELECT t.name, l.name, l.address, u.name FROM tenants t
+               JOIN locations l ON l.tenant_id = t.id JOIN users u ON u.tenant_id = t.id
+              WHERE t.id = $1::uuid",
+        )
+        .bind(created["tenant"]["id"].as_str().unwrap())
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        assert_eq!(
+            stored,
+            (hostile.into(), hostile.into(), hostile.into(), hostile.into())
+        );
+    }
+    // Long enough for the policy, the same string is a fine password.
+    let body = with_field(signup_body(), "owner.password", SQL_DROP);
+    let email = body["owner"]["email"].as_str().unwrap().to_owned();
+    assert_eq!(app.post_json("/api/v1/auth/signup", &body).await.status(), 201);
+    app.login(&email, SQL_DROP).await;
+
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(users, 4, "the users table is intact");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn invite_role_location_and_tenant_inputs_refuse_oversized_text_and_keep_sql_verbatim() {
+    let app = TestApp::fresh().await;
+    let db = app.db.clone().unwrap();
+    let b = app.signup("Lotus Salon").await;
+    let token = b.access_token.as_str();
+    let long = "x".repeat(10 * 1024);
+    let invite = |email: &str, name: &str, role: &str| json!({"email": email, "name": name, "roles": [role]});
+    let role = |name: &str, description: &str, permission: &str| json!({"name": name, "description": description, "permissions": [permission]});
+    let location = |field: &str, value: &str| {
+        with_field(
+            json!({"name": "Baner branch", "address": "Baner Road", "state_code": "27", "gstin": null,
+                   "timezone": "Asia/Kolkata"}),
+            field,
+            value,
+        )
+    };
+
+    let before = all_row_counts(&db).await;
+    let mut refusals: Vec<(&str, Value, &str)> = Vec::new();
+    for bad in [long.as_str(), SQL_DROP, SQL_OR] {
+        refusals.push((
+            "/api/v1/users/invitations",
+            invite(bad, "Ravi Kumar", "stylist"),
+            "email",
+        ));
+        refusals.push((
+            "/api/v1/users/invitations",
+            invite("ravi@example.com", "Ravi Kumar", bad),
+            "roles",
+        ));
+        refusals.push(("/api/v1/roles", role(bad, "", "clients:read"), "name"));
+        refusals.push(("/api/v1/roles", role("front desk", "", bad), "permissions"));
+        for field in ["state_code", "gstin", "timezone"] {
+            refusals.push(("/api/v1/locations", location(field, bad), field));
+        }
+    }
+    refusals.push((
+        "/api/v1/users/invitations",
+        invite("ravi@example.com", &long, "stylist"),
+        "name",
+    ));
+    refusals.push((
+        "/api/v1/roles",
+        role("front desk", &long, "clients:read"),
+        "description",
+    ));
+    for field in ["name", "address"] {
+        refusals.push(("/api/v1/locations", location(field, &long), field));
+    }
+    for (path, body, field) in &refusals {
+        invalid(call(&app, Method::POST, path, token, body).await, field).await;
+    }
+    invalid(
+        call(
+            &app,
+            Method::PATCH,
+            "/api/v1/tenant",
+            token,
+            &json!({"name": long}),
+        )
+        .await,
+        "name",
+    )
+    .await;
+    assert_eq!(
+        all_row_counts(&db).await,
+        before,
+        "refused requests write nothing"
+    );
+
+    let mut admin = db.admin().await;
+    for (n, hostile) in [SQL_DROP, SQL_OR].into_iter().enumerate() {
+        let email = format!("staff{n}@example.com");
+        let invited = call(
+            &app,
+            Method::POST,
+            "/api/v1/users/invitations",
+            token,
+            &invite(&email, hostile, "stylist"),
+        )
+        .await;
+        assert_eq!(invited.status(), 201);
+        assert_eq!(json_body(invited).await["name"], hostile);
+
+        let created = call(
+            &app,
+            Method::POST,
+            "/api/v1/roles",
+            token,
+            &role(&format!("desk {n}"), hostile, "clients:read"),
+        )
+        .await;
+        assert_eq!(created.status(), 201);
+        assert_eq!(json_body(created).await["description"], hostile);
+
+        let branch = call(
+            &app,
+            Method::POST,
+            "/api/v1/locations",
+            token,
+            &with_field(location("name", hostile), "address", hostile),
+        )
+        .await;
+        assert_eq!(branch.status(), 201);
+        let branch = json_body(branch).await;
+        assert_eq!(
+            (&branch["name"], &branch["address"]),
+            (&json!(hostile), &json!(hostile))
+        );
+
+        let renamed = call(
+            &app,
+            Method::PATCH,
+            "/api/v1/tenant",
+            token,
+            &json!({"name": hostile}),
+        )
+        .await;
+        assert_eq!(renamed.status(), 200);
+        assert_eq!(json_body(renamed).await["name"], hostile);
+
+        let stored: (String, String, String, String) = sqlx::query_as(
+            "SELECT (SELECT name FROM users WHERE email = $1), (SELECT description FROM roles WHERE name = $2),
+                    (SELECT address FROM locations WHERE id = $3::uuid), (SELECT name FROM tenants WHERE id = $4::uuid)",
+        )
+        .bind(&email)
+        .bind(format!("desk {n}"))
+        .bind(branch["id"].as_str().unwrap())
+        .bind(&b.tenant_id)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        assert_eq!(
+            stored,
+            (hostile.into(), hostile.into(), hostile.into(), hostile.into())
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn lookalike_unicode_emails_are_refused_at_signup_and_invite() {
+    let app = TestApp::fresh().await;
+    let db = app.db.clone().unwrap();
+    let b = app.signup("Lotus Salon").await;
+    let before = all_row_counts(&db).await;
+    // The first letter is CYRILLIC SMALL LETTER A, not a Latin a.
+    let lookalike = "\u{0430}sha.patil@example.com";
+    invalid(
+        app.post_json(
+            "/api/v1/auth/signup",
+            &with_field(signup_body(), "owner.email", lookalike),
+        )
+        .await,
+        "owner.email",
+    )
+    .await;
+    invalid(
+        call(
+            &app,
+            Method::POST,
+            "/api/v1/users/invitations",
+            &b.access_token,
+            &json!({"email": lookalike, "name": "Asha", "roles": ["stylist"]}),
+        )
+        .await,
+        "email",
+    )
+    .await;
+    assert_eq!(all_row_counts(&db).await, before);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn signup_with_a_taken_slug_answers_409_and_creates_no_second_tenant() {
+    let app = TestApp::fresh().await;
+    let db = app.db.clone().unwrap();
+    let first = app
+        .post_json(
+            "/api/v1/auth/signup",
+            &with_field(signup_body(), "slug", "lotus-pune"),
+        )
+        .await;
+    assert_eq!(first.status(), 201);
+    let before = all_row_counts(&db).await;
+    let second = with_field(
+        with_field(signup_body(), "slug", "lotus-pune"),
+        "business_name",
+        "Another Lotus",
+    );
+    problem(
+        app.post_json("/api/v1/auth/signup", &second).await,
+        409,
+        "slug_taken",
+    )
+    .await;
+    assert_eq!(all_row_counts(&db).await, before);
+    let holders: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants WHERE slug = 'lotus-pune'")
+        .fetch_one(&mut db.admin().await)
+        .await
+        .unwrap();
+    assert_eq!(holders, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn audit_log_filters_match_sql_text_literally_and_refuse_control_characters() {
+    let app = TestApp::fresh().await;
+    let b = app.signup("Lotus Salon").await;
+    let audit = |query: String| {
+        app.authed(
+            Method::GET,
+            &format!("/api/v1/audit-events?{query}"),
+            &b.access_token,
+        )
+        .send()
+    };
+    for field in ["action", "resource_type", "resource_id", "outcome"] {
+        for hostile in ["%27%3B%20DROP%20TABLE%20users%3B%20--", "%22%20OR%201%3D1"] {
+            let response = audit(format!("{field}={hostile}")).await.unwrap();
+            assert_eq!(response.status(), 200, "{field}={hostile}");
+            assert_eq!(json_body(response).await["items"], json!([]), "{field}={hostile}");
+        }
+        // PostgreSQL text cannot hold NUL: refused as input, not failed as a query.
+        invalid(audit(format!("{field}=a%00b")).await.unwrap(), field).await;
+    }
+    let everything = json_body(audit("limit=200".into()).await.unwrap()).await;
+    assert!(
+        !everything["items"].as_array().unwrap().is_empty(),
+        "the log is still there"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_ids_in_tenant_route_paths_answer_400() {
+    let app = TestApp::fresh().await;
+    let b = populated(&app, "Lotus Salon").await;
+    let mut checked = 0;
+    for (method, path, scheme) in operations(&app).await {
+        if scheme.as_deref() != Some("bearer") || !path.contains('{') {
+            continue;
+        }
+        for malformed in ["not-a-uuid", "%27%3B%20DROP%20TABLE%20users%3B%20--", "%00"] {
+            let ids: HashMap<&'static str, String> = b
+                .path_ids()
+                .into_keys()
+                .map(|name| (name, malformed.to_owned()))
+                .collect();
+            let response = call(
+                &app,
+                method.clone(),
+                &fill(&path, &ids),
+                b.owner_token(),
+                &json!({}),
+            )
+            .await;
+            problem(response, 400, "bad_request").await;
+            checked += 1;
+        }
+    }
+    assert!(checked >= 21, "checked {checked}");
+    assert_eq!(session_of(&app, &b.member_token).await, b.member_session_id);
+    app.stop().await;
+}
+
+// ---------------------------------------------------- 8. role escalation
+
+async fn roles_of(db: &TestDb, user_id: &str) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT r.name FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+          WHERE ur.user_id = $1::uuid ORDER BY r.name",
+    )
+    .bind(user_id)
+    .fetch_all(&mut db.admin().await)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_receptionist_cannot_invite_grant_roles_or_manage_roles() {
+    let app = TestApp::fresh().await;
+    let db = app.db.clone().unwrap();
+    let b = populated(&app, "Lotus Salon").await;
+    let (desk_id, desk, _) = app
+        .add_member(b.owner_token(), b.tenant_id(), &["receptionist"])
+        .await;
+    let (stylist_id, _, _) = app.add_member(b.owner_token(), b.tenant_id(), &["stylist"]).await;
+    let before = all_row_counts(&db).await;
+
+    let attempts = [
+        (
+            Method::POST,
+            "/api/v1/users/invitations".to_owned(),
+            json!({"email": "friend@example.com", "name": "Friend", "roles": ["receptionist"]}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/users/{desk_id}"),
+            json!({"roles": ["owner"]}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/users/{stylist_id}"),
+            json!({"roles": ["receptionist"]}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/roles".to_owned(),
+            json!({"name": "desk plus", "permissions": ["users:invite"]}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/roles/{}", b.role_id),
+            json!({"permissions": ["users:manage"]}),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/roles/{}", b.role_id),
+            Value::Null,
+        ),
+    ];
+    for (method, path, body) in attempts {
+        problem(
+            call(&app, method, &path, &desk, &body).await,
+            403,
+            "permission_denied",
+        )
+        .await;
+    }
+    assert_eq!(all_row_counts(&db).await, before);
+    assert_eq!(roles_of(&db, &desk_id).await, ["receptionist"]);
+    assert_eq!(roles_of(&db, &stylist_id).await, ["stylist"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_admin_cannot_grant_the_owner_role_nor_make_a_role_with_rights_they_lack() {
+    let app = TestApp::fresh().await;
+    let db = app.db.clone().unwrap();
+    let b = populated(&app, "Lotus Salon").await;
+    let (_, admin, _) = app.add_member(b.owner_token(), b.tenant_id(), &["admin"]).await;
+    let (stylist_id, _, _) = app.add_member(b.owner_token(), b.tenant_id(), &["stylist"]).await;
+    let before = all_row_counts(&db).await;
+
+    let attempts = [
+        (
+            Method::PATCH,
+            format!("/api/v1/users/{stylist_id}"),
+            json!({"roles": ["owner"]}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/users/invitations".to_owned(),
+            json!({"email": "partner@example.com", "name": "Partner", "roles": ["owner"]}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/roles".to_owned(),
+            json!({"name": "settings", "permissions": ["tenant:update"]}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/roles/{}", b.role_id),
+            json!({"permissions": ["audit:read", "tenant:update"]}),
+        ),
+        // Nor reshape or shut out the owner, whose rights exceed the admin's.
+        (
+            Method::PATCH,
+            format!("/api/v1/users/{}", b.business.owner_id),
+            json!({"roles": ["stylist"]}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/users/{}", b.business.owner_id),
+            json!({"status": "disabled"}),
+        ),
+    ];
+    for (method, path, body) in attempts {
+        problem(
+            call(&app, method, &path, &admin, &body).await,
+            403,
+            "role_escalation",
+        )
+        .await;
+    }
+    assert_eq!(all_row_counts(&db).await, before);
+    assert_eq!(roles_of(&db, &stylist_id).await, ["stylist"]);
+    assert_eq!(roles_of(&db, &b.business.owner_id).await, ["owner"]);
+    assert_eq!(session_of(&app, b.owner_token()).await, b.owner_session_id);
+
+    // Rights the admin holds can be granted: the refusals above are about the owner role.
+    let granted = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/users/{stylist_id}"),
+        &admin,
+        &json!({"roles": ["manager"]}),
+    )
+    .await;
+    assert_eq!(granted.status(), 200);
+    assert_eq!(roles_of(&db, &stylist_id).await, ["manager"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn nobody_can_change_their_own_roles_or_status() {
+    let app = TestApp::fresh().await;
+    let db = app.db.clone().unwrap();
+    let b = app.signup("Lotus Salon").await;
+    let (admin_id, admin, _) = app.add_member(&b.access_token, &b.tenant_id, &["admin"]).await;
+    let attempts = [
+        (
+            &b.owner_id,
+            b.access_token.as_str(),
+            json!({"roles": ["owner", "admin"]}),
+        ),
+        (
+            &b.owner_id,
+            b.access_token.as_str(),
+            json!({"status": "disabled"}),
+        ),
+        (&admin_id, admin.as_str(), json!({"roles": ["owner"]})),
+        (&admin_id, admin.as_str(), json!({"roles": ["admin", "manager"]})),
+    ];
+    for (user_id, token, body) in attempts {
+        problem(
+            call(
+                &app,
+                Method::PATCH,
+                &format!("/api/v1/users/{user_id}"),
+                token,
+                &body,
+            )
+            .await,
+            403,
+            "own_account",
+        )
+        .await;
+    }
+    assert_eq!(roles_of(&db, &b.owner_id).await, ["owner"]);
+    assert_eq!(roles_of(&db, &admin_id).await, ["admin"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn signup_refuses_a_role_field_and_creates_exactly_one_owner() {
+    let app = TestApp::fresh().await;
+    let db = app.db.clone().unwrap();
+    let before = all_row_counts(&db).await;
+    let mut top_level = signup_body();
+    top_level["role"] = json!("admin");
+    let mut in_owner = signup_body();
+    in_owner["owner"]["roles"] = json!(["admin"]);
+    for (body, field) in [(top_level, "role"), (in_owner, "roles")] {
+        let refused = problem(
+            app.post_json("/api/v1/auth/signup", &body).await,
+            422,
+            "invalid_body",
+        )
+        .await;
+        assert!(
+            refused["detail"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("unknown field `{field}`")),
+            "{refused}"
+        );
+    }
+    assert_eq!(all_row_counts(&db).await, before);
+
+    let b = app.signup("Lotus Salon").await;
+    let users: Vec<String> = sqlx::query_scalar("SELECT id::text FROM users WHERE tenant_id = $1::uuid")
+        .bind(&b.tenant_id)
+        .fetch_all(&mut db.admin().await)
+        .await
+        .unwrap();
+    assert_eq!(users, [b.owner_id.as_str()]);
+    assert_eq!(roles_of(&db, &b.owner_id).await, ["owner"]);
+    app.stop().await;
+}
+
+// ------------------------------------------- 9. permission changes apply now
+
+#[tokio::test]
+async fn removing_a_permission_from_a_role_takes_effect_on_the_holders_next_request() {
+    let app = TestApp::fresh().await;
+    let b = app.signup("Lotus Salon").await;
+    let created = call(
+        &app,
+        Method::POST,
+        "/api/v1/roles",
+        &b.access_token,
+        &json!({"name": "auditor", "permissions": ["audit:read"]}),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    let role_id = id_of(&json_body(created).await);
+    let (_, auditor, _) = app.add_member(&b.access_token, &b.tenant_id, &["auditor"]).await;
+
+    let allowed = call(&app, Method::GET, "/api/v1/audit-events", &auditor, &Value::Null).await;
+    assert_eq!(allowed.status(), 200);
+
+    let changed = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/roles/{role_id}"),
+        &b.access_token,
+        &json!({"permissions": []}),
+    )
+    .await;
+    assert_eq!(changed.status(), 200);
+    assert_eq!(json_body(changed).await["permissions"], json!([]));
+
+    problem(
+        call(&app, Method::GET, "/api/v1/audit-events", &auditor, &Value::Null).await,
+        403,
+        "permission_denied",
+    )
+    .await;
+    app.stop().await;
+}
