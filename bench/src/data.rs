@@ -75,7 +75,7 @@ fn url_of(text: &str) -> reqwest::Url {
 pub fn bench_data_protection() -> DataProtectionSettings {
     toml::from_str(
         r#"keys = [{ id = "bench-1", secret = "MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzM=" }]
-           index_key = "RERERERERERERERERERERERERERERERERERERERERERE=""#,
+           index_key = "REREREREREREREREREREREREREREREREREREREREREQ=""#,
     )
     .expect("literal keys")
 }

@@ -17,6 +17,23 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(search, create))
         .routes(routes!(get_one, update))
         .routes(routes!(merge))
+        .routes(routes!(history))
+}
+
+/// A client's visits: upcoming (soonest first), past (latest first, at most
+/// 100 each), and how many were completed, missed (no-show) or cancelled.
+#[utoipa::path(get, path = "/api/v1/clients/{client_id}/history", tag = "clients",
+    params(("client_id" = Uuid, Path)),
+    responses((status = 200, body = ftry_app::appointments::ClientHistory), (status = 404, body = crate::problem::ProblemDoc)),
+    security(("bearer" = ["clients:read"])))]
+async fn history(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    crate::access::Auth(principal): crate::access::Auth,
+    axum::extract::Path(client_id): axum::extract::Path<Uuid>,
+) -> Result<crate::problem::Json<ftry_app::appointments::ClientHistory>, crate::error::ApiError> {
+    Ok(crate::problem::Json(
+        state.app.client_history(&principal, client_id).await?,
+    ))
 }
 
 /// Search clients by name prefix (`q`), exact phone or exact email, by name, with cursor pagination.

@@ -21,6 +21,21 @@ use crate::client_ip::client_ip;
 use crate::problem::Problem;
 use crate::AppState;
 
+/// Routes that accept a password or a one-time secret: the small budget
+/// against guessing. Signed-in calls under /auth (me, sessions, logout) are
+/// ordinary API calls.
+fn is_credential_route(path: &str) -> bool {
+    const ROUTES: [&str; 6] = [
+        "/api/v1/auth/login",
+        "/api/v1/auth/signup",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/password-reset",
+        "/api/v1/auth/invitations/",
+        "/api/v1/platform/auth/",
+    ];
+    ROUTES.iter().any(|route| path.starts_with(route))
+}
+
 /// Which budget a route draws on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteClass {
@@ -39,7 +54,7 @@ impl RouteClass {
     pub fn of(path: &str) -> Option<Self> {
         if path.starts_with("/health/") {
             None
-        } else if path.starts_with("/api/v1/auth/") {
+        } else if is_credential_route(path) {
             Some(Self::Auth)
         } else if path.starts_with("/api/v1/public/") {
             Some(Self::Public)
@@ -297,6 +312,16 @@ mod tests {
     fn probes_are_never_limited_and_auth_has_its_own_class() {
         assert_eq!(RouteClass::of("/health/ready"), None);
         assert_eq!(RouteClass::of("/api/v1/auth/login"), Some(RouteClass::Auth));
+        assert_eq!(
+            RouteClass::of("/api/v1/auth/password-reset/confirm"),
+            Some(RouteClass::Auth)
+        );
+        assert_eq!(
+            RouteClass::of("/api/v1/platform/auth/login"),
+            Some(RouteClass::Auth)
+        );
+        assert_eq!(RouteClass::of("/api/v1/auth/me"), Some(RouteClass::Api));
+        assert_eq!(RouteClass::of("/api/v1/auth/sessions"), Some(RouteClass::Api));
         assert_eq!(RouteClass::of("/api/v1/clients"), Some(RouteClass::Api));
         assert_eq!(
             RouteClass::of("/api/v1/public/lotus/bookings"),

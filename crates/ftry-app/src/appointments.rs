@@ -268,6 +268,22 @@ pub(crate) async fn cancel_in(
         },
     )
     .await?;
+    appointments::emit(
+        tx,
+        tenant_id,
+        "appointment.cancelled",
+        id,
+        serde_json::json!({ "by": actor }),
+    )
+    .await?;
+    appointments::emit(
+        tx,
+        tenant_id,
+        "appointment.cancelled",
+        id,
+        serde_json::json!({ "by": actor }),
+    )
+    .await?;
     let appointment = appointments::get(tx, id).await?.ok_or(AppError::NotFound)?;
     view(tx, appointment).await
 }
@@ -450,6 +466,15 @@ impl App {
             },
         )
         .await?;
+        // Notifications turn this into the client's confirmation.
+        appointments::emit(
+            &mut tx,
+            principal.tenant_id,
+            "appointment.booked",
+            id,
+            serde_json::json!({ "source": source, "client_id": request.client_id }),
+        )
+        .await?;
         audit::record(
             &mut tx,
             principal.tenant_id,
@@ -489,7 +514,8 @@ impl App {
             &before.items,
             request,
             &actor_label(principal),
-            true,
+            // The front desk moves visits under its own rules, as it books them.
+            false,
         )
         .await?;
         audit::record(
@@ -526,4 +552,67 @@ pub(crate) fn slots(
     };
     ftry_domain::availability::find_slots(&loaded.schedule, &request, Utc::now())
         .map_err(crate::booking::visit_error)
+}
+
+/// A client's visits: what is coming, what happened, and how reliable they are.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientHistory {
+    #[schema(value_type = Vec<Object>)]
+    pub upcoming: Vec<AppointmentView>,
+    /// Most recent first, at most 100.
+    #[schema(value_type = Vec<Object>)]
+    pub past: Vec<AppointmentView>,
+    pub completed_count: i64,
+    pub no_show_count: i64,
+    pub cancelled_count: i64,
+}
+
+impl App {
+    pub async fn client_history(
+        &self,
+        principal: &Principal,
+        client_id: Uuid,
+    ) -> Result<ClientHistory, AppError> {
+        principal.require(Permission::ClientsRead)?;
+        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM clients WHERE id = $1)")
+            .bind(client_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !known {
+            return Err(AppError::NotFound);
+        }
+        let (upcoming, past) = appointments::of_client(&mut tx, client_id, Utc::now(), 100).await?;
+        let counts: (i64, i64, i64) = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE status = 'completed'), count(*) FILTER (WHERE status = 'no_show'),
+                    count(*) FILTER (WHERE status = 'cancelled')
+               FROM appointments WHERE client_id = $1",
+        )
+        .bind(client_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let ids: Vec<Uuid> = upcoming.iter().chain(&past).map(|a| a.id).collect();
+        let mut items = appointments::items(&mut tx, &ids).await?;
+        tx.commit().await?;
+        let mut with_items = |list: Vec<Appointment>| -> Vec<AppointmentView> {
+            list.into_iter()
+                .map(|appointment| {
+                    let (mine, rest): (Vec<Item>, Vec<Item>) =
+                        items.drain(..).partition(|i| i.appointment_id == appointment.id);
+                    items = rest;
+                    AppointmentView {
+                        appointment,
+                        items: mine,
+                    }
+                })
+                .collect()
+        };
+        Ok(ClientHistory {
+            upcoming: with_items(upcoming),
+            past: with_items(past),
+            completed_count: counts.0,
+            no_show_count: counts.1,
+            cancelled_count: counts.2,
+        })
+    }
 }

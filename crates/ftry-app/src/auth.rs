@@ -94,6 +94,7 @@ impl App {
             imp: impersonator,
             iat: now,
             exp: now + ttl,
+            jti: uuid::Uuid::now_v7().simple().to_string(),
         });
         Tokens {
             access_token,

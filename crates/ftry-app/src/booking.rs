@@ -10,7 +10,7 @@ use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 use ftry_domain::availability::{
     self, Assignment, BookingRules, ProcessingGap, ProposedItem, ProposedVisit, RequestedItem, Resource,
-    ResourceUsage, Schedule, Service, Slot, SlotRequest, StaffMember, StaffService, VisitError, VisitStart,
+    ResourceUsage, Schedule, Service, Slot, StaffMember, StaffService, VisitError, VisitStart,
 };
 use ftry_domain::schedule::{DateRange, Interval, WallInterval};
 use ftry_store::appointments::{self, NewItem};
@@ -261,39 +261,26 @@ pub(crate) fn plan(
         return availability::validate_visit(&loaded.schedule, &proposed(&chosen), now).map_err(visit_error);
     }
     // Let the engine choose staff and resources for that very start.
-    let date = start.with_timezone(&loaded.zone()).date_naive();
-    let request = SlotRequest {
-        items: items
-            .iter()
-            .map(|item| RequestedItem {
-                service_id: item.service_id,
-                staff_id: item.staff_id,
-            })
-            .collect(),
-        first_date: date,
-        last_date: date,
-    };
-    let slots = availability::find_slots(&loaded.schedule, &request, now).map_err(visit_error)?;
-    match slots.into_iter().find(|slot| slot.start == start) {
-        Some(mut slot) => {
-            for (assignment, item) in slot.items.iter_mut().zip(items) {
-                if item.resource_id.is_some() {
-                    assignment.resource_id = item.resource_id;
-                }
-            }
-            // An explicitly chosen resource is checked by the full rules.
-            if items.iter().any(|i| i.resource_id.is_some()) {
-                let chosen = |i: usize| slot.items[i].staff_id;
-                return availability::validate_visit(&loaded.schedule, &proposed(&chosen), now).map_err(visit_error);
-            }
-            Ok(slot)
-        }
-        None => Err(AppError::conflict(
-            "slot_unavailable",
-            "No qualified staff member (and resource) is free for this visit at that time; ask the availability \
-             endpoint for free starts.",
-        )),
+    let requested: Vec<RequestedItem> = items
+        .iter()
+        .map(|item| RequestedItem {
+            service_id: item.service_id,
+            staff_id: item.staff_id,
+        })
+        .collect();
+    let mut slot = availability::assign_visit(&loaded.schedule, &requested, VisitStart::At(start), now)
+        .map_err(visit_error)?;
+    if items.iter().all(|i| i.resource_id.is_none()) {
+        return Ok(slot);
     }
+    // An explicitly chosen resource is checked by the full rules.
+    for (assignment, item) in slot.items.iter_mut().zip(items) {
+        if item.resource_id.is_some() {
+            assignment.resource_id = item.resource_id;
+        }
+    }
+    let chosen = |i: usize| slot.items[i].staff_id;
+    availability::validate_visit(&loaded.schedule, &proposed(&chosen), now).map_err(visit_error)
 }
 
 /// A precise answer for each reason a visit cannot be booked.
@@ -308,7 +295,9 @@ pub(crate) fn visit_error(e: VisitError) -> AppError {
         }
         VisitError::EmptyVisit | VisitError::TooManyItems => "items".into(),
         VisitError::RangeTooLong => "to".into(),
-        VisitError::StaffUnavailable { .. } | VisitError::ResourceUnavailable { .. } => {
+        VisitError::StaffUnavailable { .. }
+        | VisitError::ResourceUnavailable { .. }
+        | VisitError::NoAssignment => {
             return AppError::conflict("slot_unavailable", capitalized(&e.to_string()));
         }
         VisitError::InDstGap
@@ -535,6 +524,14 @@ pub(crate) async fn reschedule_in(
             }),
             actor,
         },
+    )
+    .await?;
+    appointments::emit(
+        tx,
+        tenant_id,
+        "appointment.rescheduled",
+        appointment.id,
+        serde_json::json!({ "by": actor, "from": appointment.starts_at, "to": slot.start }),
     )
     .await?;
     let updated = appointments::get(tx, appointment.id)

@@ -117,6 +117,7 @@ impl App {
             imp: None,
             iat: now,
             exp: now + ttl,
+            jti: uuid::Uuid::now_v7().simple().to_string(),
         });
         Ok(PlatformToken {
             access_token,

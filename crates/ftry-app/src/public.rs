@@ -241,6 +241,10 @@ impl App {
             if let Some(answer) =
                 crate::idempotency::claim(&mut tx, tenant.id, "public_bookings", key, &fingerprint).await?
             {
+                // The stored answer holds no manage token (tokens are kept only
+                // hashed): a retry gets a fresh one, which replaces the first.
+                let answer = self.with_new_manage_token(&mut tx, answer).await?;
+                tx.commit().await?;
                 return Ok(answer);
             }
         }
@@ -326,16 +330,59 @@ impl App {
         )
         .await?;
         let booking = public_view(&mut tx, id).await?;
-        let body = serde_json::json!({
-            "booking": booking,
-            "manage_token": manage_token,
-            "manage_url": format!("{}/b/{manage_token}", self.settings.public_url.trim_end_matches('/')),
-        });
+        let stored = serde_json::json!({ "booking": booking, "appointment_id": id });
         if let Some(key) = idempotency_key {
-            crate::idempotency::record(&mut tx, "public_bookings", key, 201, &body).await?;
+            crate::idempotency::record(&mut tx, "public_bookings", key, 201, &stored).await?;
         }
         tx.commit().await?;
-        Ok(Created { status: 201, body })
+        Ok(Created {
+            status: 201,
+            body: self.manage_answer(stored, &manage_token),
+        })
+    }
+
+    /// The answer of a booking: its view and manage link, never its internal id.
+    fn manage_answer(&self, mut stored: serde_json::Value, manage_token: &str) -> serde_json::Value {
+        if let Some(object) = stored.as_object_mut() {
+            object.remove("appointment_id");
+            object.insert("manage_token".into(), manage_token.into());
+            object.insert(
+                "manage_url".into(),
+                format!(
+                    "{}/b/{manage_token}",
+                    self.settings.public_url.trim_end_matches('/')
+                )
+                .into(),
+            );
+        }
+        stored
+    }
+
+    async fn with_new_manage_token(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        answer: Created,
+    ) -> Result<Created, AppError> {
+        let Some(id) = answer.body["appointment_id"]
+            .as_str()
+            .and_then(|id| Uuid::parse_str(id).ok())
+        else {
+            return Ok(answer);
+        };
+        let tenant_id: Uuid = sqlx::query_scalar("SELECT tenant_id FROM appointments WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let token = tokens::tenant_token(tenant_id);
+        sqlx::query("UPDATE appointments SET manage_token_hash = $2 WHERE id = $1")
+            .bind(id)
+            .bind(tokens::sha256(&token))
+            .execute(&mut *tx)
+            .await?;
+        Ok(Created {
+            status: answer.status,
+            body: self.manage_answer(answer.body, &token),
+        })
     }
 
     /// The booking a manage token opens, in that booking's tenant.
@@ -345,6 +392,13 @@ impl App {
     ) -> Result<(Uuid, Uuid, sqlx::Transaction<'static, sqlx::Postgres>), AppError> {
         let tenant_id = tokens::parse_tenant_token(token).ok_or(AppError::NotFound)?;
         let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant_id).await?;
+        // A suspended business's links open nothing, like its public page.
+        if tenants::get(&mut tx, tenant_id)
+            .await?
+            .is_none_or(|t| t.status != "active")
+        {
+            return Err(AppError::NotFound);
+        }
         let appointment = appointments::find_by_manage_token(&mut tx, &tokens::sha256(token))
             .await?
             .ok_or(AppError::NotFound)?;
@@ -373,14 +427,6 @@ impl App {
             .unwrap_or_else(|| "cancelled online".into());
         v.finish()?;
         crate::appointments::cancel_in(&mut tx, tenant_id, id, &reason, "client").await?;
-        appointments::emit(
-            &mut tx,
-            tenant_id,
-            "appointment.cancelled",
-            id,
-            serde_json::json!({ "by": "client" }),
-        )
-        .await?;
         audit::record(
             &mut tx,
             tenant_id,
@@ -427,14 +473,6 @@ impl App {
         };
         crate::booking::reschedule_in(&mut tx, tenant_id, &appointment, &items, &request, "client", true)
             .await?;
-        appointments::emit(
-            &mut tx,
-            tenant_id,
-            "appointment.rescheduled",
-            id,
-            serde_json::json!({ "by": "client" }),
-        )
-        .await?;
         audit::record(
             &mut tx,
             tenant_id,

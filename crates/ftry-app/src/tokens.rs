@@ -32,6 +32,9 @@ pub struct Claims {
     pub imp: Option<Uuid>,
     pub iat: i64,
     pub exp: i64,
+    /// A unique id, so two tokens are never equal.
+    #[serde(default)]
+    pub jti: String,
 }
 
 pub const ISSUER: &str = "ftry";
@@ -197,6 +200,7 @@ mod tests {
             imp: None,
             iat: 1000,
             exp,
+            jti: "t-1".into(),
         }
     }
 

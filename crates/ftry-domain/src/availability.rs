@@ -284,6 +284,8 @@ pub enum VisitError {
     ResourceWrongLocationOrType { item: usize },
     #[error("item {item}: the resource is not free then")]
     ResourceUnavailable { item: usize },
+    #[error("no qualified staff member (and resource) is free for the whole visit then")]
+    NoAssignment,
 }
 
 /// The bookable starts for `request`, sorted by start, each with the assignment
@@ -361,26 +363,8 @@ pub fn validate_visit(
         .iter()
         .map(|item| (item.service_id, Some(item.staff_id)));
     let items = resolve_items(schedule, requested)?;
-    let start = match visit.start {
-        VisitStart::At(at) => at,
-        VisitStart::Wall(local) => start_instant(schedule.zone, local).ok_or(VisitError::InDstGap)?,
-    };
-    let start = floor_micros(start);
-    let window = Window::new(schedule, now);
-    if start < window.earliest {
-        return Err(VisitError::TooSoon);
-    }
-    let Some(local_start) = local_time(schedule.zone, instant(start)) else {
-        return Err(VisitError::TooFarAhead);
-    };
+    let (start, local_start) = check_start(schedule, visit.start, now)?;
     let date = local_start.date();
-    if !window.allows(date) {
-        return Err(VisitError::TooFarAhead);
-    }
-    if schedule.is_closed(date) {
-        return Err(VisitError::ClosedDay);
-    }
-
     let calendar = Calendar::build(schedule, date, date, reach_days(&items));
     let mut assignments = Vec::with_capacity(items.len());
     let mut at = start;
@@ -405,6 +389,61 @@ pub fn validate_visit(
         local_start,
         items: assignments,
     })
+}
+
+/// Chooses who does each item (and on which resource) for a visit starting
+/// exactly at `start`, by the rules and preference order of [`find_slots`],
+/// whether or not `start` lies on the slot grid. Items with a staff member
+/// keep them; the others get "any staff".
+pub fn assign_visit(
+    schedule: &Schedule,
+    items: &[RequestedItem],
+    start: VisitStart,
+    now: DateTime<Utc>,
+) -> Result<Slot, VisitError> {
+    let items = resolve_items(
+        schedule,
+        items.iter().map(|item| (item.service_id, item.staff_id)),
+    )?;
+    let (start, local_start) = check_start(schedule, start, now)?;
+    let date = local_start.date();
+    let calendar = Calendar::build(schedule, date, date, reach_days(&items));
+    let mut search = Search::new(&calendar, &items);
+    search.prefer_for(date);
+    let assignments = search.assign(start).ok_or(VisitError::NoAssignment)?;
+    Ok(Slot {
+        start: instant(start),
+        local_start,
+        items: assignments,
+    })
+}
+
+/// The start of a visit as microseconds and local time, checked against the
+/// booking window and closures.
+fn check_start(
+    schedule: &Schedule,
+    start: VisitStart,
+    now: DateTime<Utc>,
+) -> Result<(i64, NaiveDateTime), VisitError> {
+    let start = match start {
+        VisitStart::At(at) => at,
+        VisitStart::Wall(local) => start_instant(schedule.zone, local).ok_or(VisitError::InDstGap)?,
+    };
+    let start = floor_micros(start);
+    let window = Window::new(schedule, now);
+    if start < window.earliest {
+        return Err(VisitError::TooSoon);
+    }
+    let Some(local_start) = local_time(schedule.zone, instant(start)) else {
+        return Err(VisitError::TooFarAhead);
+    };
+    if !window.allows(local_start.date()) {
+        return Err(VisitError::TooFarAhead);
+    }
+    if schedule.is_closed(local_start.date()) {
+        return Err(VisitError::ClosedDay);
+    }
+    Ok((start, local_start))
 }
 
 /// When the staff member doing `assignment` is occupied: the client's time

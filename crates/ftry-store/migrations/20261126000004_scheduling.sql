@@ -248,6 +248,20 @@ CREATE TABLE appointment_items (
     CONSTRAINT no_double_booked_resource EXCLUDE USING gist (
         tenant_id WITH =, resource_id WITH =, client_time WITH &&) WHERE (active AND resource_exclusive)
 );
+-- Whether an item holds its resource alone is the resource's to say (capacity
+-- 1), not the writer's: the flag is set here, so the constraint above holds
+-- whatever the application claims.
+CREATE FUNCTION ftry_item_resource_exclusive() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.resource_exclusive := NEW.resource_id IS NOT NULL AND EXISTS (
+        SELECT 1 FROM resources r
+         WHERE r.tenant_id = NEW.tenant_id AND r.id = NEW.resource_id AND r.capacity = 1);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER appointment_items_resource_exclusive
+    BEFORE INSERT OR UPDATE OF resource_id, resource_exclusive ON appointment_items
+    FOR EACH ROW EXECUTE FUNCTION ftry_item_resource_exclusive();
 CREATE INDEX appointment_items_by_location_time ON appointment_items USING gist (tenant_id, location_id, client_time)
     WHERE active;
 

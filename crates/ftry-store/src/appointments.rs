@@ -423,3 +423,32 @@ pub async fn emit(
     .await?;
     Ok(())
 }
+
+/// A client's appointments: those ending after `now` (soonest first) and the
+/// rest (latest first), each list at most `limit`.
+pub async fn of_client(
+    conn: &mut PgConnection,
+    client_id: Uuid,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<(Vec<Appointment>, Vec<Appointment>), sqlx::Error> {
+    let upcoming = sqlx::query_as(&format!(
+        "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE client_id = $1 AND ends_at > $2
+          ORDER BY starts_at, id LIMIT $3"
+    ))
+    .bind(client_id)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let past = sqlx::query_as(&format!(
+        "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE client_id = $1 AND ends_at <= $2
+          ORDER BY starts_at DESC, id LIMIT $3"
+    ))
+    .bind(client_id)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok((upcoming, past))
+}

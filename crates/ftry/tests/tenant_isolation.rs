@@ -7,6 +7,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, TimeZone, Utc};
 use ftry_app::tokens::{Claims, TokenKeys, ISSUER};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -25,15 +26,69 @@ const SQL_OR: &str = "\" OR 1=1";
 
 /// A business with rows in every tenant table: a custom role holding a
 /// permission, a member who accepted an invitation (user token, outbox
-/// message, user roles), two sessions with refresh tokens, audit events.
+/// message, user roles), two sessions with refresh tokens, audit events; and,
+/// all made through the API, a service category, a service offered at the
+/// branch, opening hours, a closure, a staff member with services, hours and
+/// time off, a resource, two clients (one a duplicate to merge), a front-desk
+/// booking made with an `Idempotency-Key`, and an online booking (a domain
+/// event, a manage token).
 struct Populated {
+    name: String,
     business: Business,
     owner_session_id: String,
+    /// The owner's session on another device: a session the owner may end.
+    other_device_session_id: String,
     role_id: String,
     member_id: String,
     member_email: String,
     member_token: String,
     member_session_id: String,
+    category_id: String,
+    service_id: String,
+    staff_id: String,
+    staff_name: String,
+    time_off_id: String,
+    resource_id: String,
+    closure_id: String,
+    client_id: String,
+    client_name: String,
+    client_email: String,
+    duplicate_client_id: String,
+    appointment_id: String,
+    online_appointment_id: String,
+    online_client_name: String,
+    manage_token: String,
+}
+
+/// Both businesses send the same key: each must get its own answer.
+const FIXTURE_IDEMPOTENCY_KEY: &str = "fixture-booking-1";
+
+/// The day (from today) of the fixture's bookings.
+const BOOKED_DAY: i64 = 3;
+
+/// `hour`:00 in Pune, where every fixture branch is, `days` from today.
+fn pune(days: i64, hour: u32) -> DateTime<Utc> {
+    chrono_tz::Asia::Kolkata
+        .from_local_datetime(&day(days).and_hms_opt(hour, 0, 0).unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// The date `days` from today.
+fn day(days: i64) -> NaiveDate {
+    (Utc::now() + Duration::days(days)).date_naive()
+}
+
+/// An instant as a query parameter (RFC 3339, `Z`: nothing to escape).
+fn instant(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Every day of the week, 09:00–21:00.
+fn whole_week() -> Value {
+    json!((1..=7)
+        .map(|weekday| json!({"weekday": weekday, "work": [["09:00", "21:00"]]}))
+        .collect::<Vec<_>>())
 }
 
 impl Populated {
@@ -45,6 +100,10 @@ impl Populated {
         &self.business.access_token
     }
 
+    fn location_id(&self) -> &str {
+        &self.business.location_id
+    }
+
     /// Path parameter name → this business's real id of that kind.
     fn path_ids(&self) -> HashMap<&'static str, String> {
         HashMap::from([
@@ -52,9 +111,133 @@ impl Populated {
             ("user_id", self.member_id.clone()),
             ("role_id", self.role_id.clone()),
             ("location_id", self.business.location_id.clone()),
-            ("session_id", self.member_session_id.clone()),
+            ("session_id", self.other_device_session_id.clone()),
+            ("category_id", self.category_id.clone()),
+            ("service_id", self.service_id.clone()),
+            ("staff_id", self.staff_id.clone()),
+            ("time_off_id", self.time_off_id.clone()),
+            ("resource_id", self.resource_id.clone()),
+            ("closure_id", self.closure_id.clone()),
+            ("client_id", self.client_id.clone()),
+            ("appointment_id", self.appointment_id.clone()),
         ])
     }
+
+    /// Values only this business has, from its scheduling data: found in
+    /// another business's answer, they are a leak.
+    fn scheduling_marks(&self) -> Vec<String> {
+        vec![
+            self.name.clone(),
+            self.category_id.clone(),
+            self.service_id.clone(),
+            self.staff_id.clone(),
+            self.staff_name.clone(),
+            self.time_off_id.clone(),
+            self.resource_id.clone(),
+            self.closure_id.clone(),
+            self.client_id.clone(),
+            self.client_name.clone(),
+            self.client_email.clone(),
+            self.duplicate_client_id.clone(),
+            self.appointment_id.clone(),
+            self.online_appointment_id.clone(),
+            self.online_client_name.clone(),
+            self.manage_token.clone(),
+        ]
+    }
+
+    /// What a request to the documented route `method path` sends besides
+    /// its path: a query string and a body, both valid with this business's
+    /// own ids. Sent with another business's id in the path, the only thing
+    /// wrong with the request is that id. A write route of the sweep without
+    /// an entry here fails the test, so the sweep grows with the routes.
+    fn request_for(&self, method: &Method, path: &str) -> (String, Value) {
+        let location = self.location_id();
+        let query = match (method.as_str(), path) {
+            ("GET", "/api/v1/appointments") => format!(
+                "?location_id={location}&from={}&to={}",
+                instant(pune(BOOKED_DAY - 1, 0)),
+                instant(pune(BOOKED_DAY + 7, 0))
+            ),
+            ("GET", "/api/v1/locations/{location_id}/availability") => format!(
+                "?services={}&staff={}&from={}&to={}",
+                self.service_id,
+                self.staff_id,
+                day(BOOKED_DAY),
+                day(BOOKED_DAY + 1)
+            ),
+            ("GET", "/api/v1/locations/{location_id}/calendar") => {
+                format!("?date={}&days=7", day(BOOKED_DAY))
+            }
+            ("GET", "/api/v1/staff/{staff_id}/time-off") => {
+                format!("?from={}&to={}", instant(pune(1, 0)), instant(pune(60, 0)))
+            }
+            _ => String::new(),
+        };
+        let body = match (method.as_str(), path) {
+            ("GET" | "DELETE", _) => Value::Null,
+            ("PATCH", "/api/v1/users/{user_id}") => json!({"roles": ["receptionist"], "status": "active"}),
+            // Takes no body; an empty object is ignored.
+            ("POST", "/api/v1/users/{user_id}/unlock") => json!({}),
+            ("PATCH", "/api/v1/roles/{role_id}") => {
+                json!({"description": "Reads the audit log, nothing else", "permissions": ["audit:read"]})
+            }
+            ("PATCH", "/api/v1/service-categories/{category_id}") => {
+                json!({"name": "Hair and colour", "display_order": 1})
+            }
+            ("PATCH", "/api/v1/services/{service_id}") => json!({
+                "price_paise": 95000, "category_id": self.category_id, "location_ids": [location],
+            }),
+            ("PATCH", "/api/v1/resources/{resource_id}") => {
+                json!({"name": "Chair 2", "location_id": location, "capacity": 1})
+            }
+            ("PUT", "/api/v1/locations/{location_id}/hours") => json!({"days": whole_week()}),
+            ("POST", "/api/v1/locations/{location_id}/closures") => json!({
+                "first_day": day(45), "last_day": day(46), "reason": "Diwali",
+            }),
+            ("PATCH", "/api/v1/locations/{location_id}/booking-rules") => {
+                json!({"min_notice_minutes": 30, "slot_step_minutes": 15})
+            }
+            ("PATCH", "/api/v1/staff/{staff_id}") => {
+                json!({"title": "Senior Stylist", "user_id": self.member_id})
+            }
+            ("PUT", "/api/v1/staff/{staff_id}/services") => {
+                json!({"services": [{"service_id": self.service_id, "price_paise": 100000}]})
+            }
+            ("PUT", "/api/v1/staff/{staff_id}/hours") => {
+                json!({"location_id": location, "days": whole_week()})
+            }
+            ("POST", "/api/v1/staff/{staff_id}/time-off") => json!({
+                "starts_at": pune(35, 0), "ends_at": pune(36, 0), "reason": "Leave",
+            }),
+            ("PATCH", "/api/v1/clients/{client_id}") => {
+                json!({"notes": "Prefers mornings", "preferred_staff_id": self.staff_id})
+            }
+            ("POST", "/api/v1/clients/{client_id}/merge") => {
+                json!({"duplicate_id": self.duplicate_client_id})
+            }
+            ("POST", "/api/v1/appointments/{appointment_id}/status") => json!({"status": "confirmed"}),
+            ("POST", "/api/v1/appointments/{appointment_id}/cancel") => json!({"reason": "Client called"}),
+            ("POST", "/api/v1/appointments/{appointment_id}/reschedule") => json!({
+                "start": pune(BOOKED_DAY + 1, 10),
+                "items": [{"service_id": self.service_id, "staff_id": self.staff_id, "resource_id": self.resource_id}],
+            }),
+            _ => panic!(
+                "no valid request for {method} {path} with the caller's own ids; add one to `Populated::request_for`"
+            ),
+        };
+        (query, body)
+    }
+}
+
+/// `method path` with a JSON body (for methods that carry one); asserts the
+/// status and returns the JSON answer (`null` when there is none).
+async fn expect(app: &TestApp, method: Method, path: &str, token: &str, body: &Value, status: u16) -> Value {
+    let response = call(app, method.clone(), path, token, body).await;
+    let got = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    assert_eq!(got, status, "{method} {path}: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
 async fn populated(app: &TestApp, name: &str) -> Populated {
@@ -77,15 +260,172 @@ async fn populated(app: &TestApp, name: &str) -> Populated {
         )
         .await;
     let owner_session_id = session_of(app, &business.access_token).await;
+    let other_device = app.login(&business.owner_email, &business.owner_password).await;
+    let other_device_session_id = session_of(app, other_device["access_token"].as_str().unwrap()).await;
     let member_session_id = session_of(app, &member_token).await;
+
+    // The catalog, schedules and resources, as the owner sets them up.
+    let token = business.access_token.as_str();
+    let location = business.location_id.as_str();
+    let post =
+        |path: String, body: Value| async move { expect(app, Method::POST, &path, token, &body, 201).await };
+    let put =
+        |path: String, body: Value| async move { expect(app, Method::PUT, &path, token, &body, 200).await };
+    let category_id = id_of(&post("/api/v1/service-categories".into(), json!({"name": "Hair"})).await);
+    put(
+        format!("/api/v1/locations/{location}/hours"),
+        json!({"days": whole_week()}),
+    )
+    .await;
+    let closure_id = id_of(
+        &post(
+            format!("/api/v1/locations/{location}/closures"),
+            json!({"first_day": day(40), "last_day": day(41), "reason": "Renovation"}),
+        )
+        .await,
+    );
+    let service_id = id_of(
+        &post(
+            "/api/v1/services".into(),
+            json!({"name": "Women's Haircut", "category_id": category_id, "duration_minutes": 45,
+                   "buffer_after_minutes": 15, "price_paise": 90000, "tax_code": "999721",
+                   "resource_type": "styling_chair", "location_ids": [location]}),
+        )
+        .await,
+    );
+    let resource_id = id_of(
+        &post(
+            "/api/v1/resources".into(),
+            json!({"location_id": location, "name": "Chair 1", "resource_type": "styling_chair"}),
+        )
+        .await,
+    );
+    let staff_name = format!("Kavya Iyer of {name}");
+    let staff_id = id_of(&post("/api/v1/staff".into(), json!({"name": staff_name})).await);
+    put(
+        format!("/api/v1/staff/{staff_id}/services"),
+        json!({"services": [{"service_id": service_id}]}),
+    )
+    .await;
+    put(
+        format!("/api/v1/staff/{staff_id}/hours"),
+        json!({"location_id": location, "days": whole_week()}),
+    )
+    .await;
+    let time_off_id = id_of(
+        &post(
+            format!("/api/v1/staff/{staff_id}/time-off"),
+            json!({"starts_at": pune(30, 0), "ends_at": pune(31, 0), "reason": "Wedding"}),
+        )
+        .await,
+    );
+
+    // Clients, and a visit booked at the front desk with an idempotency key.
+    let client_name = format!("Neha Kulkarni of {name}");
+    let client_email = format!("neha.{}@example.com", Uuid::now_v7().simple());
+    let client_id = id_of(
+        &post(
+            "/api/v1/clients".into(),
+            json!({"name": client_name, "phone": "+919812345678", "email": client_email}),
+        )
+        .await,
+    );
+    let duplicate_client_id = id_of(
+        &post(
+            "/api/v1/clients".into(),
+            json!({"name": format!("N. Kulkarni of {name}"), "phone": "+919812345679"}),
+        )
+        .await,
+    );
+    let booked = app
+        .authed(Method::POST, "/api/v1/appointments", token)
+        .header("idempotency-key", FIXTURE_IDEMPOTENCY_KEY)
+        .json(&json!({
+            "location_id": location, "client_id": client_id, "start": pune(BOOKED_DAY, 10),
+            "items": [{"service_id": service_id, "staff_id": staff_id}],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(booked.status(), 201, "front-desk booking");
+    let booked = json_body(booked).await;
+    // The other business used the same key first: its answer is not replayed here.
+    assert_eq!(booked["location_id"], location, "{booked}");
+    assert_eq!(
+        booked["items"][0]["resource_id"],
+        resource_id.as_str(),
+        "{booked}"
+    );
+    let appointment_id = id_of(&booked);
+
+    // A client books online: a domain event and a manage token.
+    let online_client_name = format!("Meera Joshi of {name}");
+    let online = app
+        .client
+        .post(app.url(&format!("/api/v1/public/{}/bookings", business.slug)))
+        .header("idempotency-key", FIXTURE_IDEMPOTENCY_KEY)
+        .json(&json!({
+            "location_id": location, "start": pune(BOOKED_DAY, 12),
+            "items": [{"service_id": service_id, "staff_id": staff_id}],
+            "client": {"name": online_client_name, "phone": "+919800000001"},
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(online.status(), 201, "online booking");
+    let online = json_body(online).await;
+    let manage_token = online["manage_token"].as_str().unwrap().to_owned();
+    let tenant_simple = Uuid::parse_str(&business.tenant_id).unwrap().simple().to_string();
+    assert!(
+        manage_token.starts_with(&format!("{tenant_simple}.")),
+        "the answer is this business's own: {online}"
+    );
+    let day_list = expect(
+        app,
+        Method::GET,
+        &format!(
+            "/api/v1/appointments?location_id={location}&from={}&to={}",
+            instant(pune(BOOKED_DAY, 0)),
+            instant(pune(BOOKED_DAY + 1, 0))
+        ),
+        token,
+        &Value::Null,
+        200,
+    )
+    .await;
+    let online_appointment_id = day_list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["source"] == "online")
+        .map(id_of)
+        .expect("the online booking is in the day's list");
+
     Populated {
+        name: name.to_owned(),
         business,
         owner_session_id,
+        other_device_session_id,
         role_id,
         member_id,
         member_email,
         member_token,
         member_session_id,
+        category_id,
+        service_id,
+        staff_id,
+        staff_name,
+        time_off_id,
+        resource_id,
+        closure_id,
+        client_id,
+        client_name,
+        client_email,
+        duplicate_client_id,
+        appointment_id,
+        online_appointment_id,
+        online_client_name,
+        manage_token,
     }
 }
 
@@ -541,6 +881,26 @@ fn fill(path: &str, ids: &HashMap<&'static str, String>) -> String {
         .join("/")
 }
 
+/// Every row of `tenant_id` in each table, as text, read as the superuser.
+async fn contents_of(
+    admin: &mut PgConnection,
+    tables: &[String],
+    tenant_id: &str,
+) -> BTreeMap<String, Vec<String>> {
+    let mut contents = BTreeMap::new();
+    for table in tables {
+        let rows: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT t::text FROM \"{table}\" t WHERE tenant_id = $1::uuid ORDER BY 1"
+        ))
+        .bind(tenant_id)
+        .fetch_all(&mut *admin)
+        .await
+        .unwrap();
+        contents.insert(table.clone(), rows);
+    }
+    contents
+}
+
 #[tokio::test]
 async fn every_tenant_route_answers_404_for_another_tenants_ids_and_changes_nothing() {
     let app = TestApp::fresh().await;
@@ -550,44 +910,62 @@ async fn every_tenant_route_answers_404_for_another_tenants_ids_and_changes_noth
     let mut admin = db.admin().await;
     let tables = tenant_tables(&mut admin).await;
     let before = rows_of(&mut admin, &tables, a.tenant_id()).await;
+    let contents = contents_of(&mut admin, &tables, a.tenant_id()).await;
+    let (a_ids, b_ids) = (a.path_ids(), b.path_ids());
 
     let mut swept = BTreeSet::new();
     let mut leaks = Vec::new();
+    let mut writes = Vec::new();
     for (method, path, scheme) in operations(&app).await {
         if scheme.as_deref() != Some("bearer") || !path.contains('{') {
             continue;
         }
-        let response = call(
-            &app,
-            method.clone(),
-            &fill(&path, &a.path_ids()),
-            b.owner_token(),
-            &json!({}),
-        )
-        .await;
-        let status = response.status().as_u16();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        if status != 404 || body["code"] != "not_found" {
-            leaks.push(format!("{method} {path} answered {status}: {body}"));
+        // A's ids in the path, all of them and (on nested routes) each one
+        // alone among B's; B's own query and body, so only A's id is wrong.
+        let mut targets = vec![fill(&path, &a_ids)];
+        if path.matches('{').count() > 1 {
+            for name in b_ids.keys().filter(|name| path.contains(&format!("{{{name}}}"))) {
+                let mut mixed = b_ids.clone();
+                mixed.insert(name, a_ids[name].clone());
+                targets.push(fill(&path, &mixed));
+            }
+        }
+        let (query, body) = b.request_for(&method, &path);
+        for target in targets {
+            let response = call(
+                &app,
+                method.clone(),
+                &format!("{target}{query}"),
+                b.owner_token(),
+                &body,
+            )
+            .await;
+            let status = response.status().as_u16();
+            let answer: Value = response.json().await.unwrap_or(Value::Null);
+            if status != 404 || answer["code"] != "not_found" {
+                leaks.push(format!("{method} {target}{query} answered {status}: {answer}"));
+            }
         }
         // The same route with B's own ids works, so the 404 above is isolation.
         if method == Method::GET {
             let own = call(
                 &app,
                 Method::GET,
-                &fill(&path, &b.path_ids()),
+                &format!("{}{query}", fill(&path, &b_ids)),
                 b.owner_token(),
                 &Value::Null,
             )
             .await;
             assert_eq!(own.status(), 200, "{method} {path} with the caller's own ids");
+        } else {
+            writes.push((method.clone(), path.clone()));
         }
         swept.insert(format!("{method} {path}"));
     }
     assert!(
         leaks.is_empty(),
-        "cross-tenant answers other than 404 (a 422 on the empty body means the route validates \
-         before its lookup: send it a valid body instead): {leaks:#?}"
+        "cross-tenant answers other than 404 (a 422 means the route validates before its lookup, \
+         or the body in `Populated::request_for` is not valid): {leaks:#?}"
     );
     for route in [
         "GET /api/v1/users/{user_id}",
@@ -597,12 +975,68 @@ async fn every_tenant_route_answers_404_for_another_tenants_ids_and_changes_noth
         "DELETE /api/v1/roles/{role_id}",
         "GET /api/v1/locations/{location_id}",
         "DELETE /api/v1/auth/sessions/{session_id}",
+        "GET /api/v1/clients/{client_id}",
+        "PATCH /api/v1/clients/{client_id}",
+        "POST /api/v1/clients/{client_id}/merge",
+        "PATCH /api/v1/service-categories/{category_id}",
+        "GET /api/v1/services/{service_id}",
+        "PATCH /api/v1/services/{service_id}",
+        "PATCH /api/v1/resources/{resource_id}",
+        "GET /api/v1/locations/{location_id}/hours",
+        "PUT /api/v1/locations/{location_id}/hours",
+        "GET /api/v1/locations/{location_id}/closures",
+        "POST /api/v1/locations/{location_id}/closures",
+        "DELETE /api/v1/locations/{location_id}/closures/{closure_id}",
+        "GET /api/v1/locations/{location_id}/booking-rules",
+        "PATCH /api/v1/locations/{location_id}/booking-rules",
+        "GET /api/v1/locations/{location_id}/availability",
+        "GET /api/v1/locations/{location_id}/calendar",
+        "GET /api/v1/staff/{staff_id}",
+        "PATCH /api/v1/staff/{staff_id}",
+        "PUT /api/v1/staff/{staff_id}/services",
+        "PUT /api/v1/staff/{staff_id}/hours",
+        "GET /api/v1/staff/{staff_id}/time-off",
+        "POST /api/v1/staff/{staff_id}/time-off",
+        "DELETE /api/v1/staff/{staff_id}/time-off/{time_off_id}",
+        "GET /api/v1/appointments/{appointment_id}",
+        "GET /api/v1/appointments/{appointment_id}/history",
+        "POST /api/v1/appointments/{appointment_id}/status",
+        "POST /api/v1/appointments/{appointment_id}/cancel",
+        "POST /api/v1/appointments/{appointment_id}/reschedule",
     ] {
         assert!(swept.contains(route), "{route} not swept: {swept:?}");
     }
 
-    // A is exactly as it was: same rows, its member still signed in.
+    // The queries and bodies sent were valid: with B's own ids every write
+    // succeeds. Removals and the cancellation run last, so that nothing a
+    // later write needs is gone.
+    writes.sort_by_key(|(method, path)| {
+        (
+            *method == Method::DELETE || path.ends_with("/cancel"),
+            path.clone(),
+        )
+    });
+    for (method, path) in writes {
+        let (query, body) = b.request_for(&method, &path);
+        let own = call(
+            &app,
+            method.clone(),
+            &format!("{}{query}", fill(&path, &b_ids)),
+            b.owner_token(),
+            &body,
+        )
+        .await;
+        let status = own.status();
+        assert!(
+            status.is_success(),
+            "{method} {path} with the caller's own ids answered {status}: {}",
+            own.text().await.unwrap()
+        );
+    }
+
+    // A is exactly as it was: same rows with the same values, its member still signed in.
     assert_eq!(rows_of(&mut admin, &tables, a.tenant_id()).await, before);
+    assert_eq!(contents_of(&mut admin, &tables, a.tenant_id()).await, contents);
     assert_eq!(session_of(&app, &a.member_token).await, a.member_session_id);
     app.stop().await;
 }
@@ -622,36 +1056,568 @@ async fn tenant_lists_never_contain_another_tenants_records() {
         a.business.owner_email.clone(),
         a.business.location_id.clone(),
         a.owner_session_id.clone(),
+        a.other_device_session_id.clone(),
         a.member_id.clone(),
         a.member_email.clone(),
         a.member_session_id.clone(),
     ]);
+    a_marks.extend(a.scheduling_marks());
 
+    // Every read of the document, as B: the lists, and each view of B's own
+    // records (its branch's calendar and availability, its staff, clients,
+    // appointments...).
+    let b_ids = b.path_ids();
     let mut listed = BTreeMap::new();
     for (method, path, scheme) in operations(&app).await {
-        if scheme.as_deref() != Some("bearer") || method != Method::GET || path.contains('{') {
+        if scheme.as_deref() != Some("bearer") || method != Method::GET {
             continue;
         }
-        let response = call(&app, Method::GET, &path, b.owner_token(), &Value::Null).await;
-        assert_eq!(response.status(), 200, "GET {path}");
+        let (query, _) = b.request_for(&method, &path);
+        let target = format!("{}{query}", fill(&path, &b_ids));
+        let response = call(&app, Method::GET, &target, b.owner_token(), &Value::Null).await;
+        assert_eq!(response.status(), 200, "GET {target}");
         let text = response.text().await.unwrap();
         let leaked: Vec<&String> = a_marks.iter().filter(|m| text.contains(m.as_str())).collect();
-        assert!(leaked.is_empty(), "GET {path} shows A's {leaked:?}: {text}");
+        assert!(leaked.is_empty(), "GET {target} shows A's {leaked:?}: {text}");
         listed.insert(path, text);
     }
-    // Each list shows B's own records, so an empty answer cannot pass for isolation.
+    // Each list and view shows B's own records, so an empty answer cannot pass for isolation.
     for (path, own) in [
         ("/api/v1/users", &b.member_id),
         ("/api/v1/roles", &b.role_id),
         ("/api/v1/locations", &b.business.location_id),
         ("/api/v1/audit-events", &b.business.owner_id),
         ("/api/v1/auth/sessions", &b.owner_session_id),
+        ("/api/v1/clients", &b.client_id),
+        ("/api/v1/clients", &b.duplicate_client_id),
+        ("/api/v1/clients", &b.online_client_name),
+        ("/api/v1/service-categories", &b.category_id),
+        ("/api/v1/services", &b.service_id),
+        ("/api/v1/staff", &b.staff_id),
+        ("/api/v1/resources", &b.resource_id),
+        ("/api/v1/appointments", &b.appointment_id),
+        ("/api/v1/appointments", &b.online_appointment_id),
+        ("/api/v1/appointments/{appointment_id}", &b.client_id),
+        ("/api/v1/locations/{location_id}/calendar", &b.appointment_id),
+        (
+            "/api/v1/locations/{location_id}/calendar",
+            &b.online_appointment_id,
+        ),
+        ("/api/v1/locations/{location_id}/calendar", &b.client_name),
+        ("/api/v1/locations/{location_id}/calendar", &b.staff_id),
+        ("/api/v1/locations/{location_id}/availability", &b.staff_id),
+        ("/api/v1/locations/{location_id}/closures", &b.closure_id),
+        ("/api/v1/staff/{staff_id}", &b.service_id),
+        ("/api/v1/staff/{staff_id}/time-off", &b.time_off_id),
     ] {
         let text = listed
             .get(path)
             .unwrap_or_else(|| panic!("{path} is not a listed route"));
         assert!(text.contains(own.as_str()), "{path} lacks B's own {own}: {text}");
     }
+    app.stop().await;
+}
+
+// ------------------------------------------- cross-tenant ids in bodies
+
+#[tokio::test]
+async fn another_tenants_ids_in_bodies_and_queries_are_refused_and_change_nothing() {
+    let app = TestApp::fresh().await;
+    let db = app.db.clone().unwrap();
+    let a = populated(&app, "Lotus Salon").await;
+    let b = populated(&app, "Rose Spa").await;
+    let (a_location, b_location) = (a.location_id(), b.location_id());
+    let start = pune(BOOKED_DAY + 2, 10);
+    let visit = |location: &str, client: &str, service: &str, staff: &str, resource: &str| {
+        json!({"location_id": location, "client_id": client, "start": start,
+               "items": [{"service_id": service, "staff_id": staff, "resource_id": resource}]})
+    };
+    let moved = |service: &str, staff: &str, resource: &str| {
+        json!({"start": pune(BOOKED_DAY + 2, 14),
+               "items": [{"service_id": service, "staff_id": staff, "resource_id": resource}]})
+    };
+    let new_service = |field: &str, value: Value| {
+        let mut body =
+            json!({"name": "Beard Trim", "duration_minutes": 20, "price_paise": 30000, "tax_code": "999721"});
+        body[field] = value;
+        body
+    };
+    let window = |location: &str| {
+        format!(
+            "/api/v1/appointments?location_id={location}&from={}&to={}",
+            instant(pune(BOOKED_DAY - 1, 0)),
+            instant(pune(BOOKED_DAY + 7, 0))
+        )
+    };
+    let availability = |services: &str, staff: &str| {
+        format!(
+            "/api/v1/locations/{b_location}/availability?services={services}&staff={staff}&from={}&to={}",
+            day(BOOKED_DAY),
+            day(BOOKED_DAY + 1)
+        )
+    };
+    let (appointment, client, service, staff, resource) = (
+        &b.appointment_id,
+        &b.client_id,
+        &b.service_id,
+        &b.staff_id,
+        &b.resource_id,
+    );
+    let week = whole_week();
+    // (method, path, with one of A's ids, the same with B's own id instead)
+    let attempts: Vec<(Method, String, Value, Value)> = vec![
+        (
+            Method::POST,
+            "/api/v1/appointments".into(),
+            visit(a_location, client, service, staff, resource),
+            visit(b_location, client, service, staff, resource),
+        ),
+        (
+            Method::POST,
+            "/api/v1/appointments".into(),
+            visit(b_location, &a.client_id, service, staff, resource),
+            visit(b_location, client, service, staff, resource),
+        ),
+        (
+            Method::POST,
+            "/api/v1/appointments".into(),
+            visit(b_location, &a.duplicate_client_id, service, staff, resource),
+            visit(b_location, client, service, staff, resource),
+        ),
+        (
+            Method::POST,
+            "/api/v1/appointments".into(),
+            visit(b_location, client, &a.service_id, staff, resource),
+            visit(b_location, client, service, staff, resource),
+        ),
+        (
+            Method::POST,
+            "/api/v1/appointments".into(),
+            visit(b_location, client, service, &a.staff_id, resource),
+            visit(b_location, client, service, staff, resource),
+        ),
+        (
+            Method::POST,
+            "/api/v1/appointments".into(),
+            visit(b_location, client, service, staff, &a.resource_id),
+            visit(b_location, client, service, staff, resource),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/appointments/{appointment}/reschedule"),
+            moved(&a.service_id, staff, resource),
+            moved(service, staff, resource),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/appointments/{appointment}/reschedule"),
+            moved(service, &a.staff_id, resource),
+            moved(service, staff, resource),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/appointments/{appointment}/reschedule"),
+            moved(service, staff, &a.resource_id),
+            moved(service, staff, resource),
+        ),
+        (
+            Method::POST,
+            "/api/v1/services".into(),
+            new_service("category_id", json!(a.category_id)),
+            new_service("category_id", json!(b.category_id)),
+        ),
+        (
+            Method::POST,
+            "/api/v1/services".into(),
+            new_service("location_ids", json!([b_location, a_location])),
+            new_service("location_ids", json!([b_location])),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/services/{service}"),
+            json!({"category_id": a.category_id}),
+            json!({"category_id": b.category_id}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/services/{service}"),
+            json!({"location_ids": [a_location]}),
+            json!({"location_ids": [b_location]}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/resources".into(),
+            json!({"location_id": a_location, "name": "Spa room", "resource_type": "spa_room"}),
+            json!({"location_id": b_location, "name": "Spa room", "resource_type": "spa_room"}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/resources/{resource}"),
+            json!({"location_id": a_location}),
+            json!({"location_id": b_location}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/staff".into(),
+            json!({"name": "Ravi Kumar", "user_id": a.member_id}),
+            json!({"name": "Ravi Kumar", "user_id": b.member_id}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/staff/{staff}"),
+            json!({"user_id": a.business.owner_id}),
+            json!({"user_id": b.business.owner_id}),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/staff/{staff}/services"),
+            json!({"services": [{"service_id": service}, {"service_id": a.service_id}]}),
+            json!({"services": [{"service_id": service}]}),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/staff/{staff}/hours"),
+            json!({"location_id": a_location, "days": week}),
+            json!({"location_id": b_location, "days": week}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/clients".into(),
+            json!({"name": "Anita Rao", "preferred_staff_id": a.staff_id}),
+            json!({"name": "Anita Rao", "preferred_staff_id": staff}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/clients/{client}"),
+            json!({"preferred_staff_id": a.staff_id}),
+            json!({"preferred_staff_id": staff}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/clients/{client}/merge"),
+            json!({"duplicate_id": a.client_id}),
+            json!({"duplicate_id": b.duplicate_client_id}),
+        ),
+    ];
+    // (a read naming one of A's ids, the same naming B's own instead)
+    let reads = [
+        (window(a_location), window(b_location)),
+        (availability(&a.service_id, "any"), availability(service, "any")),
+        (availability(service, &a.staff_id), availability(service, staff)),
+    ];
+    let secrets = [
+        a.name.as_str(),
+        &a.staff_name,
+        &a.client_name,
+        &a.client_email,
+        &a.online_client_name,
+    ];
+    let before = all_row_counts(&db).await;
+    let mut accepted = Vec::new();
+    for (method, path, foreign, _) in &attempts {
+        let response = call(&app, method.clone(), path, b.owner_token(), foreign).await;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let refused = matches!(
+            (status, answer["code"].as_str()),
+            (404, Some("not_found")) | (422, Some("validation_failed"))
+        );
+        if !refused || secrets.iter().any(|s| text.contains(s)) {
+            accepted.push(format!("{method} {path} {foreign} answered {status}: {text}"));
+        }
+    }
+    for (path, _) in &reads {
+        let response = call(&app, Method::GET, path, b.owner_token(), &Value::Null).await;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let refused = matches!(
+            (status, answer["code"].as_str()),
+            (404, Some("not_found")) | (422, Some("validation_failed"))
+        );
+        if !refused || secrets.iter().any(|s| text.contains(s)) {
+            accepted.push(format!("GET {path} answered {status}: {text}"));
+        }
+    }
+    assert!(
+        accepted.is_empty(),
+        "A's ids must be refused with 404 or 422, revealing nothing: {accepted:#?}"
+    );
+    assert_eq!(
+        all_row_counts(&db).await,
+        before,
+        "refused requests write nothing"
+    );
+
+    // Filters naming A's records show nothing of A.
+    let mut a_marks = a.scheduling_marks();
+    a_marks.extend([a.business.tenant_id.clone(), a_location.to_owned()]);
+    for path in [
+        format!("/api/v1/services?location_id={a_location}"),
+        format!("/api/v1/resources?location_id={a_location}"),
+        format!("/api/v1/clients?cursor={}", a.client_id),
+        // Both businesses have a client with this phone; the blind index is per business.
+        "/api/v1/clients?phone=%2B919812345678".to_owned(),
+        format!("/api/v1/clients?email={}", a.client_email),
+        "/api/v1/clients?q=Neha".to_owned(),
+        format!("/api/v1/staff/{staff}/time-off?from={}", instant(pune(0, 0))),
+        format!("/api/v1/audit-events?resource_id={}", a.appointment_id),
+    ] {
+        let response = call(&app, Method::GET, &path, b.owner_token(), &Value::Null).await;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        assert!(
+            matches!(status, 200 | 404),
+            "GET {path} answered {status}: {text}"
+        );
+        let leaked: Vec<&String> = a_marks.iter().filter(|m| text.contains(m.as_str())).collect();
+        assert!(leaked.is_empty(), "GET {path} shows A's {leaked:?}: {text}");
+    }
+    let by_phone = expect(
+        &app,
+        Method::GET,
+        "/api/v1/clients?phone=%2B919812345678",
+        b.owner_token(),
+        &Value::Null,
+        200,
+    )
+    .await;
+    let found: Vec<String> = by_phone["items"].as_array().unwrap().iter().map(id_of).collect();
+    assert_eq!(
+        found,
+        [b.client_id.clone()],
+        "B finds its own client by the shared phone"
+    );
+
+    // With B's own ids instead, the same requests succeed: the refusals were about A's ids.
+    let mut done: Vec<(&Method, &String, &Value)> = Vec::new();
+    for (method, path, _, own) in &attempts {
+        let request = (method, path, own);
+        if done.contains(&request) {
+            continue;
+        }
+        done.push(request);
+        let response = call(&app, method.clone(), path, b.owner_token(), own).await;
+        let status = response.status();
+        assert!(
+            status.is_success(),
+            "{method} {path} {own} answered {status}: {}",
+            response.text().await.unwrap()
+        );
+    }
+    for (_, path) in &reads {
+        let response = call(&app, Method::GET, path, b.owner_token(), &Value::Null).await;
+        let status = response.status();
+        assert_eq!(status, 200, "GET {path}: {}", response.text().await.unwrap());
+    }
+    app.stop().await;
+}
+
+// ------------------------------------------------------- public booking
+
+/// A public page (no login): its status and text.
+async fn public_get(app: &TestApp, path: &str) -> (u16, String) {
+    let response = app.get(path).await;
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn public_pages_show_only_their_own_salon_and_refuse_another_salons_ids_and_tokens() {
+    let app = TestApp::fresh().await;
+    let db = app.db.clone().unwrap();
+    let a = populated(&app, "Lotus Salon").await;
+    let b = populated(&app, "Rose Spa").await;
+
+    for (own, other) in [(&a, &b), (&b, &a)] {
+        let slug = &own.business.slug;
+        let location = own.location_id();
+        let availability = |location: &str, services: &str, staff: &str| {
+            format!(
+                "/api/v1/public/{slug}/locations/{location}/availability?services={services}&staff={staff}&from={}&to={}",
+                day(BOOKED_DAY),
+                day(BOOKED_DAY + 1)
+            )
+        };
+        let mut other_marks = other.scheduling_marks();
+        other_marks.extend([
+            other.business.tenant_id.clone(),
+            other.business.slug.clone(),
+            other.business.location_id.clone(),
+        ]);
+        // The salon's own pages show its own things, nothing of the other salon.
+        for (page, shows) in [
+            (
+                format!("/api/v1/public/{slug}"),
+                vec![location, own.name.as_str()],
+            ),
+            (
+                format!("/api/v1/public/{slug}/locations/{location}/services"),
+                vec![own.service_id.as_str()],
+            ),
+            (
+                format!("/api/v1/public/{slug}/locations/{location}/staff"),
+                vec![own.staff_id.as_str(), own.staff_name.as_str()],
+            ),
+            (
+                availability(location, &own.service_id, "any"),
+                vec![own.staff_id.as_str()],
+            ),
+            (
+                format!("/api/v1/public/bookings/{}", own.manage_token),
+                vec![own.staff_name.as_str()],
+            ),
+        ] {
+            let (status, text) = public_get(&app, &page).await;
+            assert_eq!(status, 200, "GET {page}: {text}");
+            for mark in shows {
+                assert!(text.contains(mark), "GET {page} lacks its own {mark}: {text}");
+            }
+            let leaked: Vec<&String> = other_marks.iter().filter(|m| text.contains(m.as_str())).collect();
+            assert!(
+                leaked.is_empty(),
+                "GET {page} shows the other salon's {leaked:?}: {text}"
+            );
+        }
+        let salon: Value =
+            serde_json::from_str(&public_get(&app, &format!("/api/v1/public/{slug}")).await.1).unwrap();
+        let branches: Vec<&str> = salon["locations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(branches, [location], "{salon}");
+
+        // The other salon's branch does not exist under this salon's slug.
+        let other_location = other.location_id();
+        for page in [
+            format!("/api/v1/public/{slug}/locations/{other_location}/services"),
+            format!("/api/v1/public/{slug}/locations/{other_location}/staff"),
+            availability(other_location, &other.service_id, "any"),
+            availability(other_location, &own.service_id, "any"),
+        ] {
+            let response = app.get(&page).await;
+            assert_eq!(response.status(), 404, "GET {page}");
+            problem(response, 404, "not_found").await;
+        }
+        // Nor does it offer the other salon's services or staff at its own branch.
+        for page in [
+            availability(location, &other.service_id, "any"),
+            availability(location, &own.service_id, &other.staff_id),
+        ] {
+            let (status, text) = public_get(&app, &page).await;
+            assert!(
+                matches!(status, 404 | 422),
+                "GET {page} answered {status}: {text}"
+            );
+            assert!(
+                !text.contains(&other.staff_name) && !text.contains(&other.name),
+                "GET {page}: {text}"
+            );
+        }
+    }
+
+    // Booking online at B with any of A's ids is refused and writes nothing.
+    let mut admin = db.admin().await;
+    let tables = tenant_tables(&mut admin).await;
+    let contents = (
+        contents_of(&mut admin, &tables, a.tenant_id()).await,
+        contents_of(&mut admin, &tables, b.tenant_id()).await,
+    );
+    let before = all_row_counts(&db).await;
+    let visit = |location: &str, service: &str, staff: Option<&str>| {
+        json!({"location_id": location, "start": pune(BOOKED_DAY + 2, 10),
+               "items": [{"service_id": service, "staff_id": staff}],
+               "client": {"name": "Anita Rao", "phone": "+919800000009"}})
+    };
+    let book = |slug: &str, body: Value| {
+        app.client
+            .post(app.url(&format!("/api/v1/public/{slug}/bookings")))
+            .json(&body)
+            .send()
+    };
+    for (body, status, code) in [
+        (
+            visit(a.location_id(), &a.service_id, Some(&a.staff_id)),
+            404,
+            "not_found",
+        ),
+        (
+            visit(a.location_id(), &b.service_id, Some(&b.staff_id)),
+            404,
+            "not_found",
+        ),
+        (
+            visit(b.location_id(), &a.service_id, None),
+            422,
+            "validation_failed",
+        ),
+        (
+            visit(b.location_id(), &b.service_id, Some(&a.staff_id)),
+            422,
+            "validation_failed",
+        ),
+    ] {
+        let response = book(&b.business.slug, body.clone()).await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{body}");
+        problem(response, status, code).await;
+    }
+
+    // A's manage token with B's tenant swapped in (and B's with A's) opens nothing.
+    let (a_tenant, a_secret) = a.manage_token.split_once('.').unwrap();
+    let (b_tenant, b_secret) = b.manage_token.split_once('.').unwrap();
+    for forged in [format!("{b_tenant}.{a_secret}"), format!("{a_tenant}.{b_secret}")] {
+        let base = format!("/api/v1/public/bookings/{forged}");
+        problem(app.get(&base).await, 404, "not_found").await;
+        problem(
+            app.post_json(&format!("{base}/cancel"), &json!({"reason": "not mine"}))
+                .await,
+            404,
+            "not_found",
+        )
+        .await;
+        problem(
+            app.post_json(
+                &format!("{base}/reschedule"),
+                &json!({"start": pune(BOOKED_DAY + 2, 15)}),
+            )
+            .await,
+            404,
+            "not_found",
+        )
+        .await;
+    }
+    assert_eq!(
+        all_row_counts(&db).await,
+        before,
+        "refused requests write nothing"
+    );
+    assert_eq!(
+        (
+            contents_of(&mut admin, &tables, a.tenant_id()).await,
+            contents_of(&mut admin, &tables, b.tenant_id()).await,
+        ),
+        contents,
+        "and change nothing"
+    );
+
+    // The genuine tokens still open their own, unchanged bookings, and B's
+    // own ids book at B: the refusals above were about A's ids.
+    for own in [&a, &b] {
+        let (status, text) = public_get(&app, &format!("/api/v1/public/bookings/{}", own.manage_token)).await;
+        assert_eq!(status, 200, "{text}");
+        let booking: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(booking["status"], "booked", "{booking}");
+        assert_eq!(booking["starts_at"], json!(pune(BOOKED_DAY, 12)), "{booking}");
+    }
+    let booked = book(
+        &b.business.slug,
+        visit(b.location_id(), &b.service_id, Some(&b.staff_id)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(booked.status(), 201);
     app.stop().await;
 }
 
@@ -717,6 +1683,7 @@ fn user_claims(user: &str, tenant: &str, session: &str, exp: i64) -> Claims {
         imp: None,
         iat: now() - 120,
         exp,
+        jti: "forged".into(),
     }
 }
 
@@ -1384,6 +2351,8 @@ async fn malformed_ids_in_tenant_route_paths_answer_400() {
         if scheme.as_deref() != Some("bearer") || !path.contains('{') {
             continue;
         }
+        // A valid query and body: the path is all that is wrong.
+        let (query, body) = b.request_for(&method, &path);
         for malformed in ["not-a-uuid", "%27%3B%20DROP%20TABLE%20users%3B%20--", "%00"] {
             let ids: HashMap<&'static str, String> = b
                 .path_ids()
@@ -1393,9 +2362,9 @@ async fn malformed_ids_in_tenant_route_paths_answer_400() {
             let response = call(
                 &app,
                 method.clone(),
-                &fill(&path, &ids),
+                &format!("{}{query}", fill(&path, &ids)),
                 b.owner_token(),
-                &json!({}),
+                &body,
             )
             .await;
             problem(response, 400, "bad_request").await;

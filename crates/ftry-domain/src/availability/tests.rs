@@ -1368,3 +1368,30 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn assign_visit_places_any_staff_at_an_exact_start_off_the_grid() {
+    let schedule = simple_day();
+    let start = local(Kolkata, &format!("{SALON_DAY} 10:07"));
+    let request = [RequestedItem {
+        service_id: id(HAIRCUT),
+        staff_id: None,
+    }];
+    let slot = assign_visit(&schedule, &request, VisitStart::At(start), the_evening_before()).unwrap();
+    assert_eq!(slot.start, start);
+    assert_eq!(staff_of(&slot), vec![id(ASHA)]);
+    assert_eq!(slot.items[0].end, start + TimeDelta::minutes(45));
+
+    // 12:30 + 45 min + 15 min cleanup runs into lunch: nobody can take it.
+    let lunch = local(Kolkata, &format!("{SALON_DAY} 12:30"));
+    assert_eq!(
+        assign_visit(&schedule, &request, VisitStart::At(lunch), the_evening_before()),
+        Err(VisitError::NoAssignment)
+    );
+    // The window and closure rules come first, as for validate_visit.
+    let a_minute_late = start + TimeDelta::minutes(1);
+    assert_eq!(
+        assign_visit(&schedule, &request, VisitStart::At(start), a_minute_late),
+        Err(VisitError::TooSoon)
+    );
+}
