@@ -54,6 +54,15 @@ fn options() -> anyhow::Result<(String, Options)> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let (scenario, options) = options()?;
+    // FTRY_BENCH_LOG=debug shows the service's own logs (phase timings) on stderr.
+    if let Ok(level) = std::env::var("FTRY_BENCH_LOG") {
+        let settings = ftry_ops::logging::LogSettings {
+            format: ftry_ops::logging::LogFormat::Json,
+            level,
+        };
+        ftry_ops::logging::init(&settings, ftry_ops::logging::LogTarget::Stderr)
+            .map_err(anyhow::Error::msg)?;
+    }
     anyhow::ensure!(
         scenario == "scheduling",
         "unknown scenario {scenario}; known: scheduling"
@@ -61,7 +70,12 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let db = data::BenchDb::create(&options.admin_url).await?;
     eprintln!("database {} created", db.name);
+    let outcome = run(&db, &options, started).await;
+    db.drop().await?;
+    outcome
+}
 
+async fn run(db: &data::BenchDb, options: &Options, started: Instant) -> anyhow::Result<()> {
     let mut config = Config::default();
     config.database.url = Some(SecretUrl::try_from(db.url("ftry_app")).map_err(anyhow::Error::msg)?);
     config.database.owner_url = Some(SecretUrl::try_from(db.url("ftry_owner")).map_err(anyhow::Error::msg)?);
@@ -80,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
     let base = format!("http://{addr}");
 
     let load_started = Instant::now();
-    let salon = data::load(&db, &base, options.filler_items).await?;
+    let salon = data::load(db, &base, options.filler_items).await?;
     let load_secs = load_started.elapsed().as_secs_f64();
     eprintln!(
         "dataset: {} items at the measured location, {} items in the database ({load_secs:.1} s)",
@@ -108,6 +122,5 @@ async fn main() -> anyhow::Result<()> {
     let written = report.write(&options.results)?;
     println!("{}", report.markdown());
     eprintln!("results written to {}", written.display());
-    db.drop().await?;
     Ok(())
 }

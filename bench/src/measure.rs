@@ -147,10 +147,17 @@ pub async fn booking(
                 let x = (i as u64).wrapping_mul(2_654_435_761) % 1_000_003;
                 let day = first_date + chrono::Duration::days((x % 14) as i64);
                 let minute = 9 * 60 + 15 * ((x / 14) % 44) as u32;
-                let start = chrono::NaiveDateTime::new(day, chrono::NaiveTime::from_hms_opt(minute / 60, minute % 60, 0).unwrap_or_default());
+                let start = chrono::NaiveDateTime::new(
+                    day,
+                    chrono::NaiveTime::from_hms_opt(minute / 60, minute % 60, 0).unwrap_or_default(),
+                );
+                // Staff member k (display order k + 1) performs the services
+                // whose display order has the other parity.
+                let k = i % staff.len();
+                let j = 2 * ((x as usize / 616) % (services.len() / 2)) + (k + 1) % 2;
                 let body = json!({
                     "location_id": location, "client_id": customer, "start_local": start,
-                    "items": [{ "service_id": services[(x as usize / 616) % services.len()], "staff_id": staff[i % staff.len()] }],
+                    "items": [{ "service_id": services[j], "staff_id": staff[k] }],
                 });
                 let sent = Instant::now();
                 let response = client

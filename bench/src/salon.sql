@@ -16,8 +16,8 @@ SELECT :tenant, gen_random_uuid(),
        30 + 15 * (s % 7),
        CASE WHEN s % 5 = 0 THEN 5 ELSE 0 END,
        CASE WHEN s % 3 = 0 THEN 10 ELSE 0 END,
-       CASE WHEN s % 10 = 4 THEN 20 END,
-       CASE WHEN s % 10 = 4 THEN 20 END,
+       CASE WHEN s % 10 = 4 AND s % 7 >= 2 THEN 20 END,
+       CASE WHEN s % 10 = 4 AND s % 7 >= 2 THEN 20 END,
        50000 + 25000 * (s % 9),
        '999721',
        CASE WHEN s % 6 = 5 THEN 'room' WHEN s % 4 = 1 THEN 'chair' END,
@@ -47,15 +47,17 @@ SELECT :tenant, gen_random_uuid(), :location, 'Chair ' || n, 'chair', n FROM gen
 INSERT INTO resources (tenant_id, id, location_id, name, resource_type, display_order)
 SELECT :tenant, gen_random_uuid(), :location, 'Room ' || n, 'room', n FROM generate_series(1, 3) n;
 
--- 5,000 items: each staff member's day holds up to 18 half-hour bookings,
--- one every 35 minutes from 09:30 local.
+-- 5,000 items over six weeks around the measured fortnight (two before, two
+-- measured, two after): about six half-hour bookings a day per staff member,
+-- at pseudo-random quarter hours from 09:30 local, so days are half full.
 WITH service AS (
     SELECT id FROM services WHERE tenant_id = :tenant AND resource_type IS NULL AND processing_minutes IS NULL
        AND buffer_before_minutes = 0 AND buffer_after_minutes = 0 ORDER BY display_order LIMIT 1
 ), slots AS (
     SELECT gen_random_uuid() AS appointment_id, gen_random_uuid() AS item_id, st.id AS staff_id,
-           ((date :first_date + d) + time '09:30' + k * interval '35 minutes') AT TIME ZONE 'Asia/Kolkata' AS starts
-      FROM staff st, generate_series(0, 13) d, generate_series(0, 17) k
+           ((date :first_date + d) + time '09:30' + (k * 6 + (abs(hashtext(st.id::text || d)) % 3)) * interval '15 minutes')
+               AT TIME ZONE 'Asia/Kolkata' AS starts
+      FROM staff st, generate_series(-14, 27) d, generate_series(0, 5) k
      WHERE st.tenant_id = :tenant
      ORDER BY d, k, st.display_order
      LIMIT 5000

@@ -24,7 +24,10 @@ use crate::AppState;
          (name = "staff", description = "Staff, the services they perform, their hours and time off"),
          (name = "clients", description = "Clients: profiles, search, duplicates and merging"),
          (name = "appointments", description = "Booking, the calendar and appointment statuses"),
+         (name = "products", description = "Retail products and the stock of each branch"),
          (name = "public", description = "Online booking for clients, no login"),
+         (name = "invoices", description = "Checkout: GST invoices, payments, credit notes, the ledger"),
+         (name = "reports", description = "Revenue, GST, staff, appointments, the cash close"),
          (name = "health", description = "Probes"))
 )]
 struct ApiDoc;
@@ -63,9 +66,12 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::platform::router())
         .merge(crate::appointments::router())
         .merge(crate::public::router())
+        .merge(crate::invoices::router())
+        .merge(crate::reports::router())
         .merge(crate::clients::router())
         .merge(crate::catalog::router())
         .merge(crate::staff::router())
+        .merge(crate::products::router())
 }
 
 /// The document as JSON.

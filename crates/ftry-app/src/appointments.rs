@@ -346,6 +346,7 @@ impl App {
         query: &AvailabilityQuery,
     ) -> Result<Vec<ftry_domain::availability::Slot>, AppError> {
         principal.require(Permission::CalendarRead)?;
+        let started = std::time::Instant::now();
         let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
         let loaded = crate::booking::load(
             &mut tx,
@@ -357,7 +358,14 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        slots(&loaded, query)
+        let loaded_at = started.elapsed();
+        let found = slots(&loaded, query);
+        tracing::debug!(
+            load_ms = loaded_at.as_secs_f64() * 1000.0,
+            engine_ms = (started.elapsed() - loaded_at).as_secs_f64() * 1000.0,
+            "availability computed"
+        );
+        found
     }
 
     /// Book a visit at the front desk. With an idempotency key, a retry

@@ -80,14 +80,15 @@ pub(crate) async fn load(
     exclude_appointment: Option<Uuid>,
 ) -> Result<Loaded, AppError> {
     // Local dates reach at most a day either side of UTC, and a visit with
-    // its buffers may run into the following days.
+    // its buffers may run past midnight (a visit lasting days does not exist:
+    // every item must fit opening hours).
     let from = first
-        .checked_sub_days(Days::new(2))
+        .checked_sub_days(Days::new(1))
         .unwrap_or(first)
         .and_time(NaiveTime::MIN)
         .and_utc();
     let to = last
-        .checked_add_days(Days::new(9))
+        .checked_add_days(Days::new(3))
         .unwrap_or(last)
         .and_time(NaiveTime::MIN)
         .and_utc();

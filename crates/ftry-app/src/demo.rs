@@ -122,6 +122,7 @@ impl App {
         let mut appointments = 0;
         if tenant_created {
             seed_salon(&mut tx, &branch_ids).await?;
+            crate::products::seed_demo(&mut tx, DEMO_TENANT_ID, &branch_ids).await?;
             appointments = self.seed_week(&mut tx, &branch_ids).await?;
             audit::record(
                 &mut tx,

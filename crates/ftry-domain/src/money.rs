@@ -77,12 +77,16 @@ impl Paise {
         i64::try_from(quotient).map(Paise).map_err(|_| Overflow)
     }
 
-    /// The amount rounded half up to whole rupees.
-    pub fn round_to_rupee(self) -> Result<Self, Overflow> {
-        let rupees = div_half_up(i128::from(self.0), i128::from(PAISE_PER_RUPEE)).ok_or(Overflow)?;
-        i64::try_from(rupees * i128::from(PAISE_PER_RUPEE))
-            .map(Paise)
-            .map_err(|_| Overflow)
+    /// The amount rounded half up (away from zero) to whole rupees. Never out
+    /// of range: `i64::MAX` ends in …07 paise and `i64::MIN` in …08.
+    pub fn round_to_rupee(self) -> Self {
+        let paise = self.0 % PAISE_PER_RUPEE;
+        let whole = self.0 - paise;
+        Paise(match paise {
+            50.. => whole + PAISE_PER_RUPEE,
+            ..=-50 => whole - PAISE_PER_RUPEE,
+            _ => whole,
+        })
     }
 
     /// The amount in words, as printed on an Indian tax invoice.
@@ -167,7 +171,8 @@ const ONES: [&str; 20] = [
 const TENS: [&str; 10] = [
     "", "", "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety",
 ];
-const CRORE: u64 = 1_00_00_000;
+/// 1,00,00,000.
+const CRORE: u64 = 10_000_000;
 
 /// `105000` → `One Lakh Five Thousand`.
 fn number_in_words(number: u64) -> String {
@@ -180,14 +185,18 @@ fn number_in_words(number: u64) -> String {
         words.push("Crore".to_owned());
     }
     let below_crore = number % CRORE;
-    for (unit, name) in [(1_00_000, "Lakh"), (1_000, "Thousand"), (100, "Hundred")] {
-        let count = below_crore / unit % if unit == 100 { 10 } else { 100 };
+    for (unit, limit, name) in [
+        (100_000, 100, "Lakh"),
+        (1_000, 100, "Thousand"),
+        (100, 10, "Hundred"),
+    ] {
+        let count = below_crore / unit % limit;
         if count > 0 {
             words.push(below_hundred(count));
             words.push(name.to_owned());
         }
     }
-    if below_crore % 100 > 0 {
+    if !below_crore.is_multiple_of(100) {
         words.push(below_hundred(below_crore % 100));
     }
     words.join(" ")
@@ -197,12 +206,16 @@ fn below_hundred(number: u64) -> String {
     let n = number as usize;
     match n {
         0..=19 => ONES[n].to_owned(),
-        _ if n % 10 == 0 => TENS[n / 10].to_owned(),
+        _ if n.is_multiple_of(10) => TENS[n / 10].to_owned(),
         _ => format!("{} {}", TENS[n / 10], ONES[n % 10]),
     }
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::inconsistent_digit_grouping,
+    reason = "amounts read as on paper: 1_05_000_50 is ₹1,05,000.50"
+)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -224,8 +237,8 @@ mod tests {
             (1_23_45_67_890_00, "₹1,23,45,67,890.00"),
             (-1_250, "-₹12.50"),
             (-1, "-₹0.01"),
-            (i64::MAX, "₹9,22,33,72,03,68,54,77,58.07"),
-            (i64::MIN, "-₹9,22,33,72,03,68,54,77,58.08"),
+            (i64::MAX, "₹92,23,37,20,36,85,47,758.07"),
+            (i64::MIN, "-₹92,23,37,20,36,85,47,758.08"),
         ] {
             assert_eq!(Paise(paise).to_string(), shown, "{paise}");
         }
@@ -245,7 +258,10 @@ mod tests {
             (11_900, "Rupees One Hundred Nineteen Only"),
             (1_05_000, "Rupees One Thousand Fifty Only"),
             (1_18_000, "Rupees One Thousand One Hundred Eighty Only"),
-            (33_333, "Rupees Three Hundred Thirty Three and Thirty Three Paise Only"),
+            (
+                33_333,
+                "Rupees Three Hundred Thirty Three and Thirty Three Paise Only",
+            ),
             (1_05_000_50, "Rupees One Lakh Five Thousand and Fifty Paise Only"),
             (10_00_000_00, "Rupees Ten Lakh Only"),
             (1_00_00_000_00, "Rupees One Crore Only"),
@@ -260,10 +276,7 @@ mod tests {
                  and Ninety Nine Paise Only",
             ),
             (1_000_00_00_000_00, "Rupees One Thousand Crore Only"),
-            (
-                1_01_00_00_001_00,
-                "Rupees One Hundred One Crore One Only",
-            ),
+            (1_01_00_00_001_00, "Rupees One Hundred One Crore One Only"),
             (-1_250, "Minus Rupees Twelve and Fifty Paise Only"),
         ] {
             assert_eq!(Paise(paise).in_words(), words, "{paise}");
@@ -274,32 +287,46 @@ mod tests {
     fn the_largest_amounts_are_counted_in_crore() {
         assert_eq!(
             Paise(i64::MAX).in_words(),
-            "Rupees Ninety Two Crore Twenty Three Lakh Thirty Seven Thousand Two Hundred Three Crore \
-             Sixty Eight Lakh Fifty Four Thousand Seven Hundred Seventy Five and Eight Paise Only"
-                .replace("Seventy Five and Eight", "Fifty Eight and Seven")
-                .replace("Seven Hundred Fifty Eight", "Seven Hundred Fifty Eight")
+            "Rupees Nine Hundred Twenty Two Crore Thirty Three Lakh Seventy Two Thousand Thirty Six Crore \
+             Eighty Five Lakh Forty Seven Thousand Seven Hundred Fifty Eight and Seven Paise Only"
+        );
+        assert_eq!(
+            Paise(i64::MIN).in_words(),
+            "Minus Rupees Nine Hundred Twenty Two Crore Thirty Three Lakh Seventy Two Thousand Thirty Six \
+             Crore Eighty Five Lakh Forty Seven Thousand Seven Hundred Fifty Eight and Eight Paise Only"
         );
     }
 
     #[test]
     fn rounding_is_half_away_from_zero() {
-        let third = |paise: i64| Paise(paise).mul_div_half_up(1, 2);
-        assert_eq!(third(5), Ok(Paise(3)));
-        assert_eq!(third(4), Ok(Paise(2)));
-        assert_eq!(third(-5), Ok(Paise(-3)));
+        let half = |paise: i64| Paise(paise).mul_div_half_up(1, 2);
+        assert_eq!(half(5), Ok(Paise(3)));
+        assert_eq!(half(4), Ok(Paise(2)));
+        assert_eq!(half(-5), Ok(Paise(-3)));
         assert_eq!(Paise(100).mul_div_half_up(1, 3), Ok(Paise(33)));
         assert_eq!(Paise(200).mul_div_half_up(1, 3), Ok(Paise(67)));
         assert_eq!(Paise(1).mul_div_half_up(1, 0), Err(Overflow));
         assert_eq!(Paise(i64::MAX).mul_div_half_up(2, 1), Err(Overflow));
-        assert_eq!(Paise(i64::MAX).mul_div_half_up(i64::MAX, i64::MAX), Ok(Paise(i64::MAX)));
+        assert_eq!(
+            Paise(i64::MAX).mul_div_half_up(i64::MAX, i64::MAX),
+            Ok(Paise(i64::MAX))
+        );
     }
 
     #[test]
     fn rounding_to_the_rupee_is_half_up() {
-        for (paise, rounded) in [(0, 0), (49, 0), (50, 100), (105_049, 105_000), (105_050, 105_100), (-50, -100)] {
-            assert_eq!(Paise(paise).round_to_rupee(), Ok(Paise(rounded)), "{paise}");
+        for (paise, rounded) in [
+            (0, 0),
+            (49, 0),
+            (50, 100),
+            (105_049, 105_000),
+            (105_050, 105_100),
+            (-50, -100),
+        ] {
+            assert_eq!(Paise(paise).round_to_rupee(), Paise(rounded), "{paise}");
         }
-        assert_eq!(Paise(i64::MAX).round_to_rupee(), Err(Overflow));
+        assert_eq!(Paise(i64::MAX).round_to_rupee(), Paise(i64::MAX - 7));
+        assert_eq!(Paise(i64::MIN).round_to_rupee(), Paise(i64::MIN + 8));
     }
 
     #[test]
@@ -315,10 +342,18 @@ mod tests {
 
     proptest! {
         #[test]
+        fn rounding_to_the_rupee_moves_at_most_fifty_paise(paise in any::<i64>()) {
+            let rounded = Paise(paise).round_to_rupee().0;
+            prop_assert_eq!(rounded % 100, 0);
+            prop_assert!((i128::from(rounded) - i128::from(paise)).abs() <= 50);
+        }
+
+        #[test]
         fn grouping_keeps_every_digit_in_order(paise in any::<i64>()) {
             let shown = Paise(paise).to_string();
             let digits: String = shown.chars().filter(char::is_ascii_digit).collect();
-            prop_assert_eq!(digits.trim_start_matches('0').to_owned(), paise.unsigned_abs().to_string().trim_start_matches('0'));
+            let magnitude = paise.unsigned_abs();
+            prop_assert_eq!(digits, format!("{}{:02}", magnitude / 100, magnitude % 100));
             prop_assert_eq!(shown.starts_with('-'), paise < 0);
         }
 

@@ -11,6 +11,8 @@ use sqlx::PgPool;
 pub struct DatabaseSettings {
     pub app: PgConnectOptions,
     pub owner: PgConnectOptions,
+    /// Where reports read (a replica); `None` = the primary.
+    pub read: Option<PgConnectOptions>,
     pub max_connections: u32,
     pub acquire_timeout: Duration,
 }
@@ -18,6 +20,8 @@ pub struct DatabaseSettings {
 #[derive(Clone)]
 pub struct Pools {
     pub app: PgPool,
+    /// For reports: a replica when configured, else the same pool as `app`.
+    pub read: PgPool,
 }
 
 impl Pools {
@@ -28,6 +32,13 @@ impl Pools {
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
             .connect_lazy_with(settings.app.clone().application_name("ftry"));
-        Self { app }
+        let read = match &settings.read {
+            Some(read) => PgPoolOptions::new()
+                .max_connections(settings.max_connections)
+                .acquire_timeout(settings.acquire_timeout)
+                .connect_lazy_with(read.clone().application_name("ftry-reports")),
+            None => app.clone(),
+        };
+        Self { app, read }
     }
 }

@@ -66,6 +66,8 @@ pub struct DatabaseConfig {
     pub url: Option<SecretUrl>,
     /// The owner role's connection, used for migrations; defaults to `url`.
     pub owner_url: Option<SecretUrl>,
+    /// A read replica for reports (the application role); defaults to `url`.
+    pub read_url: Option<SecretUrl>,
     /// Apply pending migrations when `serve` starts.
     pub auto_migrate: bool,
     pub max_connections: u32,
@@ -77,6 +79,7 @@ impl Default for DatabaseConfig {
         Self {
             url: None,
             owner_url: None,
+            read_url: None,
             auto_migrate: true,
             max_connections: 20,
             acquire_timeout_ms: 3000,
@@ -269,6 +272,7 @@ impl Config {
         for (key, url) in [
             ("database.url", &self.database.url),
             ("database.owner_url", &self.database.owner_url),
+            ("database.read_url", &self.database.read_url),
         ] {
             if let Some(url) = url {
                 if PgConnectOptions::from_str(url.expose()).is_err() {

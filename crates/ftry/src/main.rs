@@ -56,6 +56,11 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         limit: i64,
     },
+    /// Check the tamper-evident chains of a business's invoices and credit notes.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -74,6 +79,16 @@ enum AdminCommand {
         email: String,
         #[arg(long)]
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Recompute every hash chain and report the first broken link (exit 1 if any).
+    Verify {
+        /// The business's slug.
+        #[arg(long)]
+        tenant: String,
     },
 }
 
@@ -171,6 +186,24 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
                 );
             }
             Ok(())
+        }
+        Command::Ledger {
+            command: LedgerCommand::Verify { tenant },
+        } => {
+            let prepared = server::prepare(config, false).await?;
+            let result = prepared.state.app.verify_tenant_ledger(&tenant).await;
+            prepared.database.close().await?;
+            let report = result?;
+            match &report.broken {
+                None => {
+                    println!(
+                        "ledger of {tenant}: ok ({} documents in {} series)",
+                        report.documents_checked, report.series_checked
+                    );
+                    Ok(())
+                }
+                Some(number) => anyhow::bail!("ledger of {tenant}: broken at document {number}"),
+            }
         }
         Command::Config { .. } | Command::Version => Ok(()),
     }

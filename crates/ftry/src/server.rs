@@ -50,6 +50,11 @@ impl Database {
             settings: DatabaseSettings {
                 app,
                 owner,
+                read: config
+                    .database
+                    .read_url
+                    .as_ref()
+                    .and_then(|u| std::str::FromStr::from_str(u.expose()).ok()),
                 max_connections,
                 acquire_timeout,
             },

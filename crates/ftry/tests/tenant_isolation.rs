@@ -1386,7 +1386,7 @@ async fn another_tenants_ids_in_bodies_and_queries_are_refused_and_change_nothin
     let found: Vec<String> = by_phone["items"].as_array().unwrap().iter().map(id_of).collect();
     assert_eq!(
         found,
-        [b.client_id.clone()],
+        [b.client_id.as_str()],
         "B finds its own client by the shared phone"
     );
 

@@ -1,0 +1,517 @@
+//! Invoices and credit notes, their lines, numbering series and payments.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Invoice {
+    pub id: Uuid,
+    pub location_id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub original_id: Option<Uuid>,
+    pub appointment_id: Option<Uuid>,
+    pub client_id: Option<Uuid>,
+    pub customer_name: String,
+    pub customer_phone: Option<String>,
+    pub customer_gstin: Option<String>,
+    pub customer_address: String,
+    pub place_of_supply: String,
+    pub invoice_discount: Option<serde_json::Value>,
+    pub discount_approved_by: Option<Uuid>,
+    pub tip_paise: i64,
+    pub tip_staff_id: Option<Uuid>,
+    pub restock: bool,
+    pub reason: String,
+    pub supplier: Option<serde_json::Value>,
+    pub number: Option<String>,
+    pub financial_year: Option<i16>,
+    pub sequence: Option<i32>,
+    pub issued_on: Option<NaiveDate>,
+    pub document_kind: Option<String>,
+    pub totals: Option<serde_json::Value>,
+    #[serde(skip)]
+    pub content_hash: Option<Vec<u8>>,
+    #[serde(skip)]
+    pub previous_hash: Option<Vec<u8>>,
+    pub finalized_at: Option<DateTime<Utc>>,
+    pub payment_status: String,
+    pub total_paise: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Line {
+    pub position: i16,
+    pub kind: String,
+    pub description: String,
+    pub code: String,
+    pub quantity: i32,
+    pub unit_price_paise: i64,
+    pub discount: Option<serde_json::Value>,
+    pub discount_approved_by: Option<Uuid>,
+    pub staff_id: Option<Uuid>,
+    pub service_id: Option<Uuid>,
+    pub product_id: Option<Uuid>,
+    pub appointment_item_id: Option<Uuid>,
+    pub original_position: Option<i16>,
+    pub line_discount_paise: Option<i64>,
+    pub invoice_discount_paise: Option<i64>,
+    pub taxable_paise: Option<i64>,
+    pub rate_bp: Option<i32>,
+    pub cgst_paise: Option<i64>,
+    pub sgst_paise: Option<i64>,
+    pub igst_paise: Option<i64>,
+    pub total_paise: Option<i64>,
+}
+
+const INVOICE_COLUMNS: &str = "id, location_id, kind, status, original_id, appointment_id, client_id, customer_name, \
+     customer_phone, customer_gstin, customer_address, place_of_supply, invoice_discount, discount_approved_by, \
+     tip_paise, tip_staff_id, restock, reason, supplier, number, financial_year, sequence, issued_on, document_kind, totals, \
+     content_hash, previous_hash, finalized_at, payment_status, total_paise, created_at";
+
+const LINE_COLUMNS: &str = "position, kind, description, code, quantity, unit_price_paise, discount, \
+     discount_approved_by, staff_id, service_id, product_id, appointment_item_id, original_position, \
+     line_discount_paise, invoice_discount_paise, taxable_paise, \
+     rate_bp, cgst_paise, sgst_paise, igst_paise, total_paise";
+
+pub struct NewInvoice<'a> {
+    pub id: Uuid,
+    pub location_id: Uuid,
+    pub kind: &'a str,
+    pub original_id: Option<Uuid>,
+    pub appointment_id: Option<Uuid>,
+    pub client_id: Option<Uuid>,
+    pub customer_name: &'a str,
+    pub customer_phone: Option<&'a str>,
+    pub customer_gstin: Option<&'a str>,
+    pub customer_address: &'a str,
+    pub place_of_supply: &'a str,
+    pub restock: bool,
+    pub reason: &'a str,
+    pub created_by: Option<Uuid>,
+}
+
+pub async fn insert(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    invoice: &NewInvoice<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO invoices (tenant_id, id, location_id, kind, status, original_id, appointment_id, client_id,
+                               customer_name, customer_phone, customer_gstin, customer_address, place_of_supply,
+                               restock, reason, created_by)
+         VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(tenant_id)
+    .bind(invoice.id)
+    .bind(invoice.location_id)
+    .bind(invoice.kind)
+    .bind(invoice.original_id)
+    .bind(invoice.appointment_id)
+    .bind(invoice.client_id)
+    .bind(invoice.customer_name)
+    .bind(invoice.customer_phone)
+    .bind(invoice.customer_gstin)
+    .bind(invoice.customer_address)
+    .bind(invoice.place_of_supply)
+    .bind(invoice.restock)
+    .bind(invoice.reason)
+    .bind(invoice.created_by)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub struct NewLine<'a> {
+    pub kind: &'a str,
+    pub description: &'a str,
+    pub code: &'a str,
+    pub quantity: i32,
+    pub unit_price_paise: i64,
+    pub discount: Option<serde_json::Value>,
+    pub discount_approved_by: Option<Uuid>,
+    pub staff_id: Option<Uuid>,
+    pub service_id: Option<Uuid>,
+    pub product_id: Option<Uuid>,
+    pub appointment_item_id: Option<Uuid>,
+    pub original_position: Option<i16>,
+}
+
+/// Append a line; returns its position.
+pub async fn add_line(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    invoice_id: Uuid,
+    line: &NewLine<'_>,
+) -> Result<i16, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO invoice_lines (tenant_id, invoice_id, position, kind, description, code, quantity,
+                                    unit_price_paise, discount, discount_approved_by, staff_id, service_id,
+                                    product_id, appointment_item_id, original_position)
+         SELECT $1, $2, COALESCE(max(position) + 1, 0), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+           FROM invoice_lines WHERE invoice_id = $2
+         RETURNING position",
+    )
+    .bind(tenant_id)
+    .bind(invoice_id)
+    .bind(line.kind)
+    .bind(line.description)
+    .bind(line.code)
+    .bind(line.quantity)
+    .bind(line.unit_price_paise)
+    .bind(&line.discount)
+    .bind(line.discount_approved_by)
+    .bind(line.staff_id)
+    .bind(line.service_id)
+    .bind(line.product_id)
+    .bind(line.appointment_item_id)
+    .bind(line.original_position)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn remove_line(
+    conn: &mut PgConnection,
+    invoice_id: Uuid,
+    position: i16,
+) -> Result<bool, sqlx::Error> {
+    let removed = sqlx::query("DELETE FROM invoice_lines WHERE invoice_id = $1 AND position = $2")
+        .bind(invoice_id)
+        .bind(position)
+        .execute(conn)
+        .await?;
+    Ok(removed.rows_affected() == 1)
+}
+
+pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Invoice>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn get_for_update(conn: &mut PgConnection, id: Uuid) -> Result<Option<Invoice>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn lines(conn: &mut PgConnection, invoice_id: Uuid) -> Result<Vec<Line>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {LINE_COLUMNS} FROM invoice_lines WHERE invoice_id = $1 ORDER BY position"
+    ))
+    .bind(invoice_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Invoices and credit notes of a location, newest first.
+pub async fn list(
+    conn: &mut PgConnection,
+    location_id: Uuid,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    before: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Invoice>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {INVOICE_COLUMNS} FROM invoices
+          WHERE location_id = $1 AND ($2::date IS NULL OR issued_on >= $2) AND ($3::date IS NULL OR issued_on <= $3)
+            AND ($4::uuid IS NULL OR id < $4)
+          ORDER BY id DESC LIMIT $5"
+    ))
+    .bind(location_id)
+    .bind(from)
+    .bind(to)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Changes a draft's header (the immutability trigger refuses finalized ones).
+pub struct DraftChanges<'a> {
+    pub customer_name: &'a str,
+    pub customer_phone: Option<&'a str>,
+    pub customer_gstin: Option<&'a str>,
+    pub customer_address: &'a str,
+    pub place_of_supply: &'a str,
+    pub invoice_discount: Option<serde_json::Value>,
+    pub discount_approved_by: Option<Uuid>,
+    pub tip_paise: i64,
+    pub tip_staff_id: Option<Uuid>,
+}
+
+pub async fn update_draft(
+    conn: &mut PgConnection,
+    id: Uuid,
+    changes: &DraftChanges<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE invoices SET customer_name = $2, customer_phone = $3, customer_gstin = $4, customer_address = $5,
+                place_of_supply = $6, invoice_discount = $7, discount_approved_by = $8, tip_paise = $9,
+                tip_staff_id = $10
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(changes.customer_name)
+    .bind(changes.customer_phone)
+    .bind(changes.customer_gstin)
+    .bind(changes.customer_address)
+    .bind(changes.place_of_supply)
+    .bind(&changes.invoice_discount)
+    .bind(changes.discount_approved_by)
+    .bind(changes.tip_paise)
+    .bind(changes.tip_staff_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Take the next number of a series: locks the series row until the
+/// transaction ends, so concurrent finalizations queue and no number is
+/// skipped or repeated (a rolled-back finalization gives its number back).
+/// Returns the sequence and the hash of the series' previous document.
+pub async fn next_in_series(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    location_id: Uuid,
+    kind: &str,
+    financial_year: i16,
+) -> Result<(i32, Option<Vec<u8>>), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO invoice_series (tenant_id, location_id, kind, financial_year) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(tenant_id)
+    .bind(location_id)
+    .bind(kind)
+    .bind(financial_year)
+    .execute(&mut *conn)
+    .await?;
+    let (last, hash): (i32, Option<Vec<u8>>) = sqlx::query_as(
+        "SELECT last_sequence, last_hash FROM invoice_series
+          WHERE location_id = $1 AND kind = $2 AND financial_year = $3 FOR UPDATE",
+    )
+    .bind(location_id)
+    .bind(kind)
+    .bind(financial_year)
+    .fetch_one(conn)
+    .await?;
+    Ok((last + 1, hash))
+}
+
+pub async fn advance_series(
+    conn: &mut PgConnection,
+    location_id: Uuid,
+    kind: &str,
+    financial_year: i16,
+    sequence: i32,
+    hash: &[u8],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE invoice_series SET last_sequence = $4, last_hash = $5
+          WHERE location_id = $1 AND kind = $2 AND financial_year = $3",
+    )
+    .bind(location_id)
+    .bind(kind)
+    .bind(financial_year)
+    .bind(sequence)
+    .bind(hash)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The computed figures of one line, written at finalization.
+pub struct LineFigures {
+    pub position: i16,
+    pub line_discount_paise: i64,
+    pub invoice_discount_paise: i64,
+    pub taxable_paise: i64,
+    pub rate_bp: i32,
+    pub cgst_paise: i64,
+    pub sgst_paise: i64,
+    pub igst_paise: i64,
+    pub total_paise: i64,
+}
+
+pub struct Finalization<'a> {
+    pub supplier: serde_json::Value,
+    pub number: &'a str,
+    pub financial_year: i16,
+    pub sequence: i32,
+    pub issued_on: NaiveDate,
+    pub document_kind: &'a str,
+    pub totals: serde_json::Value,
+    pub total_paise: i64,
+    pub content_hash: &'a [u8],
+    pub previous_hash: Option<&'a [u8]>,
+    pub finalized_by: Option<Uuid>,
+}
+
+pub async fn finalize(
+    conn: &mut PgConnection,
+    id: Uuid,
+    lines: &[LineFigures],
+    f: &Finalization<'_>,
+) -> Result<(), sqlx::Error> {
+    for line in lines {
+        sqlx::query(
+            "UPDATE invoice_lines SET taxable_paise = $3, rate_bp = $4, cgst_paise = $5, sgst_paise = $6,
+                    igst_paise = $7, total_paise = $8, line_discount_paise = $9, invoice_discount_paise = $10
+              WHERE invoice_id = $1 AND position = $2",
+        )
+        .bind(id)
+        .bind(line.position)
+        .bind(line.taxable_paise)
+        .bind(line.rate_bp)
+        .bind(line.cgst_paise)
+        .bind(line.sgst_paise)
+        .bind(line.igst_paise)
+        .bind(line.total_paise)
+        .bind(line.line_discount_paise)
+        .bind(line.invoice_discount_paise)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE invoices SET status = 'finalized', number = $2, financial_year = $3, sequence = $4, issued_on = $5,
+                document_kind = $6, totals = $7, total_paise = $8, content_hash = $9, previous_hash = $10,
+                finalized_at = now(), finalized_by = $11, supplier = $12
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(f.number)
+    .bind(f.financial_year)
+    .bind(f.sequence)
+    .bind(f.issued_on)
+    .bind(f.document_kind)
+    .bind(&f.totals)
+    .bind(f.total_paise)
+    .bind(f.content_hash)
+    .bind(f.previous_hash)
+    .bind(f.finalized_by)
+    .bind(&f.supplier)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Payment {
+    pub id: Uuid,
+    pub invoice_id: Uuid,
+    pub kind: String,
+    pub method: String,
+    pub amount_paise: i64,
+    pub tendered_paise: Option<i64>,
+    pub change_paise: i64,
+    pub reference: String,
+    pub received_at: DateTime<Utc>,
+}
+
+pub struct NewPayment<'a> {
+    pub id: Uuid,
+    pub invoice_id: Uuid,
+    pub location_id: Uuid,
+    pub kind: &'a str,
+    pub method: &'a str,
+    pub amount_paise: i64,
+    pub tendered_paise: Option<i64>,
+    pub change_paise: i64,
+    pub reference: &'a str,
+    pub received_by: Option<Uuid>,
+}
+
+pub async fn add_payment(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    p: &NewPayment<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO payments (tenant_id, id, invoice_id, location_id, kind, method, amount_paise, tendered_paise,
+                               change_paise, reference, received_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(tenant_id)
+    .bind(p.id)
+    .bind(p.invoice_id)
+    .bind(p.location_id)
+    .bind(p.kind)
+    .bind(p.method)
+    .bind(p.amount_paise)
+    .bind(p.tendered_paise)
+    .bind(p.change_paise)
+    .bind(p.reference)
+    .bind(p.received_by)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn payments(conn: &mut PgConnection, invoice_id: Uuid) -> Result<Vec<Payment>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, invoice_id, kind, method, amount_paise, tendered_paise, change_paise, reference, received_at
+           FROM payments WHERE invoice_id = $1 ORDER BY received_at, id",
+    )
+    .bind(invoice_id)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn set_payment_status(conn: &mut PgConnection, id: Uuid, status: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE invoices SET payment_status = $2 WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Quantities already credited per original line position.
+pub async fn credited_quantities(
+    conn: &mut PgConnection,
+    original_id: Uuid,
+) -> Result<Vec<(i16, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT l.original_position, sum(l.quantity)::bigint FROM invoice_lines l
+           JOIN invoices i ON i.tenant_id = l.tenant_id AND i.id = l.invoice_id
+          WHERE i.original_id = $1 AND i.status = 'finalized' AND l.original_position IS NOT NULL
+          GROUP BY l.original_position",
+    )
+    .bind(original_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Every finalized document of one series, in order, for ledger checks.
+pub async fn series_documents(
+    conn: &mut PgConnection,
+    location_id: Uuid,
+    kind: &str,
+    financial_year: i16,
+) -> Result<Vec<Invoice>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {INVOICE_COLUMNS} FROM invoices
+          WHERE location_id = $1 AND kind = $2 AND financial_year = $3 AND status = 'finalized' ORDER BY sequence"
+    ))
+    .bind(location_id)
+    .bind(kind)
+    .bind(financial_year)
+    .fetch_all(conn)
+    .await
+}
+
+/// The series that have documents: (location, kind, financial year).
+pub async fn series(conn: &mut PgConnection) -> Result<Vec<(Uuid, String, i16)>, sqlx::Error> {
+    sqlx::query_as("SELECT location_id, kind, financial_year FROM invoice_series ORDER BY 1, 2, 3")
+        .fetch_all(conn)
+        .await
+}
