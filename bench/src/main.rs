@@ -71,7 +71,12 @@ async fn main() -> anyhow::Result<()> {
     let db = data::BenchDb::create(&options.admin_url).await?;
     eprintln!("database {} created", db.name);
     let outcome = run(&db, &options, started).await;
-    db.drop().await?;
+    // FTRY_BENCH_KEEP=1 keeps the database for a closer look (EXPLAIN ANALYZE).
+    if std::env::var("FTRY_BENCH_KEEP").is_ok_and(|v| v == "1") {
+        eprintln!("kept database {}", db.name);
+    } else {
+        db.drop().await?;
+    }
     outcome
 }
 

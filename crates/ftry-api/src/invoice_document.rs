@@ -7,7 +7,10 @@ use ftry_app::invoices::InvoiceView;
 use ftry_domain::money::Paise;
 
 fn esc(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn money(paise: Option<i64>) -> String {

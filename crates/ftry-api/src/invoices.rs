@@ -52,8 +52,17 @@ async fn list(
     Auth(principal): Auth,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (items, next) =
-        state.app.invoices(&principal, q.location_id, q.from, q.to, q.cursor, q.limit.unwrap_or(50)).await?;
+    let (items, next) = state
+        .app
+        .invoices(
+            &principal,
+            q.location_id,
+            q.from,
+            q.to,
+            q.cursor,
+            q.limit.unwrap_or(50),
+        )
+        .await?;
     Ok(Json(serde_json::json!({ "items": items, "next_cursor": next })))
 }
 
@@ -69,7 +78,10 @@ async fn create(
     RequestOrigin(origin): RequestOrigin,
     Json(request): Json<DraftRequest>,
 ) -> Result<(StatusCode, Json<InvoiceView>), ApiError> {
-    Ok((StatusCode::CREATED, Json(state.app.create_draft(&principal, &request, &origin).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.app.create_draft(&principal, &request, &origin).await?),
+    ))
 }
 
 /// An invoice or credit note with lines and payments; a draft includes a `preview` of its figures.
@@ -97,7 +109,12 @@ async fn update(
     Path(invoice_id): Path<Uuid>,
     Json(request): Json<DraftUpdate>,
 ) -> Result<Json<InvoiceView>, ApiError> {
-    Ok(Json(state.app.update_draft(&principal, invoice_id, &request, &origin).await?))
+    Ok(Json(
+        state
+            .app
+            .update_draft(&principal, invoice_id, &request, &origin)
+            .await?,
+    ))
 }
 
 /// Add a product, a service or a custom line to a draft. Discounts need `discounts:approve`.
@@ -113,7 +130,15 @@ async fn add_line(
     Path(invoice_id): Path<Uuid>,
     Json(request): Json<LineRequest>,
 ) -> Result<(StatusCode, Json<InvoiceView>), ApiError> {
-    Ok((StatusCode::CREATED, Json(state.app.add_invoice_line(&principal, invoice_id, &request, &origin).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            state
+                .app
+                .add_invoice_line(&principal, invoice_id, &request, &origin)
+                .await?,
+        ),
+    ))
 }
 
 /// Remove a line from a draft.
@@ -128,7 +153,12 @@ async fn remove_line(
     RequestOrigin(origin): RequestOrigin,
     Path((invoice_id, position)): Path<(Uuid, i16)>,
 ) -> Result<Json<InvoiceView>, ApiError> {
-    Ok(Json(state.app.remove_invoice_line(&principal, invoice_id, position, &origin).await?))
+    Ok(Json(
+        state
+            .app
+            .remove_invoice_line(&principal, invoice_id, position, &origin)
+            .await?,
+    ))
 }
 
 /// Finalize: GST figures frozen, the next gapless number of the branch's
@@ -144,7 +174,12 @@ async fn finalize(
     RequestOrigin(origin): RequestOrigin,
     Path(invoice_id): Path<Uuid>,
 ) -> Result<Json<InvoiceView>, ApiError> {
-    Ok(Json(state.app.finalize_invoice(&principal, invoice_id, &origin).await?))
+    Ok(Json(
+        state
+            .app
+            .finalize_invoice(&principal, invoice_id, &origin)
+            .await?,
+    ))
 }
 
 /// Record a payment (a refund on a credit note); split and partial payments add up.
@@ -161,7 +196,10 @@ async fn pay(
     Path(invoice_id): Path<Uuid>,
     Json(request): Json<PaymentRequest>,
 ) -> Result<(StatusCode, Json<InvoiceView>), ApiError> {
-    Ok((StatusCode::CREATED, Json(state.app.pay(&principal, invoice_id, &request, &origin).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.app.pay(&principal, invoice_id, &request, &origin).await?),
+    ))
 }
 
 /// Issue a credit note (its own series) for all or part of a finalized invoice.
@@ -178,7 +216,15 @@ async fn credit(
     Path(invoice_id): Path<Uuid>,
     Json(request): Json<CreditNoteRequest>,
 ) -> Result<(StatusCode, Json<InvoiceView>), ApiError> {
-    Ok((StatusCode::CREATED, Json(state.app.credit_note(&principal, invoice_id, &request, &origin).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            state
+                .app
+                .credit_note(&principal, invoice_id, &request, &origin)
+                .await?,
+        ),
+    ))
 }
 
 /// The invoice as a printable Indian tax-invoice page (HTML).
@@ -192,13 +238,19 @@ async fn printable(
 ) -> Result<Response, ApiError> {
     let view = state.app.invoice(&principal, invoice_id).await?;
     let mut response = Html(crate::invoice_document::render(&view)).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     Ok(response)
 }
 
 /// Recompute every invoice and credit-note hash chain and report the first broken link.
 #[utoipa::path(get, path = "/api/v1/ledger/verify", tag = "invoices",
     responses((status = 200, body = LedgerReport)), security(("bearer" = ["reports:revenue"])))]
-async fn verify(State(state): State<AppState>, Auth(principal): Auth) -> Result<Json<LedgerReport>, ApiError> {
+async fn verify(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> Result<Json<LedgerReport>, ApiError> {
     Ok(Json(state.app.verify_ledger(&principal).await?))
 }

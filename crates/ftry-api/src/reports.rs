@@ -57,7 +57,10 @@ impl ReportQuery {
         match self.format.as_deref() {
             None | Some("json") => Ok(false),
             Some("csv") => Ok(true),
-            Some(_) => Err(ApiError(ftry_app::AppError::invalid("format", "must be json or csv"))),
+            Some(_) => Err(ApiError(ftry_app::AppError::invalid(
+                "format",
+                "must be json or csv",
+            ))),
         }
     }
 }
@@ -66,7 +69,10 @@ fn csv_response(name: &str, body: String) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.csv\""),
+            ),
         ],
         body,
     )
@@ -77,8 +83,15 @@ fn csv_response(name: &str, body: String) -> Response {
 #[utoipa::path(get, path = "/api/v1/reports/revenue", tag = "reports", params(ReportQuery),
     responses((status = 200, description = "`rows`, or CSV"), (status = 422, body = ProblemDoc)),
     security(("bearer" = ["reports:revenue"])))]
-async fn revenue(State(state): State<AppState>, Auth(principal): Auth, Query(q): Query<ReportQuery>) -> Result<Response, ApiError> {
-    let rows = state.app.revenue(&principal, &q.period(), q.group.unwrap_or(RevenueGroup::Day)).await?;
+async fn revenue(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let rows = state
+        .app
+        .revenue(&principal, &q.period(), q.group.unwrap_or(RevenueGroup::Day))
+        .await?;
     if q.csv()? {
         return Ok(csv_response("revenue", reports::csv(&rows)));
     }
@@ -89,16 +102,28 @@ async fn revenue(State(state): State<AppState>, Auth(principal): Auth, Query(q):
 #[utoipa::path(get, path = "/api/v1/reports/tax", tag = "reports", params(ReportQuery),
     responses((status = 200, body = reports::TaxReport), (status = 422, body = ProblemDoc)),
     security(("bearer" = ["reports:revenue"])))]
-async fn tax(State(state): State<AppState>, Auth(principal): Auth, Query(q): Query<ReportQuery>) -> Result<Response, ApiError> {
+async fn tax(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
     let report = state.app.tax_report(&principal, &q.period()).await?;
     if q.csv()? {
         let body = match q.section.as_deref() {
             Some("b2b") => reports::csv(&report.b2b),
             Some("b2c") => reports::csv(&report.b2c),
             Some("hsn") => reports::csv(&report.hsn),
-            _ => return Err(ApiError(ftry_app::AppError::invalid("section", "with format=csv: b2b, b2c or hsn"))),
+            _ => {
+                return Err(ApiError(ftry_app::AppError::invalid(
+                    "section",
+                    "with format=csv: b2b, b2c or hsn",
+                )))
+            }
         };
-        return Ok(csv_response(&format!("gst-{}", q.section.as_deref().unwrap_or("")), body));
+        return Ok(csv_response(
+            &format!("gst-{}", q.section.as_deref().unwrap_or("")),
+            body,
+        ));
     }
     Ok(Json(report).into_response())
 }
@@ -107,7 +132,11 @@ async fn tax(State(state): State<AppState>, Auth(principal): Auth, Query(q): Que
 #[utoipa::path(get, path = "/api/v1/reports/staff", tag = "reports", params(ReportQuery),
     responses((status = 200, description = "`rows`, or CSV"), (status = 422, body = ProblemDoc)),
     security(("bearer" = ["reports:revenue"])))]
-async fn staff(State(state): State<AppState>, Auth(principal): Auth, Query(q): Query<ReportQuery>) -> Result<Response, ApiError> {
+async fn staff(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
     let rows = state.app.staff_report(&principal, &q.period()).await?;
     if q.csv()? {
         return Ok(csv_response("staff", reports::csv(&rows)));
@@ -126,7 +155,10 @@ async fn appointments(
 ) -> Result<Response, ApiError> {
     let stats = state.app.appointment_stats(&principal, &q.period()).await?;
     if q.csv()? {
-        return Ok(csv_response("appointments", reports::csv(std::slice::from_ref(&stats))));
+        return Ok(csv_response(
+            "appointments",
+            reports::csv(std::slice::from_ref(&stats)),
+        ));
     }
     Ok(Json(stats).into_response())
 }
@@ -148,7 +180,12 @@ async fn cash_close(
     Path(location_id): Path<Uuid>,
     Query(q): Query<DayQuery>,
 ) -> Result<Json<CashClose>, ApiError> {
-    Ok(Json(state.app.cash_close(&principal, location_id, q.business_day).await?))
+    Ok(Json(
+        state
+            .app
+            .cash_close(&principal, location_id, q.business_day)
+            .await?,
+    ))
 }
 
 /// Close the day's till: expected against counted cash, the difference recorded.
@@ -163,7 +200,12 @@ async fn close_cash(
     Path(location_id): Path<Uuid>,
     Json(request): Json<CashCloseRequest>,
 ) -> Result<Json<CashClose>, ApiError> {
-    Ok(Json(state.app.close_cash(&principal, location_id, &request, &origin).await?))
+    Ok(Json(
+        state
+            .app
+            .close_cash(&principal, location_id, &request, &origin)
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -189,7 +231,13 @@ async fn commission(
 ) -> Result<axum::http::StatusCode, ApiError> {
     state
         .app
-        .set_commission(&principal, staff_id, rates.service_commission_bp, rates.product_commission_bp, &origin)
+        .set_commission(
+            &principal,
+            staff_id,
+            rates.service_commission_bp,
+            rates.product_commission_bp,
+            &origin,
+        )
         .await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

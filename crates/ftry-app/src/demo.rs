@@ -59,6 +59,8 @@ pub struct DemoSummary {
     pub users: usize,
     /// Appointments booked by this run (none when the salon existed).
     pub appointments: usize,
+    /// Past visits invoiced and paid by this run.
+    pub invoices: usize,
 }
 
 impl App {
@@ -135,8 +137,14 @@ impl App {
         let locations = tenants::list_locations(&mut tx).await?.len();
         let users = users::list(&mut tx).await?.len();
         tx.commit().await?;
+        let invoices = if tenant_created {
+            self.seed_month(&branch_ids).await?
+        } else {
+            0
+        };
         Ok(DemoSummary {
             appointments,
+            invoices,
             tenant_created,
             locations,
             users,
@@ -594,5 +602,193 @@ impl App {
             }
         }
         Ok(booked)
+    }
+}
+
+impl App {
+    /// The month before today: completed visits, each checked out with a
+    /// finalized invoice (some with a retail product) and paid by a mix of
+    /// UPI, card, cash and split payments, so reports and the ledger have history.
+    async fn seed_month(&self, branches: &[Uuid]) -> Result<usize, AppError> {
+        use crate::invoices::{DraftRequest, LineRequest, PaymentRequest};
+
+        let mut tx = ftry_store::tenant::begin(&self.pools.app, DEMO_TENANT_ID).await?;
+        let owner = users::find_by_email(&mut tx, DEMO_ACCOUNTS[0].2)
+            .await?
+            .ok_or_else(|| AppError::Internal("the demo owner is missing".into()))?;
+        let clients: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM clients ORDER BY name")
+            .fetch_all(&mut *tx)
+            .await?;
+        let products: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM products WHERE active ORDER BY sku")
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        if clients.is_empty() {
+            return Ok(0);
+        }
+        let owner = crate::Principal {
+            tenant_id: DEMO_TENANT_ID,
+            user_id: owner.id,
+            session_id: Uuid::nil(),
+            impersonator: None,
+            permissions: ftry_domain::permissions::Permission::ALL
+                .iter()
+                .copied()
+                .collect(),
+        };
+        let zone = chrono_tz::Asia::Kolkata;
+        let today = chrono::Utc::now().with_timezone(&zone).date_naive();
+        let mut invoiced = 0;
+        for days_ago in (1..=30u64).rev() {
+            let Some(date) = today.checked_sub_days(chrono::Days::new(days_ago)) else {
+                continue;
+            };
+            for (b, branch) in branches.iter().enumerate() {
+                let mut tx = ftry_store::tenant::begin(&self.pools.app, DEMO_TENANT_ID).await?;
+                let loaded = crate::booking::load(&mut tx, *branch, date, date, false, None).await?;
+                tx.commit().await?;
+                let weekday = chrono::Datelike::weekday(&date);
+                let working: Vec<&ftry_domain::availability::StaffMember> = loaded
+                    .schedule
+                    .staff
+                    .iter()
+                    .filter(|m| {
+                        m.active
+                            && m.working_hours.iter().any(|h| h.weekday == weekday)
+                            && !m.services.is_empty()
+                    })
+                    .collect();
+                if working.is_empty() || !loaded.schedule.opening_hours.iter().any(|h| h.weekday == weekday) {
+                    continue;
+                }
+                let mut free_from: std::collections::HashMap<Uuid, u32> = std::collections::HashMap::new();
+                for n in 0..6usize {
+                    let member = working[(n + days_ago as usize) % working.len()];
+                    let performed = &member.services[(n * 3 + b) % member.services.len()];
+                    let Some(service) = loaded
+                        .schedule
+                        .services
+                        .iter()
+                        .find(|s| s.id == performed.service_id)
+                    else {
+                        continue;
+                    };
+                    // A member's visits that day follow one another, with time to clean up.
+                    let duration = performed.duration_minutes.unwrap_or(service.duration_minutes);
+                    let minutes = free_from
+                        .get(&member.id)
+                        .copied()
+                        .unwrap_or(11 * 60 + 10 * (n as u32 % 4));
+                    let occupied =
+                        service.buffer_before_minutes + duration + service.buffer_after_minutes + 15;
+                    free_from.insert(member.id, minutes + service.buffer_before_minutes + occupied);
+                    let Some(local) = date.and_hms_opt((minutes / 60) % 24, minutes % 60, 0) else {
+                        continue;
+                    };
+                    let Some(start) = ftry_domain::schedule::start_instant(zone, local) else {
+                        continue;
+                    };
+                    let assignment = ftry_domain::availability::Assignment {
+                        service_id: service.id,
+                        staff_id: member.id,
+                        resource_id: None,
+                        start,
+                        end: start + chrono::TimeDelta::minutes(i64::from(duration)),
+                    };
+                    let appointment_id = Uuid::now_v7();
+                    let client = clients[(n * 5 + days_ago as usize + b) % clients.len()];
+                    let mut tx = ftry_store::tenant::begin(&self.pools.app, DEMO_TENANT_ID).await?;
+                    ftry_store::appointments::insert(
+                        &mut tx,
+                        DEMO_TENANT_ID,
+                        &ftry_store::appointments::NewAppointment {
+                            id: appointment_id,
+                            location_id: *branch,
+                            client_id: client,
+                            source: "front_desk",
+                            starts_at: assignment.start,
+                            ends_at: assignment.end,
+                            notes: "",
+                            created_by: Some(owner.user_id),
+                            manage_token_hash: None,
+                        },
+                    )
+                    .await?;
+                    let slot = ftry_domain::availability::Slot {
+                        start,
+                        local_start: local,
+                        items: vec![assignment],
+                    };
+                    let items = crate::booking::items_to_insert(&loaded, &slot);
+                    crate::booking::insert_items(
+                        &mut tx,
+                        DEMO_TENANT_ID,
+                        appointment_id,
+                        *branch,
+                        &items,
+                        true,
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    let origin = Origin::default();
+                    let draft = self
+                        .create_draft(
+                            &owner,
+                            &DraftRequest {
+                                location_id: None,
+                                appointment_id: Some(appointment_id),
+                                client_id: None,
+                                customer: None,
+                            },
+                            &origin,
+                        )
+                        .await?;
+                    let id = draft.invoice.id;
+                    if n % 3 == 1 && !products.is_empty() {
+                        let line = LineRequest {
+                            kind: "product".into(),
+                            product_id: Some(products[(n + days_ago as usize) % products.len()]),
+                            service_id: None,
+                            description: None,
+                            code: None,
+                            quantity: Some(1),
+                            unit_price_paise: None,
+                            discount: None,
+                            staff_id: Some(member.id),
+                        };
+                        // A product out of stock is simply not sold.
+                        if self.add_invoice_line(&owner, id, &line, &origin).await.is_err() {
+                            continue;
+                        }
+                    }
+                    let finalized = match self.finalize_invoice_on(&owner, id, date).await {
+                        Ok(view) => view,
+                        Err(AppError::Conflict {
+                            code: "insufficient_stock",
+                            ..
+                        }) => continue,
+                        Err(e) => return Err(e),
+                    };
+                    let due = finalized.due_paise;
+                    let methods: &[(&str, i64)] = match n % 4 {
+                        0 => &[("upi", due)],
+                        1 => &[("card", due)],
+                        2 => &[("cash", due)],
+                        _ => &[("cash", due / 2), ("upi", due - due / 2)],
+                    };
+                    for (method, amount) in methods.iter().filter(|(_, amount)| *amount > 0) {
+                        let payment = PaymentRequest {
+                            method: (*method).into(),
+                            amount_paise: *amount,
+                            tendered_paise: None,
+                            reference: None,
+                        };
+                        self.pay(&owner, id, &payment, &origin).await?;
+                    }
+                    invoiced += 1;
+                }
+            }
+        }
+        Ok(invoiced)
     }
 }

@@ -9,9 +9,13 @@ use ftry_domain::ledger::{self, CanonicalDocument, CanonicalLine, CanonicalTotal
 use ftry_domain::money::Paise;
 use ftry_domain::numbering::{self, DocumentSeries, SeriesCode};
 use ftry_domain::permissions::Permission;
-use ftry_domain::tax::{self, Discount, DocumentKind, InvoiceInput, LineInput, PricingMode, Registration, TaxRate};
+use ftry_domain::tax::{
+    self, Discount, DocumentKind, InvoiceInput, LineInput, PricingMode, Registration, TaxRate,
+};
 use ftry_store::audit::{self, Event, Origin};
-use ftry_store::invoices::{self, Finalization, Invoice, Line, LineFigures, NewInvoice, NewLine, NewPayment, Payment};
+use ftry_store::invoices::{
+    self, Finalization, Invoice, Line, LineFigures, NewInvoice, NewLine, NewPayment, Payment,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -148,8 +152,14 @@ fn discount_of(input: &DiscountInput, field: &str) -> Result<Discount, AppError>
         (Some(amount), None) if amount >= 0 => Ok(Discount::Amount(Paise(amount))),
         (None, Some(bp)) if bp <= 10_000 => Ok(Discount::PercentBp(bp)),
         (Some(_), None) => Err(AppError::invalid(field, "the amount cannot be negative")),
-        (None, Some(_)) => Err(AppError::invalid(field, "a percentage is at most 10000 basis points (100%)")),
-        _ => Err(AppError::invalid(field, "give exactly one of amount_paise and percent_bp")),
+        (None, Some(_)) => Err(AppError::invalid(
+            field,
+            "a percentage is at most 10000 basis points (100%)",
+        )),
+        _ => Err(AppError::invalid(
+            field,
+            "give exactly one of amount_paise and percent_bp",
+        )),
     }
 }
 
@@ -183,8 +193,21 @@ struct Supplier {
     gstin: Option<String>,
 }
 
+/// Registration, inclusive, round-off, state, series code, GSTIN, timezone, name, address.
+type SupplierRow = (
+    String,
+    bool,
+    bool,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+);
+
 async fn supplier(tx: &mut sqlx::PgConnection, location_id: Uuid) -> Result<Supplier, AppError> {
-    let row: Option<(String, bool, bool, String, String, Option<String>, String, String, String)> = sqlx::query_as(
+    let row: Option<SupplierRow> = sqlx::query_as(
         "SELECT t.gst_registration, t.prices_include_tax, t.round_off, l.state_code, l.series_code, l.gstin,
                 l.timezone, t.name, l.address
            FROM locations l JOIN tenants t ON t.id = l.tenant_id WHERE l.id = $1",
@@ -202,7 +225,11 @@ async fn supplier(tx: &mut sqlx::PgConnection, location_id: Uuid) -> Result<Supp
     };
     Ok(Supplier {
         registration,
-        pricing: if inclusive { PricingMode::TaxInclusive } else { PricingMode::TaxExclusive },
+        pricing: if inclusive {
+            PricingMode::TaxInclusive
+        } else {
+            PricingMode::TaxExclusive
+        },
         round_off,
         snapshot: serde_json::json!({ "name": name, "address": address, "gstin": gstin, "state_code": state_code }),
         state_code,
@@ -213,9 +240,10 @@ async fn supplier(tx: &mut sqlx::PgConnection, location_id: Uuid) -> Result<Supp
 }
 
 async fn rates(tx: &mut sqlx::PgConnection) -> Result<Vec<TaxRate>, AppError> {
-    let rows: Vec<(String, NaiveDate, i32)> = sqlx::query_as("SELECT code, effective_from, rate_bp FROM tax_rates")
-        .fetch_all(&mut *tx)
-        .await?;
+    let rows: Vec<(String, NaiveDate, i32)> =
+        sqlx::query_as("SELECT code, effective_from, rate_bp FROM tax_rates")
+            .fetch_all(&mut *tx)
+            .await?;
     Ok(rows
         .into_iter()
         .map(|(code, effective_from, rate_bp)| TaxRate {
@@ -256,11 +284,17 @@ fn compute(
         lines: &inputs,
         invoice_discount: discount_json(&invoice.invoice_discount, "invoice_discount")?,
         tip: Paise(invoice.tip_paise),
-        round_off: supplier.round_off,
+        // A credit note returns exact amounts: rounding each note to the rupee
+        // could credit more than the invoice took.
+        round_off: supplier.round_off && invoice.kind != "credit_note",
     };
     tax::compute_invoice(&input).map_err(|e| match e {
         tax::TaxError::NoLines => AppError::conflict("empty_invoice", "An invoice needs at least one line."),
         tax::TaxError::Overflow => AppError::invalid("lines", e),
+        tax::TaxError::DiscountExceedsValue {
+            on: tax::DiscountTarget::Invoice,
+            ..
+        } => AppError::invalid("invoice_discount", e),
         other => AppError::invalid("lines", other),
     })
 }
@@ -272,7 +306,11 @@ fn canonical(invoice: &Invoice, lines: &[Line]) -> Result<CanonicalDocument, App
     Ok(CanonicalDocument {
         number: invoice.number.clone().ok_or_else(missing)?,
         date: invoice.issued_on.ok_or_else(missing)?,
-        supplier_gstin: invoice.supplier.as_ref().and_then(|s| s["gstin"].as_str()).map(str::to_owned),
+        supplier_gstin: invoice
+            .supplier
+            .as_ref()
+            .and_then(|s| s["gstin"].as_str())
+            .map(str::to_owned),
         customer_name: invoice.customer_name.clone(),
         customer_gstin: invoice.customer_gstin.clone(),
         place_of_supply: invoice.place_of_supply.clone(),
@@ -309,7 +347,11 @@ fn paid(payments: &[Payment]) -> i64 {
     payments.iter().map(|p| p.amount_paise).sum()
 }
 
-async fn view(tx: &mut sqlx::PgConnection, invoice: Invoice, preview: Option<tax::Invoice>) -> Result<InvoiceView, AppError> {
+async fn view(
+    tx: &mut sqlx::PgConnection,
+    invoice: Invoice,
+    preview: Option<tax::Invoice>,
+) -> Result<InvoiceView, AppError> {
     let lines = invoices::lines(tx, invoice.id).await?;
     let payments = invoices::payments(tx, invoice.id).await?;
     let due_paise = invoice.total_paise - paid(&payments);
@@ -327,17 +369,28 @@ fn local_today(timezone: &str) -> NaiveDate {
     Utc::now().with_timezone(&zone).date_naive()
 }
 
-fn customer_fields(v: &mut Validator, customer: &CustomerInput) -> (String, Option<String>, Option<String>, String, Option<String>) {
-    let name = v.optional_text("customer.name", customer.name.as_deref(), 200).unwrap_or_default();
+fn customer_fields(
+    v: &mut Validator,
+    customer: &CustomerInput,
+) -> (String, Option<String>, Option<String>, String, Option<String>) {
+    let name = v
+        .optional_text("customer.name", customer.name.as_deref(), 200)
+        .unwrap_or_default();
     let phone = match customer.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-        Some(p) => v.check("customer.phone", ftry_domain::contact::Phone::parse(p)).map(|p| p.as_str().to_owned()),
+        Some(p) => v
+            .check("customer.phone", ftry_domain::contact::Phone::parse(p))
+            .map(|p| p.as_str().to_owned()),
         None => None,
     };
     let gstin = match customer.gstin.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
-        Some(g) => v.check("customer.gstin", Gstin::parse(g)).map(|g| g.as_str().to_owned()),
+        Some(g) => v
+            .check("customer.gstin", Gstin::parse(g))
+            .map(|g| g.as_str().to_owned()),
         None => None,
     };
-    let address = v.optional_text("customer.address", customer.address.as_deref(), 500).unwrap_or_default();
+    let address = v
+        .optional_text("customer.address", customer.address.as_deref(), 500)
+        .unwrap_or_default();
     let state = match customer.state_code.as_deref() {
         Some(code) if ftry_domain::gstin::state_name(code).is_some() => Some(code.to_owned()),
         Some(_) => {
@@ -358,7 +411,14 @@ impl App {
             let supplier = supplier(&mut tx, invoice.location_id).await?;
             let lines = invoices::lines(&mut tx, id).await?;
             let rates = rates(&mut tx).await?;
-            compute(&supplier, &invoice, &lines, &rates, local_today(&supplier.timezone)).ok()
+            compute(
+                &supplier,
+                &invoice,
+                &lines,
+                &rates,
+                local_today(&supplier.timezone),
+            )
+            .ok()
         } else {
             None
         };
@@ -409,24 +469,38 @@ impl App {
         v.finish()?;
         let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
         let appointment = match request.appointment_id {
-            Some(id) => Some(ftry_store::appointments::get(&mut tx, id).await?.ok_or(AppError::NotFound)?),
+            Some(id) => Some(
+                ftry_store::appointments::get(&mut tx, id)
+                    .await?
+                    .ok_or(AppError::NotFound)?,
+            ),
             None => None,
         };
         if let Some(a) = &appointment {
             if matches!(a.status.as_str(), "cancelled" | "no_show") {
-                return Err(AppError::conflict("appointment_not_billable", format!("The appointment is {}.", a.status)));
+                return Err(AppError::conflict(
+                    "appointment_not_billable",
+                    format!("The appointment is {}.", a.status),
+                ));
             }
         }
         let location_id = match (request.location_id, &appointment) {
             (_, Some(a)) => a.location_id,
             (Some(l), None) => l,
-            (None, None) => return Err(AppError::invalid("location_id", "give a location or an appointment")),
+            (None, None) => {
+                return Err(AppError::invalid(
+                    "location_id",
+                    "give a location or an appointment",
+                ))
+            }
         };
         let supplier = supplier(&mut tx, location_id).await?;
         let client_id = request.client_id.or(appointment.as_ref().map(|a| a.client_id));
         if let Some(client_id) = client_id {
-            let client_name: Option<String> =
-                sqlx::query_scalar("SELECT name FROM clients WHERE id = $1").bind(client_id).fetch_optional(&mut *tx).await?;
+            let client_name: Option<String> = sqlx::query_scalar("SELECT name FROM clients WHERE id = $1")
+                .bind(client_id)
+                .fetch_optional(&mut *tx)
+                .await?;
             let client_name = client_name.ok_or(AppError::NotFound)?;
             if name.is_empty() {
                 name = client_name;
@@ -456,7 +530,10 @@ impl App {
         .await;
         match inserted {
             Err(sqlx::Error::Database(e)) if e.constraint() == Some("invoices_one_per_appointment") => {
-                return Err(AppError::conflict("appointment_already_billed", "This appointment already has an invoice."))
+                return Err(AppError::conflict(
+                    "appointment_already_billed",
+                    "This appointment already has an invoice.",
+                ))
             }
             other => other?,
         }
@@ -503,14 +580,20 @@ impl App {
     }
 
     async fn draft_for_update(&self, tx: &mut sqlx::PgConnection, id: Uuid) -> Result<Invoice, AppError> {
-        let invoice = invoices::get_for_update(tx, id).await?.ok_or(AppError::NotFound)?;
+        let invoice = invoices::get_for_update(tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         if invoice.status != "draft" {
             return Err(not_draft());
         }
         Ok(invoice)
     }
 
-    fn approve_discount(&self, principal: &Principal, discount: &Option<DiscountInput>) -> Result<Option<Uuid>, AppError> {
+    fn approve_discount(
+        &self,
+        principal: &Principal,
+        discount: &Option<DiscountInput>,
+    ) -> Result<Option<Uuid>, AppError> {
         match discount {
             None => Ok(None),
             Some(_) => {
@@ -536,14 +619,22 @@ impl App {
         if !(1..=10_000).contains(&quantity) {
             return Err(AppError::invalid("quantity", "must be 1 to 10000"));
         }
-        if request.unit_price_paise.is_some_and(|p| !(0..=100_000_000).contains(&p)) {
-            return Err(AppError::invalid("unit_price_paise", "must be 0 to 100000000 paise"));
+        if request
+            .unit_price_paise
+            .is_some_and(|p| !(0..=100_000_000).contains(&p))
+        {
+            return Err(AppError::invalid(
+                "unit_price_paise",
+                "must be 0 to 100000000 paise",
+            ));
         }
         let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
         self.draft_for_update(&mut tx, id).await?;
         let (description, code, price, product_id, service_id) = match request.kind.as_str() {
             "product" => {
-                let product_id = request.product_id.ok_or_else(|| AppError::invalid("product_id", "is required"))?;
+                let product_id = request
+                    .product_id
+                    .ok_or_else(|| AppError::invalid("product_id", "is required"))?;
                 let row: Option<(String, String, i64, bool)> =
                     sqlx::query_as("SELECT name, hsn_code, price_paise, active FROM products WHERE id = $1")
                         .bind(product_id)
@@ -556,7 +647,9 @@ impl App {
                 (name, hsn, price, Some(product_id), None)
             }
             "service" => {
-                let service_id = request.service_id.ok_or_else(|| AppError::invalid("service_id", "is required"))?;
+                let service_id = request
+                    .service_id
+                    .ok_or_else(|| AppError::invalid("service_id", "is required"))?;
                 let row: Option<(String, String, i64)> =
                     sqlx::query_as("SELECT name, tax_code, price_paise FROM services WHERE id = $1")
                         .bind(service_id)
@@ -569,22 +662,51 @@ impl App {
                 let mut v = Validator::default();
                 let description = v.text("description", request.description.as_deref().unwrap_or(""), 200);
                 let code = request.code.clone().unwrap_or_default();
-                let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tax_classes WHERE code = $1)")
-                    .bind(&code)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let known: bool =
+                    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tax_classes WHERE code = $1)")
+                        .bind(&code)
+                        .fetch_one(&mut *tx)
+                        .await?;
                 if !known {
-                    v.push("code", "must be a SAC/HSN code of the tax table (GET /api/v1/tax-classes)");
+                    v.push(
+                        "code",
+                        "must be a SAC/HSN code of the tax table (GET /api/v1/tax-classes)",
+                    );
                 }
                 let price = request.unit_price_paise;
                 if price.is_none() {
                     v.push("unit_price_paise", "is required for a custom line");
                 }
                 v.finish()?;
-                (description.unwrap_or_default(), code, price.unwrap_or(0), None, None)
+                (
+                    description.unwrap_or_default(),
+                    code,
+                    price.unwrap_or(0),
+                    None,
+                    None,
+                )
             }
             _ => return Err(AppError::invalid("kind", "must be product, service or custom")),
         };
+        // A discount larger than the line is refused on the field that carries it.
+        if let Some(DiscountInput {
+            amount_paise: Some(amount),
+            ..
+        }) = &request.discount
+        {
+            let gross = Paise(request.unit_price_paise.unwrap_or(price))
+                .checked_mul(i64::from(quantity))
+                .map_err(|_| AppError::invalid("quantity", "amounts too large"))?;
+            if *amount > gross.0 {
+                return Err(AppError::invalid(
+                    "discount",
+                    format!(
+                        "the discount of {} is more than the line's {gross}",
+                        Paise(*amount)
+                    ),
+                ));
+            }
+        }
         if let Some(staff_id) = request.staff_id {
             let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM staff WHERE id = $1)")
                 .bind(staff_id)
@@ -619,8 +741,9 @@ impl App {
             &mut tx,
             principal.tenant_id,
             origin,
-            Event::new(principal.actor(), "invoice.line_added", "invoice", id)
-                .after(serde_json::json!({ "position": position, "kind": request.kind, "quantity": quantity })),
+            Event::new(principal.actor(), "invoice.line_added", "invoice", id).after(
+                serde_json::json!({ "position": position, "kind": request.kind, "quantity": quantity }),
+            ),
         )
         .await?;
         let invoice = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
@@ -642,6 +765,8 @@ impl App {
         if !invoices::remove_line(&mut tx, id, position).await? {
             return Err(AppError::NotFound);
         }
+        // An invoice discount may not outgrow the lines that are left.
+        self.check_draft_figures(&mut tx, id).await?;
         audit::record(
             &mut tx,
             principal.tenant_id,
@@ -666,7 +791,14 @@ impl App {
         }
         let supplier = supplier(tx, invoice.location_id).await?;
         let rates = rates(tx).await?;
-        compute(&supplier, &invoice, &lines, &rates, local_today(&supplier.timezone)).map(|_| ())
+        compute(
+            &supplier,
+            &invoice,
+            &lines,
+            &rates,
+            local_today(&supplier.timezone),
+        )
+        .map(|_| ())
     }
 
     pub async fn update_draft(
@@ -703,7 +835,10 @@ impl App {
             Some(None) => (None, None),
             Some(Some(d)) => {
                 discount_of(d, "invoice_discount")?;
-                (Some(serde_json::json!(d)), self.approve_discount(principal, &Some(d.clone()))?)
+                (
+                    Some(serde_json::json!(d)),
+                    self.approve_discount(principal, &Some(d.clone()))?,
+                )
             }
         };
         let tip_staff = request.tip_staff_id.or(invoice.tip_staff_id);
@@ -733,8 +868,13 @@ impl App {
         )
         .await?;
         self.check_draft_figures(&mut tx, id).await?;
-        audit::record(&mut tx, principal.tenant_id, origin, Event::new(principal.actor(), "invoice.updated", "invoice", id))
-            .await?;
+        audit::record(
+            &mut tx,
+            principal.tenant_id,
+            origin,
+            Event::new(principal.actor(), "invoice.updated", "invoice", id),
+        )
+        .await?;
         let invoice = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         let view = view(&mut tx, invoice, None).await?;
         tx.commit().await?;
@@ -743,11 +883,30 @@ impl App {
 
     /// Finalize: figures frozen, the next number of the series, the hash
     /// chained to the previous document, stock taken, the visit completed.
-    pub async fn finalize_invoice(&self, principal: &Principal, id: Uuid, origin: &Origin) -> Result<InvoiceView, AppError> {
+    pub async fn finalize_invoice(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        origin: &Origin,
+    ) -> Result<InvoiceView, AppError> {
         principal.require(Permission::InvoicesCreate)?;
         let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
         let invoice = self.draft_for_update(&mut tx, id).await?;
-        let view = finalize_in(&mut tx, principal, invoice, origin).await?;
+        let view = finalize_in(&mut tx, principal, invoice, origin, None).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Finalize as issued on a given day (the demo salon's history).
+    pub(crate) async fn finalize_invoice_on(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        issued_on: NaiveDate,
+    ) -> Result<InvoiceView, AppError> {
+        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let invoice = self.draft_for_update(&mut tx, id).await?;
+        let view = finalize_in(&mut tx, principal, invoice, &Origin::default(), Some(issued_on)).await?;
         tx.commit().await?;
         Ok(view)
     }
@@ -762,18 +921,28 @@ impl App {
         principal.require(Permission::PaymentsTake)?;
         const METHODS: [&str; 6] = ["cash", "card", "upi", "bank_transfer", "wallet", "other"];
         if !METHODS.contains(&request.method.as_str()) {
-            return Err(AppError::invalid("method", "must be cash, card, upi, bank_transfer, wallet or other"));
+            return Err(AppError::invalid(
+                "method",
+                "must be cash, card, upi, bank_transfer, wallet or other",
+            ));
         }
         if request.amount_paise <= 0 {
             return Err(AppError::invalid("amount_paise", "must be positive"));
         }
         let mut v = Validator::default();
-        let reference = v.optional_text("reference", request.reference.as_deref(), 100).unwrap_or_default();
+        let reference = v
+            .optional_text("reference", request.reference.as_deref(), 100)
+            .unwrap_or_default();
         v.finish()?;
         let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
-        let invoice = invoices::get_for_update(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let invoice = invoices::get_for_update(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         if invoice.status != "finalized" {
-            return Err(AppError::conflict("invoice_not_finalized", "Finalize the invoice before taking payment."));
+            return Err(AppError::conflict(
+                "invoice_not_finalized",
+                "Finalize the invoice before taking payment.",
+            ));
         }
         let payments = invoices::payments(&mut tx, id).await?;
         let due = invoice.total_paise - paid(&payments);
@@ -784,7 +953,10 @@ impl App {
                 return Err(AppError::invalid("tendered_paise", "applies to cash only"));
             }
             Some(t) if t < request.amount_paise => {
-                return Err(AppError::invalid("tendered_paise", "cannot be less than the amount"))
+                return Err(AppError::invalid(
+                    "tendered_paise",
+                    "cannot be less than the amount",
+                ))
             }
             Some(t) => (request.amount_paise, Some(t), t - request.amount_paise),
             None => (request.amount_paise, None, 0),
@@ -792,10 +964,17 @@ impl App {
         if amount > due {
             return Err(AppError::invalid(
                 "amount_paise",
-                format!("is more than the {} still due; hand cash back as change instead", Paise(due)),
+                format!(
+                    "is more than the {} still due; hand cash back as change instead",
+                    Paise(due)
+                ),
             ));
         }
-        let kind = if invoice.kind == "credit_note" { "refund" } else { "payment" };
+        let kind = if invoice.kind == "credit_note" {
+            "refund"
+        } else {
+            "payment"
+        };
         if kind == "refund" {
             principal.require(Permission::InvoicesRefund)?;
         }
@@ -822,8 +1001,17 @@ impl App {
             &mut tx,
             principal.tenant_id,
             origin,
-            Event::new(principal.actor(), if kind == "refund" { "invoice.refunded" } else { "invoice.paid" }, "invoice", id)
-                .after(serde_json::json!({ "method": request.method, "amount_paise": amount, "status": status })),
+            Event::new(
+                principal.actor(),
+                if kind == "refund" {
+                    "invoice.refunded"
+                } else {
+                    "invoice.paid"
+                },
+                "invoice",
+                id,
+            )
+            .after(serde_json::json!({ "method": request.method, "amount_paise": amount, "status": status })),
         )
         .await?;
         let invoice = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
@@ -846,20 +1034,34 @@ impl App {
         let reason = v.text("reason", &request.reason, 500);
         v.finish()?;
         let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
-        let original = invoices::get_for_update(&mut tx, original_id).await?.ok_or(AppError::NotFound)?;
+        let original = invoices::get_for_update(&mut tx, original_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         if original.kind != "invoice" || original.status != "finalized" {
-            return Err(AppError::conflict("not_creditable", "Only a finalized invoice can be credited."));
+            return Err(AppError::conflict(
+                "not_creditable",
+                "Only a finalized invoice can be credited.",
+            ));
         }
         let lines = invoices::lines(&mut tx, original_id).await?;
         let credited = invoices::credited_quantities(&mut tx, original_id).await?;
         let remaining = |position: i16, quantity: i32| -> i64 {
-            i64::from(quantity) - credited.iter().find(|(p, _)| *p == position).map_or(0, |(_, q)| *q)
+            i64::from(quantity)
+                - credited
+                    .iter()
+                    .find(|(p, _)| *p == position)
+                    .map_or(0, |(_, q)| *q)
         };
         let wanted: Vec<(Line, i32)> = match &request.lines {
             None => lines
                 .iter()
                 .filter(|l| remaining(l.position, l.quantity) > 0)
-                .map(|l| (l.clone(), i32::try_from(remaining(l.position, l.quantity)).unwrap_or(0)))
+                .map(|l| {
+                    (
+                        l.clone(),
+                        i32::try_from(remaining(l.position, l.quantity)).unwrap_or(0),
+                    )
+                })
                 .collect(),
             Some(requested) => {
                 let mut chosen = Vec::new();
@@ -871,7 +1073,10 @@ impl App {
                     if r.quantity < 1 || i64::from(r.quantity) > remaining(line.position, line.quantity) {
                         return Err(AppError::invalid(
                             &format!("lines[{i}].quantity"),
-                            format!("must be 1 to {}, what is left to credit", remaining(line.position, line.quantity)),
+                            format!(
+                                "must be 1 to {}, what is left to credit",
+                                remaining(line.position, line.quantity)
+                            ),
                         ));
                     }
                     chosen.push((line.clone(), r.quantity));
@@ -880,7 +1085,10 @@ impl App {
             }
         };
         if wanted.is_empty() {
-            return Err(AppError::conflict("nothing_to_credit", "Everything on this invoice has been credited."));
+            return Err(AppError::conflict(
+                "nothing_to_credit",
+                "Everything on this invoice has been credited.",
+            ));
         }
         let id = Uuid::now_v7();
         invoices::insert(
@@ -906,10 +1114,16 @@ impl App {
         .await?;
         // Credited lines take the original's price and the same share of its
         // discounts per unit; taxes follow from the original's date and rates.
+        // The share is the running share up to these units less the share
+        // already credited, so the notes of a line add up to its discount
+        // exactly and never credit more than was invoiced.
         for (line, quantity) in &wanted {
-            let per_unit_discount = line.line_discount_paise.unwrap_or(0) + line.invoice_discount_paise.unwrap_or(0);
-            let discount = Paise(per_unit_discount)
-                .mul_div_half_up(i64::from(*quantity), i64::from(line.quantity))
+            let line_discount =
+                line.line_discount_paise.unwrap_or(0) + line.invoice_discount_paise.unwrap_or(0);
+            let before = i64::from(line.quantity) - remaining(line.position, line.quantity);
+            let share_of = |units: i64| Paise(line_discount).mul_div_half_up(units, i64::from(line.quantity));
+            let discount = share_of(before + i64::from(*quantity))
+                .and_then(|upto| upto.checked_sub(share_of(before)?))
                 .map_err(|_| AppError::invalid("lines", "amounts too large"))?;
             invoices::add_line(
                 &mut tx,
@@ -933,7 +1147,7 @@ impl App {
             .await?;
         }
         let note = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        let view = finalize_in(&mut tx, principal, note, origin).await?;
+        let view = finalize_in(&mut tx, principal, note, origin, None).await?;
         tx.commit().await?;
         Ok(view)
     }
@@ -950,7 +1164,9 @@ impl App {
     /// The ledger check for one tenant, for the operator's CLI.
     pub async fn verify_tenant_ledger(&self, slug: &str) -> Result<LedgerReport, AppError> {
         let mut conn = self.pools.app.acquire().await?;
-        let tenant = ftry_store::tenants::find_by_slug(&mut conn, slug).await?.ok_or(AppError::NotFound)?;
+        let tenant = ftry_store::tenants::find_by_slug(&mut conn, slug)
+            .await?
+            .ok_or(AppError::NotFound)?;
         drop(conn);
         let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant.id).await?;
         let report = verify_in(&mut tx).await?;
@@ -1001,22 +1217,31 @@ async fn finalize_in(
     principal: &Principal,
     invoice: Invoice,
     origin: &Origin,
+    issued_on: Option<NaiveDate>,
 ) -> Result<InvoiceView, AppError> {
     let supplier = supplier(tx, invoice.location_id).await?;
     let lines = invoices::lines(tx, invoice.id).await?;
     let rates = rates(tx).await?;
-    let today = local_today(&supplier.timezone);
+    let today = issued_on.unwrap_or_else(|| local_today(&supplier.timezone));
     // A credit note is taxed as its invoice was: the original's date and rates.
     let tax_date = match invoice.original_id {
-        Some(original) => invoices::get(tx, original).await?.and_then(|o| o.issued_on).unwrap_or(today),
+        Some(original) => invoices::get(tx, original)
+            .await?
+            .and_then(|o| o.issued_on)
+            .unwrap_or(today),
         None => today,
     };
     let figures = compute(&supplier, &invoice, &lines, &rates, tax_date)?;
     let year = numbering::financial_year(today);
-    let series = if invoice.kind == "credit_note" { DocumentSeries::CreditNote } else { DocumentSeries::Invoice };
+    let series = if invoice.kind == "credit_note" {
+        DocumentSeries::CreditNote
+    } else {
+        DocumentSeries::Invoice
+    };
     let code = SeriesCode::parse(&supplier.series_code).map_err(|e| AppError::Internal(e.to_string()))?;
     let fy = i16::try_from(year.first_year()).unwrap_or(i16::MAX);
-    let (sequence, previous) = invoices::next_in_series(tx, principal.tenant_id, invoice.location_id, &invoice.kind, fy).await?;
+    let (sequence, previous) =
+        invoices::next_in_series(tx, principal.tenant_id, invoice.location_id, &invoice.kind, fy).await?;
     let number = numbering::format_number(&code, series, year, u32::try_from(sequence).unwrap_or(u32::MAX))
         .map_err(|e| AppError::conflict("series_full", e.to_string()))?;
     let previous_hash: Option<Hash> = previous.as_deref().and_then(|h| h.try_into().ok());
@@ -1082,7 +1307,11 @@ async fn finalize_in(
     if let Some(appointment_id) = invoice.appointment_id {
         complete_appointment(tx, principal, appointment_id).await?;
     }
-    let action = if invoice.kind == "credit_note" { "credit_note.issued" } else { "invoice.finalized" };
+    let action = if invoice.kind == "credit_note" {
+        "credit_note.issued"
+    } else {
+        "invoice.finalized"
+    };
     ftry_store::appointments::emit(
         tx,
         principal.tenant_id,
@@ -1115,8 +1344,14 @@ async fn move_stock_for(
         "credit_note" => return Ok(()),
         _ => ("sale", -1),
     };
-    for line in lines {
-        let Some(product_id) = line.product_id else { continue };
+    // One movement per product, in product order: two invoices selling the
+    // same products take their stock rows in the same order and cannot deadlock.
+    let mut products: Vec<&Line> = lines.iter().filter(|l| l.product_id.is_some()).collect();
+    products.sort_by_key(|l| l.product_id);
+    for line in products {
+        let Some(product_id) = line.product_id else {
+            continue;
+        };
         let moved = ftry_store::products::move_stock(
             tx,
             principal.tenant_id,
@@ -1134,7 +1369,10 @@ async fn move_stock_for(
             Err(e) if ftry_store::products::stock_refusal(&e).is_some() => {
                 return Err(AppError::conflict(
                     "insufficient_stock",
-                    format!("Not enough `{}` in stock at this branch for {} units.", line.description, line.quantity),
+                    format!(
+                        "Not enough `{}` in stock at this branch for {} units.",
+                        line.description, line.quantity
+                    ),
                 ))
             }
             Err(e) => return Err(e.into()),
@@ -1143,8 +1381,14 @@ async fn move_stock_for(
     Ok(())
 }
 
-async fn complete_appointment(tx: &mut sqlx::PgConnection, principal: &Principal, id: Uuid) -> Result<(), AppError> {
-    let appointment = ftry_store::appointments::get_for_update(tx, id).await?.ok_or(AppError::NotFound)?;
+async fn complete_appointment(
+    tx: &mut sqlx::PgConnection,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<(), AppError> {
+    let appointment = ftry_store::appointments::get_for_update(tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if matches!(appointment.status.as_str(), "completed" | "cancelled" | "no_show") {
         return Ok(());
     }

@@ -25,7 +25,7 @@ pub enum RevenueGroup {
     PaymentMethod,
 }
 
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Default, Serialize, ToSchema, sqlx::FromRow)]
 pub struct RevenueRow {
     pub key: String,
     pub label: String,
@@ -35,7 +35,7 @@ pub struct RevenueRow {
     pub total_paise: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Default, Serialize, ToSchema, sqlx::FromRow)]
 pub struct B2bRow {
     pub number: String,
     pub issued_on: NaiveDate,
@@ -50,7 +50,7 @@ pub struct B2bRow {
     pub total_paise: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Default, Serialize, ToSchema, sqlx::FromRow)]
 pub struct B2cRow {
     pub place_of_supply: String,
     pub rate_bp: i32,
@@ -60,7 +60,7 @@ pub struct B2cRow {
     pub igst_paise: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Default, Serialize, ToSchema, sqlx::FromRow)]
 pub struct HsnRow {
     pub code: String,
     pub description: String,
@@ -79,7 +79,7 @@ pub struct TaxReport {
     pub hsn: Vec<HsnRow>,
 }
 
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Default, Serialize, ToSchema, sqlx::FromRow)]
 pub struct StaffRow {
     pub staff_id: Uuid,
     pub name: String,
@@ -89,7 +89,7 @@ pub struct StaffRow {
     pub tips_paise: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Default, Serialize, ToSchema, sqlx::FromRow)]
 pub struct AppointmentStats {
     pub total: i64,
     pub booked: i64,
@@ -134,7 +134,10 @@ pub struct Period {
 
 fn check(period: &Period) -> Result<(), AppError> {
     if period.to < period.from || (period.to - period.from).num_days() > 366 {
-        return Err(AppError::invalid("to", "must be on or after `from`, at most 366 days later"));
+        return Err(AppError::invalid(
+            "to",
+            "must be on or after `from`, at most 366 days later",
+        ));
     }
     Ok(())
 }
@@ -149,7 +152,9 @@ impl App {
     ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, AppError> {
         check(period)?;
         let mut tx = ftry_store::tenant::begin(&self.pools.read, principal.tenant_id).await?;
-        ftry_store::tenants::get_location(&mut tx, period.location_id).await?.ok_or(AppError::NotFound)?;
+        ftry_store::tenants::get_location(&mut tx, period.location_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         Ok(tx)
     }
 
@@ -161,7 +166,8 @@ impl App {
     ) -> Result<Vec<RevenueRow>, AppError> {
         principal.require(Permission::ReportsRevenue)?;
         let mut tx = self.report_tx(principal, period).await?;
-        let lines = "FROM invoice_lines l JOIN invoices i ON i.tenant_id = l.tenant_id AND i.id = l.invoice_id
+        let lines =
+            "FROM invoice_lines l JOIN invoices i ON i.tenant_id = l.tenant_id AND i.id = l.invoice_id
              WHERE i.status = 'finalized' AND i.location_id = $1 AND i.issued_on BETWEEN $2 AND $3";
         let figures = format!(
             "count(DISTINCT i.id) AS documents, COALESCE(sum({SIGN} * l.taxable_paise), 0)::bigint AS taxable_paise,
@@ -194,7 +200,8 @@ impl App {
                   WHERE i.status = 'finalized' AND i.location_id = $1 AND i.issued_on BETWEEN $2 AND $3
                  GROUP BY c.id, c.name, l.kind ORDER BY total_paise DESC, label"
             ),
-            RevenueGroup::PaymentMethod => "SELECT p.method AS key, initcap(replace(p.method, '_', ' ')) AS label,
+            RevenueGroup::PaymentMethod => "SELECT p.method AS key,
+                        CASE p.method WHEN 'upi' THEN 'UPI' ELSE initcap(replace(p.method, '_', ' ')) END AS label,
                         count(DISTINCT p.invoice_id) AS documents, 0::bigint AS taxable_paise, 0::bigint AS tax_paise,
                         COALESCE(sum(CASE p.kind WHEN 'refund' THEN -p.amount_paise ELSE p.amount_paise END), 0)::bigint
                             AS total_paise
@@ -226,7 +233,7 @@ impl App {
                FROM invoices i JOIN invoice_lines l ON l.tenant_id = i.tenant_id AND l.invoice_id = i.id
               WHERE i.status = 'finalized' AND i.location_id = $1 AND i.issued_on BETWEEN $2 AND $3
                 AND i.customer_gstin IS NOT NULL
-              GROUP BY i.id ORDER BY i.issued_on, i.number"
+              GROUP BY i.tenant_id, i.id ORDER BY i.issued_on, i.number"
         ))
         .bind(period.location_id)
         .bind(period.from)
@@ -267,7 +274,11 @@ impl App {
 
     /// Per staff member: taxable value of their services and product sales,
     /// their commission at their own rates, and the tips left for them.
-    pub async fn staff_report(&self, principal: &Principal, period: &Period) -> Result<Vec<StaffRow>, AppError> {
+    pub async fn staff_report(
+        &self,
+        principal: &Principal,
+        period: &Period,
+    ) -> Result<Vec<StaffRow>, AppError> {
         principal.require(Permission::ReportsRevenue)?;
         let mut tx = self.report_tx(principal, period).await?;
         let rows = sqlx::query_as(&format!(
@@ -307,7 +318,11 @@ impl App {
     }
 
     /// Appointments starting in the period (by the branch's local dates).
-    pub async fn appointment_stats(&self, principal: &Principal, period: &Period) -> Result<AppointmentStats, AppError> {
+    pub async fn appointment_stats(
+        &self,
+        principal: &Principal,
+        period: &Period,
+    ) -> Result<AppointmentStats, AppError> {
         principal.require(Permission::ReportsOperations)?;
         let mut tx = self.report_tx(principal, period).await?;
         let stats = sqlx::query_as(
@@ -325,9 +340,11 @@ impl App {
                     count(*) FILTER (WHERE status = 'no_show') AS no_show,
                     COALESCE(10000 * count(*) FILTER (WHERE status = 'no_show')
                              / NULLIF(count(*) FILTER (WHERE status IN ('completed', 'no_show')), 0), 0) AS no_show_rate_bp,
-                    count(DISTINCT v.client_id) FILTER (WHERE f.first_visit >= (SELECT min(starts_at) FROM visits))
+                    count(DISTINCT v.client_id) FILTER (WHERE v.status <> 'cancelled'
+                                                        AND f.first_visit >= (SELECT min(starts_at) FROM visits))
                         AS new_clients,
-                    count(DISTINCT v.client_id) FILTER (WHERE f.first_visit < (SELECT min(starts_at) FROM visits))
+                    count(DISTINCT v.client_id) FILTER (WHERE v.status <> 'cancelled'
+                                                        AND f.first_visit < (SELECT min(starts_at) FROM visits))
                         AS returning_clients
                FROM visits v LEFT JOIN firsts f ON f.client_id = v.client_id",
         )
@@ -353,7 +370,10 @@ impl App {
             .ok_or(AppError::NotFound)?;
         let zone: chrono_tz::Tz = timezone.parse().unwrap_or(chrono_tz::Asia::Kolkata);
         let start = ftry_domain::schedule::boundary_instant(zone, day.and_time(NaiveTime::MIN));
-        let end = ftry_domain::schedule::boundary_instant(zone, day.succ_opt().unwrap_or(day).and_time(NaiveTime::MIN));
+        let end = ftry_domain::schedule::boundary_instant(
+            zone,
+            day.succ_opt().unwrap_or(day).and_time(NaiveTime::MIN),
+        );
         let rows: Vec<(String, i64)> = sqlx::query_as(
             "SELECT method, sum(CASE kind WHEN 'refund' THEN -amount_paise ELSE amount_paise END)::bigint
                FROM payments WHERE location_id = $1 AND received_at >= $2 AND received_at < $3
@@ -370,7 +390,12 @@ impl App {
     }
 
     /// The Z-report of a day: closed if it has been, else what the till should hold.
-    pub async fn cash_close(&self, principal: &Principal, location_id: Uuid, day: NaiveDate) -> Result<CashClose, AppError> {
+    pub async fn cash_close(
+        &self,
+        principal: &Principal,
+        location_id: Uuid,
+        day: NaiveDate,
+    ) -> Result<CashClose, AppError> {
         principal.require(Permission::PaymentsTake)?;
         let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
         let stored: Option<(serde_json::Value, i64, i64, i64)> = sqlx::query_as(
@@ -421,10 +446,14 @@ impl App {
             return Err(AppError::invalid("counted_cash_paise", "cannot be negative"));
         }
         let mut v = crate::error::Validator::default();
-        let note = v.optional_text("note", request.note.as_deref(), 500).unwrap_or_default();
+        let note = v
+            .optional_text("note", request.note.as_deref(), 500)
+            .unwrap_or_default();
         v.finish()?;
         let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
-        let (totals, expected) = self.cash_figures(&mut tx, location_id, request.business_day).await?;
+        let (totals, expected) = self
+            .cash_figures(&mut tx, location_id, request.business_day)
+            .await?;
         let difference = request.counted_cash_paise - expected;
         let id = Uuid::now_v7();
         let inserted = sqlx::query(
@@ -445,7 +474,10 @@ impl App {
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 0 {
-            return Err(AppError::conflict("already_closed", "This day's till is already closed."));
+            return Err(AppError::conflict(
+                "already_closed",
+                "This day's till is already closed.",
+            ));
         }
         audit::record(
             &mut tx,
@@ -470,10 +502,12 @@ impl App {
     }
 }
 
-/// Rows as CSV (RFC 4180): a header from the first row's keys, values quoted when needed.
-pub fn csv<T: Serialize>(rows: &[T]) -> String {
+/// Rows as CSV (RFC 4180): a header from the first row's keys (a blank
+/// row's when there are none), values quoted when needed.
+pub fn csv<T: Serialize + Default>(rows: &[T]) -> String {
     let values: Vec<serde_json::Value> = rows.iter().filter_map(|r| serde_json::to_value(r).ok()).collect();
-    let Some(serde_json::Value::Object(first)) = values.first() else {
+    let blank = serde_json::to_value(T::default()).ok();
+    let Some(serde_json::Value::Object(first)) = values.first().or(blank.as_ref()) else {
         return String::new();
     };
     let headers: Vec<String> = first.keys().cloned().collect();
@@ -508,18 +542,23 @@ impl App {
         origin: &Origin,
     ) -> Result<(), AppError> {
         principal.require(Permission::StaffManage)?;
-        for (field, bp) in [("service_commission_bp", service_bp), ("product_commission_bp", product_bp)] {
+        for (field, bp) in [
+            ("service_commission_bp", service_bp),
+            ("product_commission_bp", product_bp),
+        ] {
             if !(0..=10_000).contains(&bp) {
                 return Err(AppError::invalid(field, "must be 0 to 10000 basis points"));
             }
         }
         let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
-        let updated = sqlx::query("UPDATE staff SET service_commission_bp = $2, product_commission_bp = $3 WHERE id = $1")
-            .bind(staff_id)
-            .bind(service_bp)
-            .bind(product_bp)
-            .execute(&mut *tx)
-            .await?;
+        let updated = sqlx::query(
+            "UPDATE staff SET service_commission_bp = $2, product_commission_bp = $3 WHERE id = $1",
+        )
+        .bind(staff_id)
+        .bind(service_bp)
+        .bind(product_bp)
+        .execute(&mut *tx)
+        .await?;
         if updated.rows_affected() == 0 {
             return Err(AppError::NotFound);
         }

@@ -27,17 +27,6 @@ BEGIN
 END $$;
 CREATE TRIGGER locations_default_series_code BEFORE INSERT ON locations
     FOR EACH ROW EXECUTE FUNCTION ftry_default_series_code();
--- A new branch without a series code gets the next free `L<n>` of its business.
-CREATE FUNCTION ftry_location_series_code() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF NEW.series_code IS NULL THEN
-        SELECT 'L' || (coalesce(max(substring(series_code FROM '^L([0-9]{1,4})$')::int), 0) + 1)
-          INTO NEW.series_code FROM locations WHERE tenant_id = NEW.tenant_id;
-    END IF;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER locations_series_code BEFORE INSERT ON locations
-    FOR EACH ROW EXECUTE FUNCTION ftry_location_series_code();
 
 -- Goods: HSN codes with their rates over time (services are seeded by the
 -- scheduling migration).
@@ -216,7 +205,9 @@ BEGIN
             RAISE EXCEPTION 'invoice % is finalized', OLD.number
                 USING ERRCODE = 'check_violation', CONSTRAINT = 'finalized_is_immutable';
         END IF;
-    ELSIF (SELECT status FROM invoices WHERE tenant_id = OLD.tenant_id AND id = OLD.invoice_id) = 'finalized'
+    ELSIF (SELECT status FROM invoices
+            WHERE tenant_id = coalesce(OLD.tenant_id, NEW.tenant_id) AND id = coalesce(OLD.invoice_id, NEW.invoice_id))
+              = 'finalized'
           AND NOT (TG_OP = 'UPDATE' AND OLD.taxable_paise IS NULL) THEN
         RAISE EXCEPTION 'lines of a finalized invoice cannot change'
             USING ERRCODE = 'check_violation', CONSTRAINT = 'finalized_is_immutable';
@@ -225,7 +216,7 @@ BEGIN
 END $$;
 CREATE TRIGGER invoices_finalized_is_immutable BEFORE UPDATE OR DELETE ON invoices
     FOR EACH ROW EXECUTE FUNCTION ftry_finalized_is_immutable();
-CREATE TRIGGER invoice_lines_finalized_is_immutable BEFORE UPDATE OR DELETE ON invoice_lines
+CREATE TRIGGER invoice_lines_finalized_is_immutable BEFORE INSERT OR UPDATE OR DELETE ON invoice_lines
     FOR EACH ROW EXECUTE FUNCTION ftry_finalized_is_immutable();
 
 CREATE TABLE payments (

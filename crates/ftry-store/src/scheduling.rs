@@ -1,11 +1,15 @@
-//! What the availability engine needs about one location, loaded in a
-//! handful of set-based queries (never one query per staff member or day).
+//! What the availability engine needs about one location, loaded in one
+//! round trip: a single statement returns every part as JSON (never one
+//! query per staff member or day, and not one per table either: on a busy
+//! node the round trips, not the rows, were the cost).
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use sqlx::types::Json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, Deserialize)]
 pub struct LocationRules {
     pub id: Uuid,
     pub name: String,
@@ -17,7 +21,7 @@ pub struct LocationRules {
     pub cancellation_window_minutes: i32,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, Deserialize)]
 pub struct WeeklyInterval {
     pub owner_id: Uuid,
     pub weekday: i16,
@@ -26,13 +30,13 @@ pub struct WeeklyInterval {
     pub ends: i16,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, Deserialize)]
 pub struct Closure {
     pub first_day: NaiveDate,
     pub last_day: NaiveDate,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, Deserialize)]
 pub struct ServiceRow {
     pub id: Uuid,
     pub name: String,
@@ -48,7 +52,7 @@ pub struct ServiceRow {
     pub offered_here: bool,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, Deserialize)]
 pub struct StaffRow {
     pub id: Uuid,
     pub name: String,
@@ -59,7 +63,7 @@ pub struct StaffRow {
     pub bookable_online: bool,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, Deserialize)]
 pub struct StaffServiceRow {
     pub staff_id: Uuid,
     pub service_id: Uuid,
@@ -68,14 +72,14 @@ pub struct StaffServiceRow {
 }
 
 /// A UTC interval owned by someone (staff member or resource).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, Deserialize)]
 pub struct OwnedInterval {
     pub owner_id: Uuid,
     pub starts: DateTime<Utc>,
     pub ends: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, Deserialize)]
 pub struct ResourceRow {
     pub id: Uuid,
     pub name: String,
@@ -102,20 +106,6 @@ pub struct LocationSchedule {
     pub resource_use: Vec<OwnedInterval>,
 }
 
-pub async fn location_rules(
-    conn: &mut PgConnection,
-    location_id: Uuid,
-) -> Result<Option<LocationRules>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, name, timezone, online_booking, min_notice_minutes, max_days_ahead, slot_step_minutes,
-                cancellation_window_minutes
-           FROM locations WHERE id = $1",
-    )
-    .bind(location_id)
-    .fetch_optional(conn)
-    .await
-}
-
 /// Load the schedule of `location_id` for the UTC window `[from, to)`.
 /// `exclude_appointment` leaves one appointment's own items out (rescheduling).
 pub async fn load(
@@ -125,98 +115,31 @@ pub async fn load(
     to: DateTime<Utc>,
     exclude_appointment: Option<Uuid>,
 ) -> Result<Option<LocationSchedule>, sqlx::Error> {
-    let Some(rules) = location_rules(conn, location_id).await? else {
-        return Ok(None);
-    };
-    let opening_hours = sqlx::query_as(
-        "SELECT location_id AS owner_id, weekday, 'open' AS kind, opens AS starts, closes AS ends
-           FROM location_hours WHERE location_id = $1 ORDER BY weekday, opens",
-    )
-    .bind(location_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let closures = sqlx::query_as(
-        "SELECT first_day, last_day FROM location_closures WHERE location_id = $1 ORDER BY first_day",
-    )
-    .bind(location_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let services = sqlx::query_as(
-        "SELECT s.id, s.name, s.duration_minutes, s.buffer_before_minutes, s.buffer_after_minutes,
-                s.processing_offset_minutes, s.processing_minutes, s.price_paise, s.resource_type,
-                s.online_bookable, s.active,
-                EXISTS (SELECT 1 FROM service_locations sl WHERE sl.service_id = s.id AND sl.location_id = $1)
-                    AS offered_here
-           FROM services s ORDER BY s.display_order, s.name, s.id",
-    )
-    .bind(location_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    // Staff who work at this location at all.
-    let staff: Vec<StaffRow> = sqlx::query_as(
-        "SELECT id, name, title, colour, display_order, active, bookable_online FROM staff s
-          WHERE EXISTS (SELECT 1 FROM staff_hours h WHERE h.staff_id = s.id AND h.location_id = $1)
-          ORDER BY display_order, name, id",
-    )
-    .bind(location_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let staff_ids: Vec<Uuid> = staff.iter().map(|s| s.id).collect();
-    let staff_services = sqlx::query_as(
-        "SELECT staff_id, service_id, price_paise, duration_minutes FROM staff_services WHERE staff_id = ANY($1)",
-    )
-    .bind(&staff_ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    let staff_hours = sqlx::query_as(
-        "SELECT staff_id AS owner_id, weekday, kind, starts, ends FROM staff_hours
-          WHERE location_id = $1 ORDER BY staff_id, weekday, starts",
-    )
-    .bind(location_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let time_off = sqlx::query_as(
-        "SELECT staff_id AS owner_id, lower(period) AS starts, upper(period) AS ends FROM time_off
-          WHERE staff_id = ANY($1) AND period && tstzrange($2, $3)",
-    )
-    .bind(&staff_ids)
-    .bind(from)
-    .bind(to)
-    .fetch_all(&mut *conn)
-    .await?;
-    let staff_busy = sqlx::query_as(
-        "SELECT i.staff_id AS owner_id, lower(r) AS starts, upper(r) AS ends
-           FROM appointment_items i, unnest(i.staff_time) AS r
-          WHERE i.active AND i.staff_id = ANY($1) AND i.staff_time && tstzrange($2, $3)
-            AND ($4::uuid IS NULL OR i.appointment_id <> $4)
-          ORDER BY 1, 2",
-    )
-    .bind(&staff_ids)
-    .bind(from)
-    .bind(to)
-    .bind(exclude_appointment)
-    .fetch_all(&mut *conn)
-    .await?;
-    let resources = sqlx::query_as(
-        "SELECT id, name, resource_type, capacity, display_order FROM resources
-          WHERE location_id = $1 AND active ORDER BY display_order, name, id",
-    )
-    .bind(location_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let resource_use = sqlx::query_as(
-        "SELECT resource_id AS owner_id, lower(client_time) AS starts, upper(client_time) AS ends
-           FROM appointment_items
-          WHERE active AND location_id = $1 AND resource_id IS NOT NULL AND client_time && tstzrange($2, $3)
-            AND ($4::uuid IS NULL OR appointment_id <> $4)",
-    )
-    .bind(location_id)
-    .bind(from)
-    .bind(to)
-    .bind(exclude_appointment)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(Some(LocationSchedule {
+    type Parts = (
+        Option<Json<LocationRules>>,
+        Json<Vec<WeeklyInterval>>,
+        Json<Vec<Closure>>,
+        Json<Vec<ServiceRow>>,
+        Json<Vec<StaffRow>>,
+        Json<Vec<StaffServiceRow>>,
+        Json<Vec<WeeklyInterval>>,
+        Json<Vec<OwnedInterval>>,
+        Json<Vec<ResourceRow>>,
+        Vec<Uuid>,
+        Vec<DateTime<Utc>>,
+        Vec<DateTime<Utc>>,
+        Vec<Uuid>,
+        Vec<DateTime<Utc>>,
+        Vec<DateTime<Utc>>,
+    );
+    let parts: Parts = sqlx::query_as(include_str!("scheduling.sql"))
+        .bind(location_id)
+        .bind(from)
+        .bind(to)
+        .bind(exclude_appointment)
+        .fetch_one(conn)
+        .await?;
+    let (
         rules,
         opening_hours,
         closures,
@@ -225,8 +148,38 @@ pub async fn load(
         staff_services,
         staff_hours,
         time_off,
-        staff_busy,
         resources,
-        resource_use,
+        busy_staff,
+        busy_starts,
+        busy_ends,
+        use_resources,
+        use_starts,
+        use_ends,
+    ) = parts;
+    let owned =
+        |owners: Vec<Uuid>, starts: Vec<DateTime<Utc>>, ends: Vec<DateTime<Utc>>| -> Vec<OwnedInterval> {
+            owners
+                .into_iter()
+                .zip(starts)
+                .zip(ends)
+                .map(|((owner_id, starts), ends)| OwnedInterval {
+                    owner_id,
+                    starts,
+                    ends,
+                })
+                .collect()
+        };
+    Ok(rules.map(|Json(rules)| LocationSchedule {
+        rules,
+        opening_hours: opening_hours.0,
+        closures: closures.0,
+        services: services.0,
+        staff: staff.0,
+        staff_services: staff_services.0,
+        staff_hours: staff_hours.0,
+        time_off: time_off.0,
+        staff_busy: owned(busy_staff, busy_starts, busy_ends),
+        resources: resources.0,
+        resource_use: owned(use_resources, use_starts, use_ends),
     }))
 }

@@ -1,0 +1,61 @@
+-- One location's schedule for the UTC window [$2, $3), every part as JSON.
+-- $1: location, $4: an appointment whose own items are left out (or NULL).
+WITH staff_here AS (
+    SELECT s.id, s.name, s.title, s.colour, s.display_order, s.active, s.bookable_online
+      FROM staff s
+     WHERE EXISTS (SELECT 1 FROM staff_hours h WHERE h.staff_id = s.id AND h.location_id = $1)
+)
+SELECT
+    (SELECT row_to_json(r) FROM (
+        SELECT id, name, timezone, online_booking, min_notice_minutes, max_days_ahead, slot_step_minutes,
+               cancellation_window_minutes
+          FROM locations WHERE id = $1) r) AS rules,
+    (SELECT COALESCE(json_agg(r ORDER BY r.weekday, r.starts), '[]') FROM (
+        SELECT location_id AS owner_id, weekday, 'open' AS kind, opens AS starts, closes AS ends
+          FROM location_hours WHERE location_id = $1) r) AS opening_hours,
+    (SELECT COALESCE(json_agg(r ORDER BY r.first_day), '[]') FROM (
+        SELECT first_day, last_day FROM location_closures WHERE location_id = $1) r) AS closures,
+    (SELECT COALESCE(json_agg(r ORDER BY r.display_order, r.name, r.id), '[]') FROM (
+        SELECT s.id, s.name, s.duration_minutes, s.buffer_before_minutes, s.buffer_after_minutes,
+               s.processing_offset_minutes, s.processing_minutes, s.price_paise, s.resource_type,
+               s.online_bookable, s.active, s.display_order,
+               EXISTS (SELECT 1 FROM service_locations sl WHERE sl.service_id = s.id AND sl.location_id = $1)
+                   AS offered_here
+          FROM services s) r) AS services,
+    (SELECT COALESCE(json_agg(r ORDER BY r.display_order, r.name, r.id), '[]') FROM staff_here r) AS staff,
+    (SELECT COALESCE(json_agg(r), '[]') FROM (
+        SELECT staff_id, service_id, price_paise, duration_minutes
+          FROM staff_services WHERE staff_id IN (SELECT id FROM staff_here)) r) AS staff_services,
+    (SELECT COALESCE(json_agg(r ORDER BY r.owner_id, r.weekday, r.starts), '[]') FROM (
+        SELECT staff_id AS owner_id, weekday, kind, starts, ends
+          FROM staff_hours WHERE location_id = $1) r) AS staff_hours,
+    (SELECT COALESCE(json_agg(r), '[]') FROM (
+        SELECT staff_id AS owner_id, lower(period) AS starts, upper(period) AS ends
+          FROM time_off WHERE staff_id IN (SELECT id FROM staff_here) AND period && tstzrange($2, $3)) r) AS time_off,
+    (SELECT COALESCE(json_agg(r ORDER BY r.display_order, r.name, r.id), '[]') FROM (
+        SELECT id, name, resource_type, capacity, display_order
+          FROM resources WHERE location_id = $1 AND active) r) AS resources,
+    -- Busy time as three parallel arrays (binary, no JSON to build or parse
+    -- for thousands of rows), found per staff member through the index of
+    -- the no-double-booking constraint.
+    busy.staff_ids AS busy_staff,
+    busy.starts AS busy_starts,
+    busy.ends AS busy_ends,
+    uses.resource_ids AS use_resources,
+    uses.starts AS use_starts,
+    uses.ends AS use_ends
+  FROM (SELECT COALESCE(array_agg(sh.id), '{}') AS staff_ids,
+               COALESCE(array_agg(lower(t)), '{}') AS starts,
+               COALESCE(array_agg(upper(t)), '{}') AS ends
+          FROM staff_here sh
+          -- OFFSET 0 keeps this a per-staff index lookup instead of a scan of every item.
+          JOIN LATERAL (SELECT i.staff_time FROM appointment_items i
+                         WHERE i.staff_id = sh.id AND i.active AND i.staff_time && tstzmultirange(tstzrange($2, $3))
+                           AND ($4::uuid IS NULL OR i.appointment_id <> $4) OFFSET 0) i ON true
+          CROSS JOIN LATERAL unnest(i.staff_time) AS t) busy,
+       (SELECT COALESCE(array_agg(resource_id), '{}') AS resource_ids,
+               COALESCE(array_agg(lower(client_time)), '{}') AS starts,
+               COALESCE(array_agg(upper(client_time)), '{}') AS ends
+          FROM appointment_items
+         WHERE active AND location_id = $1 AND resource_id IS NOT NULL AND client_time && tstzrange($2, $3)
+           AND ($4::uuid IS NULL OR appointment_id <> $4)) uses
