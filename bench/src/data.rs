@@ -90,9 +90,12 @@ pub struct Salon {
     pub first_date: chrono::NaiveDate,
     pub location_items: i64,
     pub total_items: i64,
+    pub appointments: Vec<Uuid>,
+    pub product: Uuid,
+    pub invoices: i64,
 }
 
-pub async fn load(db: &BenchDb, base: &str, filler_items: u64) -> anyhow::Result<Salon> {
+pub async fn load(db: &BenchDb, base: &str, filler_items: u64, invoices: u64) -> anyhow::Result<Salon> {
     let client = reqwest::Client::new();
     let signup: serde_json::Value = client
         .post(format!("{base}/api/v1/auth/signup"))
@@ -134,6 +137,17 @@ pub async fn load(db: &BenchDb, base: &str, filler_items: u64) -> anyhow::Result
     .execute(&mut sql)
     .await
     .context("generating the measured salon")?;
+    let billing = include_str!("billing.sql");
+    sqlx::raw_sql(
+        &billing
+            .replace(":tenant", &format!("'{tenant}'"))
+            .replace(":location", &format!("'{location}'"))
+            .replace(":first_date", &format!("'{first_date}'"))
+            .replace(":invoices", &invoices.to_string()),
+    )
+    .execute(&mut sql)
+    .await
+    .context("generating a year of invoices")?;
     let filler = include_str!("filler.sql");
     let tenants = filler_items.div_ceil(5_000).max(1);
     sqlx::raw_sql(&filler.replace(":tenants", &tenants.to_string()))
@@ -159,6 +173,20 @@ pub async fn load(db: &BenchDb, base: &str, filler_items: u64) -> anyhow::Result
     let total_items: i64 = sqlx::query_scalar("SELECT count(*) FROM appointment_items")
         .fetch_one(&mut sql)
         .await?;
+    // Future visits of the measured location, to check out.
+    let appointments: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM appointments WHERE location_id = $1 AND starts_at > now() ORDER BY starts_at LIMIT 5000",
+    )
+    .bind(location)
+    .fetch_all(&mut sql)
+    .await?;
+    let product: Uuid = sqlx::query_scalar("SELECT id FROM products WHERE sku = 'BENCH-SHAMPOO'")
+        .fetch_one(&mut sql)
+        .await?;
+    let invoices_stored: i64 = sqlx::query_scalar("SELECT count(*) FROM invoices WHERE location_id = $1")
+        .bind(location)
+        .fetch_one(&mut sql)
+        .await?;
     Ok(Salon {
         token,
         location,
@@ -168,5 +196,8 @@ pub async fn load(db: &BenchDb, base: &str, filler_items: u64) -> anyhow::Result
         first_date,
         location_items,
         total_items,
+        appointments,
+        product,
+        invoices: invoices_stored,
     })
 }

@@ -99,7 +99,8 @@ async fn run(db: &data::BenchDb, options: &Options, started: Instant) -> anyhow:
     let base = format!("http://{addr}");
 
     let load_started = Instant::now();
-    let salon = data::load(db, &base, options.filler_items).await?;
+    let invoices = if options.quick { 20_000 } else { 200_000 };
+    let salon = data::load(db, &base, options.filler_items, invoices).await?;
     let load_secs = load_started.elapsed().as_secs_f64();
     eprintln!(
         "dataset: {} items at the measured location, {} items in the database ({load_secs:.1} s)",
@@ -111,10 +112,15 @@ async fn run(db: &data::BenchDb, options: &Options, started: Instant) -> anyhow:
     let availability = measure::availability(&client, &base, &salon, availability_runs).await?;
     let booking =
         measure::booking(&client, &base, &salon, 32, if options.quick { 500 } else { 3000 }).await?;
+    let checkout = measure::checkout(&client, &base, &salon, 32, if options.quick { 200 } else { 1000 }).await?;
+    let revenue = measure::revenue_report(&client, &base, &salon, if options.quick { 20 } else { 100 }).await?;
 
     let _ = stop.send(());
     server.await??;
     let report = Report {
+        checkout,
+        revenue,
+        invoices: salon.invoices,
         scenario: "scheduling".into(),
         quick: options.quick,
         location_items: salon.location_items,

@@ -196,6 +196,9 @@ pub async fn booking(
 }
 
 pub struct Report {
+    pub checkout: Checkout,
+    pub revenue: Sample,
+    pub invoices: i64,
     pub scenario: String,
     pub quick: bool,
     pub location_items: i64,
@@ -231,6 +234,16 @@ impl Report {
                 "server": self.booking.server.json(),
                 "round_trip": self.booking.round_trip.json(),
             },
+            "checkout": {
+                "concurrency": self.checkout.concurrency,
+                "checkouts": self.checkout.checkouts,
+                "completed": self.checkout.completed,
+                "errors": self.checkout.errors,
+                "checkouts_per_second": self.checkout.completed as f64 / self.checkout.seconds,
+                "server": self.checkout.server.json(),
+                "round_trip": self.checkout.round_trip.json(),
+            },
+            "revenue_report_one_year": { "invoices": self.invoices, "server": self.revenue.json() },
             "total_seconds": self.total_secs,
         })
     }
@@ -246,7 +259,26 @@ impl Report {
              | availability, round trip (ms) | {rp50:.2} | {rp95:.2} | {rp99:.2} | {rmax:.2} | |\n\
              | booking at concurrency {c}, server time (ms) | {bp50:.2} | {bp95:.2} | {bp99:.2} | {bmax:.2} | |\n\n\
              Booking: {req} requests in {secs:.1} s = {rps:.0} requests/s; {created} created ({cps:.0}/s), \
-             {conflicts} refused as taken (409/422), {errors} errors.\n",
+             {conflicts} refused as taken (409/422), {errors} errors.\n\n\
+             | measure | p50 | p95 | p99 | max |\n| --- | ---: | ---: | ---: | ---: |\n\
+             | checkout (draft + product + finalize + pay) at concurrency {cc}, server time (ms) | {cp50:.2} | {cp95:.2} | {cp99:.2} | {cmax:.2} |\n\
+             | revenue report by day over one year of {inv} invoices, server time (ms) | {vp50:.2} | {vp95:.2} | {vp99:.2} | {vmax:.2} |\n\n\
+             Checkout: {done} of {tried} completed in {csecs:.1} s = {cps2:.0} checkouts/s, {cerr} failed.\n",
+            cc = self.checkout.concurrency,
+            cp50 = self.checkout.server.p50,
+            cp95 = self.checkout.server.p95,
+            cp99 = self.checkout.server.p99,
+            cmax = self.checkout.server.max,
+            inv = self.invoices,
+            vp50 = self.revenue.p50,
+            vp95 = self.revenue.p95,
+            vp99 = self.revenue.p99,
+            vmax = self.revenue.max,
+            done = self.checkout.completed,
+            tried = self.checkout.checkouts,
+            csecs = self.checkout.seconds,
+            cps2 = self.checkout.completed as f64 / self.checkout.seconds,
+            cerr = self.checkout.errors,
             scenario = self.scenario,
             quick = if self.quick { " (quick)" } else { "" },
             li = self.location_items,
@@ -284,4 +316,115 @@ impl Report {
         std::fs::write(dir.join("latest.md"), self.markdown())?;
         Ok(path)
     }
+}
+
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    pub concurrency: usize,
+    pub checkouts: usize,
+    pub completed: usize,
+    pub errors: usize,
+    pub seconds: f64,
+    /// Server time of the whole checkout (draft + product + finalize + pay).
+    pub server: Sample,
+    pub round_trip: Sample,
+}
+
+/// Check out `count` future visits with `concurrency` workers: draft from the
+/// appointment, add a product, finalize, pay by UPI.
+pub async fn checkout(
+    client: &reqwest::Client,
+    base: &str,
+    salon: &Salon,
+    concurrency: usize,
+    count: usize,
+) -> anyhow::Result<Checkout> {
+    let queue = Arc::new(Mutex::new(salon.appointments.iter().take(count).copied().collect::<Vec<_>>()));
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (client, queue, results) = (client.clone(), queue.clone(), results.clone());
+        let (base, token, product) = (base.to_owned(), salon.token.clone(), salon.product);
+        workers.push(tokio::spawn(async move {
+            loop {
+                let Some(appointment) = queue.lock().await.pop() else { break };
+                let sent = Instant::now();
+                let mut server = 0.0;
+                let mut step = |response: reqwest::Result<reqwest::Response>| -> Option<reqwest::Response> {
+                    let response = response.ok()?;
+                    server += server_ms(&response).unwrap_or(0.0);
+                    response.status().is_success().then_some(response)
+                };
+                let outcome: Option<()> = async {
+                    let draft = step(
+                        client
+                            .post(format!("{base}/api/v1/invoices"))
+                            .bearer_auth(&token)
+                            .json(&json!({ "appointment_id": appointment }))
+                            .send()
+                            .await,
+                    )?;
+                    let id = draft.json::<serde_json::Value>().await.ok()?["id"].as_str()?.to_owned();
+                    step(
+                        client
+                            .post(format!("{base}/api/v1/invoices/{id}/lines"))
+                            .bearer_auth(&token)
+                            .json(&json!({ "kind": "product", "product_id": product }))
+                            .send()
+                            .await,
+                    )?;
+                    let finalized = step(
+                        client.post(format!("{base}/api/v1/invoices/{id}/finalize")).bearer_auth(&token).send().await,
+                    )?;
+                    let due = finalized.json::<serde_json::Value>().await.ok()?["due_paise"].as_i64()?;
+                    step(
+                        client
+                            .post(format!("{base}/api/v1/invoices/{id}/payments"))
+                            .bearer_auth(&token)
+                            .json(&json!({ "method": "upi", "amount_paise": due, "reference": "bench" }))
+                            .send()
+                            .await,
+                    )?;
+                    Some(())
+                }
+                .await;
+                let elapsed = sent.elapsed().as_secs_f64() * 1000.0;
+                results.lock().await.push((outcome.is_some(), server, elapsed));
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let results = results.lock().await;
+    let completed = results.iter().filter(|r| r.0).count();
+    Ok(Checkout {
+        concurrency,
+        checkouts: results.len(),
+        completed,
+        errors: results.len() - completed,
+        seconds,
+        server: Sample::of(results.iter().filter(|r| r.0).map(|r| r.1).collect()),
+        round_trip: Sample::of(results.iter().filter(|r| r.0).map(|r| r.2).collect()),
+    })
+}
+
+/// The revenue report by day over the year before the measured fortnight.
+pub async fn revenue_report(client: &reqwest::Client, base: &str, salon: &Salon, runs: usize) -> anyhow::Result<Sample> {
+    let to = salon.first_date - chrono::Duration::days(1);
+    let from = to - chrono::Duration::days(364);
+    let url = format!("{base}/api/v1/reports/revenue?location_id={}&from={from}&to={to}&group=day", salon.location);
+    let mut server = Vec::new();
+    for i in 0..runs + 3 {
+        let response = client.get(&url).bearer_auth(&salon.token).send().await?;
+        anyhow::ensure!(response.status() == 200, "revenue report answered {}", response.status());
+        let timing = server_ms(&response).context("Server-Timing")?;
+        let _ = response.bytes().await?;
+        if i >= 3 {
+            server.push(timing);
+        }
+    }
+    Ok(Sample::of(server))
 }

@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(pay))
         .routes(routes!(credit))
         .routes(routes!(printable))
+        .routes(routes!(pdf))
         .routes(routes!(verify))
 }
 
@@ -243,6 +244,28 @@ async fn printable(
         header::HeaderValue::from_static("no-store"),
     );
     Ok(response)
+}
+
+/// The invoice as a PDF (A4, Indian tax-invoice layout).
+#[utoipa::path(get, path = "/api/v1/invoices/{invoice_id}/pdf", tag = "invoices", params(("invoice_id" = Uuid, Path)),
+    responses((status = 200, content_type = "application/pdf", description = "The document"), (status = 404, body = ProblemDoc)),
+    security(("bearer" = ["invoices:create"])))]
+async fn pdf(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(invoice_id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    let view = state.app.invoice(&principal, invoice_id).await?;
+    let name = view.invoice.number.clone().unwrap_or_else(|| "draft".into()).replace('/', "-");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}.pdf\"")),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        crate::invoice_pdf::render(&view),
+    )
+        .into_response())
 }
 
 /// Recompute every invoice and credit-note hash chain and report the first broken link.

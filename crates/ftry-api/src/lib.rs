@@ -12,6 +12,7 @@ mod cookies;
 pub mod error;
 mod health;
 mod invoice_document;
+mod invoice_pdf;
 mod invoices;
 pub mod observe;
 pub mod openapi;

@@ -10,150 +10,61 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
 use sqlx::{Connection, Executor, PgConnection};
-use support::{Business, TestApp};
+use support::salon::{self as fixture, add_client, day, pune, Service, Setup, IST};
+use support::{admin, body, get, invalid, post, TestApp};
 use uuid::Uuid;
 
-const IST: chrono_tz::Tz = chrono_tz::Asia::Kolkata;
 const NEW_YORK: chrono_tz::Tz = chrono_tz::America::New_York;
 
-/// A salon set up directly in the database: one branch open every day
-/// 09:00–21:00 (Asia/Kolkata), stylists working those hours who do both
-/// services, a haircut (45 min + 15 min cleanup), a colour (120 min, the
-/// client on a chair throughout, the stylist free from minute 30 to minute 90
-/// while it develops), two chairs, and one client.
+/// The suite's salon (`support::salon`, two chairs) with a haircut (45 min +
+/// 15 min cleanup) and a colour (120 min, the client on a chair throughout,
+/// the stylist free from minute 30 to minute 90 while it develops).
 struct Salon {
-    business: Business,
-    tenant: Uuid,
-    location: Uuid,
-    stylists: Vec<Uuid>,
+    base: fixture::Salon,
     haircut: Uuid,
     colour: Uuid,
     chair: Uuid,
     second_chair: Uuid,
-    client: Uuid,
 }
+
+impl std::ops::Deref for Salon {
+    type Target = fixture::Salon;
+
+    fn deref(&self) -> &fixture::Salon {
+        &self.base
+    }
+}
+
+const HAIRCUT: Service = Service {
+    buffer_after_minutes: 15,
+    ..Service::new("Haircut", 45, 80000)
+};
+const COLOUR: Service = Service {
+    processing: Some((30, 60)),
+    resource_type: Some("chair"),
+    ..Service::new("Global colour", 120, 350000)
+};
 
 async fn salon(app: &TestApp) -> Salon {
     salon_with(app, "Booking Test Salon", 2).await
 }
 
 async fn salon_with(app: &TestApp, name: &str, stylist_count: usize) -> Salon {
-    let business = app.signup(name).await;
-    let tenant: Uuid = business.tenant_id.parse().unwrap();
-    let location: Uuid = business.location_id.parse().unwrap();
-    let mut db = admin(app).await;
-    let stylists: Vec<Uuid> = (0..stylist_count).map(|_| Uuid::now_v7()).collect();
-    let (haircut, colour, chair, second_chair) =
-        (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
-    sqlx::query(
-        "INSERT INTO location_hours (tenant_id, location_id, weekday, opens, closes)
-         SELECT $1, $2, d, 540, 1260 FROM generate_series(1, 7) d",
-    )
-    .bind(tenant)
-    .bind(location)
-    .execute(&mut db)
-    .await
-    .unwrap();
-    for (i, id) in stylists.iter().enumerate() {
-        sqlx::query("INSERT INTO staff (tenant_id, id, name, display_order) VALUES ($1, $2, $3, $4)")
-            .bind(tenant)
-            .bind(id)
-            .bind(format!("Stylist {i}"))
-            .bind(i as i32)
-            .execute(&mut db)
-            .await
-            .unwrap();
-        sqlx::query(
-            "INSERT INTO staff_hours (tenant_id, staff_id, location_id, weekday, kind, starts, ends)
-             SELECT $1, $2, $3, d, 'work', 540, 1260 FROM generate_series(1, 7) d",
-        )
-        .bind(tenant)
-        .bind(id)
-        .bind(location)
-        .execute(&mut db)
-        .await
-        .unwrap();
-    }
-    sqlx::query(
-        "INSERT INTO services (tenant_id, id, name, duration_minutes, buffer_after_minutes, price_paise, tax_code)
-         VALUES ($1, $2, 'Haircut', 45, 15, 80000, '999721')",
-    )
-    .bind(tenant)
-    .bind(haircut)
-    .execute(&mut db)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO services (tenant_id, id, name, duration_minutes, processing_offset_minutes, processing_minutes,
-                               price_paise, tax_code, resource_type)
-         VALUES ($1, $2, 'Global colour', 120, 30, 60, 350000, '999721', 'chair')",
-    )
-    .bind(tenant)
-    .bind(colour)
-    .execute(&mut db)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO service_locations (tenant_id, service_id, location_id) VALUES ($1, $2, $4), ($1, $3, $4)",
-    )
-    .bind(tenant)
-    .bind(haircut)
-    .bind(colour)
-    .bind(location)
-    .execute(&mut db)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO staff_services (tenant_id, staff_id, service_id)
-         SELECT $1, s, v FROM unnest($2::uuid[]) s, unnest($3::uuid[]) v",
-    )
-    .bind(tenant)
-    .bind(&stylists[..])
-    .bind(&[haircut, colour][..])
-    .execute(&mut db)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO resources (tenant_id, id, location_id, name, resource_type, display_order)
-         VALUES ($1, $2, $4, 'Chair 1', 'chair', 0), ($1, $3, $4, 'Chair 2', 'chair', 1)",
-    )
-    .bind(tenant)
-    .bind(chair)
-    .bind(second_chair)
-    .bind(location)
-    .execute(&mut db)
-    .await
-    .unwrap();
-    let mut salon = Salon {
-        location,
-        tenant,
-        stylists,
-        haircut,
-        colour,
-        chair,
-        second_chair,
-        client: Uuid::nil(),
-        business,
+    let setup = Setup {
+        name,
+        stylists: stylist_count,
+        categories: &[],
+        services: &[HAIRCUT, COLOUR],
+        chairs: 2,
     };
-    salon.client = add_client(app, &salon, "Neha Kulkarni", "+919812345678").await;
-    salon
-}
-
-/// A client created through the API.
-async fn add_client(app: &TestApp, salon: &Salon, name: &str, phone: &str) -> Uuid {
-    let created = app
-        .authed(Method::POST, "/api/v1/clients", &salon.business.access_token)
-        .json(&json!({"name": name, "phone": phone}))
-        .send()
-        .await
-        .unwrap();
-    let body = body(created, 201).await;
-    body["id"].as_str().unwrap().parse().unwrap()
-}
-
-/// A connection as the test server's superuser.
-async fn admin(app: &TestApp) -> PgConnection {
-    app.db.as_ref().unwrap().admin().await
+    let base = fixture::Salon::create(app, setup).await;
+    Salon {
+        haircut: base.services[0],
+        colour: base.services[1],
+        chair: base.chairs[0],
+        second_chair: base.chairs[1],
+        base,
+    }
 }
 
 /// Run statements as the superuser (values are the test's own, formatted in).
@@ -181,46 +92,12 @@ async fn written(app: &TestApp) -> [i64; 5] {
     ]
 }
 
-/// The body of a response that must have `status`.
-async fn body(response: reqwest::Response, status: u16) -> Value {
-    let actual = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    assert_eq!(actual, status, "{text}");
-    serde_json::from_str(&text).unwrap()
-}
-
-/// A 422 `validation_failed` naming exactly one field.
-async fn invalid(response: reqwest::Response, field: &str) -> Value {
-    let body = support::problem(response, 422, "validation_failed").await;
-    let errors = body["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 1, "{body}");
-    assert_eq!(errors[0]["field"], field, "{body}");
-    assert!(!errors[0]["message"].as_str().unwrap().is_empty(), "{body}");
-    body
-}
-
 fn instant(value: &Value) -> DateTime<Utc> {
     value
         .as_str()
         .unwrap_or_else(|| panic!("not a time: {value}"))
         .parse()
         .unwrap()
-}
-
-fn today_in_pune() -> NaiveDate {
-    Utc::now().with_timezone(&IST).date_naive()
-}
-
-/// The local date in Pune `days` from today.
-fn day(days: i64) -> NaiveDate {
-    today_in_pune() + Duration::days(days)
-}
-
-/// `hh:mm` in Pune on `date`, as an instant.
-fn pune(date: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
-    IST.from_local_datetime(&date.and_hms_opt(hour, minute, 0).unwrap())
-        .unwrap()
-        .with_timezone(&Utc)
 }
 
 /// 10:00 in Pune, `days` from today.
@@ -261,11 +138,7 @@ fn booking(salon: &Salon, start: DateTime<Utc>, staff: Uuid) -> Value {
 }
 
 async fn book(app: &TestApp, salon: &Salon, body: &Value) -> reqwest::Response {
-    app.authed(Method::POST, "/api/v1/appointments", &salon.business.access_token)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
+    post(app, salon.token(), "/api/v1/appointments", body).await
 }
 
 /// Book and return the created appointment (panics unless 201).
@@ -273,25 +146,10 @@ async fn booked(app: &TestApp, salon: &Salon, request: &Value) -> Value {
     body(book(app, salon, request).await, 201).await
 }
 
-async fn owner_get(app: &TestApp, salon: &Salon, path: &str) -> reqwest::Response {
-    app.authed(Method::GET, path, &salon.business.access_token)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn owner_post(app: &TestApp, salon: &Salon, path: &str, request: &Value) -> reqwest::Response {
-    app.authed(Method::POST, path, &salon.business.access_token)
-        .json(request)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn set_status(app: &TestApp, salon: &Salon, id: &str, status: &str) -> reqwest::Response {
-    owner_post(
+    post(
         app,
-        salon,
+        salon.token(),
         &format!("/api/v1/appointments/{id}/status"),
         &json!({ "status": status }),
     )
@@ -300,7 +158,7 @@ async fn set_status(app: &TestApp, salon: &Salon, id: &str, status: &str) -> req
 
 async fn availability(app: &TestApp, salon: &Salon, query: &str) -> Value {
     let path = format!("/api/v1/locations/{}/availability?{query}", salon.location);
-    body(owner_get(app, salon, &path).await, 200).await
+    body(get(app, salon.token(), &path).await, 200).await
 }
 
 // ---------------------------------------------------------------------------
@@ -1454,17 +1312,17 @@ async fn an_appointment_goes_from_booked_to_completed_one_step_at_a_time_and_the
             )
         );
     }
-    let cancel = owner_post(
+    let cancel = post(
         &app,
-        &salon,
+        salon.token(),
         &format!("/api/v1/appointments/{id}/cancel"),
         &json!({"reason": "oops"}),
     )
     .await;
     support::problem(cancel, 409, "invalid_transition").await;
-    let moved = owner_post(
+    let moved = post(
         &app,
-        &salon,
+        salon.token(),
         &format!("/api/v1/appointments/{id}/reschedule"),
         &json!({"start": at_ten(4)}),
     )
@@ -1472,7 +1330,7 @@ async fn an_appointment_goes_from_booked_to_completed_one_step_at_a_time_and_the
     support::problem(moved, 409, "invalid_transition").await;
 
     let history = body(
-        owner_get(&app, &salon, &format!("/api/v1/appointments/{id}/history")).await,
+        get(&app, salon.token(), &format!("/api/v1/appointments/{id}/history")).await,
         200,
     )
     .await;
@@ -1530,13 +1388,13 @@ async fn skipping_steps_or_naming_an_unknown_status_is_refused() {
     invalid(set_status(&app, &salon, id, "cancelled").await, "status").await;
     invalid(set_status(&app, &salon, id, "done").await, "status").await;
     let unchanged = body(
-        owner_get(&app, &salon, &format!("/api/v1/appointments/{id}")).await,
+        get(&app, salon.token(), &format!("/api/v1/appointments/{id}")).await,
         200,
     )
     .await;
     assert_eq!(unchanged["status"], "booked");
     let history = body(
-        owner_get(&app, &salon, &format!("/api/v1/appointments/{id}/history")).await,
+        get(&app, salon.token(), &format!("/api/v1/appointments/{id}/history")).await,
         200,
     )
     .await;
@@ -1592,7 +1450,7 @@ async fn rescheduling_moves_the_items_keeps_the_old_time_in_the_history_and_refu
     let path = format!("/api/v1/appointments/{id}/reschedule");
 
     let moved = body(
-        owner_post(&app, &salon, &path, &json!({"start": pune(date, 12, 0)})).await,
+        post(&app, salon.token(), &path, &json!({"start": pune(date, 12, 0)})).await,
         200,
     )
     .await;
@@ -1607,7 +1465,7 @@ async fn rescheduling_moves_the_items_keeps_the_old_time_in_the_history_and_refu
     assert_eq!(instant(&items[0]["ends_at"]), pune(date, 12, 45));
 
     let history = body(
-        owner_get(&app, &salon, &format!("/api/v1/appointments/{id}/history")).await,
+        get(&app, salon.token(), &format!("/api/v1/appointments/{id}/history")).await,
         200,
     )
     .await;
@@ -1627,10 +1485,10 @@ async fn rescheduling_moves_the_items_keeps_the_old_time_in_the_history_and_refu
         &booking(&salon, pune(date, 10, 0), salon.stylists[0]),
     )
     .await;
-    let taken = owner_post(&app, &salon, &path, &json!({"start": pune(date, 14, 15)})).await;
+    let taken = post(&app, salon.token(), &path, &json!({"start": pune(date, 14, 15)})).await;
     support::problem(taken, 409, "slot_unavailable").await;
     let unchanged = body(
-        owner_get(&app, &salon, &format!("/api/v1/appointments/{id}")).await,
+        get(&app, salon.token(), &format!("/api/v1/appointments/{id}")).await,
         200,
     )
     .await;
@@ -1663,7 +1521,13 @@ async fn the_front_desk_reschedules_under_its_own_rules_not_the_online_ones() {
         visit["id"].as_str().unwrap()
     );
     let moved = body(
-        owner_post(&app, &salon, &path, &json!({"start": pune(day(90), 10, 0)})).await,
+        post(
+            &app,
+            salon.token(),
+            &path,
+            &json!({"start": pune(day(90), 10, 0)}),
+        )
+        .await,
         200,
     )
     .await;
@@ -1721,7 +1585,7 @@ async fn availability_lists_every_free_quarter_hour_of_a_simple_day_with_its_sty
         salon.haircut,
         date + Duration::days(62)
     );
-    invalid(owner_get(&app, &salon, &path).await, "to").await;
+    invalid(get(&app, salon.token(), &path).await, "to").await;
     app.stop().await;
 }
 
@@ -1828,7 +1692,7 @@ async fn the_day_calendar_has_a_column_per_stylist_with_working_hours_and_booked
     )
     .await;
     let path = format!("/api/v1/locations/{}/calendar?date={date}&days=1", salon.location);
-    let calendar = body(owner_get(&app, &salon, &path).await, 200).await;
+    let calendar = body(get(&app, salon.token(), &path).await, 200).await;
     let span = |from: (u32, u32), to: (u32, u32)| json!({"start": pune(date, from.0, from.1), "end": pune(date, to.0, to.1)});
     let item = |visit: &Value, service: &str| {
         let i = &visit["items"][0];
@@ -1870,9 +1734,9 @@ async fn the_day_calendar_has_a_column_per_stylist_with_working_hours_and_booked
     );
 
     let week = body(
-        owner_get(
+        get(
             &app,
-            &salon,
+            salon.token(),
             &format!("/api/v1/locations/{}/calendar?date={date}&days=7", salon.location),
         )
         .await,
@@ -1881,9 +1745,9 @@ async fn the_day_calendar_has_a_column_per_stylist_with_working_hours_and_booked
     .await;
     assert_eq!(week["days"].as_array().unwrap().len(), 7);
     let too_long = format!("/api/v1/locations/{}/calendar?date={date}&days=8", salon.location);
-    invalid(owner_get(&app, &salon, &too_long).await, "days").await;
+    invalid(get(&app, salon.token(), &too_long).await, "days").await;
     let none = format!("/api/v1/locations/{}/calendar?date={date}&days=0", salon.location);
-    invalid(owner_get(&app, &salon, &none).await, "days").await;
+    invalid(get(&app, salon.token(), &none).await, "days").await;
     app.stop().await;
 }
 
@@ -2310,7 +2174,7 @@ async fn a_client_books_online_gets_a_private_link_and_is_recognised_by_phone_ne
     .await;
     assert_ne!(second["manage_token"], created["manage_token"]);
     let found = body(
-        owner_get(&app, &salon, "/api/v1/clients?phone=%2B919900011122").await,
+        get(&app, salon.token(), "/api/v1/clients?phone=%2B919900011122").await,
         200,
     )
     .await;

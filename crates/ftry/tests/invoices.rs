@@ -6,121 +6,55 @@
 
 mod support;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection};
-use support::{Business, TestApp};
+use support::salon::{self as fixture, today_in_pune, Service, Setup};
+use support::{admin, body, get, invalid, post, send, TestApp};
 use uuid::Uuid;
 
-const IST: chrono_tz::Tz = chrono_tz::Asia::Kolkata;
 const SUPPLIER_GSTIN: &str = "27AAACR5055K1Z7";
 
 // ---------------------------------------------------------------------------
-// Fixture: a salon set up directly in the database (as in booking.rs), with
-// appointments booked through the API.
+// Fixture: the suite's salon (`support::salon`), with appointments booked
+// through the API.
 
-/// One branch in Maharashtra (state 27) open every day 09:00–21:00, two
-/// stylists who do both services, a haircut (₹800, SAC 999721) and a manicure
-/// (₹500, SAC 999722), and one client.
+/// The salon with two stylists who do both services: a haircut (₹800, SAC
+/// 999721) and a manicure (₹500, SAC 999722).
 struct Salon {
-    business: Business,
-    tenant: Uuid,
-    location: Uuid,
-    stylists: Vec<Uuid>,
+    base: fixture::Salon,
     haircut: Uuid,
     manicure: Uuid,
-    client: Uuid,
 }
 
-impl Salon {
-    fn token(&self) -> &str {
-        &self.business.access_token
+impl std::ops::Deref for Salon {
+    type Target = fixture::Salon;
+
+    fn deref(&self) -> &fixture::Salon {
+        &self.base
     }
 }
+
+const HAIRCUT: Service = Service::new("Haircut", 45, 80000);
+const MANICURE: Service = Service {
+    tax_code: "999722",
+    ..Service::new("Manicure", 30, 50000)
+};
 
 async fn salon_with(app: &TestApp, name: &str) -> Salon {
-    let business = app.signup(name).await;
-    let tenant: Uuid = business.tenant_id.parse().unwrap();
-    let location: Uuid = business.location_id.parse().unwrap();
-    let mut db = admin(app).await;
-    let stylists: Vec<Uuid> = (0..2).map(|_| Uuid::now_v7()).collect();
-    let (haircut, manicure) = (Uuid::now_v7(), Uuid::now_v7());
-    sqlx::query(
-        "INSERT INTO location_hours (tenant_id, location_id, weekday, opens, closes)
-         SELECT $1, $2, d, 540, 1260 FROM generate_series(1, 7) d",
-    )
-    .bind(tenant)
-    .bind(location)
-    .execute(&mut db)
-    .await
-    .unwrap();
-    for (i, id) in stylists.iter().enumerate() {
-        sqlx::query("INSERT INTO staff (tenant_id, id, name, display_order) VALUES ($1, $2, $3, $4)")
-            .bind(tenant)
-            .bind(id)
-            .bind(format!("Stylist {i}"))
-            .bind(i as i32)
-            .execute(&mut db)
-            .await
-            .unwrap();
-        sqlx::query(
-            "INSERT INTO staff_hours (tenant_id, staff_id, location_id, weekday, kind, starts, ends)
-             SELECT $1, $2, $3, d, 'work', 540, 1260 FROM generate_series(1, 7) d",
-        )
-        .bind(tenant)
-        .bind(id)
-        .bind(location)
-        .execute(&mut db)
-        .await
-        .unwrap();
-    }
-    sqlx::query(
-        "INSERT INTO services (tenant_id, id, name, duration_minutes, price_paise, tax_code)
-         VALUES ($1, $2, 'Haircut', 45, 80000, '999721'), ($1, $3, 'Manicure', 30, 50000, '999722')",
-    )
-    .bind(tenant)
-    .bind(haircut)
-    .bind(manicure)
-    .execute(&mut db)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO service_locations (tenant_id, service_id, location_id) VALUES ($1, $2, $4), ($1, $3, $4)",
-    )
-    .bind(tenant)
-    .bind(haircut)
-    .bind(manicure)
-    .bind(location)
-    .execute(&mut db)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO staff_services (tenant_id, staff_id, service_id)
-         SELECT $1, s, v FROM unnest($2::uuid[]) s, unnest($3::uuid[]) v",
-    )
-    .bind(tenant)
-    .bind(&stylists[..])
-    .bind(&[haircut, manicure][..])
-    .execute(&mut db)
-    .await
-    .unwrap();
-    db.close().await.unwrap();
-    let created = app
-        .authed(Method::POST, "/api/v1/clients", &business.access_token)
-        .json(&json!({"name": "Neha Kulkarni", "phone": "+919812345678"}))
-        .send()
-        .await
-        .unwrap();
-    let client = body(created, 201).await["id"].as_str().unwrap().parse().unwrap();
+    let setup = Setup {
+        name,
+        stylists: 2,
+        categories: &[],
+        services: &[HAIRCUT, MANICURE],
+        chairs: 0,
+    };
+    let base = fixture::Salon::create(app, setup).await;
     Salon {
-        business,
-        tenant,
-        location,
-        stylists,
-        haircut,
-        manicure,
-        client,
+        haircut: base.services[0],
+        manicure: base.services[1],
+        base,
     }
 }
 
@@ -171,10 +105,6 @@ async fn second_branch(app: &TestApp, salon: &Salon) -> Uuid {
     branch
 }
 
-async fn admin(app: &TestApp) -> PgConnection {
-    app.db.as_ref().unwrap().admin().await
-}
-
 async fn scalar_i64(app: &TestApp, query: &str, id: Uuid) -> i64 {
     let mut db = admin(app).await;
     let n: i64 = sqlx::query_scalar(query)
@@ -212,49 +142,9 @@ async fn written(app: &TestApp, tenant: Uuid) -> [i64; 7] {
     out
 }
 
-/// The body of a response that must have `status`.
-async fn body(response: reqwest::Response, status: u16) -> Value {
-    let actual = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    assert_eq!(actual, status, "{text}");
-    serde_json::from_str(&text).unwrap()
-}
-
-/// A 422 `validation_failed` naming exactly one field.
-async fn invalid(response: reqwest::Response, field: &str) -> Value {
-    let body = support::problem(response, 422, "validation_failed").await;
-    let errors = body["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 1, "{body}");
-    assert_eq!(errors[0]["field"], field, "{body}");
-    assert!(!errors[0]["message"].as_str().unwrap().is_empty(), "{body}");
-    body
-}
-
-async fn send(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    request: Option<&Value>,
-) -> reqwest::Response {
-    let builder = app.authed(method, path, token);
-    let builder = match request {
-        Some(request) => builder.json(request),
-        None => builder,
-    };
-    builder.send().await.unwrap()
-}
-
-fn today_in_pune() -> NaiveDate {
-    Utc::now().with_timezone(&IST).date_naive()
-}
-
 /// `hh:00` in Pune, `days` from today.
 fn pune(days: i64, hour: u32) -> DateTime<Utc> {
-    let date = today_in_pune() + Duration::days(days);
-    IST.from_local_datetime(&date.and_hms_opt(hour, 0, 0).unwrap())
-        .unwrap()
-        .with_timezone(&Utc)
+    fixture::pune(fixture::day(days), hour, 0)
 }
 
 /// The first calendar year of the financial year (1 April – 31 March) of today in India.
@@ -296,14 +186,7 @@ async fn book(app: &TestApp, salon: &Salon, hour: u32, items: &[(Uuid, Uuid)]) -
         "location_id": salon.location, "client_id": salon.client, "start": pune(1, hour), "items": items,
     });
     body(
-        send(
-            app,
-            salon.token(),
-            Method::POST,
-            "/api/v1/appointments",
-            Some(&request),
-        )
-        .await,
+        post(app, salon.token(), "/api/v1/appointments", &request).await,
         201,
     )
     .await
@@ -311,22 +194,15 @@ async fn book(app: &TestApp, salon: &Salon, hour: u32, items: &[(Uuid, Uuid)]) -
 
 /// A product created through the API with `stock` units bought in at the branch.
 async fn product(app: &TestApp, salon: &Salon, sku: &str, price_paise: i64, stock: i32) -> Uuid {
-    let created = send(
-        app,
-        salon.token(),
-        Method::POST,
-        "/api/v1/products",
-        Some(&json!({"sku": sku, "name": format!("Shampoo {sku}"), "hsn_code": "3305", "price_paise": price_paise})),
-    )
+    let created = post(app, salon.token(), "/api/v1/products", &json!({"sku": sku, "name": format!("Shampoo {sku}"), "hsn_code": "3305", "price_paise": price_paise}))
     .await;
     let id: Uuid = body(created, 201).await["id"].as_str().unwrap().parse().unwrap();
     if stock > 0 {
-        let moved = send(
+        let moved = post(
             app,
             salon.token(),
-            Method::POST,
             &format!("/api/v1/locations/{}/stock/movements", salon.location),
-            Some(&json!({"product_id": id, "kind": "purchase", "quantity": stock})),
+            &json!({"product_id": id, "kind": "purchase", "quantity": stock}),
         )
         .await;
         body(moved, 201).await;
@@ -337,12 +213,10 @@ async fn product(app: &TestApp, salon: &Salon, sku: &str, price_paise: i64, stoc
 /// What the branch holds of a product, as the stock endpoint says.
 async fn stock_of(app: &TestApp, salon: &Salon, product: Uuid) -> i64 {
     let stock = body(
-        send(
+        get(
             app,
             salon.token(),
-            Method::GET,
             &format!("/api/v1/locations/{}/stock", salon.location),
-            None,
         )
         .await,
         200,
@@ -358,11 +232,7 @@ async fn stock_of(app: &TestApp, salon: &Salon, product: Uuid) -> i64 {
 }
 
 async fn create_draft(app: &TestApp, token: &str, request: &Value) -> Value {
-    body(
-        send(app, token, Method::POST, "/api/v1/invoices", Some(request)).await,
-        201,
-    )
-    .await
+    body(post(app, token, "/api/v1/invoices", request).await, 201).await
 }
 
 /// A walk-in draft at `location`.
@@ -381,14 +251,7 @@ fn id_of(invoice: &Value) -> String {
 
 async fn add_line(app: &TestApp, token: &str, invoice: &str, line: &Value) -> Value {
     body(
-        send(
-            app,
-            token,
-            Method::POST,
-            &format!("/api/v1/invoices/{invoice}/lines"),
-            Some(line),
-        )
-        .await,
+        post(app, token, &format!("/api/v1/invoices/{invoice}/lines"), line).await,
         201,
     )
     .await
@@ -421,40 +284,27 @@ async fn finalized(app: &TestApp, token: &str, invoice: &str) -> Value {
 }
 
 async fn pay(app: &TestApp, token: &str, invoice: &str, payment: &Value) -> reqwest::Response {
-    send(
+    post(
         app,
         token,
-        Method::POST,
         &format!("/api/v1/invoices/{invoice}/payments"),
-        Some(payment),
+        payment,
     )
     .await
 }
 
 async fn credit(app: &TestApp, token: &str, invoice: &str, request: &Value) -> reqwest::Response {
-    send(
+    post(
         app,
         token,
-        Method::POST,
         &format!("/api/v1/invoices/{invoice}/credit-notes"),
-        Some(request),
+        request,
     )
     .await
 }
 
 async fn get_invoice(app: &TestApp, token: &str, invoice: &str) -> Value {
-    body(
-        send(
-            app,
-            token,
-            Method::GET,
-            &format!("/api/v1/invoices/{invoice}"),
-            None,
-        )
-        .await,
-        200,
-    )
-    .await
+    body(get(app, token, &format!("/api/v1/invoices/{invoice}")).await, 200).await
 }
 
 /// A finalized walk-in invoice of one custom line (SAC 999721) at `price_paise`.
@@ -790,14 +640,7 @@ async fn an_appointment_checks_out_as_a_tax_invoice_with_product_custom_line_dis
         "two bottles left the shelf"
     );
     let appointment = body(
-        send(
-            &app,
-            salon.token(),
-            Method::GET,
-            &format!("/api/v1/appointments/{visit_id}"),
-            None,
-        )
-        .await,
+        get(&app, salon.token(), &format!("/api/v1/appointments/{visit_id}")).await,
         200,
     )
     .await;
@@ -951,14 +794,11 @@ async fn a_finalized_invoice_cannot_be_changed_through_the_api_nor_in_the_databa
             &json!({"customer": {"name": "Someone else"}}),
         )
         .await,
-        send(
+        post(
             &app,
             salon.token(),
-            Method::POST,
             &format!("/api/v1/invoices/{id}/lines"),
-            Some(
-                &json!({"kind": "custom", "description": "Extra", "code": "999721", "unit_price_paise": 100}),
-            ),
+            &json!({"kind": "custom", "description": "Extra", "code": "999721", "unit_price_paise": 100}),
         )
         .await,
         send(
@@ -1604,11 +1444,7 @@ async fn fifty_concurrent_finalizations_in_one_branch_take_numbers_1_to_50_witho
     );
     db.close().await.unwrap();
     // The chain was built in the order the numbers were taken.
-    let report = body(
-        send(&app, salon.token(), Method::GET, "/api/v1/ledger/verify", None).await,
-        200,
-    )
-    .await;
+    let report = body(get(&app, salon.token(), "/api/v1/ledger/verify").await, 200).await;
     assert_eq!(
         report,
         json!({"ok": true, "series_checked": 1, "documents_checked": 50, "broken": null})
@@ -1693,13 +1529,7 @@ async fn the_ledger_verifies_and_names_the_first_document_whose_figures_were_cha
         201,
     )
     .await;
-    let verify = || async {
-        body(
-            send(&app, salon.token(), Method::GET, "/api/v1/ledger/verify", None).await,
-            200,
-        )
-        .await
-    };
+    let verify = || async { body(get(&app, salon.token(), "/api/v1/ledger/verify").await, 200).await };
     assert_eq!(
         verify().await,
         json!({"ok": true, "series_checked": 2, "documents_checked": 4, "broken": null})
@@ -1764,16 +1594,7 @@ async fn bad_lines_and_discounts_are_refused_when_entered_and_write_nothing() {
         let id = id.clone();
         let app = &app;
         let token = salon.token().to_owned();
-        async move {
-            send(
-                app,
-                &token,
-                Method::POST,
-                &format!("/api/v1/invoices/{id}/lines"),
-                Some(&request),
-            )
-            .await
-        }
+        async move { post(app, &token, &format!("/api/v1/invoices/{id}/lines"), &request).await }
     };
     invalid(
         line(json!({"kind": "service", "service_id": salon.haircut, "quantity": -1})).await,
@@ -1862,12 +1683,11 @@ async fn bad_lines_and_discounts_are_refused_when_entered_and_write_nothing() {
 
     // A wrong check character in a new draft's customer GSTIN.
     invalid(
-        send(
+        post(
             &app,
             salon.token(),
-            Method::POST,
             "/api/v1/invoices",
-            Some(&json!({"location_id": salon.location, "customer": {"gstin": "27AAACR5055K1Z8"}})),
+            &json!({"location_id": salon.location, "customer": {"gstin": "27AAACR5055K1Z8"}}),
         )
         .await,
         "customer.gstin",
@@ -2052,12 +1872,7 @@ async fn unknown_ids_and_another_businesss_ids_are_not_found_and_write_nothing()
         json!({"kind": "service", "service_id": other.haircut}),
         json!({"kind": "service", "service_id": salon.haircut, "staff_id": other.stylists[0]}),
     ] {
-        support::problem(
-            send(&app, token, Method::POST, &lines, Some(&request)).await,
-            404,
-            "not_found",
-        )
-        .await;
+        support::problem(post(&app, token, &lines, &request).await, 404, "not_found").await;
     }
     support::problem(
         patch(
@@ -2078,7 +1893,7 @@ async fn unknown_ids_and_another_businesss_ids_are_not_found_and_write_nothing()
         json!({"location_id": salon.location, "client_id": other.client}),
     ] {
         support::problem(
-            send(&app, token, Method::POST, "/api/v1/invoices", Some(&request)).await,
+            post(&app, token, "/api/v1/invoices", &request).await,
             404,
             "not_found",
         )
@@ -2138,12 +1953,11 @@ async fn a_cancelled_appointment_cannot_be_billed_and_a_billed_one_not_twice() {
     let cancelled = book(&app, &salon, 10, &[(salon.haircut, salon.stylists[0])]).await;
     let cancelled_id = cancelled["id"].as_str().unwrap();
     body(
-        send(
+        post(
             &app,
             salon.token(),
-            Method::POST,
             &format!("/api/v1/appointments/{cancelled_id}/cancel"),
-            Some(&json!({"reason": "Client called off"})),
+            &json!({"reason": "Client called off"}),
         )
         .await,
         200,
@@ -2152,12 +1966,11 @@ async fn a_cancelled_appointment_cannot_be_billed_and_a_billed_one_not_twice() {
     let visit = book(&app, &salon, 12, &[(salon.haircut, salon.stylists[1])]).await;
     let before = written(&app, salon.tenant).await;
     support::problem(
-        send(
+        post(
             &app,
             salon.token(),
-            Method::POST,
             "/api/v1/invoices",
-            Some(&json!({"appointment_id": cancelled_id})),
+            &json!({"appointment_id": cancelled_id}),
         )
         .await,
         409,
@@ -2169,12 +1982,11 @@ async fn a_cancelled_appointment_cannot_be_billed_and_a_billed_one_not_twice() {
     let draft = create_draft(&app, salon.token(), &json!({"appointment_id": visit["id"]})).await;
     let before = written(&app, salon.tenant).await;
     support::problem(
-        send(
+        post(
             &app,
             salon.token(),
-            Method::POST,
             "/api/v1/invoices",
-            Some(&json!({"appointment_id": visit["id"]})),
+            &json!({"appointment_id": visit["id"]}),
         )
         .await,
         409,
@@ -2186,12 +1998,11 @@ async fn a_cancelled_appointment_cannot_be_billed_and_a_billed_one_not_twice() {
     finalized(&app, salon.token(), &id_of(&draft)).await;
     let before = written(&app, salon.tenant).await;
     support::problem(
-        send(
+        post(
             &app,
             salon.token(),
-            Method::POST,
             "/api/v1/invoices",
-            Some(&json!({"appointment_id": visit["id"]})),
+            &json!({"appointment_id": visit["id"]}),
         )
         .await,
         409,
@@ -2291,14 +2102,7 @@ async fn the_printable_invoice_shows_number_supplier_gstin_place_of_supply_and_a
     let other = salon_with(&app, "Other Printable Salon").await;
     let invoice = quick_invoice(&app, salon.token(), salon.location, 105050).await;
     let id = id_of(&invoice);
-    let response = send(
-        &app,
-        salon.token(),
-        Method::GET,
-        &format!("/api/v1/invoices/{id}/html"),
-        None,
-    )
-    .await;
+    let response = get(&app, salon.token(), &format!("/api/v1/invoices/{id}/html")).await;
     assert_eq!(response.status(), 200);
     assert!(
         response.headers()["content-type"]
@@ -2320,14 +2124,7 @@ async fn the_printable_invoice_shows_number_supplier_gstin_place_of_supply_and_a
         assert!(html.contains(expected), "{expected} missing from {html}");
     }
     support::problem(
-        send(
-            &app,
-            other.token(),
-            Method::GET,
-            &format!("/api/v1/invoices/{id}/html"),
-            None,
-        )
-        .await,
+        get(&app, other.token(), &format!("/api/v1/invoices/{id}/html")).await,
         404,
         "not_found",
     )

@@ -12,137 +12,64 @@
 
 mod support;
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
-use sqlx::{Connection, Executor, PgConnection};
-use support::{Business, TestApp};
+use sqlx::{Connection, Executor};
+use support::salon::{self as fixture, add_client, day, pune, Service, Setup};
+use support::{admin, expect, get, invalid, post, send, TestApp};
 use uuid::Uuid;
 
-const IST: chrono_tz::Tz = chrono_tz::Asia::Kolkata;
 /// The branch's GSTIN (Maharashtra), so it issues tax invoices.
 const SUPPLIER_GSTIN: &str = "27AAACR5055K1Z7";
 /// A business customer's GSTIN (Gujarat).
 const CUSTOMER_GSTIN: &str = "24AAACC1206D1ZM";
 
-/// A salon set up directly in the database (after `booking.rs`): one branch
-/// open every day 09:00–21:00 (Asia/Kolkata), stylists working those hours
-/// who do both services, a haircut (₹800, category "Hair") and a global
-/// colour (₹3,500, category "Colour"), both SAC 999721, and one client.
+/// The suite's salon (`support::salon`): stylists who do both services, a
+/// haircut (₹800, 45 min + 15 min cleanup, category "Hair") and a global
+/// colour (₹3,500, category "Colour"), both SAC 999721.
 struct Salon {
-    business: Business,
-    tenant: Uuid,
-    location: Uuid,
-    stylists: Vec<Uuid>,
+    base: fixture::Salon,
     haircut: Uuid,
     colour: Uuid,
     hair: Uuid,
     colour_category: Uuid,
-    client: Uuid,
 }
 
-async fn salon_with(app: &TestApp, name: &str, stylist_count: usize) -> Salon {
-    let business = app.signup(name).await;
-    let tenant: Uuid = business.tenant_id.parse().unwrap();
-    let location: Uuid = business.location_id.parse().unwrap();
-    let mut db = admin(app).await;
-    let stylists: Vec<Uuid> = (0..stylist_count).map(|_| Uuid::now_v7()).collect();
-    let (haircut, colour, hair, colour_category) =
-        (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
-    sqlx::query(
-        "INSERT INTO location_hours (tenant_id, location_id, weekday, opens, closes)
-         SELECT $1, $2, d, 540, 1260 FROM generate_series(1, 7) d",
-    )
-    .bind(tenant)
-    .bind(location)
-    .execute(&mut db)
-    .await
-    .unwrap();
-    for (i, id) in stylists.iter().enumerate() {
-        sqlx::query("INSERT INTO staff (tenant_id, id, name, display_order) VALUES ($1, $2, $3, $4)")
-            .bind(tenant)
-            .bind(id)
-            .bind(format!("Stylist {i}"))
-            .bind(i as i32)
-            .execute(&mut db)
-            .await
-            .unwrap();
-        sqlx::query(
-            "INSERT INTO staff_hours (tenant_id, staff_id, location_id, weekday, kind, starts, ends)
-             SELECT $1, $2, $3, d, 'work', 540, 1260 FROM generate_series(1, 7) d",
-        )
-        .bind(tenant)
-        .bind(id)
-        .bind(location)
-        .execute(&mut db)
-        .await
-        .unwrap();
+impl std::ops::Deref for Salon {
+    type Target = fixture::Salon;
+
+    fn deref(&self) -> &fixture::Salon {
+        &self.base
     }
-    sqlx::query(
-        "INSERT INTO service_categories (tenant_id, id, name, display_order)
-         VALUES ($1, $2, 'Hair', 0), ($1, $3, 'Colour', 1)",
-    )
-    .bind(tenant)
-    .bind(hair)
-    .bind(colour_category)
-    .execute(&mut db)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO services (tenant_id, id, category_id, name, duration_minutes, buffer_after_minutes,
-                               price_paise, tax_code)
-         VALUES ($1, $2, $3, 'Haircut', 45, 15, 80000, '999721')",
-    )
-    .bind(tenant)
-    .bind(haircut)
-    .bind(hair)
-    .execute(&mut db)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO services (tenant_id, id, category_id, name, duration_minutes, price_paise, tax_code)
-         VALUES ($1, $2, $3, 'Global colour', 120, 350000, '999721')",
-    )
-    .bind(tenant)
-    .bind(colour)
-    .bind(colour_category)
-    .execute(&mut db)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO service_locations (tenant_id, service_id, location_id) VALUES ($1, $2, $4), ($1, $3, $4)",
-    )
-    .bind(tenant)
-    .bind(haircut)
-    .bind(colour)
-    .bind(location)
-    .execute(&mut db)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO staff_services (tenant_id, staff_id, service_id)
-         SELECT $1, s, v FROM unnest($2::uuid[]) s, unnest($3::uuid[]) v",
-    )
-    .bind(tenant)
-    .bind(&stylists[..])
-    .bind(&[haircut, colour][..])
-    .execute(&mut db)
-    .await
-    .unwrap();
-    db.close().await.unwrap();
-    let mut salon = Salon {
-        business,
-        tenant,
-        location,
-        stylists,
-        haircut,
-        colour,
-        hair,
-        colour_category,
-        client: Uuid::nil(),
+}
+
+const HAIRCUT: Service = Service {
+    category: Some("Hair"),
+    buffer_after_minutes: 15,
+    ..Service::new("Haircut", 45, 80000)
+};
+const COLOUR: Service = Service {
+    category: Some("Colour"),
+    ..Service::new("Global colour", 120, 350000)
+};
+
+async fn salon_with(app: &TestApp, name: &str, stylist_count: usize) -> Salon {
+    let setup = Setup {
+        name,
+        stylists: stylist_count,
+        categories: &["Hair", "Colour"],
+        services: &[HAIRCUT, COLOUR],
+        chairs: 0,
     };
-    salon.client = add_client(app, &salon, "Neha Kulkarni", "+919812345678").await;
-    salon
+    let base = fixture::Salon::create(app, setup).await;
+    Salon {
+        haircut: base.services[0],
+        colour: base.services[1],
+        hair: base.categories[0],
+        colour_category: base.categories[1],
+        base,
+    }
 }
 
 /// The retail products of a billing fixture, stocked at the branch.
@@ -178,12 +105,11 @@ async fn billing(app: &TestApp, salon: &Salon) -> Products {
 async fn product(app: &TestApp, salon: &Salon, sku: &str, name: &str, hsn: &str, price: i64) -> Uuid {
     let token = &salon.business.access_token;
     let created = expect(
-        call(
+        post(
             app,
             token,
-            Method::POST,
             "/api/v1/products",
-            Some(json!({"sku": sku, "name": name, "hsn_code": hsn, "price_paise": price})),
+            &json!({"sku": sku, "name": name, "hsn_code": hsn, "price_paise": price}),
         )
         .await,
         201,
@@ -191,94 +117,17 @@ async fn product(app: &TestApp, salon: &Salon, sku: &str, name: &str, hsn: &str,
     .await;
     let id: Uuid = created["id"].as_str().unwrap().parse().unwrap();
     expect(
-        call(
+        post(
             app,
             token,
-            Method::POST,
             &format!("/api/v1/locations/{}/stock/movements", salon.location),
-            Some(json!({"product_id": id, "kind": "purchase", "quantity": 20})),
+            &json!({"product_id": id, "kind": "purchase", "quantity": 20}),
         )
         .await,
         201,
     )
     .await;
     id
-}
-
-/// A client created through the API.
-async fn add_client(app: &TestApp, salon: &Salon, name: &str, phone: &str) -> Uuid {
-    let created = expect(
-        call(
-            app,
-            &salon.business.access_token,
-            Method::POST,
-            "/api/v1/clients",
-            Some(json!({"name": name, "phone": phone})),
-        )
-        .await,
-        201,
-    )
-    .await;
-    created["id"].as_str().unwrap().parse().unwrap()
-}
-
-/// A connection as the test server's superuser.
-async fn admin(app: &TestApp) -> PgConnection {
-    app.db.as_ref().unwrap().admin().await
-}
-
-async fn call(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let request = app.authed(method, path, token);
-    match body {
-        Some(body) => request.json(&body),
-        None => request,
-    }
-    .send()
-    .await
-    .unwrap()
-}
-
-/// The body of a response that must have `status`.
-async fn expect(response: reqwest::Response, status: u16) -> Value {
-    let actual = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    assert_eq!(actual, status, "{text}");
-    if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap()
-    }
-}
-
-/// A 422 `validation_failed` naming exactly one field.
-async fn invalid(response: reqwest::Response, field: &str) -> Value {
-    let body = support::problem(response, 422, "validation_failed").await;
-    let errors = body["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 1, "{body}");
-    assert_eq!(errors[0]["field"], field, "{body}");
-    body
-}
-
-fn today_in_pune() -> NaiveDate {
-    Utc::now().with_timezone(&IST).date_naive()
-}
-
-/// The local date in Pune `days` from today.
-fn day(days: i64) -> NaiveDate {
-    today_in_pune() + Duration::days(days)
-}
-
-/// `hh:mm` in Pune on `date`, as an instant.
-fn pune(date: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
-    IST.from_local_datetime(&date.and_hms_opt(hour, minute, 0).unwrap())
-        .unwrap()
-        .with_timezone(&Utc)
 }
 
 // ---------------------------------------------------------------- checkout
@@ -313,12 +162,11 @@ async fn sale_at(
 ) -> Value {
     let token = &salon.business.access_token;
     let draft = expect(
-        call(
+        post(
             app,
             token,
-            Method::POST,
             "/api/v1/invoices",
-            Some(json!({"location_id": location, "customer": customer})),
+            &json!({"location_id": location, "customer": customer}),
         )
         .await,
         201,
@@ -327,26 +175,19 @@ async fn sale_at(
     let id = draft["id"].as_str().unwrap().to_owned();
     for line in lines {
         expect(
-            call(
-                app,
-                token,
-                Method::POST,
-                &format!("/api/v1/invoices/{id}/lines"),
-                Some(line.clone()),
-            )
-            .await,
+            post(app, token, &format!("/api/v1/invoices/{id}/lines"), line).await,
             201,
         )
         .await;
     }
     if let Some((tip, staff)) = tip {
         expect(
-            call(
+            send(
                 app,
                 token,
                 Method::PATCH,
                 &format!("/api/v1/invoices/{id}"),
-                Some(json!({"tip_paise": tip, "tip_staff_id": staff})),
+                Some(&json!({"tip_paise": tip, "tip_staff_id": staff})),
             )
             .await,
             200,
@@ -354,7 +195,7 @@ async fn sale_at(
         .await;
     }
     let finalized = expect(
-        call(
+        send(
             app,
             token,
             Method::POST,
@@ -384,12 +225,11 @@ fn issued_on(document: &Value) -> NaiveDate {
 /// Record a payment (a refund, on a credit note).
 async fn pay(app: &TestApp, salon: &Salon, document: &Value, method: &str, amount: i64) -> Value {
     expect(
-        call(
+        post(
             app,
-            &salon.business.access_token,
-            Method::POST,
+            salon.token(),
             &format!("/api/v1/invoices/{}/payments", id_of(document)),
-            Some(json!({"method": method, "amount_paise": amount})),
+            &json!({"method": method, "amount_paise": amount}),
         )
         .await,
         201,
@@ -404,12 +244,11 @@ async fn credit(app: &TestApp, salon: &Salon, invoice: &Value, lines: &[(i16, i3
         .map(|(position, quantity)| json!({"position": position, "quantity": quantity}))
         .collect();
     let note = expect(
-        call(
+        post(
             app,
-            &salon.business.access_token,
-            Method::POST,
+            salon.token(),
             &format!("/api/v1/invoices/{}/credit-notes", id_of(invoice)),
-            Some(json!({"reason": "Returned unopened", "lines": lines})),
+            &json!({"reason": "Returned unopened", "lines": lines}),
         )
         .await,
         201,
@@ -443,13 +282,13 @@ fn report_path(report: &str, location: Uuid, from: NaiveDate, to: NaiveDate, ext
 }
 
 async fn report(app: &TestApp, token: &str, path: &str) -> Value {
-    expect(call(app, token, Method::GET, path, None).await, 200).await
+    expect(get(app, token, path).await, 200).await
 }
 
 /// A CSV answer: its content type checked, its records parsed (RFC 4180:
 /// CRLF line ends, quoted fields with doubled quotes).
 async fn csv(app: &TestApp, token: &str, path: &str) -> Vec<Vec<String>> {
-    let response = call(app, token, Method::GET, path, None).await;
+    let response = get(app, token, path).await;
     assert_eq!(response.status(), 200, "{path}");
     assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
     assert!(response.headers()["content-disposition"]
@@ -684,40 +523,18 @@ async fn revenue_by_day_staff_service_category_and_payment_method_subtracts_cred
         csv(&app, &token, &path("&group=staff&format=csv")).await[1],
         ["2", &s1.to_string(), "Stylist 1", "21500", "430000", "451500"]
     );
-    invalid(
-        call(&app, &token, Method::GET, &path("&format=pdf"), None).await,
-        "format",
-    )
-    .await;
+    invalid(get(&app, &token, &path("&format=pdf")).await, "format").await;
 
     // Periods: `to` before `from`, or more than 366 days after it, are refused.
     let period = |from: NaiveDate, to: NaiveDate| report_path("revenue", salon.location, from, to, "");
+    invalid(get(&app, &token, &period(today, yesterday)).await, "to").await;
     invalid(
-        call(&app, &token, Method::GET, &period(today, yesterday), None).await,
+        get(&app, &token, &period(today - Duration::days(367), today)).await,
         "to",
     )
     .await;
     invalid(
-        call(
-            &app,
-            &token,
-            Method::GET,
-            &period(today - Duration::days(367), today),
-            None,
-        )
-        .await,
-        "to",
-    )
-    .await;
-    invalid(
-        call(
-            &app,
-            &token,
-            Method::GET,
-            &period(today - Duration::days(1000), today),
-            None,
-        )
-        .await,
+        get(&app, &token, &period(today - Duration::days(1000), today)).await,
         "to",
     )
     .await;
@@ -743,12 +560,10 @@ async fn revenue_by_day_staff_service_category_and_payment_method_subtracts_cred
     let other = app.signup("Other Salon").await;
     let foreign: Uuid = other.location_id.parse().unwrap();
     support::problem(
-        call(
+        get(
             &app,
             &token,
-            Method::GET,
             &report_path("revenue", foreign, yesterday, today, ""),
-            None,
         )
         .await,
         404,
@@ -760,21 +575,14 @@ async fn revenue_by_day_staff_service_category_and_payment_method_subtracts_cred
         .await;
     for group in ["day", "staff", "payment_method"] {
         support::problem(
-            call(
-                &app,
-                &receptionist,
-                Method::GET,
-                &path(&format!("&group={group}")),
-                None,
-            )
-            .await,
+            get(&app, &receptionist, &path(&format!("&group={group}"))).await,
             403,
             "permission_denied",
         )
         .await;
     }
     support::problem(
-        call(&app, &receptionist, Method::GET, &path("&format=csv"), None).await,
+        get(&app, &receptionist, &path("&format=csv")).await,
         403,
         "permission_denied",
     )
@@ -960,14 +768,7 @@ async fn the_gst_report_lists_b2b_documents_sums_b2c_by_place_and_rate_and_summa
     );
     for section in ["&section=gstr3b", "&section=", ""] {
         invalid(
-            call(
-                &app,
-                &token,
-                Method::GET,
-                &path(&format!("&format=csv{section}")),
-                None,
-            )
-            .await,
+            get(&app, &token, &path(&format!("&format=csv{section}"))).await,
             "section",
         )
         .await;
@@ -1011,12 +812,12 @@ async fn set_commission(
     service_bp: i64,
     product_bp: i64,
 ) -> reqwest::Response {
-    call(
+    send(
         app,
         token,
         Method::PUT,
         &format!("/api/v1/staff/{staff}/commission"),
-        Some(json!({"service_commission_bp": service_bp, "product_commission_bp": product_bp})),
+        Some(&json!({"service_commission_bp": service_bp, "product_commission_bp": product_bp})),
     )
     .await
 }
@@ -1149,12 +950,7 @@ async fn staff_commission_is_their_rate_of_the_taxable_value_they_sold_and_tips_
         "permission_denied",
     )
     .await;
-    support::problem(
-        call(&app, &receptionist, Method::GET, &path, None).await,
-        403,
-        "permission_denied",
-    )
-    .await;
+    support::problem(get(&app, &receptionist, &path).await, 403, "permission_denied").await;
     app.stop().await;
 }
 
@@ -1164,17 +960,16 @@ async fn staff_commission_is_their_rate_of_the_taxable_value_they_sold_and_tips_
 /// Book a haircut and return the appointment's id.
 async fn book(app: &TestApp, salon: &Salon, client: Uuid, start: DateTime<Utc>, staff: Uuid) -> String {
     let booked = expect(
-        call(
+        post(
             app,
-            &salon.business.access_token,
-            Method::POST,
+            salon.token(),
             "/api/v1/appointments",
-            Some(json!({
+            &json!({
                 "location_id": salon.location,
                 "client_id": client,
                 "start": start,
                 "items": [{"service_id": salon.haircut, "staff_id": staff}],
-            })),
+            }),
         )
         .await,
         201,
@@ -1186,12 +981,11 @@ async fn book(app: &TestApp, salon: &Salon, client: Uuid, start: DateTime<Utc>, 
 async fn move_to(app: &TestApp, salon: &Salon, id: &str, statuses: &[&str]) {
     for status in statuses {
         let changed = expect(
-            call(
+            post(
                 app,
-                &salon.business.access_token,
-                Method::POST,
+                salon.token(),
                 &format!("/api/v1/appointments/{id}/status"),
-                Some(json!({"status": status})),
+                &json!({"status": status}),
             )
             .await,
             200,
@@ -1203,12 +997,11 @@ async fn move_to(app: &TestApp, salon: &Salon, id: &str, statuses: &[&str]) {
 
 async fn cancel(app: &TestApp, salon: &Salon, id: &str) {
     let cancelled = expect(
-        call(
+        post(
             app,
-            &salon.business.access_token,
-            Method::POST,
+            salon.token(),
             &format!("/api/v1/appointments/{id}/cancel"),
-            Some(json!({"reason": "Client called to cancel"})),
+            &json!({"reason": "Client called to cancel"}),
         )
         .await,
         200,
@@ -1320,19 +1113,12 @@ async fn appointment_stats_count_each_status_the_no_show_rate_and_new_and_return
     let (_, receptionist, _) = app
         .add_member(&token, &salon.business.tenant_id, &["receptionist"])
         .await;
-    support::problem(
-        call(&app, &receptionist, Method::GET, &path, None).await,
-        403,
-        "permission_denied",
-    )
-    .await;
+    support::problem(get(&app, &receptionist, &path).await, 403, "permission_denied").await;
     invalid(
-        call(
+        get(
             &app,
             &token,
-            Method::GET,
             &report_path("appointments", salon.location, day(4), day(2), ""),
-            None,
         )
         .await,
         "to",
@@ -1364,12 +1150,11 @@ async fn close(
     business_day: NaiveDate,
     counted: i64,
 ) -> reqwest::Response {
-    call(
+    post(
         app,
         token,
-        Method::POST,
         &cash_close_path(location),
-        Some(json!({"business_day": business_day, "counted_cash_paise": counted, "note": "Counted by Asha"})),
+        &json!({"business_day": business_day, "counted_cash_paise": counted, "note": "Counted by Asha"}),
     )
     .await
 }
@@ -1391,12 +1176,11 @@ async fn the_cash_close_expects_cash_in_less_cash_out_records_the_counted_differ
     assert_eq!(haircut["total_paise"], 84000);
     let today = issued_on(&haircut);
     let paid = expect(
-        call(
+        post(
             &app,
             &token,
-            Method::POST,
             &format!("/api/v1/invoices/{}/payments", id_of(&haircut)),
-            Some(json!({"method": "cash", "amount_paise": 50000, "tendered_paise": 100000})),
+            &json!({"method": "cash", "amount_paise": 50000, "tendered_paise": 100000}),
         )
         .await,
         201,
@@ -1451,12 +1235,11 @@ async fn the_cash_close_expects_cash_in_less_cash_out_records_the_counted_differ
 
     // A second branch closes on its own figures: ₹5 short.
     let branch = expect(
-        call(
+        post(
             &app,
             &token,
-            Method::POST,
             "/api/v1/locations",
-            Some(json!({"name": "Koregaon Park", "state_code": "27", "address": "North Main Road, Pune"})),
+            &json!({"name": "Koregaon Park", "state_code": "27", "address": "North Main Road, Pune"}),
         )
         .await,
         201,
@@ -1499,12 +1282,10 @@ async fn the_cash_close_expects_cash_in_less_cash_out_records_the_counted_differ
     let other = app.signup("Other Salon").await;
     let foreign: Uuid = other.location_id.parse().unwrap();
     support::problem(
-        call(
+        get(
             &app,
             &token,
-            Method::GET,
             &format!("{}?business_day={today}", cash_close_path(foreign)),
-            None,
         )
         .await,
         404,

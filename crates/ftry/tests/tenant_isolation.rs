@@ -31,7 +31,12 @@ const SQL_OR: &str = "\" OR 1=1";
 /// branch, opening hours, a closure, a staff member with services, hours and
 /// time off, a resource, two clients (one a duplicate to merge), a front-desk
 /// booking made with an `Idempotency-Key`, and an online booking (a domain
-/// event, a manage token).
+/// event, a manage token); and for billing, also through the API, a product
+/// with stock bought in (a stock movement), commission rates for the staff
+/// member, a third visit checked out as a B2B invoice with a product line,
+/// finalized (its series, a sale from stock, the visit completed) and paid in
+/// cash, a credit note for part of it that restocks the product, a walk-in
+/// draft, and the day's till closed.
 struct Populated {
     name: String,
     business: Business,
@@ -58,6 +63,21 @@ struct Populated {
     online_appointment_id: String,
     online_client_name: String,
     manage_token: String,
+    product_id: String,
+    product_name: String,
+    product_sku: String,
+    /// The purchase that stocked the product.
+    movement_id: String,
+    /// The visit that was checked out.
+    billed_appointment_id: String,
+    /// Finalized and paid in full.
+    invoice_id: String,
+    /// Finalized, for one unit of the invoice's product, not yet refunded.
+    credit_note_id: String,
+    /// A walk-in sale not yet finalized, with one product line (position 0).
+    draft_invoice_id: String,
+    /// The day whose till is closed.
+    closed_day: NaiveDate,
 }
 
 /// Both businesses send the same key: each must get its own answer.
@@ -65,6 +85,15 @@ const FIXTURE_IDEMPOTENCY_KEY: &str = "fixture-booking-1";
 
 /// The day (from today) of the fixture's bookings.
 const BOOKED_DAY: i64 = 3;
+
+/// A business customer's GSTIN (Gujarat): the fixture's invoice is B2B, so
+/// the GST report lists it.
+const CUSTOMER_GSTIN: &str = "24AAACC1206D1ZM";
+
+/// Path parameters that number things within their parent rather than name a
+/// record (a line's place on its invoice): the same in every business, so not
+/// swapped for another business's value on their own.
+const ORDINALS: [&str; 1] = ["position"];
 
 /// `hour`:00 in Pune, where every fixture branch is, `days` from today.
 fn pune(days: i64, hour: u32) -> DateTime<Utc> {
@@ -120,12 +149,32 @@ impl Populated {
             ("closure_id", self.closure_id.clone()),
             ("client_id", self.client_id.clone()),
             ("appointment_id", self.appointment_id.clone()),
+            ("product_id", self.product_id.clone()),
+            ("invoice_id", self.invoice_id.clone()),
+            ("position", "0".to_owned()),
         ])
     }
 
-    /// Values only this business has, from its scheduling data: found in
-    /// another business's answer, they are a leak.
-    fn scheduling_marks(&self) -> Vec<String> {
+    /// `path_ids`, with the invoice each route can act on: only a draft takes
+    /// changes, lines and finalization; the invoice is paid in full, so what
+    /// is left to settle is its credit note's refund.
+    fn path_ids_for(&self, method: &Method, path: &str) -> HashMap<&'static str, String> {
+        let mut ids = self.path_ids();
+        let invoice = match (method.as_str(), path) {
+            ("PATCH", "/api/v1/invoices/{invoice_id}")
+            | ("POST", "/api/v1/invoices/{invoice_id}/lines")
+            | ("DELETE", "/api/v1/invoices/{invoice_id}/lines/{position}")
+            | ("POST", "/api/v1/invoices/{invoice_id}/finalize") => &self.draft_invoice_id,
+            ("POST", "/api/v1/invoices/{invoice_id}/payments") => &self.credit_note_id,
+            _ => return ids,
+        };
+        ids.insert("invoice_id", invoice.clone());
+        ids
+    }
+
+    /// Values only this business has, from its scheduling and billing data:
+    /// found in another business's answer, they are a leak.
+    fn marks(&self) -> Vec<String> {
         vec![
             self.name.clone(),
             self.category_id.clone(),
@@ -143,6 +192,14 @@ impl Populated {
             self.online_appointment_id.clone(),
             self.online_client_name.clone(),
             self.manage_token.clone(),
+            self.product_id.clone(),
+            self.product_name.clone(),
+            self.product_sku.clone(),
+            self.movement_id.clone(),
+            self.billed_appointment_id.clone(),
+            self.invoice_id.clone(),
+            self.credit_note_id.clone(),
+            self.draft_invoice_id.clone(),
         ]
     }
 
@@ -171,6 +228,15 @@ impl Populated {
             }
             ("GET", "/api/v1/staff/{staff_id}/time-off") => {
                 format!("?from={}&to={}", instant(pune(1, 0)), instant(pune(60, 0)))
+            }
+            ("GET", "/api/v1/invoices") => format!("?location_id={location}"),
+            // From before the invoices were issued to after the visits.
+            ("GET", "/api/v1/reports/revenue") => format!("{}&group=staff", self.report_period()),
+            ("GET", "/api/v1/reports/tax" | "/api/v1/reports/staff" | "/api/v1/reports/appointments") => {
+                self.report_period()
+            }
+            ("GET", "/api/v1/locations/{location_id}/cash-close") => {
+                format!("?business_day={}", self.closed_day)
             }
             _ => String::new(),
         };
@@ -222,11 +288,51 @@ impl Populated {
                 "start": pune(BOOKED_DAY + 1, 10),
                 "items": [{"service_id": self.service_id, "staff_id": self.staff_id, "resource_id": self.resource_id}],
             }),
+            ("PATCH", "/api/v1/products/{product_id}") => {
+                json!({"price_paise": 48000, "low_stock_threshold": 3})
+            }
+            ("POST", "/api/v1/locations/{location_id}/stock/movements") => json!({
+                "product_id": self.product_id, "kind": "purchase", "quantity": 6, "note": "Bill 4471",
+            }),
+            // The draft (see `path_ids_for`).
+            ("PATCH", "/api/v1/invoices/{invoice_id}") => {
+                json!({"tip_paise": 5000, "tip_staff_id": self.staff_id})
+            }
+            ("POST", "/api/v1/invoices/{invoice_id}/lines") => {
+                json!({"kind": "service", "service_id": self.service_id, "staff_id": self.staff_id})
+            }
+            // Takes no body; an empty object is ignored.
+            ("POST", "/api/v1/invoices/{invoice_id}/finalize") => json!({}),
+            // A refund on the credit note (see `path_ids_for`).
+            ("POST", "/api/v1/invoices/{invoice_id}/payments") => {
+                json!({"method": "cash", "amount_paise": 100})
+            }
+            ("POST", "/api/v1/invoices/{invoice_id}/credit-notes") => {
+                json!({"reason": "Haircut redone", "lines": [{"position": 0, "quantity": 1}]})
+            }
+            // The day before the fixture's close: not closed yet.
+            ("POST", "/api/v1/locations/{location_id}/cash-close") => json!({
+                "business_day": self.closed_day.pred_opt().unwrap(), "counted_cash_paise": 0,
+            }),
+            ("PUT", "/api/v1/staff/{staff_id}/commission") => {
+                json!({"service_commission_bp": 1500, "product_commission_bp": 500})
+            }
             _ => panic!(
                 "no valid request for {method} {path} with the caller's own ids; add one to `Populated::request_for`"
             ),
         };
         (query, body)
+    }
+
+    /// The query of a report on this business's branch, over every day of
+    /// its invoices and visits.
+    fn report_period(&self) -> String {
+        format!(
+            "?location_id={}&from={}&to={}",
+            self.location_id(),
+            day(-1),
+            day(BOOKED_DAY + 1)
+        )
     }
 }
 
@@ -401,6 +507,117 @@ async fn populated(app: &TestApp, name: &str) -> Populated {
         .map(id_of)
         .expect("the online booking is in the day's list");
 
+    // Billing: a product bought in, commission rates, a visit checked out
+    // with the product, paid, partly credited, a walk-in draft, the till
+    // closed. The product and its purchase are sent with the key the other
+    // business also sends: each gets its own answer.
+    let keyed = |path: String, body: Value| async move {
+        let response = app
+            .authed(Method::POST, &path, token)
+            .header("idempotency-key", FIXTURE_IDEMPOTENCY_KEY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "POST {path}");
+        json_body(response).await
+    };
+    let product_name = format!("Repair Shampoo of {name}");
+    let product_sku = format!("SH-{}", Uuid::now_v7().simple());
+    let product = keyed(
+        "/api/v1/products".into(),
+        json!({"sku": product_sku, "name": product_name, "hsn_code": "3305", "price_paise": 45000,
+               "low_stock_threshold": 5}),
+    )
+    .await;
+    assert_eq!(product["name"], product_name.as_str(), "{product}");
+    let product_id = id_of(&product);
+    let stocked = keyed(
+        format!("/api/v1/locations/{location}/stock/movements"),
+        json!({"product_id": product_id, "kind": "purchase", "quantity": 20, "note": "Opening stock"}),
+    )
+    .await;
+    assert_eq!(
+        stocked["movement"]["product_id"],
+        product_id.as_str(),
+        "{stocked}"
+    );
+    let movement_id = stocked["movement"]["id"].as_str().unwrap().to_owned();
+    expect(
+        app,
+        Method::PUT,
+        &format!("/api/v1/staff/{staff_id}/commission"),
+        token,
+        &json!({"service_commission_bp": 1000, "product_commission_bp": 500}),
+        204,
+    )
+    .await;
+    let billed_appointment_id = id_of(
+        &post(
+            "/api/v1/appointments".into(),
+            json!({"location_id": location, "client_id": client_id, "start": pune(BOOKED_DAY, 16),
+                   "items": [{"service_id": service_id, "staff_id": staff_id}]}),
+        )
+        .await,
+    );
+    let invoice_id = id_of(
+        &post(
+            "/api/v1/invoices".into(),
+            json!({"appointment_id": billed_appointment_id, "customer": {"gstin": CUSTOMER_GSTIN}}),
+        )
+        .await,
+    );
+    post(
+        format!("/api/v1/invoices/{invoice_id}/lines"),
+        json!({"kind": "product", "product_id": product_id, "quantity": 2, "staff_id": staff_id}),
+    )
+    .await;
+    let invoice = expect(
+        app,
+        Method::POST,
+        &format!("/api/v1/invoices/{invoice_id}/finalize"),
+        token,
+        &json!({}),
+        200,
+    )
+    .await;
+    let total = invoice["total_paise"].as_i64().unwrap();
+    let paid = post(
+        format!("/api/v1/invoices/{invoice_id}/payments"),
+        json!({"method": "cash", "amount_paise": total}),
+    )
+    .await;
+    assert_eq!(paid["payment_status"], "paid", "{paid}");
+    let credit_note_id = id_of(
+        &post(
+            format!("/api/v1/invoices/{invoice_id}/credit-notes"),
+            json!({"reason": "Damaged bottle", "lines": [{"position": 1, "quantity": 1}], "restock": true}),
+        )
+        .await,
+    );
+    let draft_invoice_id = id_of(
+        &post(
+            "/api/v1/invoices".into(),
+            json!({"location_id": location, "client_id": client_id}),
+        )
+        .await,
+    );
+    post(
+        format!("/api/v1/invoices/{draft_invoice_id}/lines"),
+        json!({"kind": "product", "product_id": product_id, "quantity": 1}),
+    )
+    .await;
+    let closed_day = day(0);
+    expect(
+        app,
+        Method::POST,
+        &format!("/api/v1/locations/{location}/cash-close"),
+        token,
+        &json!({"business_day": closed_day, "counted_cash_paise": total}),
+        200,
+    )
+    .await;
+
     Populated {
         name: name.to_owned(),
         business,
@@ -426,6 +643,15 @@ async fn populated(app: &TestApp, name: &str) -> Populated {
         online_appointment_id,
         online_client_name,
         manage_token,
+        product_id,
+        product_name,
+        product_sku,
+        movement_id,
+        billed_appointment_id,
+        invoice_id,
+        credit_note_id,
+        draft_invoice_id,
+        closed_day,
     }
 }
 
@@ -824,7 +1050,13 @@ async fn catalog_every_tenant_table_forces_rls_and_keys_by_tenant_and_the_app_ro
         .unwrap();
     assert!(!can_create, "ftry_app can create objects in public");
 
-    for table in ["audit_events", "platform_audit_events"] {
+    for table in [
+        "audit_events",
+        "platform_audit_events",
+        "payments",
+        "cash_closes",
+        "stock_movements",
+    ] {
         let (insert, update, delete, truncate, column_update): (bool, bool, bool, bool, bool) = sqlx::query_as(
             "SELECT has_table_privilege('ftry_app', $1, 'INSERT'), has_table_privilege('ftry_app', $1, 'UPDATE'),
                     has_table_privilege('ftry_app', $1, 'DELETE'), has_table_privilege('ftry_app', $1, 'TRUNCATE'),
@@ -911,7 +1143,6 @@ async fn every_tenant_route_answers_404_for_another_tenants_ids_and_changes_noth
     let tables = tenant_tables(&mut admin).await;
     let before = rows_of(&mut admin, &tables, a.tenant_id()).await;
     let contents = contents_of(&mut admin, &tables, a.tenant_id()).await;
-    let (a_ids, b_ids) = (a.path_ids(), b.path_ids());
 
     let mut swept = BTreeSet::new();
     let mut leaks = Vec::new();
@@ -922,9 +1153,13 @@ async fn every_tenant_route_answers_404_for_another_tenants_ids_and_changes_noth
         }
         // A's ids in the path, all of them and (on nested routes) each one
         // alone among B's; B's own query and body, so only A's id is wrong.
+        let (a_ids, b_ids) = (a.path_ids_for(&method, &path), b.path_ids_for(&method, &path));
         let mut targets = vec![fill(&path, &a_ids)];
         if path.matches('{').count() > 1 {
-            for name in b_ids.keys().filter(|name| path.contains(&format!("{{{name}}}"))) {
+            for name in b_ids
+                .keys()
+                .filter(|name| !ORDINALS.contains(name) && path.contains(&format!("{{{name}}}")))
+            {
                 let mut mixed = b_ids.clone();
                 mixed.insert(name, a_ids[name].clone());
                 targets.push(fill(&path, &mixed));
@@ -1003,25 +1238,46 @@ async fn every_tenant_route_answers_404_for_another_tenants_ids_and_changes_noth
         "POST /api/v1/appointments/{appointment_id}/status",
         "POST /api/v1/appointments/{appointment_id}/cancel",
         "POST /api/v1/appointments/{appointment_id}/reschedule",
+        "GET /api/v1/products/{product_id}",
+        "PATCH /api/v1/products/{product_id}",
+        "GET /api/v1/locations/{location_id}/stock",
+        "GET /api/v1/locations/{location_id}/stock/movements",
+        "POST /api/v1/locations/{location_id}/stock/movements",
+        "GET /api/v1/invoices/{invoice_id}",
+        "PATCH /api/v1/invoices/{invoice_id}",
+        "GET /api/v1/invoices/{invoice_id}/html",
+        "POST /api/v1/invoices/{invoice_id}/lines",
+        "DELETE /api/v1/invoices/{invoice_id}/lines/{position}",
+        "POST /api/v1/invoices/{invoice_id}/finalize",
+        "POST /api/v1/invoices/{invoice_id}/payments",
+        "POST /api/v1/invoices/{invoice_id}/credit-notes",
+        "GET /api/v1/locations/{location_id}/cash-close",
+        "POST /api/v1/locations/{location_id}/cash-close",
+        "PUT /api/v1/staff/{staff_id}/commission",
     ] {
         assert!(swept.contains(route), "{route} not swept: {swept:?}");
     }
 
     // The queries and bodies sent were valid: with B's own ids every write
     // succeeds. Removals and the cancellation run last, so that nothing a
-    // later write needs is gone.
+    // later write needs is gone, and the draft is finalized after them, as a
+    // finalized invoice takes no more changes.
     writes.sort_by_key(|(method, path)| {
-        (
-            *method == Method::DELETE || path.ends_with("/cancel"),
-            path.clone(),
-        )
+        let rank = if path.ends_with("/finalize") {
+            2
+        } else if *method == Method::DELETE || path.ends_with("/cancel") {
+            1
+        } else {
+            0
+        };
+        (rank, path.clone())
     });
     for (method, path) in writes {
         let (query, body) = b.request_for(&method, &path);
         let own = call(
             &app,
             method.clone(),
-            &format!("{}{query}", fill(&path, &b_ids)),
+            &format!("{}{query}", fill(&path, &b.path_ids_for(&method, &path))),
             b.owner_token(),
             &body,
         )
@@ -1061,7 +1317,7 @@ async fn tenant_lists_never_contain_another_tenants_records() {
         a.member_email.clone(),
         a.member_session_id.clone(),
     ]);
-    a_marks.extend(a.scheduling_marks());
+    a_marks.extend(a.marks());
 
     // Every read of the document, as B: the lists, and each view of B's own
     // records (its branch's calendar and availability, its staff, clients,
@@ -1109,12 +1365,46 @@ async fn tenant_lists_never_contain_another_tenants_records() {
         ("/api/v1/locations/{location_id}/closures", &b.closure_id),
         ("/api/v1/staff/{staff_id}", &b.service_id),
         ("/api/v1/staff/{staff_id}/time-off", &b.time_off_id),
+        ("/api/v1/products", &b.product_id),
+        ("/api/v1/products", &b.product_sku),
+        ("/api/v1/products/{product_id}", &b.product_name),
+        ("/api/v1/locations/{location_id}/stock", &b.product_id),
+        ("/api/v1/locations/{location_id}/stock/movements", &b.movement_id),
+        ("/api/v1/invoices", &b.invoice_id),
+        ("/api/v1/invoices", &b.credit_note_id),
+        ("/api/v1/invoices", &b.draft_invoice_id),
+        ("/api/v1/invoices/{invoice_id}", &b.product_id),
+        ("/api/v1/invoices/{invoice_id}/html", &b.client_name),
+        (
+            "/api/v1/locations/{location_id}/cash-close",
+            &b.business.location_id,
+        ),
+        ("/api/v1/reports/revenue", &b.staff_name),
+        ("/api/v1/reports/tax", &b.client_name),
+        ("/api/v1/reports/staff", &b.staff_id),
     ] {
         let text = listed
             .get(path)
             .unwrap_or_else(|| panic!("{path} is not a listed route"));
         assert!(text.contains(own.as_str()), "{path} lacks B's own {own}: {text}");
     }
+    // Figures count B's own records alone: its three visits, one of them
+    // checked out; its invoice and credit note; its till.
+    let figures = |path: &str| -> Value { serde_json::from_str(&listed[path]).unwrap() };
+    let stats = figures("/api/v1/reports/appointments");
+    assert_eq!(
+        (stats["total"].as_i64(), stats["completed"].as_i64()),
+        (Some(3), Some(1)),
+        "{stats}"
+    );
+    let ledger = figures("/api/v1/ledger/verify");
+    assert_eq!(
+        (ledger["ok"].as_bool(), ledger["documents_checked"].as_i64()),
+        (Some(true), Some(2)),
+        "{ledger}"
+    );
+    let till = figures("/api/v1/locations/{location_id}/cash-close");
+    assert_eq!(till["closed"], true, "{till}");
     app.stop().await;
 }
 
@@ -1164,6 +1454,8 @@ async fn another_tenants_ids_in_bodies_and_queries_are_refused_and_change_nothin
         &b.resource_id,
     );
     let week = whole_week();
+    let purchase = |product: &str| json!({"product_id": product, "kind": "purchase", "quantity": 1});
+    let lines = format!("/api/v1/invoices/{}/lines", b.draft_invoice_id);
     // (method, path, with one of A's ids, the same with B's own id instead)
     let attempts: Vec<(Method, String, Value, Value)> = vec![
         (
@@ -1298,19 +1590,89 @@ async fn another_tenants_ids_in_bodies_and_queries_are_refused_and_change_nothin
             json!({"duplicate_id": a.client_id}),
             json!({"duplicate_id": b.duplicate_client_id}),
         ),
+        (
+            Method::POST,
+            format!("/api/v1/locations/{b_location}/stock/movements"),
+            purchase(&a.product_id),
+            purchase(&b.product_id),
+        ),
+        (
+            Method::POST,
+            "/api/v1/invoices".into(),
+            json!({"location_id": a_location}),
+            json!({"location_id": b_location}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/invoices".into(),
+            json!({"appointment_id": a.appointment_id}),
+            json!({"appointment_id": appointment}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/invoices".into(),
+            json!({"location_id": b_location, "client_id": a.client_id}),
+            json!({"location_id": b_location, "client_id": client}),
+        ),
+        (
+            Method::POST,
+            lines.clone(),
+            json!({"kind": "product", "product_id": a.product_id}),
+            json!({"kind": "product", "product_id": b.product_id}),
+        ),
+        (
+            Method::POST,
+            lines.clone(),
+            json!({"kind": "service", "service_id": a.service_id}),
+            json!({"kind": "service", "service_id": service}),
+        ),
+        (
+            Method::POST,
+            lines.clone(),
+            json!({"kind": "service", "service_id": service, "staff_id": a.staff_id}),
+            json!({"kind": "service", "service_id": service, "staff_id": staff}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/invoices/{}", b.draft_invoice_id),
+            json!({"tip_paise": 2000, "tip_staff_id": a.staff_id}),
+            json!({"tip_paise": 2000, "tip_staff_id": staff}),
+        ),
     ];
     // (a read naming one of A's ids, the same naming B's own instead)
-    let reads = [
+    let mut reads = vec![
         (window(a_location), window(b_location)),
         (availability(&a.service_id, "any"), availability(service, "any")),
         (availability(service, &a.staff_id), availability(service, staff)),
+        (
+            format!(
+                "/api/v1/locations/{b_location}/stock/movements?product_id={}",
+                a.product_id
+            ),
+            format!(
+                "/api/v1/locations/{b_location}/stock/movements?product_id={}",
+                b.product_id
+            ),
+        ),
     ];
+    for report in ["revenue", "tax", "staff", "appointments"] {
+        let report = |location: &str| {
+            format!(
+                "/api/v1/reports/{report}?location_id={location}&from={}&to={}",
+                day(-1),
+                day(BOOKED_DAY + 1)
+            )
+        };
+        reads.push((report(a_location), report(b_location)));
+    }
     let secrets = [
         a.name.as_str(),
         &a.staff_name,
         &a.client_name,
         &a.client_email,
         &a.online_client_name,
+        &a.product_name,
+        &a.product_sku,
     ];
     let before = all_row_counts(&db).await;
     let mut accepted = Vec::new();
@@ -1351,7 +1713,7 @@ async fn another_tenants_ids_in_bodies_and_queries_are_refused_and_change_nothin
     );
 
     // Filters naming A's records show nothing of A.
-    let mut a_marks = a.scheduling_marks();
+    let mut a_marks = a.marks();
     a_marks.extend([a.business.tenant_id.clone(), a_location.to_owned()]);
     for path in [
         format!("/api/v1/services?location_id={a_location}"),
@@ -1363,6 +1725,9 @@ async fn another_tenants_ids_in_bodies_and_queries_are_refused_and_change_nothin
         "/api/v1/clients?q=Neha".to_owned(),
         format!("/api/v1/staff/{staff}/time-off?from={}", instant(pune(0, 0))),
         format!("/api/v1/audit-events?resource_id={}", a.appointment_id),
+        format!("/api/v1/audit-events?resource_id={}", a.invoice_id),
+        format!("/api/v1/invoices?location_id={a_location}"),
+        format!("/api/v1/products?q={}", a.product_sku),
     ] {
         let response = call(&app, Method::GET, &path, b.owner_token(), &Value::Null).await;
         let status = response.status().as_u16();
@@ -1439,7 +1804,7 @@ async fn public_pages_show_only_their_own_salon_and_refuse_another_salons_ids_an
                 day(BOOKED_DAY + 1)
             )
         };
-        let mut other_marks = other.scheduling_marks();
+        let mut other_marks = other.marks();
         other_marks.extend([
             other.business.tenant_id.clone(),
             other.business.slug.clone(),

@@ -3,6 +3,8 @@
 //! Redis servers.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod salon;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -173,6 +175,72 @@ impl TestApp {
             task.await.unwrap().unwrap();
         }
     }
+}
+
+/// A request with a bearer token and, if given, a JSON body.
+pub async fn send(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> reqwest::Response {
+    let request = app.authed(method, path, token);
+    match body {
+        Some(body) => request.json(body),
+        None => request,
+    }
+    .send()
+    .await
+    .unwrap()
+}
+
+/// GET `path` with a bearer token.
+pub async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
+    send(app, token, reqwest::Method::GET, path, None).await
+}
+
+/// POST a JSON body to `path` with a bearer token.
+pub async fn post(app: &TestApp, token: &str, path: &str, body: &serde_json::Value) -> reqwest::Response {
+    send(app, token, reqwest::Method::POST, path, Some(body)).await
+}
+
+/// The text of a response that must have `status`.
+async fn text_with(response: reqwest::Response, status: u16) -> String {
+    let actual = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    assert_eq!(actual, status, "{text}");
+    text
+}
+
+/// The JSON body of a response that must have `status`.
+pub async fn body(response: reqwest::Response, status: u16) -> serde_json::Value {
+    serde_json::from_str(&text_with(response, status).await).unwrap()
+}
+
+/// The body of a response that must have `status`, as JSON (`Null` when empty).
+pub async fn expect(response: reqwest::Response, status: u16) -> serde_json::Value {
+    let text = text_with(response, status).await;
+    if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+/// A 422 `validation_failed` naming exactly one field, with a message.
+pub async fn invalid(response: reqwest::Response, field: &str) -> serde_json::Value {
+    let body = problem(response, 422, "validation_failed").await;
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{body}");
+    assert_eq!(errors[0]["field"], field, "{body}");
+    assert!(!errors[0]["message"].as_str().unwrap().is_empty(), "{body}");
+    body
+}
+
+/// A connection to the app's database as the test server's superuser.
+pub async fn admin(app: &TestApp) -> PgConnection {
+    app.db.as_ref().unwrap().admin().await
 }
 
 /// Assert a problem+json answer and return its body.
