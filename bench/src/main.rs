@@ -112,8 +112,10 @@ async fn run(db: &data::BenchDb, options: &Options, started: Instant) -> anyhow:
     let availability = measure::availability(&client, &base, &salon, availability_runs).await?;
     let booking =
         measure::booking(&client, &base, &salon, 32, if options.quick { 500 } else { 3000 }).await?;
-    let checkout = measure::checkout(&client, &base, &salon, 32, if options.quick { 200 } else { 1000 }).await?;
-    let revenue = measure::revenue_report(&client, &base, &salon, if options.quick { 20 } else { 100 }).await?;
+    let checkout =
+        measure::checkout(&client, &base, &salon, 32, if options.quick { 200 } else { 1000 }).await?;
+    let revenue =
+        measure::revenue_report(&client, &base, &salon, if options.quick { 20 } else { 100 }).await?;
 
     let _ = stop.send(());
     server.await??;

@@ -339,7 +339,9 @@ pub async fn checkout(
     concurrency: usize,
     count: usize,
 ) -> anyhow::Result<Checkout> {
-    let queue = Arc::new(Mutex::new(salon.appointments.iter().take(count).copied().collect::<Vec<_>>()));
+    let queue = Arc::new(Mutex::new(
+        salon.appointments.iter().take(count).copied().collect::<Vec<_>>(),
+    ));
     let results = Arc::new(Mutex::new(Vec::new()));
     let started = Instant::now();
     let mut workers = Vec::new();
@@ -348,7 +350,9 @@ pub async fn checkout(
         let (base, token, product) = (base.to_owned(), salon.token.clone(), salon.product);
         workers.push(tokio::spawn(async move {
             loop {
-                let Some(appointment) = queue.lock().await.pop() else { break };
+                let Some(appointment) = queue.lock().await.pop() else {
+                    break;
+                };
                 let sent = Instant::now();
                 let mut server = 0.0;
                 let mut step = |response: reqwest::Result<reqwest::Response>| -> Option<reqwest::Response> {
@@ -365,7 +369,9 @@ pub async fn checkout(
                             .send()
                             .await,
                     )?;
-                    let id = draft.json::<serde_json::Value>().await.ok()?["id"].as_str()?.to_owned();
+                    let id = draft.json::<serde_json::Value>().await.ok()?["id"]
+                        .as_str()?
+                        .to_owned();
                     step(
                         client
                             .post(format!("{base}/api/v1/invoices/{id}/lines"))
@@ -375,7 +381,11 @@ pub async fn checkout(
                             .await,
                     )?;
                     let finalized = step(
-                        client.post(format!("{base}/api/v1/invoices/{id}/finalize")).bearer_auth(&token).send().await,
+                        client
+                            .post(format!("{base}/api/v1/invoices/{id}/finalize"))
+                            .bearer_auth(&token)
+                            .send()
+                            .await,
                     )?;
                     let due = finalized.json::<serde_json::Value>().await.ok()?["due_paise"].as_i64()?;
                     step(
@@ -412,14 +422,26 @@ pub async fn checkout(
 }
 
 /// The revenue report by day over the year before the measured fortnight.
-pub async fn revenue_report(client: &reqwest::Client, base: &str, salon: &Salon, runs: usize) -> anyhow::Result<Sample> {
+pub async fn revenue_report(
+    client: &reqwest::Client,
+    base: &str,
+    salon: &Salon,
+    runs: usize,
+) -> anyhow::Result<Sample> {
     let to = salon.first_date - chrono::Duration::days(1);
     let from = to - chrono::Duration::days(364);
-    let url = format!("{base}/api/v1/reports/revenue?location_id={}&from={from}&to={to}&group=day", salon.location);
+    let url = format!(
+        "{base}/api/v1/reports/revenue?location_id={}&from={from}&to={to}&group=day",
+        salon.location
+    );
     let mut server = Vec::new();
     for i in 0..runs + 3 {
         let response = client.get(&url).bearer_auth(&salon.token).send().await?;
-        anyhow::ensure!(response.status() == 200, "revenue report answered {}", response.status());
+        anyhow::ensure!(
+            response.status() == 200,
+            "revenue report answered {}",
+            response.status()
+        );
         let timing = server_ms(&response).context("Server-Timing")?;
         let _ = response.bytes().await?;
         if i >= 3 {

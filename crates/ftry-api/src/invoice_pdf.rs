@@ -69,14 +69,30 @@ fn rows(view: &InvoiceView) -> Vec<Vec<Text>> {
         vec![],
         text(true, 11.0, MARGIN, field(&supplier["name"])),
         text(false, 9.0, MARGIN, field(&supplier["address"])),
-        text(false, 9.0, MARGIN, format!("GSTIN: {}", field(&supplier["gstin"]))),
-        vec![],
-        text(false, 9.0, MARGIN, format!("Number: {}", invoice.number.as_deref().unwrap_or("(draft)"))),
         text(
             false,
             9.0,
             MARGIN,
-            format!("Date: {}", invoice.issued_on.map(|d| d.format("%d-%m-%Y").to_string()).unwrap_or_default()),
+            format!("GSTIN: {}", field(&supplier["gstin"])),
+        ),
+        vec![],
+        text(
+            false,
+            9.0,
+            MARGIN,
+            format!("Number: {}", invoice.number.as_deref().unwrap_or("(draft)")),
+        ),
+        text(
+            false,
+            9.0,
+            MARGIN,
+            format!(
+                "Date: {}",
+                invoice
+                    .issued_on
+                    .map(|d| d.format("%d-%m-%Y").to_string())
+                    .unwrap_or_default()
+            ),
         ),
         text(
             false,
@@ -88,7 +104,12 @@ fn rows(view: &InvoiceView) -> Vec<Vec<Text>> {
                 ftry_domain::gstin::state_name(&invoice.place_of_supply).unwrap_or("")
             ),
         ),
-        text(false, 9.0, MARGIN, format!("Billed to: {}", invoice.customer_name)),
+        text(
+            false,
+            9.0,
+            MARGIN,
+            format!("Billed to: {}", invoice.customer_name),
+        ),
     ];
     if let Some(gstin) = &invoice.customer_gstin {
         rows.push(text(false, 9.0, MARGIN, format!("Customer GSTIN: {gstin}")));
@@ -98,8 +119,24 @@ fn rows(view: &InvoiceView) -> Vec<Vec<Text>> {
     }
     rows.push(vec![]);
     let columns = [MARGIN, 60.0, 230.0, 275.0, 300.0, 370.0, 405.0, 465.0, 525.0];
-    let header = ["#", "Description", "SAC/HSN", "Qty", "Taxable", "GST", "CGST+SGST", "IGST", "Amount"];
-    rows.push(header.iter().zip(columns).flat_map(|(h, x)| text(true, 8.0, x, *h)).collect());
+    let header = [
+        "#",
+        "Description",
+        "SAC/HSN",
+        "Qty",
+        "Taxable",
+        "GST",
+        "CGST+SGST",
+        "IGST",
+        "Amount",
+    ];
+    rows.push(
+        header
+            .iter()
+            .zip(columns)
+            .flat_map(|(h, x)| text(true, 8.0, x, *h))
+            .collect(),
+    );
     for (i, line) in view.lines.iter().enumerate() {
         let description: String = line.description.chars().take(32).collect();
         let cells = [
@@ -113,7 +150,13 @@ fn rows(view: &InvoiceView) -> Vec<Vec<Text>> {
             amount(line.igst_paise),
             amount(line.total_paise),
         ];
-        rows.push(cells.into_iter().zip(columns).flat_map(|(c, x)| text(false, 8.0, x, c)).collect());
+        rows.push(
+            cells
+                .into_iter()
+                .zip(columns)
+                .flat_map(|(c, x)| text(false, 8.0, x, c))
+                .collect(),
+        );
     }
     rows.push(vec![]);
     for (label, name) in [
@@ -124,9 +167,21 @@ fn rows(view: &InvoiceView) -> Vec<Vec<Text>> {
         ("Tip", "tip"),
         ("Round-off", "round_off"),
     ] {
-        rows.push([text(false, 9.0, 380.0, label), text(false, 9.0, 480.0, total(name))].concat());
+        rows.push(
+            [
+                text(false, 9.0, 380.0, label),
+                text(false, 9.0, 480.0, total(name)),
+            ]
+            .concat(),
+        );
     }
-    rows.push([text(true, 10.0, 380.0, "Total"), text(true, 10.0, 480.0, total("grand_total"))].concat());
+    rows.push(
+        [
+            text(true, 10.0, 380.0, "Total"),
+            text(true, 10.0, 480.0, total("grand_total")),
+        ]
+        .concat(),
+    );
     rows.push(vec![]);
     rows.push(text(false, 9.0, MARGIN, field(&totals["amount_in_words"])));
     rows.push(vec![]);
@@ -142,9 +197,15 @@ pub fn render(view: &InvoiceView) -> Vec<u8> {
     // 1 catalog, 2 pages, 3-4 fonts, then a page and its content per page.
     let kids: Vec<String> = (0..pages.len()).map(|i| format!("{} 0 R", 5 + 2 * i)).collect();
     objects.push("<< /Type /Catalog /Pages 2 0 R >>".into());
-    objects.push(format!("<< /Type /Pages /Kids [{}] /Count {} >>", kids.join(" "), pages.len()));
+    objects.push(format!(
+        "<< /Type /Pages /Kids [{}] /Count {} >>",
+        kids.join(" "),
+        pages.len()
+    ));
     objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".into());
-    objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>".into());
+    objects.push(
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>".into(),
+    );
     for (i, page) in pages.iter().enumerate() {
         let mut content = String::new();
         for (row, texts) in page.iter().enumerate() {
@@ -165,7 +226,10 @@ pub fn render(view: &InvoiceView) -> Vec<u8> {
              /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents {} 0 R >>",
             6 + 2 * i
         ));
-        objects.push(format!("<< /Length {} >>\nstream\n{content}endstream", content.len()));
+        objects.push(format!(
+            "<< /Length {} >>\nstream\n{content}endstream",
+            content.len()
+        ));
     }
     let mut pdf = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::with_capacity(objects.len());
@@ -179,7 +243,11 @@ pub fn render(view: &InvoiceView) -> Vec<u8> {
         pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
     }
     pdf.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
     );
     pdf
 }

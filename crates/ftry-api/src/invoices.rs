@@ -256,11 +256,19 @@ async fn pdf(
     Path(invoice_id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
     let view = state.app.invoice(&principal, invoice_id).await?;
-    let name = view.invoice.number.clone().unwrap_or_else(|| "draft".into()).replace('/', "-");
+    let name = view
+        .invoice
+        .number
+        .clone()
+        .unwrap_or_else(|| "draft".into())
+        .replace('/', "-");
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}.pdf\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{name}.pdf\""),
+            ),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
         crate::invoice_pdf::render(&view),

@@ -439,6 +439,9 @@ impl App {
         principal.require(Permission::InvoicesCreate)?;
         let limit = limit.clamp(1, 200);
         let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        ftry_store::tenants::get_location(&mut tx, location_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let mut list = invoices::list(&mut tx, location_id, from, to, cursor, limit + 1).await?;
         tx.commit().await?;
         let next = (list.len() as i64 > limit).then(|| {

@@ -264,6 +264,16 @@ CREATE TRIGGER appointment_items_resource_exclusive
     FOR EACH ROW EXECUTE FUNCTION ftry_item_resource_exclusive();
 CREATE INDEX appointment_items_by_location_time ON appointment_items USING gist (tenant_id, location_id, client_time)
     WHERE active;
+-- Availability reads each staff member's busy time for a few weeks: by start,
+-- with the busy time itself in the index so the rows need not be fetched.
+-- The start is a plain column because under row-level security only
+-- leakproof comparisons (timestamptz <, >=) can be index conditions, and
+-- range operators are not leakproof.
+ALTER TABLE appointment_items ADD COLUMN starts_at timestamptz GENERATED ALWAYS AS (lower(client_time)) STORED;
+CREATE INDEX appointment_items_staff_busy ON appointment_items (tenant_id, staff_id, starts_at)
+    INCLUDE (staff_time, appointment_id) WHERE active;
+CREATE INDEX appointment_items_resource_use ON appointment_items (tenant_id, location_id, starts_at)
+    INCLUDE (resource_id, client_time, appointment_id) WHERE active AND resource_id IS NOT NULL;
 
 -- What happened to an appointment: creation, each status change, each move.
 CREATE TABLE appointment_events (

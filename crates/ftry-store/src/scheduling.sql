@@ -48,14 +48,20 @@ SELECT
                COALESCE(array_agg(lower(t)), '{}') AS starts,
                COALESCE(array_agg(upper(t)), '{}') AS ends
           FROM staff_here sh
-          -- OFFSET 0 keeps this a per-staff index lookup instead of a scan of every item.
+          -- Per staff member through appointment_items_staff_busy (an index-only
+          -- scan): items starting from a day before the window (no item's
+          -- buffers reach further) to a day after it. OFFSET 0 keeps it per staff.
           JOIN LATERAL (SELECT i.staff_time FROM appointment_items i
-                         WHERE i.staff_id = sh.id AND i.active AND i.staff_time && tstzmultirange(tstzrange($2, $3))
+                         WHERE i.staff_id = sh.id AND i.active
+                           AND i.starts_at >= $2 - interval '1 day' AND i.starts_at < $3 + interval '1 day'
+                           AND i.staff_time && tstzmultirange(tstzrange($2, $3))
                            AND ($4::uuid IS NULL OR i.appointment_id <> $4) OFFSET 0) i ON true
           CROSS JOIN LATERAL unnest(i.staff_time) AS t) busy,
        (SELECT COALESCE(array_agg(resource_id), '{}') AS resource_ids,
                COALESCE(array_agg(lower(client_time)), '{}') AS starts,
                COALESCE(array_agg(upper(client_time)), '{}') AS ends
           FROM appointment_items
-         WHERE active AND location_id = $1 AND resource_id IS NOT NULL AND client_time && tstzrange($2, $3)
+         WHERE active AND location_id = $1 AND resource_id IS NOT NULL
+           AND starts_at >= $2 - interval '1 day' AND starts_at < $3 + interval '1 day'
+           AND client_time && tstzrange($2, $3)
            AND ($4::uuid IS NULL OR appointment_id <> $4)) uses

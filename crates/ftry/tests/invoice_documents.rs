@@ -28,8 +28,10 @@ async fn a_finalized_invoice_downloads_as_a_well_formed_pdf_with_its_number_and_
     let id = draft["id"].as_str().unwrap().to_owned();
     let added = app
         .authed(Method::POST, &format!("/api/v1/invoices/{id}/lines"), token)
-        .json(&serde_json::json!({"kind": "custom", "description": "Bridal trial", "code": "999722",
-                                  "unit_price_paise": 105000}))
+        .json(
+            &serde_json::json!({"kind": "custom", "description": "Bridal trial", "code": "999722",
+                                  "unit_price_paise": 105000}),
+        )
         .send()
         .await
         .unwrap();
@@ -44,7 +46,11 @@ async fn a_finalized_invoice_downloads_as_a_well_formed_pdf_with_its_number_and_
         .unwrap();
     let number = finalized["number"].as_str().unwrap().to_owned();
 
-    let response = app.authed(Method::GET, &format!("/api/v1/invoices/{id}/pdf"), token).send().await.unwrap();
+    let response = app
+        .authed(Method::GET, &format!("/api/v1/invoices/{id}/pdf"), token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/pdf");
     let pdf = response.bytes().await.unwrap().to_vec();
@@ -63,18 +69,42 @@ async fn a_finalized_invoice_downloads_as_a_well_formed_pdf_with_its_number_and_
     }
     // Every cross-reference entry points at its object.
     let xref = text.rfind("\nxref\n").unwrap() + 1;
-    let startxref: usize = text.split("startxref\n").nth(1).unwrap().lines().next().unwrap().parse().unwrap();
+    let startxref: usize = text
+        .split("startxref\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(startxref, xref);
-    let entries: Vec<&str> = text[xref..].lines().skip(3).take_while(|l| l.ends_with(" n ")).collect();
-    assert_eq!(entries.len(), 6, "catalog, pages, two fonts, one page and its content");
+    let entries: Vec<&str> = text[xref..]
+        .lines()
+        .skip(3)
+        .take_while(|l| l.ends_with(" n "))
+        .collect();
+    assert_eq!(
+        entries.len(),
+        6,
+        "catalog, pages, two fonts, one page and its content"
+    );
     for (n, entry) in entries.iter().enumerate() {
         let offset: usize = entry[..10].parse().unwrap();
-        assert!(text[offset..].starts_with(&format!("{} 0 obj\n", n + 1)), "object {}", n + 1);
+        assert!(
+            text[offset..].starts_with(&format!("{} 0 obj\n", n + 1)),
+            "object {}",
+            n + 1
+        );
     }
 
     let other = app.signup("Other Salon").await;
     let foreign = app
-        .authed(Method::GET, &format!("/api/v1/invoices/{id}/pdf"), &other.access_token)
+        .authed(
+            Method::GET,
+            &format!("/api/v1/invoices/{id}/pdf"),
+            &other.access_token,
+        )
         .send()
         .await
         .unwrap();

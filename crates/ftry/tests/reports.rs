@@ -432,11 +432,11 @@ async fn revenue_by_day_staff_service_category_and_payment_method_subtracts_cred
     assert_eq!(b["total_paise"], 387500);
     pay(&app, &salon, &b, "card", 387500).await;
 
-    // The credit note: 1 shampoo 115000 + 2875 + 2875 = 120750, rounded off to 120800.
+    // The credit note: 1 shampoo 115000 + 2875 + 2875 = 120750; credit notes are never rounded off.
     let note = credit(&app, &salon, &a, &[(1, 1)]).await;
-    assert_eq!(note["total_paise"], 120800);
-    assert_eq!(note["totals"]["round_off"], 50);
-    pay(&app, &salon, &note, "cash", 120800).await;
+    assert_eq!(note["total_paise"], 120750);
+    assert_eq!(note["totals"]["round_off"], 0);
+    pay(&app, &salon, &note, "cash", 120750).await;
 
     let path = |extra: &str| report_path("revenue", salon.location, yesterday, today, extra);
 
@@ -496,12 +496,12 @@ async fn revenue_by_day_staff_service_category_and_payment_method_subtracts_cred
     );
 
     // By payment method, money as it moved, tips and round-off included:
-    // card 387500 (B); UPI 225500 (A); cash 100000 (A) + 84000 (C) − 120800 (refund) = 63200.
-    // 387500 + 225500 + 63200 = 676200 = revenue 656250 + tip 20000 − the note's round-off 50.
+    // card 387500 (B); UPI 225500 (A); cash 100000 (A) + 84000 (C) − 120750 (refund) = 63250.
+    // 387500 + 225500 + 63250 = 676250 = revenue 656250 + tip 20000.
     let by_method = json!([
         payment_row("card", "Card", 1, 387500),
         payment_row("upi", "UPI", 1, 225500),
-        payment_row("cash", "Cash", 3, 63200),
+        payment_row("cash", "Cash", 3, 63250),
     ]);
     assert_eq!(
         report(&app, &token, &path("&group=payment_method")).await["rows"],
@@ -647,9 +647,9 @@ async fn the_gst_report_lists_b2b_documents_sums_b2c_by_place_and_rate_and_summa
     // −(80000 + 2000 + 2000) = −84000 on the B2B invoice.
     let b2b_note = credit(&app, &salon, &b2b, &[(1, 1)]).await;
     assert_eq!(b2b_note["total_paise"], 84000);
-    // −(59900 + 5391 + 5391) on the Pune sale.
+    // −(59900 + 5391 + 5391) = −70682 on the Pune sale (credit notes are never rounded off).
     let b2c_note = credit(&app, &salon, &pune_sale, &[(1, 1)]).await;
-    assert_eq!(b2c_note["total_paise"], 70700);
+    assert_eq!(b2c_note["total_paise"], 70682);
 
     let path = |extra: &str| report_path("tax", salon.location, today, today, extra);
     let tax = report(&app, &token, &path("")).await;
