@@ -454,6 +454,9 @@ async fn an_unknown_tax_code_is_422_and_tax_classes_show_todays_rate_to_anyone_s
     assert_eq!(
         codes,
         [
+            ("3304", 1800, "2017-07-01"),
+            ("3305", 500, "2025-09-22"),
+            ("3401", 500, "2025-09-22"),
             ("999721", 500, "2025-09-22"),
             ("999722", 500, "2025-09-22"),
             ("999723", 500, "2025-09-22"),
@@ -1555,7 +1558,14 @@ async fn every_catalog_route_answers_404_for_another_tenants_ids_and_changes_not
         }
         for method in item.as_object().unwrap().keys() {
             let method: Method = method.to_uppercase().parse().unwrap();
-            let body = (method != Method::GET && method != Method::DELETE).then(|| json!({}));
+            // A well-formed body, so the refusal can only come from the ids.
+            let body = (method != Method::GET && method != Method::DELETE).then(|| {
+                if path.ends_with("/commission") {
+                    json!({"service_commission_bp": 1000, "product_commission_bp": 500})
+                } else {
+                    json!({})
+                }
+            });
             let response = call(&app, method.clone(), &fill(path, &a_ids), &b.access_token, body).await;
             let status = response.status().as_u16();
             let answer: Value = response.json().await.unwrap_or(Value::Null);
@@ -1591,6 +1601,7 @@ async fn every_catalog_route_answers_404_for_another_tenants_ids_and_changes_not
             "POST /api/v1/locations/{location_id}/closures",
             "POST /api/v1/staff/{staff_id}/time-off",
             "PUT /api/v1/locations/{location_id}/hours",
+            "PUT /api/v1/staff/{staff_id}/commission",
             "PUT /api/v1/staff/{staff_id}/hours",
             "PUT /api/v1/staff/{staff_id}/services",
         ]
