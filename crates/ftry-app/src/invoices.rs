@@ -1235,6 +1235,12 @@ async fn finalize_in(
         None => today,
     };
     let figures = compute(&supplier, &invoice, &lines, &rates, tax_date)?;
+    // Stock and the appointment first: the series row is locked from the
+    // number onwards, so everything before it runs concurrently across tills.
+    move_stock_for(tx, principal, &invoice, &lines).await?;
+    if let Some(appointment_id) = invoice.appointment_id {
+        complete_appointment(tx, principal, appointment_id).await?;
+    }
     let year = numbering::financial_year(today);
     let series = if invoice.kind == "credit_note" {
         DocumentSeries::CreditNote
@@ -1306,10 +1312,6 @@ async fn finalize_in(
     )
     .await?;
     invoices::advance_series(tx, invoice.location_id, &invoice.kind, fy, sequence, &hash).await?;
-    move_stock_for(tx, principal, &invoice, &lines).await?;
-    if let Some(appointment_id) = invoice.appointment_id {
-        complete_appointment(tx, principal, appointment_id).await?;
-    }
     let action = if invoice.kind == "credit_note" {
         "credit_note.issued"
     } else {
