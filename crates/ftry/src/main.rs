@@ -211,6 +211,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let addr = config.http.addr;
+    let shutdown = server::shutdown_signal();
     let prepared = server::prepare(config, demo).await?;
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
@@ -224,7 +225,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     if demo {
         print_demo_logins(Some(local));
     }
-    server::run(prepared, listener, server::shutdown_signal()).await
+    server::run(prepared, listener, shutdown).await
 }
 
 /// How to look at the demo salon.

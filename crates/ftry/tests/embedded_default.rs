@@ -100,3 +100,32 @@ async fn missing_postgres_binaries_give_one_clear_error() {
     assert!(stderr.contains("apt-get install postgresql"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+#[tokio::test]
+async fn a_sigterm_while_starting_is_honoured_once_started_and_leaves_nothing_running() {
+    let root = traversable_tempdir();
+    let data = data_dir(root.path());
+    let envs = [("FTRY_DATA_DIR", data.display().to_string())];
+
+    let mut starting = FtryProcess::serve(&envs, root.path());
+    let started = std::time::Instant::now();
+    while !starting
+        .stdout_lines()
+        .iter()
+        .any(|line| line.contains("initializing the embedded PostgreSQL cluster"))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{:?}",
+            starting.stdout_lines()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    starting.signal(Signal::SIGTERM);
+    let status = starting.wait_exit(Duration::from_secs(90));
+    assert_eq!(status.code(), Some(0), "stdout: {:?}", starting.stdout_lines());
+    assert_eq!(postgres_processes_of(&data), Vec::<String>::new());
+    assert!(!data.join("postgres/postmaster.pid").exists());
+    let logs = starting.stdout_lines().join("\n");
+    assert!(logs.contains("\"signal\":\"SIGTERM\""), "{logs}");
+}
