@@ -1183,16 +1183,17 @@ async fn verify_in(tx: &mut sqlx::PgConnection) -> Result<LedgerReport, AppError
     let mut documents_checked = 0;
     for (location_id, kind, year) in &all_series {
         let documents = invoices::series_documents(tx, *location_id, kind, *year).await?;
+        let lines_of = invoices::series_lines(tx, *location_id, kind, *year).await?;
         let mut chained = Vec::with_capacity(documents.len());
         for document in &documents {
-            let lines = invoices::lines(tx, document.id).await?;
+            let lines = lines_of.get(&document.id).map(Vec::as_slice).unwrap_or_default();
             let hash: Hash = document
                 .content_hash
                 .as_deref()
                 .and_then(|h| h.try_into().ok())
                 .unwrap_or([0; 32]);
             chained.push(ChainedDocument {
-                document: canonical(document, &lines)?,
+                document: canonical(document, lines)?,
                 hash,
             });
         }

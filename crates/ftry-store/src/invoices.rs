@@ -509,6 +509,37 @@ pub async fn series_documents(
     .await
 }
 
+/// The lines of every finalized document of a series, in one query, by document id.
+pub async fn series_lines(
+    conn: &mut PgConnection,
+    location_id: Uuid,
+    kind: &str,
+    financial_year: i16,
+) -> Result<std::collections::HashMap<Uuid, Vec<Line>>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        invoice_id: Uuid,
+        #[sqlx(flatten)]
+        line: Line,
+    }
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT invoice_id, {LINE_COLUMNS} FROM invoice_lines
+          WHERE invoice_id IN (SELECT id FROM invoices WHERE location_id = $1 AND kind = $2
+                                  AND financial_year = $3 AND status = 'finalized')
+          ORDER BY invoice_id, position"
+    ))
+    .bind(location_id)
+    .bind(kind)
+    .bind(financial_year)
+    .fetch_all(conn)
+    .await?;
+    let mut lines: std::collections::HashMap<Uuid, Vec<Line>> = std::collections::HashMap::new();
+    for row in rows {
+        lines.entry(row.invoice_id).or_default().push(row.line);
+    }
+    Ok(lines)
+}
+
 /// The series that have documents: (location, kind, financial year).
 pub async fn series(conn: &mut PgConnection) -> Result<Vec<(Uuid, String, i16)>, sqlx::Error> {
     sqlx::query_as("SELECT location_id, kind, financial_year FROM invoice_series ORDER BY 1, 2, 3")
