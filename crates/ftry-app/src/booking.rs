@@ -387,7 +387,9 @@ pub(crate) async fn insert_items(
     for item in items {
         if let (Some(resource), false) = (item.resource_id, item.resource_exclusive) {
             let capacity = appointments::lock_resource(tx, resource).await?;
-            let peak = appointments::resource_peak_use(tx, resource, item.starts_at, item.ends_at).await?;
+            let peak =
+                appointments::resource_peak_use(tx, location_id, resource, item.starts_at, item.ends_at)
+                    .await?;
             if peak >= i64::from(capacity) {
                 return Err(AppError::conflict(
                     "resource_full",

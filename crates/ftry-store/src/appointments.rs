@@ -328,6 +328,7 @@ pub async fn lock_resource(conn: &mut PgConnection, resource_id: Uuid) -> Result
 /// The largest number of active items using the resource at one moment in `[from, to)`.
 pub async fn resource_peak_use(
     conn: &mut PgConnection,
+    location_id: Uuid,
     resource_id: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -335,7 +336,13 @@ pub async fn resource_peak_use(
     sqlx::query_scalar(
         "WITH uses AS (
              SELECT greatest(lower(client_time), $2) AS s, least(upper(client_time), $3) AS e
-               FROM appointment_items WHERE active AND resource_id = $1 AND client_time && tstzrange($2, $3))
+               FROM appointment_items
+              -- The start bounds let appointment_items_resource_use serve this
+              -- (no item lasts a day); the range test alone cannot use an
+              -- index under row-level security.
+              WHERE active AND location_id = $4 AND resource_id = $1
+                AND starts_at >= $2 - interval '1 day' AND starts_at < $3
+                AND client_time && tstzrange($2, $3))
          SELECT COALESCE(max(n), 0) FROM (
              SELECT sum(delta) OVER (ORDER BY t, delta) AS n
                FROM (SELECT s AS t, 1 AS delta FROM uses UNION ALL SELECT e, -1 FROM uses) edges) running",
@@ -343,6 +350,7 @@ pub async fn resource_peak_use(
     .bind(resource_id)
     .bind(from)
     .bind(to)
+    .bind(location_id)
     .fetch_one(conn)
     .await
 }
