@@ -55,14 +55,7 @@ pub fn session(
 
 /// `Set-Cookie` values that end a browser session.
 pub fn cleared() -> Vec<HeaderValue> {
-    [
-        format!("{ACCESS}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax"),
-        format!("{REFRESH}=; Path=/api/v1/auth; Max-Age=0; HttpOnly; Secure; SameSite=Strict"),
-        format!("{CSRF}=; Path=/; Max-Age=0; Secure; SameSite=Strict"),
-    ]
-    .into_iter()
-    .filter_map(|c| HeaderValue::from_str(&c).ok())
-    .collect()
+    session("", 0, "", 0, "")
 }
 
 #[cfg(test)]

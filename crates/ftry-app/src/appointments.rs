@@ -1,6 +1,8 @@
 //! Appointments at the front desk: book, look up, move through their
 //! statuses, cancel, reschedule. Booking itself is in `booking.rs`.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use ftry_domain::appointments::Status;
 use ftry_domain::permissions::Permission;
@@ -64,10 +66,7 @@ impl App {
         if !principal.can(Permission::CalendarOwn) {
             return Ok(false);
         }
-        let own: Option<Uuid> = sqlx::query_scalar("SELECT id FROM staff WHERE user_id = $1")
-            .bind(principal.user_id)
-            .fetch_optional(conn)
-            .await?;
+        let own = ftry_store::staff::id_for_user(conn, principal.user_id).await?;
         Ok(own.is_some_and(|staff| items.iter().any(|i| i.staff_id == staff)))
     }
 
@@ -116,20 +115,10 @@ impl App {
             .ok_or(AppError::NotFound)?;
         let list = appointments::list(&mut tx, location_id, from, to).await?;
         let ids: Vec<Uuid> = list.iter().map(|a| a.id).collect();
-        let mut items = appointments::items(&mut tx, &ids).await?;
+        let items = appointments::items(&mut tx, &ids).await?;
         tx.commit().await?;
-        Ok(list
-            .into_iter()
-            .map(|appointment| {
-                let (mine, rest): (Vec<Item>, Vec<Item>) =
-                    items.drain(..).partition(|i| i.appointment_id == appointment.id);
-                items = rest;
-                AppointmentView {
-                    appointment,
-                    items: mine,
-                }
-            })
-            .collect())
+        let mut items = by_appointment(items);
+        Ok(with_items(list, &mut items))
     }
 
     /// Move an appointment to its next status (confirm, check in, start,
@@ -600,27 +589,34 @@ impl App {
         .fetch_one(&mut *tx)
         .await?;
         let ids: Vec<Uuid> = upcoming.iter().chain(&past).map(|a| a.id).collect();
-        let mut items = appointments::items(&mut tx, &ids).await?;
+        let items = appointments::items(&mut tx, &ids).await?;
         tx.commit().await?;
-        let mut with_items = |list: Vec<Appointment>| -> Vec<AppointmentView> {
-            list.into_iter()
-                .map(|appointment| {
-                    let (mine, rest): (Vec<Item>, Vec<Item>) =
-                        items.drain(..).partition(|i| i.appointment_id == appointment.id);
-                    items = rest;
-                    AppointmentView {
-                        appointment,
-                        items: mine,
-                    }
-                })
-                .collect()
-        };
+        let mut items = by_appointment(items);
         Ok(ClientHistory {
-            upcoming: with_items(upcoming),
-            past: with_items(past),
+            upcoming: with_items(upcoming, &mut items),
+            past: with_items(past, &mut items),
             completed_count: counts.0,
             no_show_count: counts.1,
             cancelled_count: counts.2,
         })
     }
+}
+
+/// Items grouped by their appointment, each group in the order given.
+fn by_appointment(items: Vec<Item>) -> HashMap<Uuid, Vec<Item>> {
+    let mut grouped: HashMap<Uuid, Vec<Item>> = HashMap::new();
+    for item in items {
+        grouped.entry(item.appointment_id).or_default().push(item);
+    }
+    grouped
+}
+
+/// Each appointment with its items, taken out of `items`.
+fn with_items(list: Vec<Appointment>, items: &mut HashMap<Uuid, Vec<Item>>) -> Vec<AppointmentView> {
+    list.into_iter()
+        .map(|appointment| AppointmentView {
+            items: items.remove(&appointment.id).unwrap_or_default(),
+            appointment,
+        })
+        .collect()
 }

@@ -112,10 +112,7 @@ impl App {
         let own_staff: Option<Uuid> = if principal.can(Permission::CalendarRead) {
             None
         } else {
-            let own = sqlx::query_scalar("SELECT id FROM staff WHERE user_id = $1")
-                .bind(principal.user_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let own = ftry_store::staff::id_for_user(&mut tx, principal.user_id).await?;
             Some(own.ok_or_else(|| {
                 AppError::forbidden("no_staff_profile", "Your account has no staff profile.")
             })?)

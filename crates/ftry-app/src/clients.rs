@@ -10,7 +10,7 @@ use ftry_domain::contact::{Email, Phone};
 use ftry_domain::permissions::Permission;
 use ftry_store::audit::{self, Actor, Event, Origin};
 use ftry_store::clients::{self, ClientRecord, ClientRow, Refusal, SealedContact};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -98,16 +98,16 @@ pub struct NewClient {
 #[serde(deny_unknown_fields)]
 pub struct ClientChanges {
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::catalog::nullable")]
     #[schema(value_type = Option<String>)]
     pub phone: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::catalog::nullable")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::catalog::nullable")]
     #[schema(value_type = Option<String>)]
     pub gender: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::catalog::nullable")]
     #[schema(value_type = Option<NaiveDate>)]
     pub birthday: Option<Option<NaiveDate>>,
     pub notes: Option<String>,
@@ -115,17 +115,12 @@ pub struct ClientChanges {
     pub allergies: Option<String>,
     pub consent_notes: Option<String>,
     pub marketing_consent: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::catalog::nullable")]
     #[schema(value_type = Option<String>)]
     pub consent_channel: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::catalog::nullable")]
     #[schema(value_type = Option<Uuid>)]
     pub preferred_staff_id: Option<Option<Uuid>>,
-}
-
-/// A field that is present in the body, possibly `null`.
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 impl From<&NewClient> for ClientChanges {

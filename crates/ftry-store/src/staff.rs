@@ -41,6 +41,14 @@ pub async fn list(conn: &mut PgConnection) -> Result<Vec<Staff>, sqlx::Error> {
         .await
 }
 
+/// The staff profile linked to a user account, if any.
+pub async fn id_for_user(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM staff WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
+}
+
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<Staff>, sqlx::Error> {
     sqlx::query_as(&format!("{STAFF_SELECT} WHERE id = $1"))
         .bind(id)
