@@ -341,6 +341,7 @@ fn assert_csv_is(records: &[Vec<String>], header: &[&str], rows: &Value) {
     for (record, row) in records[1..].iter().zip(rows) {
         let row = row.as_object().unwrap();
         assert_eq!(row.len(), header.len(), "{row:?}");
+        assert_eq!(record.len(), header.len(), "{record:?}");
         for (name, cell) in header.iter().zip(record) {
             let expected = match &row[*name] {
                 Value::String(s) => s.clone(),

@@ -841,8 +841,15 @@ async fn rls_shows_the_app_role_no_tenant_rows_without_a_tenant_context() {
         let mut tx = conn.begin().await.unwrap();
         set_tenant(&mut tx, "not-a-uuid").await;
         let garbage = sqlx::query_scalar::<_, i64>(&sql).fetch_one(&mut *tx).await;
-        assert!(
-            garbage.is_err(),
+        // 22P02: invalid text representation (the tenant is not a uuid).
+        assert_eq!(
+            garbage
+                .as_ref()
+                .err()
+                .and_then(|e| e.as_database_error())
+                .and_then(|e| e.code())
+                .as_deref(),
+            Some("22P02"),
             "{table} with a malformed tenant answered {garbage:?}"
         );
         tx.rollback().await.unwrap();
