@@ -542,11 +542,17 @@ impl App {
         }
         if let Some(a) = &appointment {
             let items = ftry_store::appointments::items(&mut tx, &[a.id]).await?;
+            let service_ids: Vec<Uuid> = items.iter().map(|i| i.service_id).collect();
+            let codes: std::collections::HashMap<Uuid, String> =
+                ftry_store::catalog::services_by_id(&mut tx, &service_ids)
+                    .await?
+                    .into_iter()
+                    .map(|s| (s.id, s.fields.tax_code))
+                    .collect();
             for item in items.iter().filter(|i| i.active || a.status == "completed") {
-                let code: String = sqlx::query_scalar("SELECT tax_code FROM services WHERE id = $1")
-                    .bind(item.service_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let code = codes
+                    .get(&item.service_id)
+                    .ok_or_else(|| AppError::Internal("an appointment item without its service".into()))?;
                 invoices::add_line(
                     &mut tx,
                     principal.tenant_id,
@@ -554,7 +560,7 @@ impl App {
                     &NewLine {
                         kind: "service",
                         description: &item.service_name,
-                        code: &code,
+                        code,
                         quantity: 1,
                         unit_price_paise: item.price_paise,
                         discount: None,
@@ -711,13 +717,9 @@ impl App {
             }
         }
         if let Some(staff_id) = request.staff_id {
-            let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM staff WHERE id = $1)")
-                .bind(staff_id)
-                .fetch_one(&mut *tx)
-                .await?;
-            if !known {
-                return Err(AppError::NotFound);
-            }
+            ftry_store::staff::get(&mut tx, staff_id)
+                .await?
+                .ok_or(AppError::NotFound)?;
         }
         let position = invoices::add_line(
             &mut tx,
@@ -846,13 +848,9 @@ impl App {
         };
         let tip_staff = request.tip_staff_id.or(invoice.tip_staff_id);
         if let Some(staff_id) = tip_staff {
-            let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM staff WHERE id = $1)")
-                .bind(staff_id)
-                .fetch_one(&mut *tx)
-                .await?;
-            if !known {
-                return Err(AppError::NotFound);
-            }
+            ftry_store::staff::get(&mut tx, staff_id)
+                .await?
+                .ok_or(AppError::NotFound)?;
         }
         invoices::update_draft(
             &mut tx,
