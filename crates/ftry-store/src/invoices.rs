@@ -362,25 +362,29 @@ pub async fn finalize(
     lines: &[LineFigures],
     f: &Finalization<'_>,
 ) -> Result<(), sqlx::Error> {
-    for line in lines {
-        sqlx::query(
-            "UPDATE invoice_lines SET taxable_paise = $3, rate_bp = $4, cgst_paise = $5, sgst_paise = $6,
-                    igst_paise = $7, total_paise = $8, line_discount_paise = $9, invoice_discount_paise = $10
-              WHERE invoice_id = $1 AND position = $2",
-        )
-        .bind(id)
-        .bind(line.position)
-        .bind(line.taxable_paise)
-        .bind(line.rate_bp)
-        .bind(line.cgst_paise)
-        .bind(line.sgst_paise)
-        .bind(line.igst_paise)
-        .bind(line.total_paise)
-        .bind(line.line_discount_paise)
-        .bind(line.invoice_discount_paise)
-        .execute(&mut *conn)
-        .await?;
-    }
+    // Every line's figures in one statement (a draft may have many lines).
+    let column = |f: fn(&LineFigures) -> i64| lines.iter().map(f).collect::<Vec<i64>>();
+    sqlx::query(
+        "UPDATE invoice_lines l SET taxable_paise = u.taxable, rate_bp = u.rate, cgst_paise = u.cgst,
+                sgst_paise = u.sgst, igst_paise = u.igst, total_paise = u.total,
+                line_discount_paise = u.line_discount, invoice_discount_paise = u.invoice_discount
+           FROM unnest($2::int2[], $3::int8[], $4::int4[], $5::int8[], $6::int8[], $7::int8[], $8::int8[],
+                       $9::int8[], $10::int8[])
+                AS u(position, taxable, rate, cgst, sgst, igst, total, line_discount, invoice_discount)
+          WHERE l.invoice_id = $1 AND l.position = u.position",
+    )
+    .bind(id)
+    .bind(lines.iter().map(|l| l.position).collect::<Vec<i16>>())
+    .bind(column(|l| l.taxable_paise))
+    .bind(lines.iter().map(|l| l.rate_bp).collect::<Vec<i32>>())
+    .bind(column(|l| l.cgst_paise))
+    .bind(column(|l| l.sgst_paise))
+    .bind(column(|l| l.igst_paise))
+    .bind(column(|l| l.total_paise))
+    .bind(column(|l| l.line_discount_paise))
+    .bind(column(|l| l.invoice_discount_paise))
+    .execute(&mut *conn)
+    .await?;
     sqlx::query(
         "UPDATE invoices SET status = 'finalized', number = $2, financial_year = $3, sequence = $4, issued_on = $5,
                 document_kind = $6, totals = $7, total_paise = $8, content_hash = $9, previous_hash = $10,
