@@ -11,7 +11,9 @@ use std::time::Duration;
 use ftry::config::Config;
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
-use support::{config_for, ftry_command, problem, Business, FtryProcess, TestApp, TestDb};
+use support::{
+    config_for, count, ftry_command, invalid_fields, problem, Business, FtryProcess, TestApp, TestDb,
+};
 
 /// The password `TestApp::signup` gives every owner.
 const OWNER_PASSWORD: &str = "saffron-mirror-lantern-42";
@@ -50,17 +52,6 @@ async fn signup_raw(app: &TestApp, body: &Value) -> Response {
     app.post_json("/api/v1/auth/signup", body).await
 }
 
-/// The field names of a 422 `validation_failed` answer.
-async fn invalid_fields(response: Response) -> Vec<String> {
-    let body = problem(response, 422, "validation_failed").await;
-    body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 async fn login_raw(app: &TestApp, email: &str, password: &str, tenant: Option<&str>) -> Response {
     let mut body = json!({"email": email, "password": password});
     if let Some(tenant) = tenant {
@@ -94,16 +85,6 @@ async fn audit_items(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
     )
     .await;
     body["items"].as_array().unwrap().clone()
-}
-
-/// A superuser query returning one bigint, with text arguments.
-async fn count(app: &TestApp, sql: &str, args: &[&str]) -> i64 {
-    let mut conn = app.db.as_ref().unwrap().admin().await;
-    let mut query = sqlx::query_scalar::<_, i64>(sql);
-    for arg in args {
-        query = query.bind(*arg);
-    }
-    query.fetch_one(&mut conn).await.unwrap()
 }
 
 /// A superuser statement with text arguments.

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
-use support::{config_for, problem, Business, TestApp, TestDb};
+use support::{config_for, count, invalid_fields, problem, Business, TestApp, TestDb};
 
 // ---------------------------------------------------------------- helpers
 
@@ -55,17 +55,6 @@ async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
     expect(call(app, Method::PUT, path, token, Some(body)).await, 200).await
 }
 
-/// The fields named by a 422 `validation_failed` answer.
-async fn invalid_fields(response: Response) -> Vec<String> {
-    let body = problem(response, 422, "validation_failed").await;
-    body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 fn id(body: &Value) -> String {
     body["id"].as_str().expect("an id").to_owned()
 }
@@ -80,16 +69,6 @@ async fn add_branch(app: &TestApp, business: &Business, name: &str) -> String {
     )
     .await;
     id(&branch)
-}
-
-/// A superuser query returning one bigint, with text arguments.
-async fn count(app: &TestApp, sql: &str, args: &[&str]) -> i64 {
-    let mut conn = app.db.as_ref().unwrap().admin().await;
-    let mut query = sqlx::query_scalar::<_, i64>(sql);
-    for arg in args {
-        query = query.bind(*arg);
-    }
-    query.fetch_one(&mut conn).await.unwrap()
 }
 
 /// Audit actions of a business, oldest first, less those of sign-up and invitations.

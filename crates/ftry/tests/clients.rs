@@ -6,7 +6,7 @@ mod support;
 
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
-use support::{problem, Business, TestApp};
+use support::{invalid_fields, problem, Business, TestApp};
 
 // ---------------------------------------------------------------- helpers
 
@@ -58,17 +58,6 @@ async fn search(app: &TestApp, token: &str, query: &str) -> Vec<String> {
         .unwrap()
         .iter()
         .map(|c| c["name"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// The field names of a 422 `validation_failed` answer.
-async fn invalid_fields(response: Response) -> Vec<String> {
-    let body = problem(response, 422, "validation_failed").await;
-    body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_owned())
         .collect()
 }
 

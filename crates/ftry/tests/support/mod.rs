@@ -573,3 +573,24 @@ impl TestApp {
         body[start..].split_whitespace().next().unwrap().to_owned()
     }
 }
+
+/// The fields a 422 `validation_failed` answer names, in order.
+pub async fn invalid_fields(response: reqwest::Response) -> Vec<String> {
+    let body = problem(response, 422, "validation_failed").await;
+    body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A superuser query returning one number, with text arguments.
+pub async fn count(app: &TestApp, sql: &str, args: &[&str]) -> i64 {
+    let mut conn = app.db.as_ref().unwrap().admin().await;
+    let mut query = sqlx::query_scalar::<_, i64>(sql);
+    for arg in args {
+        query = query.bind(*arg);
+    }
+    query.fetch_one(&mut conn).await.unwrap()
+}
