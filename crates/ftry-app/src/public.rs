@@ -243,7 +243,7 @@ impl App {
             {
                 // The stored answer holds no manage token (tokens are kept only
                 // hashed): a retry gets a fresh one, which replaces the first.
-                let answer = self.with_new_manage_token(&mut tx, answer).await?;
+                let answer = self.with_new_manage_token(&mut tx, tenant.id, answer).await?;
                 tx.commit().await?;
                 return Ok(answer);
             }
@@ -361,6 +361,7 @@ impl App {
     async fn with_new_manage_token(
         &self,
         tx: &mut sqlx::PgConnection,
+        tenant_id: Uuid,
         answer: Created,
     ) -> Result<Created, AppError> {
         let Some(id) = answer.body["appointment_id"]
@@ -369,10 +370,6 @@ impl App {
         else {
             return Ok(answer);
         };
-        let tenant_id: Uuid = sqlx::query_scalar("SELECT tenant_id FROM appointments WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
         let token = tokens::tenant_token(tenant_id);
         sqlx::query("UPDATE appointments SET manage_token_hash = $2 WHERE id = $1")
             .bind(id)
