@@ -1009,6 +1009,7 @@ async fn catalog_every_tenant_table_forces_rls_and_keys_by_tenant_and_the_app_ro
     );
 
     // Every policy on a tenant table is keyed on the transaction's tenant,
+    // computed once per statement (a scalar subquery, not a call per row),
     // except the documented, read-only login lookup.
     let policies: Vec<Policy> = sqlx::query_as(
         "SELECT c.relname::text, p.polname::text, p.polcmd::text,
@@ -1024,7 +1025,7 @@ async fn catalog_every_tenant_table_forces_rls_and_keys_by_tenant_and_the_app_ro
     for (table, policy, command, using, check) in &policies {
         let keyed = |expr: &Option<String>| {
             expr.as_deref()
-                .is_none_or(|e| e.contains("ftry_current_tenant()"))
+                .is_none_or(|e| e == "(tenant_id = ( SELECT ftry_current_tenant() AS ftry_current_tenant))")
         };
         if !(keyed(using) && keyed(check)) {
             exceptions.push((table.as_str(), policy.as_str(), command.as_str()));
