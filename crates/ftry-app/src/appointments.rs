@@ -344,6 +344,7 @@ impl App {
             query.last_date,
             false,
             None,
+            Some(&query.services),
         )
         .await?;
         tx.commit().await?;
@@ -411,6 +412,7 @@ impl App {
             date.succ_opt().unwrap_or(date),
             false,
             None,
+            Some(&crate::booking::service_ids(&request.items)),
         )
         .await?;
         let start = match (request.start, request.start_local) {

@@ -70,7 +70,8 @@ fn minutes(value: i32) -> u32 {
 }
 
 /// Load the schedule of a location around the local dates `first..=last`.
-/// `online` keeps only what clients may book themselves.
+/// `online` keeps only what clients may book themselves; `services`, when
+/// given, keeps only those services (all a visit or a search will touch).
 pub(crate) async fn load(
     conn: &mut sqlx::PgConnection,
     location_id: Uuid,
@@ -78,21 +79,24 @@ pub(crate) async fn load(
     last: NaiveDate,
     online: bool,
     exclude_appointment: Option<Uuid>,
+    services: Option<&[Uuid]>,
 ) -> Result<Loaded, AppError> {
-    // Local dates reach at most a day either side of UTC, and a visit with
-    // its buffers may run past midnight (a visit lasting days does not exist:
-    // every item must fit opening hours).
+    // A local date starts at most 14 hours before and 12 hours after the UTC
+    // date, and a visit's buffers reach at most 4 hours either side of it; a
+    // visit never runs past the local midnight after its day (every item must
+    // fit opening hours). So the day before `first` and the day after `last`
+    // cover everything the engine can look at.
     let from = first
         .checked_sub_days(Days::new(1))
         .unwrap_or(first)
         .and_time(NaiveTime::MIN)
         .and_utc();
     let to = last
-        .checked_add_days(Days::new(3))
+        .checked_add_days(Days::new(2))
         .unwrap_or(last)
         .and_time(NaiveTime::MIN)
         .and_utc();
-    let rows = scheduling::load(conn, location_id, from, to, exclude_appointment)
+    let rows = scheduling::load(conn, location_id, from, to, exclude_appointment, services)
         .await?
         .ok_or(AppError::NotFound)?;
     let zone = Tz::from_str(&rows.rules.timezone)
@@ -212,6 +216,11 @@ pub(crate) async fn load(
         resources,
     };
     Ok(Loaded { schedule, rows })
+}
+
+/// The services a visit asks for, to load only what it needs.
+pub(crate) fn service_ids(items: &[ItemRequest]) -> Vec<Uuid> {
+    items.iter().map(|item| item.service_id).collect()
 }
 
 /// One requested service of a visit.
@@ -489,6 +498,7 @@ pub(crate) async fn reschedule_in(
         date.succ_opt().unwrap_or(date),
         online_rules,
         Some(appointment.id),
+        Some(&service_ids(&items)),
     )
     .await?;
     let slot = plan(&loaded, &items, request.start, Utc::now())?;

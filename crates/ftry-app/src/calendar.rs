@@ -86,7 +86,7 @@ impl App {
             .checked_add_days(Days::new(u64::from(days - 1)))
             .ok_or_else(|| AppError::invalid("date", "out of range"))?;
         let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
-        let loaded = crate::booking::load(&mut tx, location_id, date, last, false, None).await?;
+        let loaded = crate::booking::load(&mut tx, location_id, date, last, false, None, None).await?;
         let zone = loaded.zone();
         let from = boundary_instant(zone, date.and_time(chrono::NaiveTime::MIN));
         let to = boundary_instant(

@@ -509,7 +509,7 @@ impl App {
         let last = today + chrono::Days::new(6);
         let mut booked = 0;
         for (b, branch) in branches.iter().enumerate() {
-            let mut loaded = crate::booking::load(tx, *branch, today, last, false, None).await?;
+            let mut loaded = crate::booking::load(tx, *branch, today, last, false, None, None).await?;
             let services: Vec<Uuid> = loaded.schedule.services.iter().map(|s| s.id).collect();
             if services.is_empty() {
                 continue;
@@ -645,7 +645,7 @@ impl App {
             };
             for (b, branch) in branches.iter().enumerate() {
                 let mut tx = ftry_store::tenant::begin(&self.pools.app, DEMO_TENANT_ID).await?;
-                let loaded = crate::booking::load(&mut tx, *branch, date, date, false, None).await?;
+                let loaded = crate::booking::load(&mut tx, *branch, date, date, false, None, None).await?;
                 tx.commit().await?;
                 let weekday = chrono::Datelike::weekday(&date);
                 let working: Vec<&ftry_domain::availability::StaffMember> = loaded

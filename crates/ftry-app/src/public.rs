@@ -214,6 +214,7 @@ impl App {
             query.last_date,
             true,
             None,
+            Some(&query.services),
         )
         .await?;
         tx.commit().await?;
@@ -267,6 +268,7 @@ impl App {
             date.succ_opt().unwrap_or(date),
             true,
             None,
+            Some(&request.items.iter().map(|i| i.service_id).collect::<Vec<_>>()),
         )
         .await?;
         let items: Vec<ItemRequest> = request

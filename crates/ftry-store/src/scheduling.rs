@@ -5,8 +5,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
+use sqlx::postgres::PgRow;
 use sqlx::types::Json;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow, Deserialize)]
@@ -107,79 +108,101 @@ pub struct LocationSchedule {
 }
 
 /// Load the schedule of `location_id` for the UTC window `[from, to)`.
-/// `exclude_appointment` leaves one appointment's own items out (rescheduling).
+/// `exclude_appointment` leaves one appointment's own items out (rescheduling);
+/// `services` keeps only those services and their staff overrides (`None`: all).
 pub async fn load(
     conn: &mut PgConnection,
     location_id: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     exclude_appointment: Option<Uuid>,
+    services: Option<&[Uuid]>,
 ) -> Result<Option<LocationSchedule>, sqlx::Error> {
-    type Parts = (
-        Option<Json<LocationRules>>,
-        Json<Vec<WeeklyInterval>>,
-        Json<Vec<Closure>>,
-        Json<Vec<ServiceRow>>,
-        Json<Vec<StaffRow>>,
-        Json<Vec<StaffServiceRow>>,
-        Json<Vec<WeeklyInterval>>,
-        Json<Vec<OwnedInterval>>,
-        Json<Vec<ResourceRow>>,
-        Vec<Uuid>,
-        Vec<DateTime<Utc>>,
-        Vec<DateTime<Utc>>,
-        Vec<Uuid>,
-        Vec<DateTime<Utc>>,
-        Vec<DateTime<Utc>>,
-    );
-    let parts: Parts = sqlx::query_as(include_str!("scheduling.sql"))
+    let row = sqlx::query(include_str!("scheduling.sql"))
         .bind(location_id)
         .bind(from)
         .bind(to)
         .bind(exclude_appointment)
+        .bind(services)
         .fetch_one(conn)
         .await?;
-    let (
-        rules,
-        opening_hours,
-        closures,
-        services,
-        staff,
-        staff_services,
-        staff_hours,
-        time_off,
-        resources,
-        busy_staff,
-        busy_starts,
-        busy_ends,
-        use_resources,
-        use_starts,
-        use_ends,
-    ) = parts;
-    let owned =
-        |owners: Vec<Uuid>, starts: Vec<DateTime<Utc>>, ends: Vec<DateTime<Utc>>| -> Vec<OwnedInterval> {
-            owners
-                .into_iter()
-                .zip(starts)
-                .zip(ends)
-                .map(|((owner_id, starts), ends)| OwnedInterval {
+    let Some(Json(rules)) = row.try_get::<Option<Json<LocationRules>>, _>("rules")? else {
+        return Ok(None);
+    };
+    let hours_staff: Vec<Uuid> = row.try_get("hours_staff")?;
+    let weekdays: Vec<i16> = row.try_get("hours_weekdays")?;
+    let kinds: Vec<String> = row.try_get("hours_kinds")?;
+    let starts: Vec<i16> = row.try_get("hours_starts")?;
+    let ends: Vec<i16> = row.try_get("hours_ends")?;
+    let busy_staff: Vec<Uuid> = row.try_get("busy_staff")?;
+    let busy_from: Vec<DateTime<Utc>> = row.try_get("busy_from")?;
+    let busy_to: Vec<DateTime<Utc>> = row.try_get("busy_to")?;
+    let idle_from: Vec<Option<DateTime<Utc>>> = row.try_get("idle_from")?;
+    let idle_to: Vec<Option<DateTime<Utc>>> = row.try_get("idle_to")?;
+    let use_resources: Vec<Uuid> = row.try_get("use_resources")?;
+    let use_starts: Vec<DateTime<Utc>> = row.try_get("use_starts")?;
+    let use_ends: Vec<DateTime<Utc>> = row.try_get("use_ends")?;
+    fn json<T: serde::de::DeserializeOwned>(row: &PgRow, column: &str) -> Result<Vec<T>, sqlx::Error> {
+        row.try_get::<Json<Vec<T>>, _>(column).map(|Json(list)| list)
+    }
+    let mut staff_hours: Vec<WeeklyInterval> = hours_staff
+        .into_iter()
+        .zip(weekdays)
+        .zip(kinds)
+        .zip(starts.into_iter().zip(ends))
+        .map(|(((owner_id, weekday), kind), (starts, ends))| WeeklyInterval {
+            owner_id,
+            weekday,
+            kind,
+            starts,
+            ends,
+        })
+        .collect();
+    staff_hours.sort_by_key(|h| (h.owner_id, h.weekday, h.starts));
+    // A processing gap splits an item's busy time in two.
+    let mut staff_busy = Vec::with_capacity(busy_staff.len());
+    for ((owner_id, (busy_from, busy_to)), (idle_from, idle_to)) in busy_staff
+        .into_iter()
+        .zip(busy_from.into_iter().zip(busy_to))
+        .zip(idle_from.into_iter().zip(idle_to))
+    {
+        let mut push = |starts, ends| {
+            if starts < ends && ends > from && starts < to {
+                staff_busy.push(OwnedInterval {
                     owner_id,
                     starts,
                     ends,
-                })
-                .collect()
+                });
+            }
         };
-    Ok(rules.map(|Json(rules)| LocationSchedule {
+        match idle_from.zip(idle_to) {
+            Some((idle_from, idle_to)) => {
+                push(busy_from, idle_from);
+                push(idle_to, busy_to);
+            }
+            None => push(busy_from, busy_to),
+        }
+    }
+    let resource_use = use_resources
+        .into_iter()
+        .zip(use_starts.into_iter().zip(use_ends))
+        .map(|(owner_id, (starts, ends))| OwnedInterval {
+            owner_id,
+            starts,
+            ends,
+        })
+        .collect();
+    Ok(Some(LocationSchedule {
         rules,
-        opening_hours: opening_hours.0,
-        closures: closures.0,
-        services: services.0,
-        staff: staff.0,
-        staff_services: staff_services.0,
-        staff_hours: staff_hours.0,
-        time_off: time_off.0,
-        staff_busy: owned(busy_staff, busy_starts, busy_ends),
-        resources: resources.0,
-        resource_use: owned(use_resources, use_starts, use_ends),
+        opening_hours: json(&row, "opening_hours")?,
+        closures: json(&row, "closures")?,
+        services: json(&row, "services")?,
+        staff: json(&row, "staff")?,
+        staff_services: json(&row, "staff_services")?,
+        staff_hours,
+        time_off: json(&row, "time_off")?,
+        staff_busy,
+        resources: json(&row, "resources")?,
+        resource_use,
     }))
 }
