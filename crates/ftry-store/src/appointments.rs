@@ -302,6 +302,10 @@ pub async fn conflicting_item(
     sqlx::query_as(&format!(
         "{ITEM_SELECT}
           WHERE i.active
+            -- Bounds on the start keep this to a day's items of the staff
+            -- member or resource (no item lasts a day) through an index.
+            AND i.starts_at >= (SELECT min(s) FROM unnest($3::timestamptz[]) AS s) - interval '1 day'
+            AND i.starts_at < (SELECT max(e) FROM unnest($4::timestamptz[]) AS e)
             AND (($1::uuid IS NOT NULL AND i.staff_id = $1 AND i.staff_time && (SELECT range_agg(tstzrange(s, e))
                     FROM unnest($3::timestamptz[], $4::timestamptz[]) AS t(s, e)))
               OR ($2::uuid IS NOT NULL AND i.resource_id = $2 AND EXISTS (SELECT 1
