@@ -51,10 +51,15 @@ impl BenchDb {
         url.to_string()
     }
 
-    async fn superuser(&self) -> anyhow::Result<PgConnection> {
+    /// The administrator's URL into the benchmark database.
+    pub fn superuser_url(&self) -> String {
         let mut url = url_of(&self.admin_url);
         url.set_path(&self.name);
-        Ok(PgConnection::connect(url.as_str()).await?)
+        url.to_string()
+    }
+
+    async fn superuser(&self) -> anyhow::Result<PgConnection> {
+        Ok(PgConnection::connect(&self.superuser_url()).await?)
     }
 
     pub async fn drop(self) -> anyhow::Result<()> {
@@ -81,8 +86,12 @@ pub fn bench_data_protection() -> DataProtectionSettings {
 }
 
 /// What the measurements need to know about the generated salon.
+#[derive(Clone)]
 pub struct Salon {
     pub token: String,
+    pub slug: String,
+    pub owner_email: String,
+    pub owner_password: String,
     pub location: Uuid,
     pub client: Uuid,
     pub services: Vec<Uuid>,
@@ -110,6 +119,7 @@ pub async fn load(db: &BenchDb, base: &str, filler_items: u64, invoices: u64) ->
         .json()
         .await?;
     let token = signup["access_token"].as_str().context("token")?.to_owned();
+    let slug = signup["tenant"]["slug"].as_str().context("slug")?.to_owned();
     let tenant: Uuid = signup["tenant"]["id"].as_str().context("tenant")?.parse()?;
     let location: Uuid = signup["location"]["id"].as_str().context("location")?.parse()?;
     let customer: serde_json::Value = client
@@ -190,6 +200,9 @@ pub async fn load(db: &BenchDb, base: &str, filler_items: u64, invoices: u64) ->
         .await?;
     Ok(Salon {
         token,
+        slug,
+        owner_email: "owner@bench.example".into(),
+        owner_password: "bench-owner-secret-77".into(),
         location,
         client: client_id,
         services,

@@ -4,6 +4,7 @@
 //!
 //! Usage: `bench/run scheduling [--quick]` (see bench/README.md).
 
+mod ceiling;
 mod data;
 mod measure;
 
@@ -88,6 +89,8 @@ async fn run(db: &data::BenchDb, options: &Options, started: Instant) -> anyhow:
     config.rate_limit.enabled = false;
     config.auth.argon2_memory_kib = 1024;
     config.auth.argon2_iterations = 1;
+    // One account logs in over and over: lift its attempt budget (its own suite tests it).
+    config.auth.login_attempts_per_account = "100000/1m".parse().map_err(anyhow::Error::msg)?;
     config.data_protection = data::bench_data_protection();
     let prepared = ftry::server::prepare(config, false).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -108,14 +111,112 @@ async fn run(db: &data::BenchDb, options: &Options, started: Instant) -> anyhow:
     );
 
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
-    let availability_runs = if options.quick { 200 } else { 1000 };
+    let scale = |quick: usize, full: usize| if options.quick { quick } else { full };
+    let mut usage = Vec::new();
+    let mut track = |name: &str, since: (f64, Instant)| {
+        let cpu = ceiling::process_usage().0 - since.0;
+        usage.push((name.to_owned(), cpu / since.1.elapsed().as_secs_f64()));
+    };
+    let now = || (ceiling::process_usage().0, Instant::now());
+
+    // The ceilings: what PostgreSQL and ftry's HTTP stack do on this machine.
+    let pgbench_db = data::BenchDb::create(&options.admin_url).await?;
+    let pgbench = ceiling::pgbench(
+        &pgbench_db.superuser_url(),
+        &[1, 32],
+        if options.quick { 3 } else { 10 },
+    );
+    pgbench_db.drop().await?;
+    let pgbench = pgbench?;
+    let live = |c: &reqwest::Client, base: &str| {
+        let (c, url) = (c.clone(), format!("{base}/health/live"));
+        move |_: usize| c.get(&url)
+    };
+    let http_1 = ceiling::drive(1, 100, scale(1000, 3000), 200, live(&client, &base)).await?;
+    let http_32 = ceiling::drive(32, 100, scale(3000, 20000), 200, live(&client, &base)).await?;
+
+    let since = now();
+    let availability_runs = scale(200, 1000);
     let availability = measure::availability(&client, &base, &salon, availability_runs).await?;
-    let booking =
-        measure::booking(&client, &base, &salon, 32, if options.quick { 500 } else { 3000 }).await?;
-    let checkout =
-        measure::checkout(&client, &base, &salon, 32, if options.quick { 200 } else { 1000 }).await?;
-    let revenue =
-        measure::revenue_report(&client, &base, &salon, if options.quick { 20 } else { 100 }).await?;
+    track("availability", since);
+    let last = salon.first_date + chrono::Duration::days(13);
+    let staff_availability = {
+        let (c, base, s) = (client.clone(), base.clone(), salon.clone());
+        move |i: usize| {
+            let service = s.services[i % s.services.len()];
+            c.get(format!(
+                "{base}/api/v1/locations/{}/availability?services={service}&from={}&to={last}",
+                s.location, s.first_date
+            ))
+            .bearer_auth(&s.token)
+        }
+    };
+    let since = now();
+    let availability_32 =
+        ceiling::drive(32, measure::WARM_UP, scale(400, 2000), 200, staff_availability).await?;
+    track("availability at 32", since);
+    let public_availability = {
+        let (c, base, s) = (client.clone(), base.clone(), salon.clone());
+        move |i: usize| {
+            let service = s.services[i % s.services.len()];
+            c.get(format!(
+                "{base}/api/v1/public/{}/locations/{}/availability?services={service}&from={}&to={last}",
+                s.slug, s.location, s.first_date
+            ))
+        }
+    };
+    let since = now();
+    let public = ceiling::drive(1, measure::WARM_UP, scale(200, 1000), 200, public_availability).await?;
+    track("public availability", since);
+    let calendar_day = {
+        let (c, base, s) = (client.clone(), base.clone(), salon.clone());
+        move |i: usize| {
+            let date = s.first_date + chrono::Duration::days((i % 14) as i64);
+            c.get(format!(
+                "{base}/api/v1/locations/{}/calendar?date={date}",
+                s.location
+            ))
+            .bearer_auth(&s.token)
+        }
+    };
+    let since = now();
+    let calendar = ceiling::drive(32, measure::WARM_UP, scale(500, 3000), 200, calendar_day).await?;
+    track("calendar day", since);
+    let client_search = {
+        let (c, base, s) = (client.clone(), base.clone(), salon.clone());
+        const PREFIXES: [&str; 8] = ["pri", "ra", "sne", "arj", "meera", "v", "kavya k", "sid"];
+        move |i: usize| {
+            c.get(format!(
+                "{base}/api/v1/clients?q={}&limit=20",
+                PREFIXES[i % PREFIXES.len()]
+            ))
+            .bearer_auth(&s.token)
+        }
+    };
+    let since = now();
+    let search = ceiling::drive(32, measure::WARM_UP, scale(500, 3000), 200, client_search).await?;
+    track("client search", since);
+    let login_request = {
+        let (c, base, s) = (client.clone(), base.clone(), salon.clone());
+        move |_: usize| {
+            c.post(format!("{base}/api/v1/auth/login"))
+                .json(&serde_json::json!({ "email": s.owner_email, "password": s.owner_password }))
+        }
+    };
+    let since = now();
+    let login = ceiling::drive(8, 5, scale(100, 400), 200, login_request).await?;
+    track("login", since);
+
+    let since = now();
+    let booking = measure::booking(&client, &base, &salon, 32, scale(500, 3000)).await?;
+    track("booking", since);
+    let since = now();
+    let checkout = measure::checkout(&client, &base, &salon, 32, scale(200, 1000)).await?;
+    track("checkout", since);
+    let since = now();
+    let revenue = measure::revenue_report(&client, &base, &salon, scale(20, 100)).await?;
+    track("revenue report", since);
+    let peak_rss = ceiling::process_usage().1;
 
     let _ = stop.send(());
     server.await??;
@@ -131,9 +232,27 @@ async fn run(db: &data::BenchDb, options: &Options, started: Instant) -> anyhow:
         availability,
         booking,
         total_secs: started.elapsed().as_secs_f64(),
+        ceiling: measure::Ceiling {
+            pgbench,
+            http_1,
+            http_32,
+        },
+        driven: vec![
+            ("availability (staff), 14 days", availability_32, "≥ 2,000 req/s"),
+            ("availability (public, no login), 14 days", public, "p95 ≤ 5 ms"),
+            ("calendar day (API)", calendar, "≥ 5,000 req/s, p95 ≤ 10 ms"),
+            ("client search (name prefix, 20,000 clients)", search, ""),
+            (
+                "login (password check at the benchmark's weak Argon2 cost)",
+                login,
+                "",
+            ),
+        ],
+        usage,
+        peak_rss,
     };
     let written = report.write(&options.results)?;
-    println!("{}", report.markdown());
+    println!("{}{}", report.markdown(), report.markdown_more());
     eprintln!("results written to {}", written.display());
     Ok(())
 }

@@ -8,7 +8,15 @@ use anyhow::Context;
 use serde_json::json;
 use tokio::sync::Mutex;
 
+use crate::ceiling::{Load, Pgbench};
 use crate::data::Salon;
+
+/// Unmeasured requests before each sequential measurement: enough for every
+/// connection of the pool (40) to be used six times, so PostgreSQL has
+/// settled on its cached plan for each statement (it plans the first five
+/// executions of a prepared statement one by one) and the figures are those
+/// of a running service, not of a cold one.
+pub const WARM_UP: usize = 240;
 
 /// Latency figures in milliseconds.
 #[derive(Debug, Clone)]
@@ -21,7 +29,7 @@ pub struct Sample {
 }
 
 impl Sample {
-    fn of(mut values: Vec<f64>) -> Self {
+    pub(crate) fn of(mut values: Vec<f64>) -> Self {
         values.sort_by(f64::total_cmp);
         let at = |q: f64| {
             values
@@ -38,7 +46,7 @@ impl Sample {
         }
     }
 
-    fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         json!({ "count": self.count, "p50_ms": self.p50, "p95_ms": self.p95, "p99_ms": self.p99, "max_ms": self.max })
     }
 }
@@ -62,7 +70,7 @@ pub struct Booking {
     pub round_trip: Sample,
 }
 
-fn server_ms(response: &reqwest::Response) -> Option<f64> {
+pub(crate) fn server_ms(response: &reqwest::Response) -> Option<f64> {
     response
         .headers()
         .get("server-timing")?
@@ -74,7 +82,7 @@ fn server_ms(response: &reqwest::Response) -> Option<f64> {
 }
 
 /// 14 days of availability for one service at the measured location, asked
-/// `runs` times (after 20 warm-up requests), cycling through the services.
+/// `runs` times (after `WARM_UP` unmeasured requests), cycling through the services.
 pub async fn availability(
     client: &reqwest::Client,
     base: &str,
@@ -91,7 +99,7 @@ pub async fn availability(
     };
     let (mut server, mut round_trip) = (Vec::new(), Vec::new());
     let mut slots = 0;
-    for i in 0..runs + 20 {
+    for i in 0..runs + WARM_UP {
         let started = Instant::now();
         let response = client.get(url(i)).bearer_auth(&salon.token).send().await?;
         anyhow::ensure!(
@@ -102,7 +110,7 @@ pub async fn availability(
         let timing = server_ms(&response).context("Server-Timing")?;
         let body: serde_json::Value = response.json().await?;
         let elapsed = started.elapsed().as_secs_f64() * 1000.0;
-        if i >= 20 {
+        if i >= WARM_UP {
             server.push(timing);
             round_trip.push(elapsed);
             slots = slots.max(body["slots"].as_array().map_or(0, Vec::len));
@@ -207,6 +215,22 @@ pub struct Report {
     pub availability: Availability,
     pub booking: Booking,
     pub total_secs: f64,
+    pub ceiling: Ceiling,
+    /// Scenarios run by the closed-loop driver: name, figures, target.
+    pub driven: Vec<(&'static str, Load, &'static str)>,
+    /// Per scenario, the CPU cores the process used on average.
+    pub usage: Vec<(String, f64)>,
+    /// Peak resident memory of the process (ftry and the driver), bytes.
+    pub peak_rss: u64,
+}
+
+/// What the machine does without ftry's work in the way.
+pub struct Ceiling {
+    pub pgbench: Vec<Pgbench>,
+    /// `GET /health/live`, one client.
+    pub http_1: Load,
+    /// `GET /health/live`, 32 clients.
+    pub http_32: Load,
 }
 
 impl Report {
@@ -244,6 +268,17 @@ impl Report {
                 "round_trip": self.checkout.round_trip.json(),
             },
             "revenue_report_one_year": { "invoices": self.invoices, "server": self.revenue.json() },
+            "driven": self.driven.iter().map(|(name, load, target)| json!({
+                "scenario": name, "target": target, "load": load.json(),
+            })).collect::<Vec<_>>(),
+            "ceiling": {
+                "pgbench": self.ceiling.pgbench.iter().map(Pgbench::json).collect::<Vec<_>>(),
+                "health_live_1_client": self.ceiling.http_1.json(),
+                "health_live_32_clients": self.ceiling.http_32.json(),
+            },
+            "cpu_cores_used": self.usage.iter().map(|(name, cores)| json!({ "scenario": name, "cores": cores }))
+                .collect::<Vec<_>>(),
+            "peak_rss_bytes": self.peak_rss,
             "total_seconds": self.total_secs,
         })
     }
@@ -307,13 +342,90 @@ impl Report {
         )
     }
 
+    /// The driven scenarios, the ceilings and the process figures.
+    pub fn markdown_more(&self) -> String {
+        use std::fmt::Write;
+        let http = &self.ceiling.http_32;
+        let mut out = String::from(
+            "\n| scenario | clients | req/s | server p50 | server p95 | server p99 | round trip p95 | errors | \
+             req/s ÷ HTTP ceiling | target |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n",
+        );
+        for (name, load, target) in &self.driven {
+            let ceiling = if load.concurrency == 1 {
+                &self.ceiling.http_1
+            } else {
+                http
+            };
+            let _ = writeln!(
+                out,
+                "| {name} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.3} | {target} |",
+                load.concurrency,
+                load.per_second(),
+                load.server.p50,
+                load.server.p95,
+                load.server.p99,
+                load.round_trip.p95,
+                load.errors,
+                load.per_second() / ceiling.per_second(),
+            );
+        }
+        let _ = write!(
+            out,
+            "\nCeilings on this machine, same run:\n\n\
+             | ceiling | clients | per second | latency |\n| --- | ---: | ---: | --- |\n\
+             | ftry `GET /health/live` | 1 | {:.0} | round trip p50 {:.3} / p95 {:.3} ms |\n\
+             | ftry `GET /health/live` | 32 | {:.0} | round trip p50 {:.3} / p95 {:.3} ms |\n",
+            self.ceiling.http_1.per_second(),
+            self.ceiling.http_1.round_trip.p50,
+            self.ceiling.http_1.round_trip.p95,
+            http.per_second(),
+            http.round_trip.p50,
+            http.round_trip.p95,
+        );
+        for run in &self.ceiling.pgbench {
+            let _ = writeln!(
+                out,
+                "| pgbench {} (scale 10) | {} | {:.0} tps | average {:.3} ms |",
+                run.script, run.clients, run.tps, run.latency_ms
+            );
+        }
+        let tpcb_32 = self
+            .ceiling
+            .pgbench
+            .iter()
+            .find(|r| r.script == "tpcb-like" && r.clients == 32);
+        if let Some(tpcb) = tpcb_32 {
+            let _ = writeln!(
+                out,
+                "\nBookings created per second ÷ pgbench TPC-B-like transactions per second at 32 clients: {:.3}.",
+                self.booking.created as f64 / self.booking.seconds / tpcb.tps
+            );
+        }
+        let _ = write!(
+            out,
+            "\nCPU cores used by the process (ftry and the driver) per scenario: "
+        );
+        let cores: Vec<String> = self
+            .usage
+            .iter()
+            .map(|(name, c)| format!("{name} {c:.2}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{}. Peak resident memory: {:.0} MiB.",
+            cores.join(", "),
+            self.peak_rss as f64 / 1048576.0
+        );
+        out
+    }
+
     /// Write `<UTC timestamp>.json` and `latest.md` into `dir`.
     pub fn write(&self, dir: &Path) -> anyhow::Result<PathBuf> {
         std::fs::create_dir_all(dir)?;
         let at = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
         let path = dir.join(format!("{at}.json"));
         std::fs::write(&path, serde_json::to_string_pretty(&self.json(&at))?)?;
-        std::fs::write(dir.join("latest.md"), self.markdown())?;
+        std::fs::write(dir.join("latest.md"), self.markdown() + &self.markdown_more())?;
         Ok(path)
     }
 }

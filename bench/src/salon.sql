@@ -74,3 +74,18 @@ SELECT :tenant, item_id, appointment_id, 0, :location, (SELECT id FROM service),
        tstzmultirange(tstzrange(starts, starts + interval '30 minutes')), 50000
   FROM slots
  WHERE EXISTS (SELECT 1 FROM appointments_made);
+
+-- The salon's client book: 20,000 clients named from 40 first names and 50
+-- surnames (each prefix of a first name matches a few hundred of them).
+INSERT INTO clients (tenant_id, id, name)
+SELECT :tenant, gen_random_uuid(),
+       (ARRAY['Aarti','Ananya','Anjali','Deepa','Divya','Gauri','Isha','Kavya','Meera','Neha','Nisha','Pooja',
+              'Priya','Radha','Riya','Sakshi','Shreya','Sneha','Tanvi','Vaishnavi','Aditya','Amit','Arjun',
+              'Girish','Harsh','Karan','Manish','Nikhil','Omkar','Pranav','Rahul','Rohan','Sahil','Sameer',
+              'Siddharth','Tejas','Varun','Vikram','Yash','Zubin'])[1 + n % 40] || ' ' ||
+       (ARRAY['Apte','Bapat','Bhide','Chitale','Deshmukh','Deshpande','Gadgil','Gokhale','Joshi','Kale',
+              'Karve','Kelkar','Khare','Kulkarni','Limaye','Mehta','Nene','Oak','Paranjpe','Patil','Pawar',
+              'Phadke','Rane','Sathe','Shinde','Tilak','Vaidya','Wagh','Agarwal','Iyer','Menon','Nair','Rao',
+              'Reddy','Shah','Sharma','Singh','Gupta','Verma','Bose','Das','Sen','Ghosh','Naidu','Pillai',
+              'Shetty','Hegde','Kamath','Prabhu','Sawant'])[1 + (n / 40) % 50]
+  FROM generate_series(1, 20000) n;

@@ -1,0 +1,212 @@
+//! What the machine itself can do, measured in the same run: PostgreSQL by
+//! `pgbench` (select-only and the TPC-B-like default) and ftry's HTTP stack by
+//! its cheapest endpoint. Every ftry figure is reported beside these, so a
+//! result from a slower box can still be read.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use serde_json::json;
+
+use crate::measure::Sample;
+
+/// One pgbench run.
+#[derive(Debug, Clone)]
+pub struct Pgbench {
+    pub script: &'static str,
+    pub clients: usize,
+    pub tps: f64,
+    pub latency_ms: f64,
+}
+
+impl Pgbench {
+    pub fn json(&self) -> serde_json::Value {
+        json!({ "script": self.script, "clients": self.clients, "tps": self.tps, "latency_avg_ms": self.latency_ms })
+    }
+}
+
+fn pgbench_binary() -> PathBuf {
+    let installed = PathBuf::from("/usr/lib/postgresql/15/bin/pgbench");
+    if installed.exists() {
+        installed
+    } else {
+        PathBuf::from("pgbench")
+    }
+}
+
+/// Run pgbench against `url` (a database it may fill): initialise at scale
+/// 10, then each script for `seconds` at each client count.
+pub fn pgbench(url: &str, clients: &[usize], seconds: u64) -> anyhow::Result<Vec<Pgbench>> {
+    let init = Command::new(pgbench_binary())
+        .args(["-i", "-q", "-s", "10", url])
+        .output()
+        .context("run pgbench (Debian package postgresql-contrib or postgresql-15)")?;
+    anyhow::ensure!(
+        init.status.success(),
+        "pgbench -i failed: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let mut runs = Vec::new();
+    for &n in clients {
+        for script in ["select-only", "tpcb-like"] {
+            let threads = n.min(2).to_string();
+            let out = Command::new(pgbench_binary())
+                .args([
+                    "-b",
+                    script,
+                    "-c",
+                    &n.to_string(),
+                    "-j",
+                    &threads,
+                    "-T",
+                    &seconds.to_string(),
+                    url,
+                ])
+                .output()?;
+            anyhow::ensure!(
+                out.status.success(),
+                "pgbench -b {script} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            let figure = |prefix: &str| -> anyhow::Result<f64> {
+                text.lines()
+                    .find_map(|l| l.trim().strip_prefix(prefix))
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .context(format!("pgbench printed no `{prefix}`: {text}"))?
+                    .parse()
+                    .context("pgbench figure")
+            };
+            runs.push(Pgbench {
+                script,
+                clients: n,
+                tps: figure("tps = ")?,
+                latency_ms: figure("latency average = ")?,
+            });
+        }
+    }
+    Ok(runs)
+}
+
+/// A closed-loop load: `concurrency` workers send `requests` requests in all.
+#[derive(Debug, Clone)]
+pub struct Load {
+    pub concurrency: usize,
+    pub requests: usize,
+    pub ok: usize,
+    pub errors: usize,
+    pub seconds: f64,
+    pub server: Sample,
+    pub round_trip: Sample,
+}
+
+impl Load {
+    pub fn per_second(&self) -> f64 {
+        self.ok as f64 / self.seconds
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        json!({
+            "concurrency": self.concurrency, "requests": self.requests, "ok": self.ok, "errors": self.errors,
+            "seconds": self.seconds, "per_second": self.per_second(),
+            "server": self.server.json(), "round_trip": self.round_trip.json(),
+        })
+    }
+}
+
+/// Send `requests` requests built by `request(i)` with `concurrency` workers,
+/// after `warm_up` unmeasured ones; a response is counted as ok when its
+/// status is `expected`.
+pub async fn drive<F>(
+    concurrency: usize,
+    warm_up: usize,
+    requests: usize,
+    expected: u16,
+    request: F,
+) -> anyhow::Result<Load>
+where
+    F: Fn(usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let request = Arc::new(request);
+    for i in 0..warm_up {
+        let _ = request(requests + i).send().await?.bytes().await?;
+    }
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (request, next) = (request.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= requests {
+                    break;
+                }
+                let sent = Instant::now();
+                let outcome = match request(i).send().await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let server = crate::measure::server_ms(&response).unwrap_or(f64::NAN);
+                        let read = response.bytes().await.is_ok();
+                        (read && status == expected, server)
+                    }
+                    Err(_) => (false, f64::NAN),
+                };
+                seen.push((outcome.0, outcome.1, sent.elapsed().as_secs_f64() * 1000.0));
+            }
+            seen
+        }));
+    }
+    let mut results = Vec::with_capacity(requests);
+    for worker in workers {
+        results.extend(worker.await?);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let ok = results.iter().filter(|r| r.0).count();
+    Ok(Load {
+        concurrency,
+        requests,
+        ok,
+        errors: results.len() - ok,
+        seconds,
+        server: Sample::of(
+            results
+                .iter()
+                .filter(|r| r.0)
+                .map(|r| r.1)
+                .filter(|v| v.is_finite())
+                .collect(),
+        ),
+        round_trip: Sample::of(results.iter().filter(|r| r.0).map(|r| r.2).collect()),
+    })
+}
+
+/// The process's CPU time (user + system) in seconds and peak resident
+/// memory in bytes, from /proc. The benchmark runs ftry in-process, so both
+/// include the load driver's own share.
+pub fn process_usage() -> (f64, u64) {
+    let cpu = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            // Fields after the command name (which may hold spaces).
+            let rest = stat.rsplit_once(')')?.1.split_whitespace().collect::<Vec<_>>();
+            let utime: f64 = rest.get(11)?.parse().ok()?;
+            let stime: f64 = rest.get(12)?.parse().ok()?;
+            Some((utime + stime) / 100.0)
+        })
+        .unwrap_or(0.0);
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib * 1024)
+        })
+        .unwrap_or(0);
+    (cpu, peak)
+}
