@@ -187,26 +187,9 @@ where
 }
 
 /// The process's CPU time (user + system) in seconds and peak resident
-/// memory in bytes, from /proc. The benchmark runs ftry in-process, so both
-/// include the load driver's own share.
+/// memory in bytes. The benchmark runs ftry in-process, so both include the
+/// load driver's own share.
 pub fn process_usage() -> (f64, u64) {
-    let cpu = std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|stat| {
-            // Fields after the command name (which may hold spaces).
-            let rest = stat.rsplit_once(')')?.1.split_whitespace().collect::<Vec<_>>();
-            let utime: f64 = rest.get(11)?.parse().ok()?;
-            let stime: f64 = rest.get(12)?.parse().ok()?;
-            Some((utime + stime) / 100.0)
-        })
-        .unwrap_or(0.0);
-    let peak = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            Some(kib * 1024)
-        })
-        .unwrap_or(0);
-    (cpu, peak)
+    let usage = ftry_ops::process::ProcessUsage::read();
+    (usage.cpu_seconds, usage.peak_resident_bytes)
 }

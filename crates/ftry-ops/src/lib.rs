@@ -1,7 +1,8 @@
 //! Running ftry in production: the embedded PostgreSQL, logging, Redis
-//! connectivity and dependency health checks.
+//! connectivity, dependency health checks and the process's own figures.
 
 pub mod embedded;
 pub mod health;
 pub mod logging;
+pub mod process;
 pub mod redis;
