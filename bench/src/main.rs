@@ -96,7 +96,8 @@ async fn run(db: &data::BenchDb, options: &Options, started: Instant) -> anyhow:
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ftry::server::run(prepared, listener, async move {
+    let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let server = tokio::spawn(ftry::server::run(prepared, listener, admin, async move {
         let _ = stopped.await;
     }));
     let base = format!("http://{addr}");

@@ -166,9 +166,7 @@ pub async fn authorize(State(state): State<AppState>, mut request: Request, next
         Credentials::Bearer(token) => token,
         Credentials::Cookie(token) => {
             if !is_safe(request.method()) && !cookies::csrf_matches(request.headers()) {
-                state
-                    .csrf_failures
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                state.metrics.csrf_failures.inc();
                 return Problem::new(
                     StatusCode::FORBIDDEN,
                     "csrf_failed",

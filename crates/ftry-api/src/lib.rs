@@ -14,6 +14,7 @@ mod health;
 mod invoice_document;
 mod invoice_pdf;
 mod invoices;
+pub mod metrics;
 pub mod observe;
 pub mod openapi;
 mod platform;
@@ -29,12 +30,13 @@ mod tenant;
 mod users;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::IntoResponse;
 use axum::Router;
 use ftry_ops::redis::RedisHandle;
 use ftry_store::Pools;
@@ -102,7 +104,7 @@ pub struct Inner {
     pub limiter: RateLimiter,
     /// Set when shutdown begins: readiness answers 503 from then on.
     pub shutting_down: AtomicBool,
-    pub csrf_failures: AtomicU64,
+    pub metrics: metrics::Metrics,
 }
 
 impl std::ops::Deref for AppState {
@@ -120,7 +122,8 @@ impl AppState {
         redis: Option<RedisHandle>,
     ) -> Result<Self, access::AccessError> {
         let access = access::AccessTable::from_openapi(&openapi::document())?;
-        let limiter = RateLimiter::new(settings.rate_limit.clone(), redis.clone());
+        let metrics = metrics::Metrics::new();
+        let limiter = RateLimiter::new(settings.rate_limit.clone(), redis.clone(), &metrics);
         Ok(Self(Arc::new(Inner {
             settings,
             pools: app.pools.clone(),
@@ -129,7 +132,7 @@ impl AppState {
             redis,
             limiter,
             shutting_down: AtomicBool::new(false),
-            csrf_failures: AtomicU64::new(0),
+            metrics,
         })))
     }
 }
@@ -140,7 +143,10 @@ pub fn router(state: AppState) -> Router {
     let http = &state.settings.http;
     // Layers run top to bottom on the way in.
     let stack = ServiceBuilder::new()
-        .layer(axum::middleware::from_fn(observe::observe))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
         .layer(axum::middleware::from_fn(problem::render_problems))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");
@@ -179,6 +185,23 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { Problem::not_found() })
         .with_state(state)
         .layer(stack)
+}
+
+/// The admin listener's application: `GET /metrics` in the Prometheus text
+/// format. It is served on its own address (`admin.addr`), never on the
+/// public port.
+pub fn admin_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(render_metrics))
+        .fallback(|| async { Problem::not_found() })
+        .with_state(state)
+}
+
+async fn render_metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    let body = state.metrics.render(&state.pools);
+    ([(axum::http::header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response()
 }
 
 async fn refuse_oversize(

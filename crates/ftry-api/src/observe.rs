@@ -1,12 +1,16 @@
-//! Request identity, the one access-log line per request, and `Server-Timing`.
+//! Request identity, the one access-log line per request, its metrics, and
+//! `Server-Timing`.
 
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
+
+use crate::metrics::{status_class, HttpLabels};
+use crate::AppState;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -33,11 +37,17 @@ fn is_acceptable_id(id: &str) -> bool {
 }
 
 /// Middleware: assign the request id, run the request inside a span that
-/// carries it, and log the outcome: 2xx/3xx at info, 4xx at warn, 5xx at error.
-/// The route is the matched template, never the raw path; no header, cookie
-/// or body is ever logged.
-pub async fn observe(mut request: Request, next: Next) -> Response {
+/// carries it, log the outcome (2xx/3xx at info, 4xx at warn, 5xx at error)
+/// and count it in the metrics. The route is the matched template, never the
+/// raw path; no header, cookie or body is ever logged.
+pub async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
+    // Any token is a method; only the standard ones become label values.
+    let method = match request.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m,
+        _ => "other",
+    }
+    .to_owned();
     let request_id = RequestId::from_header(request.headers().get(REQUEST_ID_HEADER));
     let route = request
         .extensions()
@@ -53,12 +63,29 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
         user_id = tracing::field::Empty,
     );
     request.extensions_mut().insert(request_id.clone());
+    let in_flight = InFlight::enter(&state.metrics.http_in_flight);
     let mut response = next.run(request).instrument(span.clone()).await;
+    drop(in_flight);
     if let Ok(value) = HeaderValue::from_str(&request_id.0) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     let status = response.status().as_u16();
-    let latency_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
+    let elapsed = started.elapsed().as_secs_f64();
+    let latency_ms = (elapsed * 1_000_000.0).round() / 1000.0;
+    let declared_size = response
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    state.metrics.record_request(
+        HttpLabels {
+            method,
+            route: route.clone(),
+            status: status_class(status),
+        },
+        elapsed,
+        declared_size,
+    );
     // The server's own time, for browsers' devtools and for benchmarks.
     if let Ok(value) = HeaderValue::from_str(&format!("app;dur={latency_ms}")) {
         response.headers_mut().insert("server-timing", value);
@@ -72,6 +99,23 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
         tracing::info!(status, latency_ms, "request completed");
     }
     response
+}
+
+/// Counts a request in flight until dropped, also when the client goes away
+/// and the request's future is dropped unfinished.
+struct InFlight<'a>(&'a prometheus_client::metrics::gauge::Gauge);
+
+impl<'a> InFlight<'a> {
+    fn enter(gauge: &'a prometheus_client::metrics::gauge::Gauge) -> Self {
+        gauge.inc();
+        Self(gauge)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -15,9 +14,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ftry_domain::rate_limit::{ceil_secs, decide, Decision, Quota};
 use ftry_ops::redis::RedisHandle;
+use prometheus_client::metrics::counter::Counter;
 use serde::{Deserialize, Serialize};
 
 use crate::client_ip::client_ip;
+use crate::metrics::Metrics;
 use crate::problem::Problem;
 use crate::AppState;
 
@@ -135,29 +136,30 @@ pub struct RateLimiter {
     redis: Option<RedisHandle>,
     script: redis::Script,
     local: Mutex<HashMap<String, u64>>,
-    fallbacks: AtomicU64,
-    rejections: AtomicU64,
+    fallbacks: Counter,
+    rejections: Counter,
 }
 
 impl RateLimiter {
-    pub fn new(settings: RateLimitSettings, redis: Option<RedisHandle>) -> Self {
+    /// `metrics` receives the count of refusals and of in-process fallbacks.
+    pub fn new(settings: RateLimitSettings, redis: Option<RedisHandle>, metrics: &Metrics) -> Self {
         Self {
             settings,
             redis,
             script: redis::Script::new(GCRA_SCRIPT),
             local: Mutex::new(HashMap::new()),
-            fallbacks: AtomicU64::new(0),
-            rejections: AtomicU64::new(0),
+            fallbacks: metrics.rate_limit_fallbacks.clone(),
+            rejections: metrics.rate_limit_rejections.clone(),
         }
     }
 
     /// Decisions made in-process because Redis was configured but unreachable.
     pub fn fallbacks(&self) -> u64 {
-        self.fallbacks.load(Ordering::Relaxed)
+        self.fallbacks.get()
     }
 
     pub fn rejections(&self) -> u64 {
-        self.rejections.load(Ordering::Relaxed)
+        self.rejections.get()
     }
 
     pub async fn check(&self, class: RouteClass, principal: &str) -> (Quota, Decision) {
@@ -176,7 +178,7 @@ impl RateLimiter {
             Decision::Refused {
                 retry_after_micros, ..
             } => {
-                self.rejections.fetch_add(1, Ordering::Relaxed);
+                self.rejections.inc();
                 let retry_after_secs = ceil_secs(retry_after_micros).max(1);
                 Err(ftry_app::AppError::TooManyRequests {
                     detail: format!("Too many attempts for this account; retry in {retry_after_secs} s."),
@@ -191,7 +193,7 @@ impl RateLimiter {
             match self.check_in_redis(redis, quota, key).await {
                 Ok(decision) => return decision,
                 Err(error) => {
-                    self.fallbacks.fetch_add(1, Ordering::Relaxed);
+                    self.fallbacks.inc();
                     tracing::debug!(error, "rate limit decided in-process");
                 }
             }
@@ -269,7 +271,7 @@ pub async fn limit(
             retry_after_micros,
             reset_micros,
         } => {
-            state.limiter.rejections.fetch_add(1, Ordering::Relaxed);
+            state.limiter.rejections.inc();
             let retry_after = ceil_secs(retry_after_micros).max(1);
             let problem = Problem::new(
                 StatusCode::TOO_MANY_REQUESTS,

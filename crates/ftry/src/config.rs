@@ -6,6 +6,7 @@
 //! startup with one line naming the key and the expected form.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -21,12 +22,13 @@ use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgConnectOptions;
 
 /// Sections, longest first where one could prefix another.
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "data_protection",
     "rate_limit",
     "database",
     "embedded",
     "shutdown",
+    "admin",
     "redis",
     "http",
     "auth",
@@ -39,6 +41,7 @@ pub struct Config {
     /// Where ftry keeps its embedded PostgreSQL cluster and local files.
     pub data_dir: DataDir,
     pub http: HttpSettings,
+    pub admin: AdminConfig,
     pub rate_limit: RateLimitSettings,
     pub auth: AuthSettings,
     pub data_protection: DataProtectionSettings,
@@ -121,6 +124,23 @@ impl Default for RedisConfig {
         Self {
             url: None,
             timeout_ms: 250,
+        }
+    }
+}
+
+/// The operators' listener: Prometheus metrics, apart from the public port.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Address of the admin listener (`GET /metrics`). Keep it private: bind
+    /// it to loopback or an internal network, never to the public one.
+    pub addr: SocketAddr,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 9464)),
         }
     }
 }

@@ -220,12 +220,20 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             anyhow::bail!("cannot listen on http.addr {addr}: {e}");
         }
     };
+    let admin_addr = prepared.config.admin.addr;
+    let admin = match tokio::net::TcpListener::bind(admin_addr).await {
+        Ok(admin) => admin,
+        Err(e) => {
+            prepared.database.close().await?;
+            anyhow::bail!("cannot listen on admin.addr {admin_addr}: {e}");
+        }
+    };
     let local = listener.local_addr()?;
-    tracing::info!(addr = %local, "ftry is serving");
+    tracing::info!(addr = %local, admin_addr = %admin.local_addr()?, "ftry is serving");
     if demo {
         print_demo_logins(Some(local));
     }
-    server::run(prepared, listener, shutdown).await
+    server::run(prepared, listener, admin, shutdown).await
 }
 
 /// How to look at the demo salon.

@@ -1,5 +1,5 @@
 //! Wiring: database (external or embedded), migrations, Redis, the HTTP
-//! listener and graceful shutdown.
+//! listeners (public and admin) and graceful shutdown.
 
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
@@ -145,12 +145,15 @@ async fn prepare_with(config: &Config, database: &Database, demo: bool) -> anyho
     Ok(AppState::new(settings, app, redis)?)
 }
 
-/// Serve until `shutdown` resolves, then drain: readiness turns 503 at once,
-/// the listener closes after the drain delay, in-flight requests get the
-/// grace period, and the embedded database is stopped last.
+/// Serve the public API on `listener` and the metrics on `admin` until
+/// `shutdown` resolves, then drain: readiness turns 503 at once, the public
+/// listener closes after the drain delay, in-flight requests get the grace
+/// period, and the embedded database is stopped last (the admin listener
+/// keeps answering scrapes until then).
 pub async fn run(
     prepared: Prepared,
     listener: TcpListener,
+    admin: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let Prepared {
@@ -158,6 +161,9 @@ pub async fn run(
         database,
         config,
     } = prepared;
+    let admin_server = tokio::spawn(
+        axum::serve(admin, ftry_api::admin_router(state.clone()).into_make_service()).into_future(),
+    );
     let app = ftry_api::router(state.clone());
     let (close_listener, listener_closed) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -199,6 +205,7 @@ pub async fn run(
             }
         }
     };
+    admin_server.abort();
     database.close().await?;
     outcome
 }

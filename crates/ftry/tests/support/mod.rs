@@ -94,6 +94,7 @@ pub fn config_for(db: &TestDb) -> Config {
     config.database.url = Some(SecretUrl::try_from(db.app_url()).unwrap());
     config.database.owner_url = Some(SecretUrl::try_from(db.owner_url()).unwrap());
     config.http.addr = "127.0.0.1:0".parse().unwrap();
+    config.admin.addr = "127.0.0.1:0".parse().unwrap();
     // Cheap hashing keeps the suite fast; production defaults are tested in ftry-app.
     config.auth.argon2_memory_kib = 1024;
     config.auth.argon2_iterations = 1;
@@ -113,6 +114,8 @@ pub fn test_data_protection() -> ftry_app::data_protection::DataProtectionSettin
 /// The real service, in-process, on a free port.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The admin listener (metrics).
+    pub admin_addr: SocketAddr,
     pub client: reqwest::Client,
     pub db: Option<TestDb>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -124,12 +127,15 @@ impl TestApp {
         let prepared = ftry::server::prepare(config, false).await.expect("prepare");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let admin_addr = admin.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(ftry::server::run(prepared, listener, async move {
+        let task = tokio::spawn(ftry::server::run(prepared, listener, admin, async move {
             let _ = rx.await;
         }));
         Self {
             addr,
+            admin_addr,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -304,6 +310,8 @@ impl FtryProcess {
             .arg("serve")
             .current_dir(cwd)
             .env("FTRY_HTTP_ADDR", addr.to_string())
+            // Processes run side by side: each admin listener on a free port.
+            .env("FTRY_ADMIN_ADDR", "127.0.0.1:0")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (k, v) in envs {

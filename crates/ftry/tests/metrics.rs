@@ -1,0 +1,204 @@
+//! Prometheus metrics on the admin listener: what real requests do to them,
+//! and that the public port never serves them.
+
+mod support;
+
+use support::{config_for, problem, FtryProcess, TestApp, TestDb};
+
+/// The value of the sample `name{labels}` (labels exactly as exposed, or
+/// empty for none), if the scrape has it.
+fn sample(scrape: &str, name: &str, labels: &str) -> Option<f64> {
+    let key = if labels.is_empty() {
+        format!("{name} ")
+    } else {
+        format!("{name}{{{labels}}} ")
+    };
+    scrape
+        .lines()
+        .find_map(|line| line.strip_prefix(&key))
+        .map(|value| value.split_whitespace().next().unwrap().parse().unwrap())
+}
+
+async fn scrape(app: &TestApp) -> String {
+    let response = app
+        .client
+        .get(format!("http://{}/metrics", app.admin_addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    let text = response.text().await.unwrap();
+    assert!(text.ends_with("# EOF\n"), "a complete exposition");
+    text
+}
+
+const LIVE_OK: &str = r#"method="GET",route="/health/live",status="2xx""#;
+const UNMATCHED: &str = r#"method="GET",route="unmatched",status="4xx""#;
+
+#[tokio::test]
+async fn requests_are_counted_by_route_template_and_status_class() {
+    let app = TestApp::fresh().await;
+    let before = scrape(&app).await;
+    assert_eq!(sample(&before, "ftry_http_requests_total", LIVE_OK), None);
+
+    for _ in 0..3 {
+        assert_eq!(app.get("/health/live").await.status(), 200);
+    }
+    // Two unknown paths count under one bounded label, not under their own.
+    assert_eq!(app.get("/no/such/page").await.status(), 404);
+    assert_eq!(app.get("/another/unknown").await.status(), 404);
+    let after = scrape(&app).await;
+    assert_eq!(sample(&after, "ftry_http_requests_total", LIVE_OK), Some(3.0));
+    assert_eq!(sample(&after, "ftry_http_requests_total", UNMATCHED), Some(2.0));
+    assert_eq!(
+        sample(&after, "ftry_http_request_duration_seconds_count", LIVE_OK),
+        Some(3.0)
+    );
+    // Every request finished within the largest bucket.
+    assert_eq!(
+        sample(
+            &after,
+            "ftry_http_request_duration_seconds_bucket",
+            &format!("le=\"10.0\",{LIVE_OK}")
+        ),
+        Some(3.0)
+    );
+    assert!(!after.contains("/no/such/page"), "raw paths never become labels");
+    // The scrape itself is not on the public router, so it is not counted.
+    assert_eq!(sample(&after, "ftry_http_requests_in_flight", ""), Some(0.0));
+
+    // A route with a path parameter counts under its template.
+    let tenant = "/api/v1/public/no-such-salon";
+    assert_eq!(app.get(tenant).await.status(), 404);
+    let again = scrape(&app).await;
+    assert_eq!(
+        sample(
+            &again,
+            "ftry_http_requests_total",
+            r#"method="GET",route="/api/v1/public/{tenant_slug}",status="4xx""#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(sample(&again, "ftry_http_requests_total", LIVE_OK), Some(3.0));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn pools_process_and_build_are_described() {
+    let db = TestDb::create().await;
+    let mut config = config_for(&db);
+    config.database.max_connections = 7;
+    let app = TestApp::spawn(config).await;
+    assert_eq!(app.get("/health/ready").await.status(), 200);
+    let text = scrape(&app).await;
+    assert_eq!(
+        sample(&text, "ftry_db_pool_max_connections", r#"pool="app""#),
+        Some(7.0)
+    );
+    let idle = sample(&text, "ftry_db_pool_connections", r#"pool="app",state="idle""#).unwrap();
+    let in_use = sample(&text, "ftry_db_pool_connections", r#"pool="app",state="in_use""#).unwrap();
+    assert!(
+        idle + in_use >= 1.0 && idle + in_use <= 7.0,
+        "idle {idle}, in use {in_use}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "ftry_build_info",
+            &format!(r#"version="{}",git_sha="unknown""#, env!("CARGO_PKG_VERSION"))
+        ),
+        Some(1.0)
+    );
+    assert!(sample(&text, "process_resident_memory_bytes", "").unwrap() > 1_000_000.0);
+    assert!(sample(&text, "process_open_fds", "").unwrap() >= 3.0);
+    assert!(sample(&text, "process_cpu_seconds_total", "").unwrap() > 0.0);
+    let started = sample(&text, "process_start_time_seconds", "").unwrap();
+    let now = chrono::Utc::now().timestamp() as f64;
+    assert!(
+        started <= now && started > now - 600.0,
+        "start {started}, now {now}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn rate_limit_refusals_are_counted() {
+    let db = TestDb::create().await;
+    let mut config = config_for(&db);
+    config.rate_limit.public = "2/1m".parse().unwrap();
+    let app = TestApp::spawn(config).await;
+    for _ in 0..2 {
+        assert_eq!(app.get("/some-salon").await.status(), 404);
+    }
+    problem(app.get("/some-salon").await, 429, "rate_limited").await;
+    problem(app.get("/some-salon").await, 429, "rate_limited").await;
+    let text = scrape(&app).await;
+    assert_eq!(sample(&text, "ftry_rate_limit_rejections_total", ""), Some(2.0));
+    assert_eq!(
+        sample(&text, "ftry_rate_limit_redis_fallbacks_total", ""),
+        Some(0.0)
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_public_port_does_not_serve_metrics() {
+    let app = TestApp::fresh().await;
+    problem(app.get("/metrics").await, 404, "not_found").await;
+    // And the admin listener serves nothing but metrics.
+    let other = app
+        .client
+        .get(format!("http://{}/api/v1/public/x", app.admin_addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_binary_listens_for_metrics_on_admin_addr() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create().await;
+    let admin_port = support::free_port();
+    let mut ftry = FtryProcess::serve(
+        &[
+            ("FTRY_DATABASE_URL", db.app_url()),
+            ("FTRY_DATABASE_OWNER_URL", db.owner_url()),
+            ("FTRY_ADMIN_ADDR", format!("127.0.0.1:{admin_port}")),
+        ],
+        dir.path(),
+    );
+    ftry.wait_ready(std::time::Duration::from_secs(60)).await;
+    let client = reqwest::Client::new();
+    assert_eq!(
+        client
+            .get(ftry.url("/health/live"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let text = client
+        .get(format!("http://127.0.0.1:{admin_port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(sample(&text, "ftry_http_requests_total", LIVE_OK), Some(1.0));
+    let ready = r#"method="GET",route="/health/ready",status="2xx""#;
+    assert_eq!(
+        sample(&text, "ftry_http_requests_total", ready),
+        Some(1.0),
+        "wait_ready stops at the first 200"
+    );
+    ftry.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(ftry.wait_exit(std::time::Duration::from_secs(30)).success());
+}
