@@ -337,6 +337,7 @@ impl App {
         principal.require(Permission::CalendarRead)?;
         let started = std::time::Instant::now();
         let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let begun_at = started.elapsed();
         let loaded = crate::booking::load(
             &mut tx,
             location_id,
@@ -347,10 +348,14 @@ impl App {
             Some(&query.services),
         )
         .await?;
+        let read_at = started.elapsed();
         tx.commit().await?;
         let loaded_at = started.elapsed();
         let found = slots(&loaded, query);
         tracing::debug!(
+            begin_ms = begun_at.as_secs_f64() * 1000.0,
+            read_ms = (read_at - begun_at).as_secs_f64() * 1000.0,
+            commit_ms = (loaded_at - read_at).as_secs_f64() * 1000.0,
             load_ms = loaded_at.as_secs_f64() * 1000.0,
             engine_ms = (started.elapsed() - loaded_at).as_secs_f64() * 1000.0,
             "availability computed"

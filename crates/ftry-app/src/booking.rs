@@ -96,9 +96,11 @@ pub(crate) async fn load(
         .unwrap_or(last)
         .and_time(NaiveTime::MIN)
         .and_utc();
+    let started = std::time::Instant::now();
     let rows = scheduling::load(conn, location_id, from, to, exclude_appointment, services)
         .await?
         .ok_or(AppError::NotFound)?;
+    let fetched = started.elapsed();
     let zone = Tz::from_str(&rows.rules.timezone)
         .map_err(|_| AppError::Internal(format!("location has an unknown zone {}", rows.rules.timezone)))?;
     let mut resource_types: HashMap<String, Uuid> = HashMap::new();
@@ -215,6 +217,12 @@ pub(crate) async fn load(
         staff,
         resources,
     };
+    tracing::debug!(
+        statement_ms = fetched.as_secs_f64() * 1000.0,
+        build_ms = (started.elapsed() - fetched).as_secs_f64() * 1000.0,
+        busy_intervals = rows.staff_busy.len(),
+        "schedule loaded"
+    );
     Ok(Loaded { schedule, rows })
 }
 
