@@ -122,7 +122,7 @@ impl AppState {
         redis: Option<RedisHandle>,
     ) -> Result<Self, access::AccessError> {
         let access = access::AccessTable::from_openapi(&openapi::document())?;
-        let metrics = metrics::Metrics::new();
+        let metrics = metrics::Metrics::new(&app.business);
         let limiter = RateLimiter::new(settings.rate_limit.clone(), redis.clone(), &metrics);
         Ok(Self(Arc::new(Inner {
             settings,

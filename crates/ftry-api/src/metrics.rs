@@ -68,15 +68,11 @@ pub struct Metrics {
     uptime: Gauge<f64, AtomicU64>,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Metrics {
-    pub fn new() -> Self {
+    /// The service's metrics, with the use-case layer's business counters.
+    pub fn new(business: &ftry_app::business_metrics::BusinessMetrics) -> Self {
         let mut registry = Registry::default();
+        business.register(&mut registry);
         let http_requests = Family::<HttpLabels, Counter>::default();
         registry.register(
             "ftry_http_requests",

@@ -188,6 +188,7 @@ impl App {
         let appointment = appointments::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         let view = view(&mut tx, appointment).await?;
         tx.commit().await?;
+        self.business.status_changed(next.name());
         Ok(view)
     }
 
@@ -220,6 +221,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.business.status_changed("cancelled");
         Ok(view)
     }
 }
@@ -494,6 +496,7 @@ impl App {
             crate::idempotency::record(&mut tx, "appointments", key, 201, &body).await?;
         }
         tx.commit().await?;
+        self.business.booked(source);
         Ok(Created { status: 201, body })
     }
 

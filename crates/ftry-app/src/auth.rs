@@ -110,6 +110,12 @@ impl App {
     /// the same amount of work, whether or not the account exists; a locked
     /// account answers `account_locked` whatever the password.
     pub async fn login(&self, request: &LoginRequest, origin: &Origin) -> Result<Tokens, AppError> {
+        let result = self.check_login(request, origin).await;
+        self.business.login(result.as_ref().map(|_| ()));
+        result
+    }
+
+    async fn check_login(&self, request: &LoginRequest, origin: &Origin) -> Result<Tokens, AppError> {
         let Ok(email) = Email::parse(&request.email) else {
             self.passwords.verify(&request.password, None).await;
             return Err(AppError::invalid_credentials());

@@ -895,6 +895,7 @@ impl App {
         let invoice = self.draft_for_update(&mut tx, id).await?;
         let view = finalize_in(&mut tx, principal, invoice, origin, None).await?;
         tx.commit().await?;
+        self.business.invoices_finalized.inc();
         Ok(view)
     }
 
@@ -1018,6 +1019,14 @@ impl App {
         let invoice = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         let view = view(&mut tx, invoice, None).await?;
         tx.commit().await?;
+        if kind != "refund" {
+            self.business
+                .payments_paise
+                .get_or_create(&crate::business_metrics::MethodLabel {
+                    method: request.method.clone(),
+                })
+                .inc_by(u64::try_from(amount).unwrap_or(0));
+        }
         Ok(view)
     }
 

@@ -6,6 +6,7 @@ pub mod appointments;
 pub mod audit_log;
 pub mod auth;
 pub mod booking;
+pub mod business_metrics;
 pub mod calendar;
 pub mod catalog;
 pub mod clients;
@@ -50,6 +51,8 @@ pub struct App {
     pub keys: TokenKeys,
     /// Seals personal data at rest and computes its blind indexes.
     pub protection: DataProtection,
+    /// Counts of what the business did, for the metrics endpoint.
+    pub business: business_metrics::BusinessMetrics,
 }
 
 impl App {
@@ -91,6 +94,7 @@ impl App {
             passwords,
             keys,
             protection,
+            business: business_metrics::BusinessMetrics::default(),
         })
     }
 }

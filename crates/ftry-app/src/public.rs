@@ -337,6 +337,7 @@ impl App {
             crate::idempotency::record(&mut tx, "public_bookings", key, 201, &stored).await?;
         }
         tx.commit().await?;
+        self.business.booked("online");
         Ok(Created {
             status: 201,
             body: self.manage_answer(stored, &manage_token),
@@ -440,6 +441,7 @@ impl App {
         .await?;
         let booking = public_view(&mut tx, id).await?;
         tx.commit().await?;
+        self.business.status_changed("cancelled");
         Ok(booking)
     }
 

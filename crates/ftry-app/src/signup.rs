@@ -254,6 +254,7 @@ impl App {
             .open_session(&mut tx, tenant_id, user_id, origin, None)
             .await?;
         tx.commit().await?;
+        self.business.signups.inc();
         tracing::info!(tenant_id = %tenant_id, slug = %slug, "new business signed up");
         Ok(SignupResult {
             tenant,

@@ -202,3 +202,131 @@ async fn the_binary_listens_for_metrics_on_admin_addr() {
     ftry.signal(nix::sys::signal::Signal::SIGTERM);
     assert!(ftry.wait_exit(std::time::Duration::from_secs(30)).success());
 }
+
+#[tokio::test]
+async fn business_events_are_counted_once_they_commit() {
+    use serde_json::json;
+    use support::salon::{day, pune, Salon, Service, Setup};
+    use support::{body, post};
+
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(
+        &app,
+        Setup {
+            name: "Counted Salon",
+            stylists: 1,
+            categories: &[],
+            services: &[Service::new("Haircut", 30, 50_000)],
+            chairs: 0,
+        },
+    )
+    .await;
+    let token = salon.token();
+    let book = |hour: u32| {
+        json!({
+            "location_id": salon.location, "client_id": salon.client, "start": pune(day(1), hour, 0),
+            "items": [{"service_id": salon.services[0], "staff_id": salon.stylists[0]}],
+        })
+    };
+    let kept = body(post(&app, token, "/api/v1/appointments", &book(10)).await, 201).await;
+    let cancelled = body(post(&app, token, "/api/v1/appointments", &book(12)).await, 201).await;
+    // A refused booking (the time is taken) counts nothing.
+    assert_eq!(
+        post(&app, token, "/api/v1/appointments", &book(10))
+            .await
+            .status(),
+        409
+    );
+    let path = format!(
+        "/api/v1/appointments/{}/cancel",
+        cancelled["id"].as_str().unwrap()
+    );
+    body(
+        post(&app, token, &path, &json!({"reason": "client called"})).await,
+        200,
+    )
+    .await;
+    let draft = body(
+        post(
+            &app,
+            token,
+            "/api/v1/invoices",
+            &json!({"appointment_id": kept["id"]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let invoice = draft["id"].as_str().unwrap();
+    let finalized = body(
+        post(
+            &app,
+            token,
+            &format!("/api/v1/invoices/{invoice}/finalize"),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let due = finalized["due_paise"].as_i64().unwrap();
+    assert_eq!(due, 50_000, "₹500, GST included (the default)");
+    body(
+        post(
+            &app,
+            token,
+            &format!("/api/v1/invoices/{invoice}/payments"),
+            &json!({"method": "upi", "amount_paise": due, "reference": "UPI-1"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let login = |password: &str| json!({"email": salon.business.owner_email, "password": password});
+    let ok = app
+        .post_json("/api/v1/auth/login", &login(&salon.business.owner_password))
+        .await;
+    assert_eq!(ok.status(), 200);
+    problem(
+        app.post_json("/api/v1/auth/login", &login("not-the-password"))
+            .await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+
+    let text = scrape(&app).await;
+    assert_eq!(sample(&text, "ftry_signups_total", ""), Some(1.0));
+    assert_eq!(
+        sample(&text, "ftry_appointments_booked_total", r#"source="front_desk""#),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "ftry_appointment_status_changes_total",
+            r#"status="cancelled""#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(sample(&text, "ftry_invoices_finalized_total", ""), Some(1.0));
+    assert_eq!(
+        sample(&text, "ftry_payments_paise_total", r#"method="upi""#),
+        Some(50_000.0)
+    );
+    assert_eq!(
+        sample(&text, "ftry_logins_total", r#"outcome="success",reason="""#),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "ftry_logins_total",
+            r#"outcome="failure",reason="invalid_credentials""#
+        ),
+        Some(1.0)
+    );
+    // No business label carries a tenant.
+    assert!(!text.contains(&salon.tenant.to_string()));
+    app.stop().await;
+}
