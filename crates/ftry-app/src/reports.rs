@@ -144,6 +144,11 @@ fn check(period: &Period) -> Result<(), AppError> {
 
 const SIGN: &str = "CASE i.kind WHEN 'credit_note' THEN -1 ELSE 1 END";
 
+/// The documents a report counts: finalized invoices and credit notes of the
+/// branch `$1` issued from `$2` to `$3` (alias `i`).
+const FINALIZED_IN_PERIOD: &str =
+    "i.status = 'finalized' AND i.location_id = $1 AND i.issued_on BETWEEN $2 AND $3";
+
 impl App {
     async fn report_tx(
         &self,
@@ -166,9 +171,10 @@ impl App {
     ) -> Result<Vec<RevenueRow>, AppError> {
         principal.require(Permission::ReportsRevenue)?;
         let mut tx = self.report_tx(principal, period).await?;
-        let lines =
+        let lines = format!(
             "FROM invoice_lines l JOIN invoices i ON i.tenant_id = l.tenant_id AND i.id = l.invoice_id
-             WHERE i.status = 'finalized' AND i.location_id = $1 AND i.issued_on BETWEEN $2 AND $3";
+             WHERE {FINALIZED_IN_PERIOD}"
+        );
         let figures = format!(
             "count(DISTINCT i.id) AS documents, COALESCE(sum({SIGN} * l.taxable_paise), 0)::bigint AS taxable_paise,
              COALESCE(sum({SIGN} * (l.cgst_paise + l.sgst_paise + l.igst_paise)), 0)::bigint AS tax_paise,
@@ -183,7 +189,7 @@ impl App {
                 "SELECT COALESCE(l.staff_id::text, '') AS key, COALESCE(s.name, 'Unassigned') AS label, {figures}
                    FROM invoice_lines l JOIN invoices i ON i.tenant_id = l.tenant_id AND i.id = l.invoice_id
                    LEFT JOIN staff s ON s.tenant_id = l.tenant_id AND s.id = l.staff_id
-                  WHERE i.status = 'finalized' AND i.location_id = $1 AND i.issued_on BETWEEN $2 AND $3
+                  WHERE {FINALIZED_IN_PERIOD}
                  GROUP BY l.staff_id, s.name ORDER BY total_paise DESC, label"
             ),
             RevenueGroup::Service => format!(
@@ -197,7 +203,7 @@ impl App {
                    FROM invoice_lines l JOIN invoices i ON i.tenant_id = l.tenant_id AND i.id = l.invoice_id
                    LEFT JOIN services sv ON sv.tenant_id = l.tenant_id AND sv.id = l.service_id
                    LEFT JOIN service_categories c ON c.tenant_id = sv.tenant_id AND c.id = sv.category_id
-                  WHERE i.status = 'finalized' AND i.location_id = $1 AND i.issued_on BETWEEN $2 AND $3
+                  WHERE {FINALIZED_IN_PERIOD}
                  GROUP BY c.id, c.name, l.kind ORDER BY total_paise DESC, label"
             ),
             RevenueGroup::PaymentMethod => "SELECT p.method AS key,
@@ -231,7 +237,7 @@ impl App {
                     sum({SIGN} * l.sgst_paise)::bigint AS sgst_paise, sum({SIGN} * l.igst_paise)::bigint AS igst_paise,
                     sum({SIGN} * l.total_paise)::bigint AS total_paise
                FROM invoices i JOIN invoice_lines l ON l.tenant_id = i.tenant_id AND l.invoice_id = i.id
-              WHERE i.status = 'finalized' AND i.location_id = $1 AND i.issued_on BETWEEN $2 AND $3
+              WHERE {FINALIZED_IN_PERIOD}
                 AND i.customer_gstin IS NOT NULL
               GROUP BY i.tenant_id, i.id ORDER BY i.issued_on, i.number"
         ))
@@ -245,7 +251,7 @@ impl App {
                     sum({SIGN} * l.cgst_paise)::bigint AS cgst_paise, sum({SIGN} * l.sgst_paise)::bigint AS sgst_paise,
                     sum({SIGN} * l.igst_paise)::bigint AS igst_paise
                FROM invoices i JOIN invoice_lines l ON l.tenant_id = i.tenant_id AND l.invoice_id = i.id
-              WHERE i.status = 'finalized' AND i.location_id = $1 AND i.issued_on BETWEEN $2 AND $3
+              WHERE {FINALIZED_IN_PERIOD}
                 AND i.customer_gstin IS NULL
               GROUP BY i.place_of_supply, l.rate_bp ORDER BY i.place_of_supply, l.rate_bp"
         ))
@@ -260,7 +266,7 @@ impl App {
                     sum({SIGN} * l.sgst_paise)::bigint AS sgst_paise, sum({SIGN} * l.igst_paise)::bigint AS igst_paise
                FROM invoices i JOIN invoice_lines l ON l.tenant_id = i.tenant_id AND l.invoice_id = i.id
                JOIN tax_classes tc ON tc.code = l.code
-              WHERE i.status = 'finalized' AND i.location_id = $1 AND i.issued_on BETWEEN $2 AND $3
+              WHERE {FINALIZED_IN_PERIOD}
               GROUP BY l.code, tc.description, l.rate_bp ORDER BY l.code, l.rate_bp"
         ))
         .bind(period.location_id)
@@ -287,13 +293,13 @@ impl App {
                         sum({SIGN} * l.taxable_paise) FILTER (WHERE l.kind <> 'product') AS services,
                         sum({SIGN} * l.taxable_paise) FILTER (WHERE l.kind = 'product') AS products
                    FROM invoice_lines l JOIN invoices i ON i.tenant_id = l.tenant_id AND i.id = l.invoice_id
-                  WHERE i.status = 'finalized' AND i.location_id = $1 AND i.issued_on BETWEEN $2 AND $3
+                  WHERE {FINALIZED_IN_PERIOD}
                     AND l.staff_id IS NOT NULL
                   GROUP BY l.staff_id),
              tips AS (
                  SELECT i.tip_staff_id AS staff_id, sum({SIGN} * i.tip_paise) AS tips
                    FROM invoices i
-                  WHERE i.status = 'finalized' AND i.location_id = $1 AND i.issued_on BETWEEN $2 AND $3
+                  WHERE {FINALIZED_IN_PERIOD}
                     AND i.tip_staff_id IS NOT NULL
                   GROUP BY i.tip_staff_id)
              SELECT s.id AS staff_id, s.name,
