@@ -86,6 +86,15 @@ impl Default for HttpSettings {
 pub struct ApiSettings {
     pub http: HttpSettings,
     pub rate_limit: RateLimitSettings,
+    /// The running build, for `ftry_build_info`.
+    pub build: BuildInfo,
+}
+
+/// What `ftry version` prints: the release and the commit it was built from.
+#[derive(Debug, Clone, Default)]
+pub struct BuildInfo {
+    pub version: &'static str,
+    pub git_sha: &'static str,
 }
 
 /// Shared state of one node: everything here is either immutable or a
@@ -122,7 +131,7 @@ impl AppState {
         redis: Option<RedisHandle>,
     ) -> Result<Self, access::AccessError> {
         let access = access::AccessTable::from_openapi(&openapi::document())?;
-        let metrics = metrics::Metrics::new(&app.business);
+        let metrics = metrics::Metrics::new(&app.business, &settings.build);
         let limiter = RateLimiter::new(settings.rate_limit.clone(), redis.clone(), &metrics);
         Ok(Self(Arc::new(Inner {
             settings,

@@ -70,7 +70,7 @@ pub struct Metrics {
 
 impl Metrics {
     /// The service's metrics, with the use-case layer's business counters.
-    pub fn new(business: &ftry_app::business_metrics::BusinessMetrics) -> Self {
+    pub fn new(business: &ftry_app::business_metrics::BusinessMetrics, build: &crate::BuildInfo) -> Self {
         let mut registry = Registry::default();
         business.register(&mut registry);
         let http_requests = Family::<HttpLabels, Counter>::default();
@@ -163,10 +163,7 @@ impl Metrics {
         registry.register(
             "ftry_build",
             "The running build",
-            Info::new(vec![
-                ("version", env!("CARGO_PKG_VERSION")),
-                ("git_sha", option_env!("FTRY_GIT_SHA").unwrap_or("unknown")),
-            ]),
+            Info::new(vec![("version", build.version), ("git_sha", build.git_sha)]),
         );
         Self {
             registry,

@@ -783,7 +783,7 @@ impl App {
                             tendered_paise: None,
                             reference: None,
                         };
-                        self.pay(&owner, id, &payment, &origin).await?;
+                        self.take_payment(&owner, id, &payment, &origin).await?;
                     }
                     invoiced += 1;
                 }

@@ -139,6 +139,10 @@ async fn prepare_with(config: &Config, database: &Database, demo: bool) -> anyho
         None => None,
     };
     let settings = ApiSettings {
+        build: ftry_api::BuildInfo {
+            version: env!("FTRY_VERSION"),
+            git_sha: env!("FTRY_GIT_SHA"),
+        },
         http: config.http.clone(),
         rate_limit: config.rate_limit.clone(),
     };

@@ -109,7 +109,11 @@ async fn pools_process_and_build_are_described() {
         sample(
             &text,
             "ftry_build_info",
-            &format!(r#"version="{}",git_sha="unknown""#, env!("CARGO_PKG_VERSION"))
+            &format!(
+                r#"version="{}",git_sha="{}""#,
+                env!("FTRY_VERSION"),
+                env!("FTRY_GIT_SHA")
+            )
         ),
         Some(1.0)
     );
@@ -329,4 +333,29 @@ async fn business_events_are_counted_once_they_commit() {
     // No business label carries a tenant.
     assert!(!text.contains(&salon.tenant.to_string()));
     app.stop().await;
+}
+
+#[tokio::test]
+async fn seeding_the_demo_salon_counts_no_business() {
+    let db = TestDb::create().await;
+    let prepared = ftry::server::prepare(config_for(&db), true).await.unwrap();
+    let text = prepared.state.metrics.render(&prepared.state.pools);
+    prepared.database.close().await.unwrap();
+    let paid: i64 = sqlx::query_scalar("SELECT count(*) FROM payments")
+        .fetch_one(&mut db.admin().await)
+        .await
+        .unwrap();
+    assert!(paid > 0, "the demo salon has a month of payments");
+    for family in [
+        "ftry_payments_paise_total",
+        "ftry_appointments_booked_total",
+        "ftry_appointment_status_changes_total",
+    ] {
+        assert!(
+            !text.contains(&format!("{family}{{")),
+            "{family} counted the demo:\n{text}"
+        );
+    }
+    assert_eq!(sample(&text, "ftry_invoices_finalized_total", ""), Some(0.0));
+    assert_eq!(sample(&text, "ftry_signups_total", ""), Some(0.0));
 }
