@@ -87,6 +87,14 @@ impl BusinessMetrics {
             .inc();
     }
 
+    pub(crate) fn paid(&self, method: &str, paise: i64) {
+        self.payments_paise
+            .get_or_create(&MethodLabel {
+                method: method.to_owned(),
+            })
+            .inc_by(u64::try_from(paise).unwrap_or(0));
+    }
+
     pub(crate) fn login(&self, outcome: Result<(), &crate::AppError>) {
         use crate::AppError;
         let label = match outcome {

@@ -893,9 +893,12 @@ impl App {
         principal.require(Permission::InvoicesCreate)?;
         let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
         let invoice = self.draft_for_update(&mut tx, id).await?;
-        let view = finalize_in(&mut tx, principal, invoice, origin, None).await?;
+        let (view, completed_visit) = finalize_in(&mut tx, principal, invoice, origin, None).await?;
         tx.commit().await?;
         self.business.invoices_finalized.inc();
+        if completed_visit {
+            self.business.status_changed("completed");
+        }
         Ok(view)
     }
 
@@ -908,7 +911,7 @@ impl App {
     ) -> Result<InvoiceView, AppError> {
         let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
         let invoice = self.draft_for_update(&mut tx, id).await?;
-        let view = finalize_in(&mut tx, principal, invoice, &Origin::default(), Some(issued_on)).await?;
+        let (view, _) = finalize_in(&mut tx, principal, invoice, &Origin::default(), Some(issued_on)).await?;
         tx.commit().await?;
         Ok(view)
     }
@@ -922,12 +925,7 @@ impl App {
     ) -> Result<InvoiceView, AppError> {
         let view = self.take_payment(principal, id, request, origin).await?;
         if view.invoice.kind != "credit_note" {
-            self.business
-                .payments_paise
-                .get_or_create(&crate::business_metrics::MethodLabel {
-                    method: request.method.clone(),
-                })
-                .inc_by(u64::try_from(request.amount_paise).unwrap_or(0));
+            self.business.paid(&request.method, request.amount_paise);
         }
         Ok(view)
     }
@@ -1170,7 +1168,7 @@ impl App {
             .await?;
         }
         let note = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        let view = finalize_in(&mut tx, principal, note, origin, None).await?;
+        let (view, _) = finalize_in(&mut tx, principal, note, origin, None).await?;
         tx.commit().await?;
         Ok(view)
     }
@@ -1242,7 +1240,7 @@ async fn finalize_in(
     invoice: Invoice,
     origin: &Origin,
     issued_on: Option<NaiveDate>,
-) -> Result<InvoiceView, AppError> {
+) -> Result<(InvoiceView, bool), AppError> {
     let supplier = supplier(tx, invoice.location_id).await?;
     let lines = invoices::lines(tx, invoice.id).await?;
     let rates = rates(tx).await?;
@@ -1259,9 +1257,10 @@ async fn finalize_in(
     // Stock and the appointment first: the series row is locked from the
     // number onwards, so everything before it runs concurrently across tills.
     move_stock_for(tx, principal, &invoice, &lines).await?;
-    if let Some(appointment_id) = invoice.appointment_id {
-        complete_appointment(tx, principal, appointment_id).await?;
-    }
+    let completed_visit = match invoice.appointment_id {
+        Some(appointment_id) => complete_appointment(tx, principal, appointment_id).await?,
+        None => false,
+    };
     let year = numbering::financial_year(today);
     let series = if invoice.kind == "credit_note" {
         DocumentSeries::CreditNote
@@ -1355,7 +1354,7 @@ async fn finalize_in(
     )
     .await?;
     let finalized = invoices::get(tx, invoice.id).await?.ok_or(AppError::NotFound)?;
-    view(tx, finalized, None).await
+    Ok((view(tx, finalized, None).await?, completed_visit))
 }
 
 /// Products leave stock when sold, and come back when a credit note restocks them.
@@ -1407,16 +1406,17 @@ async fn move_stock_for(
     Ok(())
 }
 
+/// Complete the visit an invoice is for; `false` when it was already over.
 async fn complete_appointment(
     tx: &mut sqlx::PgConnection,
     principal: &Principal,
     id: Uuid,
-) -> Result<(), AppError> {
+) -> Result<bool, AppError> {
     let appointment = ftry_store::appointments::get_for_update(tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
     if matches!(appointment.status.as_str(), "completed" | "cancelled" | "no_show") {
-        return Ok(());
+        return Ok(false);
     }
     ftry_store::appointments::set_status(tx, id, "completed", true).await?;
     ftry_store::appointments::record_event(
@@ -1432,5 +1432,5 @@ async fn complete_appointment(
         },
     )
     .await?;
-    Ok(())
+    Ok(true)
 }

@@ -313,6 +313,15 @@ async fn business_events_are_counted_once_they_commit() {
         ),
         Some(1.0)
     );
+    // Finalizing the visit's invoice completed it.
+    assert_eq!(
+        sample(
+            &text,
+            "ftry_appointment_status_changes_total",
+            r#"status="completed""#
+        ),
+        Some(1.0)
+    );
     assert_eq!(sample(&text, "ftry_invoices_finalized_total", ""), Some(1.0));
     assert_eq!(
         sample(&text, "ftry_payments_paise_total", r#"method="upi""#),
