@@ -185,11 +185,3 @@ where
         round_trip: Sample::of(results.iter().filter(|r| r.0).map(|r| r.2).collect()),
     })
 }
-
-/// The process's CPU time (user + system) in seconds and peak resident
-/// memory in bytes. The benchmark runs ftry in-process, so both include the
-/// load driver's own share.
-pub fn process_usage() -> (f64, u64) {
-    let usage = ftry_ops::process::ProcessUsage::read();
-    (usage.cpu_seconds, usage.peak_resident_bytes)
-}

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use ftry::config::{Config, SecretUrl};
+use ftry_ops::process::ProcessUsage;
 
 use crate::measure::Report;
 
@@ -115,10 +116,10 @@ async fn run(db: &data::BenchDb, options: &Options, started: Instant) -> anyhow:
     let scale = |quick: usize, full: usize| if options.quick { quick } else { full };
     let mut usage = Vec::new();
     let mut track = |name: &str, since: (f64, Instant)| {
-        let cpu = ceiling::process_usage().0 - since.0;
+        let cpu = ProcessUsage::read().cpu_seconds - since.0;
         usage.push((name.to_owned(), cpu / since.1.elapsed().as_secs_f64()));
     };
-    let now = || (ceiling::process_usage().0, Instant::now());
+    let now = || (ProcessUsage::read().cpu_seconds, Instant::now());
 
     // The ceilings: what PostgreSQL and ftry's HTTP stack do on this machine.
     let pgbench_db = data::BenchDb::create(&options.admin_url).await?;
@@ -217,7 +218,8 @@ async fn run(db: &data::BenchDb, options: &Options, started: Instant) -> anyhow:
     let since = now();
     let revenue = measure::revenue_report(&client, &base, &salon, scale(20, 100)).await?;
     track("revenue report", since);
-    let peak_rss = ceiling::process_usage().1;
+    // ftry runs in this process: the peak includes the driver's share.
+    let peak_rss = ProcessUsage::read().peak_resident_bytes;
 
     let _ = stop.send(());
     server.await??;

@@ -4,7 +4,6 @@
 //! the matched template, the status its class, and no tenant or user id.
 
 use std::sync::atomic::AtomicU64;
-use std::time::Instant;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -52,7 +51,6 @@ fn size_histogram() -> Histogram {
 
 pub struct Metrics {
     registry: Registry,
-    started: Instant,
     pub http_requests: Family<HttpLabels, Counter>,
     pub http_duration: HistogramFamily,
     pub http_response_size: HistogramFamily,
@@ -65,7 +63,6 @@ pub struct Metrics {
     process_cpu: Counter<f64, AtomicU64>,
     process_resident: Gauge,
     process_fds: Gauge,
-    uptime: Gauge<f64, AtomicU64>,
 }
 
 impl Metrics {
@@ -89,7 +86,7 @@ impl Metrics {
         let http_response_size = HistogramFamily::new_with_constructor(size_histogram);
         registry.register_with_unit(
             "ftry_http_response_size",
-            "Declared size of response bodies (before compression)",
+            "Size of response bodies as sent, where declared (Content-Length; streamed compressed bodies have none)",
             Unit::Bytes,
             http_response_size.clone(),
         );
@@ -153,13 +150,6 @@ impl Metrics {
             process_start.clone(),
         );
         process_start.set(chrono::Utc::now().timestamp());
-        let uptime = Gauge::<f64, AtomicU64>::default();
-        registry.register_with_unit(
-            "ftry_uptime",
-            "Time since this ftry process started serving",
-            Unit::Seconds,
-            uptime.clone(),
-        );
         registry.register(
             "ftry_build",
             "The running build",
@@ -167,7 +157,6 @@ impl Metrics {
         );
         Self {
             registry,
-            started: Instant::now(),
             http_requests,
             http_duration,
             http_response_size,
@@ -180,7 +169,6 @@ impl Metrics {
             process_cpu,
             process_resident,
             process_fds,
-            uptime,
         }
     }
 
@@ -225,7 +213,6 @@ impl Metrics {
             .set(i64::try_from(usage.resident_bytes).unwrap_or(i64::MAX));
         self.process_fds
             .set(i64::try_from(usage.open_fds).unwrap_or(i64::MAX));
-        self.uptime.set(self.started.elapsed().as_secs_f64());
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             tracing::error!("could not encode the metrics");
