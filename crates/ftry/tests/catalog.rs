@@ -8,56 +8,12 @@ mod support;
 
 use std::collections::{BTreeMap, HashMap};
 
-use reqwest::{Method, Response};
+use reqwest::Method;
 use serde_json::{json, Value};
+use support::rest::{app, call, expect, get, id, patch, post, put};
 use support::{config_for, count, invalid_fields, problem, Business, TestApp, TestDb};
 
 // ---------------------------------------------------------------- helpers
-
-async fn app() -> TestApp {
-    TestApp::fresh_with(|config| config.rate_limit.enabled = false).await
-}
-
-async fn call(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> Response {
-    let request = app.authed(method, path, token);
-    let request = match body {
-        Some(body) => request.json(&body),
-        None => request,
-    };
-    request.send().await.unwrap()
-}
-
-/// The status must be `status`; the body as JSON (`Null` when empty).
-async fn expect(response: Response, status: u16) -> Value {
-    let actual = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    assert_eq!(actual, status, "{text}");
-    if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap()
-    }
-}
-
-async fn get(app: &TestApp, path: &str, token: &str) -> Value {
-    expect(call(app, Method::GET, path, token, None).await, 200).await
-}
-
-async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
-    expect(call(app, Method::POST, path, token, Some(body)).await, 201).await
-}
-
-async fn patch(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
-    expect(call(app, Method::PATCH, path, token, Some(body)).await, 200).await
-}
-
-async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
-    expect(call(app, Method::PUT, path, token, Some(body)).await, 200).await
-}
-
-fn id(body: &Value) -> String {
-    body["id"].as_str().expect("an id").to_owned()
-}
 
 /// A second branch of `business`.
 async fn add_branch(app: &TestApp, business: &Business, name: &str) -> String {
