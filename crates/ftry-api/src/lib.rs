@@ -131,7 +131,8 @@ impl AppState {
         redis: Option<RedisHandle>,
     ) -> Result<Self, access::AccessError> {
         let access = access::AccessTable::from_openapi(&openapi::document())?;
-        let metrics = metrics::Metrics::new(&app.business, &settings.build);
+        let metrics =
+            metrics::Metrics::new(&app.business, &app.pools.metrics, redis.as_ref(), &settings.build);
         let limiter = RateLimiter::new(settings.rate_limit.clone(), redis.clone(), &metrics);
         Ok(Self(Arc::new(Inner {
             settings,

@@ -15,10 +15,11 @@ use axum::response::{IntoResponse, Response};
 use ftry_domain::rate_limit::{ceil_secs, decide, Decision, Quota};
 use ftry_ops::redis::RedisHandle;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use serde::{Deserialize, Serialize};
 
 use crate::client_ip::client_ip;
-use crate::metrics::Metrics;
+use crate::metrics::{ClassLabel, Metrics};
 use crate::problem::Problem;
 use crate::AppState;
 
@@ -137,7 +138,7 @@ pub struct RateLimiter {
     script: redis::Script,
     local: Mutex<HashMap<String, u64>>,
     fallbacks: Counter,
-    rejections: Counter,
+    rejections: Family<ClassLabel, Counter>,
 }
 
 impl RateLimiter {
@@ -158,8 +159,9 @@ impl RateLimiter {
         self.fallbacks.get()
     }
 
-    pub fn rejections(&self) -> u64 {
-        self.rejections.get()
+    /// Count one refusal against the budget it drew on.
+    fn reject(&self, class: &'static str) {
+        self.rejections.get_or_create(&ClassLabel { class }).inc();
     }
 
     pub async fn check(&self, class: RouteClass, principal: &str) -> (Quota, Decision) {
@@ -178,7 +180,7 @@ impl RateLimiter {
             Decision::Refused {
                 retry_after_micros, ..
             } => {
-                self.rejections.inc();
+                self.reject("account");
                 let retry_after_secs = ceil_secs(retry_after_micros).max(1);
                 Err(ftry_app::AppError::TooManyRequests {
                     detail: format!("Too many attempts for this account; retry in {retry_after_secs} s."),
@@ -203,7 +205,7 @@ impl RateLimiter {
 
     async fn check_in_redis(&self, redis: &RedisHandle, quota: Quota, key: &str) -> Result<Decision, String> {
         let (allowed, first, reset): (u8, u64, u64) = redis
-            .run(|mut c| {
+            .run("rate_limit", |mut c| {
                 let mut invocation = self.script.key(key);
                 invocation
                     .arg(quota.emission_interval_micros())
@@ -271,7 +273,7 @@ pub async fn limit(
             retry_after_micros,
             reset_micros,
         } => {
-            state.limiter.rejections.inc();
+            state.limiter.reject(class.name());
             let retry_after = ceil_secs(retry_after_micros).max(1);
             let problem = Problem::new(
                 StatusCode::TOO_MANY_REQUESTS,

@@ -71,7 +71,7 @@ impl App {
     }
 
     pub async fn appointment(&self, principal: &Principal, id: Uuid) -> Result<AppointmentView, AppError> {
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let appointment = appointments::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         let view = view(&mut tx, appointment).await?;
         if !self.may_see(&mut tx, principal, &view.items).await? {
@@ -87,7 +87,7 @@ impl App {
         id: Uuid,
     ) -> Result<Vec<HistoryEvent>, AppError> {
         principal.require(Permission::CalendarRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         appointments::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         let events = appointments::history(&mut tx, id).await?;
         tx.commit().await?;
@@ -109,7 +109,7 @@ impl App {
                 "must be after `from`, at most 31 days later",
             ));
         }
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         ftry_store::tenants::get_location(&mut tx, location_id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -136,7 +136,7 @@ impl App {
                 "must be one of confirmed, checked_in, in_service, completed, no_show",
             ));
         };
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let appointment = appointments::get_for_update(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -204,7 +204,7 @@ impl App {
         let mut v = Validator::default();
         let reason = v.text("reason", &request.reason, 500);
         v.finish()?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let view = cancel_in(
             &mut tx,
             principal.tenant_id,
@@ -338,18 +338,24 @@ impl App {
     ) -> Result<Vec<ftry_domain::availability::Slot>, AppError> {
         principal.require(Permission::CalendarRead)?;
         let started = std::time::Instant::now();
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let begun_at = started.elapsed();
-        let loaded = crate::booking::load(
-            &mut tx,
-            location_id,
-            query.first_date,
-            query.last_date,
-            false,
-            None,
-            Some(&query.services),
-        )
-        .await?;
+        let loaded = self
+            .pools
+            .metrics
+            .timed(
+                "schedule_load",
+                crate::booking::load(
+                    &mut tx,
+                    location_id,
+                    query.first_date,
+                    query.last_date,
+                    false,
+                    None,
+                    Some(&query.services),
+                ),
+            )
+            .await?;
         let read_at = started.elapsed();
         tx.commit().await?;
         let loaded_at = started.elapsed();
@@ -384,7 +390,7 @@ impl App {
             .optional_text("notes", request.notes.as_deref(), 2000)
             .unwrap_or_default();
         v.finish()?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let fingerprint = crate::tokens::sha256(&format!("{request:?}"));
         if let Some(key) = idempotency_key {
             if let Some(answer) =
@@ -412,16 +418,22 @@ impl App {
                 ))
             }
         };
-        let loaded = crate::booking::load(
-            &mut tx,
-            request.location_id,
-            date.pred_opt().unwrap_or(date),
-            date.succ_opt().unwrap_or(date),
-            false,
-            None,
-            Some(&crate::booking::service_ids(&request.items)),
-        )
-        .await?;
+        let loaded = self
+            .pools
+            .metrics
+            .timed(
+                "schedule_load",
+                crate::booking::load(
+                    &mut tx,
+                    request.location_id,
+                    date.pred_opt().unwrap_or(date),
+                    date.succ_opt().unwrap_or(date),
+                    false,
+                    None,
+                    Some(&crate::booking::service_ids(&request.items)),
+                ),
+            )
+            .await?;
         let start = match (request.start, request.start_local) {
             (Some(start), _) => start,
             (None, Some(local)) => {
@@ -509,7 +521,7 @@ impl App {
         origin: &Origin,
     ) -> Result<AppointmentView, AppError> {
         principal.require(Permission::AppointmentsManage)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let appointment = appointments::get_for_update(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -581,7 +593,7 @@ impl App {
         client_id: Uuid,
     ) -> Result<ClientHistory, AppError> {
         principal.require(Permission::ClientsRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM clients WHERE id = $1)")
             .bind(client_id)
             .fetch_one(&mut *tx)

@@ -34,7 +34,7 @@ impl App {
         }
         v.finish()?;
         let limit = limit.clamp(1, 200);
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let mut events = audit::list(&mut tx, filter, limit + 1).await?;
         tx.commit().await?;
         let next = if events.len() as i64 > limit {

@@ -121,7 +121,11 @@ impl App {
             return Err(AppError::invalid_credentials());
         };
         let mut tx = self.pools.app.begin().await?;
-        let mut candidates = users::find_for_login(&mut tx, email.as_str()).await?;
+        let mut candidates = self
+            .pools
+            .metrics
+            .timed("login_lookup", users::find_for_login(&mut tx, email.as_str()))
+            .await?;
         tx.commit().await?;
         if let Some(slug) = request.tenant.as_deref() {
             candidates.retain(|(_, tenant_slug, _)| tenant_slug == slug);
@@ -177,7 +181,7 @@ impl App {
         if user.status != "active" {
             return Err(AppError::invalid_credentials());
         }
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, user.tenant_id).await?;
+        let mut tx = self.pools.begin(user.tenant_id).await?;
         if user.locked_until.is_some() {
             audit::record(
                 &mut tx,
@@ -212,7 +216,7 @@ impl App {
     }
 
     async fn record_failed_login(&self, user: &users::User, origin: &Origin) -> Result<(), AppError> {
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, user.tenant_id).await?;
+        let mut tx = self.pools.begin(user.tenant_id).await?;
         let lock_until = Utc::now() + Duration::seconds(self.settings.lockout_secs);
         let (failures, locked) =
             users::record_failed_login(&mut tx, user.id, self.settings.max_failed_logins, lock_until).await?;
@@ -251,7 +255,7 @@ impl App {
         action: &str,
         outcome: Outcome,
     ) -> Result<(), AppError> {
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, user.tenant_id).await?;
+        let mut tx = self.pools.begin(user.tenant_id).await?;
         let actor = Actor::User {
             id: user.id,
             impersonator: None,
@@ -285,7 +289,7 @@ impl App {
         let invalid = || AppError::unauthorized("invalid_refresh_token", "The refresh token is not valid.");
         let tenant_id = tokens::parse_tenant_token(refresh_token).ok_or_else(invalid)?;
         let hash = tokens::sha256(refresh_token);
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant_id).await?;
+        let mut tx = self.pools.begin(tenant_id).await?;
         let presented = sessions::find_token_for_update(&mut tx, &hash)
             .await?
             .ok_or_else(invalid)?;
@@ -310,6 +314,7 @@ impl App {
             )
             .await?;
             tx.commit().await?;
+            self.business.token_reuse_detections.inc();
             tracing::warn!(session_id = %presented.session_id, "refresh token reused; session revoked");
             return Err(AppError::unauthorized(
                 "refresh_token_reused",
@@ -358,7 +363,7 @@ impl App {
 
     /// End the caller's session.
     pub async fn logout(&self, principal: &Principal, origin: &Origin) -> Result<(), AppError> {
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         sessions::revoke(&mut tx, principal.session_id, "logout").await?;
         audit::record(
             &mut tx,
@@ -373,7 +378,7 @@ impl App {
 
     /// End every session of the caller, on every device.
     pub async fn logout_all(&self, principal: &Principal, origin: &Origin) -> Result<u64, AppError> {
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let ended = sessions::revoke_all_of_user(&mut tx, principal.user_id, "logout_all").await?;
         audit::record(
             &mut tx,

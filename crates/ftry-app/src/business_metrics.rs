@@ -39,6 +39,9 @@ pub struct BusinessMetrics {
     pub appointment_status_changes: Family<StatusLabel, Counter>,
     pub invoices_finalized: Counter,
     pub payments_paise: Family<MethodLabel, Counter>,
+    /// A refresh token presented a second time: a likely stolen session,
+    /// which ftry ends.
+    pub token_reuse_detections: Counter,
 }
 
 impl BusinessMetrics {
@@ -68,6 +71,11 @@ impl BusinessMetrics {
             "ftry_payments_paise",
             "Money received on invoices, in paise, by payment method (refunds not subtracted)",
             self.payments_paise.clone(),
+        );
+        registry.register(
+            "ftry_token_reuse_detections",
+            "Refresh tokens presented again after rotation; each ends its session",
+            self.token_reuse_detections.clone(),
         );
     }
 

@@ -85,15 +85,22 @@ impl App {
         let last = date
             .checked_add_days(Days::new(u64::from(days - 1)))
             .ok_or_else(|| AppError::invalid("date", "out of range"))?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
-        let loaded = crate::booking::load(&mut tx, location_id, date, last, false, None, Some(&[])).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
+        let loaded = self
+            .pools
+            .metrics
+            .timed(
+                "schedule_load",
+                crate::booking::load(&mut tx, location_id, date, last, false, None, Some(&[])),
+            )
+            .await?;
         let zone = loaded.zone();
         let from = boundary_instant(zone, date.and_time(chrono::NaiveTime::MIN));
         let to = boundary_instant(
             zone,
             last.succ_opt().unwrap_or(last).and_time(chrono::NaiveTime::MIN),
         );
-        let items: Vec<CalendarItem> = sqlx::query_as(
+        let items = sqlx::query_as::<_, CalendarItem>(
             "SELECT i.appointment_id, i.id AS item_id, a.status, s.name AS service_name, c.name AS client_name,
                     i.staff_id, i.resource_id, lower(i.client_time) AS starts_at, upper(i.client_time) AS ends_at
                FROM appointment_items i
@@ -109,8 +116,8 @@ impl App {
         .bind(location_id)
         .bind(from)
         .bind(to)
-        .fetch_all(&mut *tx)
-        .await?;
+        .fetch_all(&mut *tx);
+        let items = self.pools.metrics.timed("calendar_items", items).await?;
         let own_staff: Option<Uuid> = if principal.can(Permission::CalendarRead) {
             None
         } else {

@@ -236,7 +236,7 @@ impl App {
     /// The tax classes with the rate in force today (Indian date).
     pub async fn tax_classes(&self, principal: &Principal) -> Result<Vec<TaxClass>, AppError> {
         let today = Utc::now().with_timezone(&chrono_tz::Asia::Kolkata).date_naive();
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let list = catalog::tax_classes(&mut tx, today).await?;
         tx.commit().await?;
         Ok(list)
@@ -274,7 +274,7 @@ fn check_category(input: &CategoryInput, mut category: Category) -> Result<Categ
 impl App {
     pub async fn service_categories(&self, principal: &Principal) -> Result<Vec<Category>, AppError> {
         principal.require(Permission::ServicesRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let list = catalog::list_categories(&mut tx).await?;
         tx.commit().await?;
         Ok(list)
@@ -294,7 +294,7 @@ impl App {
             display_order: 0,
         };
         let category = check_category(input, blank)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         catalog::insert_category(&mut tx, principal.tenant_id, &category)
             .await
             .map_err(on_constraint(CATEGORY_NAME))?;
@@ -323,7 +323,7 @@ impl App {
         origin: &Origin,
     ) -> Result<Category, AppError> {
         principal.require(Permission::ServicesManage)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let before = catalog::lock_category(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -517,7 +517,7 @@ impl App {
         filter: &ServiceFilter,
     ) -> Result<Vec<Service>, AppError> {
         principal.require(Permission::ServicesRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let list = catalog::list_services(&mut tx, filter.location_id, filter.active).await?;
         tx.commit().await?;
         Ok(list)
@@ -525,7 +525,7 @@ impl App {
 
     pub async fn service(&self, principal: &Principal, id: Uuid) -> Result<Service, AppError> {
         principal.require(Permission::ServicesRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let service = catalog::get_service(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -563,7 +563,7 @@ impl App {
             display_order: 0,
         };
         let fields = check_service(input.apply(blank))?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         check_service_refs(&mut tx, &fields).await?;
         let location_ids = match &input.location_ids {
             Some(ids) => own_locations(&mut tx, ids).await?,
@@ -594,7 +594,7 @@ impl App {
         origin: &Origin,
     ) -> Result<Service, AppError> {
         principal.require(Permission::ServicesManage)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let before = catalog::lock_service(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -687,7 +687,7 @@ impl App {
         location_id: Option<Uuid>,
     ) -> Result<Vec<Resource>, AppError> {
         principal.require(Permission::LocationsRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let list = catalog::list_resources(&mut tx, location_id).await?;
         tx.commit().await?;
         Ok(list)
@@ -714,7 +714,7 @@ impl App {
             display_order: 0,
         };
         let fields = check_resource(input, blank)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         own_locations(&mut tx, &[fields.location_id]).await?;
         let resource = Resource {
             id: Uuid::now_v7(),
@@ -740,7 +740,7 @@ impl App {
         origin: &Origin,
     ) -> Result<Resource, AppError> {
         principal.require(Permission::ResourcesManage)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let before = catalog::lock_resource(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -849,7 +849,7 @@ impl App {
         location_id: Uuid,
     ) -> Result<LocationHours, AppError> {
         principal.require(Permission::LocationsRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let hours = opening_hours(&mut tx, location_id).await?;
         tx.commit().await?;
         Ok(hours)
@@ -864,7 +864,7 @@ impl App {
         origin: &Origin,
     ) -> Result<LocationHours, AppError> {
         principal.require(Permission::LocationsManage)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         if !catalog::lock_location(&mut tx, location_id).await? {
             return Err(AppError::NotFound);
         }
@@ -906,7 +906,7 @@ impl App {
         location_id: Uuid,
     ) -> Result<Vec<Closure>, AppError> {
         principal.require(Permission::LocationsRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         own_locations(&mut tx, &[location_id]).await?;
         let list = catalog::closures(&mut tx, location_id).await?;
         tx.commit().await?;
@@ -921,7 +921,7 @@ impl App {
         origin: &Origin,
     ) -> Result<Closure, AppError> {
         principal.require(Permission::LocationsManage)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         own_locations(&mut tx, &[location_id]).await?;
         require(&[
             ("first_day", request.first_day.is_some()),
@@ -977,7 +977,7 @@ impl App {
         origin: &Origin,
     ) -> Result<(), AppError> {
         principal.require(Permission::LocationsManage)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let removed = catalog::delete_closure(&mut tx, location_id, closure_id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -1004,7 +1004,7 @@ impl App {
         location_id: Uuid,
     ) -> Result<BookingRules, AppError> {
         principal.require(Permission::LocationsRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let rules = catalog::booking_rules(&mut tx, location_id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -1020,7 +1020,7 @@ impl App {
         origin: &Origin,
     ) -> Result<BookingRules, AppError> {
         principal.require(Permission::LocationsManage)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         if !catalog::lock_location(&mut tx, location_id).await? {
             return Err(AppError::NotFound);
         }

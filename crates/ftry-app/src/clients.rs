@@ -540,7 +540,7 @@ impl App {
 
     /// Looked up in a transaction of its own: the one that failed is aborted.
     async fn client_with_phone(&self, tenant_id: Uuid, index: &[u8]) -> Result<Option<Uuid>, AppError> {
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant_id).await?;
+        let mut tx = self.pools.begin(tenant_id).await?;
         let id = clients::find_by_phone(&mut tx, index).await?;
         tx.commit().await?;
         Ok(id)
@@ -560,7 +560,7 @@ impl App {
         let valid = validate(&empty, &ClientChanges::from(request), Utc::now())?;
         let id = Uuid::now_v7();
         let record = self.apply(tenant_id, id, &empty, valid);
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant_id).await?;
+        let mut tx = self.pools.begin(tenant_id).await?;
         let row = match clients::insert(&mut tx, tenant_id, id, &record).await {
             Ok(row) => row,
             Err(e) => {
@@ -652,7 +652,7 @@ impl App {
 
     pub async fn get_client(&self, principal: &Principal, id: Uuid) -> Result<Client, AppError> {
         principal.require(Permission::ClientsRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let row = clients::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         tx.commit().await?;
         self.client(principal.tenant_id, row)
@@ -668,7 +668,7 @@ impl App {
     ) -> Result<Client, AppError> {
         principal.require(Permission::ClientsManage)?;
         let tenant_id = principal.tenant_id;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant_id).await?;
+        let mut tx = self.pools.begin(tenant_id).await?;
         let row = clients::lock(&mut tx, &[id])
             .await?
             .pop()
@@ -726,8 +726,12 @@ impl App {
             email_index: email.map(|e| self.protection.blind_index(EMAIL, tenant_id, e.as_str())),
             after: query.cursor,
         };
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant_id).await?;
-        let mut rows = clients::search(&mut tx, &search, limit + 1).await?;
+        let mut tx = self.pools.begin(tenant_id).await?;
+        let mut rows = self
+            .pools
+            .metrics
+            .timed("client_search", clients::search(&mut tx, &search, limit + 1))
+            .await?;
         tx.commit().await?;
         let next_cursor = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
@@ -762,7 +766,7 @@ impl App {
                 "must be another client than the one kept",
             ));
         }
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant_id).await?;
+        let mut tx = self.pools.begin(tenant_id).await?;
         let rows = clients::lock(&mut tx, &[target_id, duplicate_id]).await?;
         let target = rows
             .iter()

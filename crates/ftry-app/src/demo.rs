@@ -65,7 +65,7 @@ pub struct DemoSummary {
 
 impl App {
     pub async fn seed_demo(&self) -> Result<DemoSummary, AppError> {
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, DEMO_TENANT_ID).await?;
+        let mut tx = self.pools.begin(DEMO_TENANT_ID).await?;
         let tenant_created =
             tenants::insert(&mut tx, DEMO_TENANT_ID, DEMO_TENANT_SLUG, "Lotus Salon & Spa").await?;
         let mut branch_ids = Vec::new();
@@ -612,7 +612,7 @@ impl App {
     async fn seed_month(&self, branches: &[Uuid]) -> Result<usize, AppError> {
         use crate::invoices::{DraftRequest, LineRequest, PaymentRequest};
 
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, DEMO_TENANT_ID).await?;
+        let mut tx = self.pools.begin(DEMO_TENANT_ID).await?;
         let owner = users::find_by_email(&mut tx, DEMO_ACCOUNTS[0].2)
             .await?
             .ok_or_else(|| AppError::Internal("the demo owner is missing".into()))?;
@@ -644,7 +644,7 @@ impl App {
                 continue;
             };
             for (b, branch) in branches.iter().enumerate() {
-                let mut tx = ftry_store::tenant::begin(&self.pools.app, DEMO_TENANT_ID).await?;
+                let mut tx = self.pools.begin(DEMO_TENANT_ID).await?;
                 let loaded = crate::booking::load(&mut tx, *branch, date, date, false, None, None).await?;
                 tx.commit().await?;
                 let weekday = chrono::Datelike::weekday(&date);
@@ -697,7 +697,7 @@ impl App {
                     };
                     let appointment_id = Uuid::now_v7();
                     let client = clients[(n * 5 + days_ago as usize + b) % clients.len()];
-                    let mut tx = ftry_store::tenant::begin(&self.pools.app, DEMO_TENANT_ID).await?;
+                    let mut tx = self.pools.begin(DEMO_TENANT_ID).await?;
                     ftry_store::appointments::insert(
                         &mut tx,
                         DEMO_TENANT_ID,

@@ -405,7 +405,7 @@ fn customer_fields(
 impl App {
     pub async fn invoice(&self, principal: &Principal, id: Uuid) -> Result<InvoiceView, AppError> {
         principal.require(Permission::InvoicesCreate)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let invoice = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         let preview = if invoice.status == "draft" {
             let supplier = supplier(&mut tx, invoice.location_id).await?;
@@ -438,7 +438,7 @@ impl App {
     ) -> Result<(Vec<Invoice>, Option<Uuid>), AppError> {
         principal.require(Permission::InvoicesCreate)?;
         let limit = limit.clamp(1, 200);
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         ftry_store::tenants::get_location(&mut tx, location_id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -470,7 +470,7 @@ impl App {
         });
         let (mut name, phone, gstin, address, state) = customer_fields(&mut v, &customer);
         v.finish()?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let appointment = match request.appointment_id {
             Some(id) => Some(
                 ftry_store::appointments::get(&mut tx, id)
@@ -637,7 +637,7 @@ impl App {
                 "must be 0 to 100000000 paise",
             ));
         }
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         self.draft_for_update(&mut tx, id).await?;
         let (description, code, price, product_id, service_id) = match request.kind.as_str() {
             "product" => {
@@ -765,7 +765,7 @@ impl App {
         origin: &Origin,
     ) -> Result<InvoiceView, AppError> {
         principal.require(Permission::InvoicesCreate)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         self.draft_for_update(&mut tx, id).await?;
         if !invoices::remove_line(&mut tx, id, position).await? {
             return Err(AppError::NotFound);
@@ -814,7 +814,7 @@ impl App {
         origin: &Origin,
     ) -> Result<InvoiceView, AppError> {
         principal.require(Permission::InvoicesCreate)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let invoice = self.draft_for_update(&mut tx, id).await?;
         let mut v = Validator::default();
         let (name, phone, gstin, address, state) = match &request.customer {
@@ -891,9 +891,16 @@ impl App {
         origin: &Origin,
     ) -> Result<InvoiceView, AppError> {
         principal.require(Permission::InvoicesCreate)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let invoice = self.draft_for_update(&mut tx, id).await?;
-        let (view, completed_visit) = finalize_in(&mut tx, principal, invoice, origin, None).await?;
+        let (view, completed_visit) = self
+            .pools
+            .metrics
+            .timed(
+                "invoice_finalize",
+                finalize_in(&mut tx, principal, invoice, origin, None),
+            )
+            .await?;
         tx.commit().await?;
         self.business.invoices_finalized.inc();
         if completed_visit {
@@ -909,7 +916,7 @@ impl App {
         id: Uuid,
         issued_on: NaiveDate,
     ) -> Result<InvoiceView, AppError> {
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let invoice = self.draft_for_update(&mut tx, id).await?;
         let (view, _) = finalize_in(&mut tx, principal, invoice, &Origin::default(), Some(issued_on)).await?;
         tx.commit().await?;
@@ -955,7 +962,7 @@ impl App {
             .optional_text("reference", request.reference.as_deref(), 100)
             .unwrap_or_default();
         v.finish()?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let invoice = invoices::get_for_update(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -1054,7 +1061,7 @@ impl App {
         let mut v = Validator::default();
         let reason = v.text("reason", &request.reason, 500);
         v.finish()?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let original = invoices::get_for_update(&mut tx, original_id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -1176,7 +1183,7 @@ impl App {
     /// Recompute every document chain of the business.
     pub async fn verify_ledger(&self, principal: &Principal) -> Result<LedgerReport, AppError> {
         principal.require(Permission::ReportsRevenue)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let report = verify_in(&mut tx).await?;
         tx.commit().await?;
         Ok(report)
@@ -1189,7 +1196,7 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         drop(conn);
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant.id).await?;
+        let mut tx = self.pools.begin(tenant.id).await?;
         let report = verify_in(&mut tx).await?;
         tx.commit().await?;
         Ok(report)

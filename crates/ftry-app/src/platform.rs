@@ -136,7 +136,7 @@ impl App {
         let all = tenants::list_all(&mut conn, None, 500).await?;
         let mut overview = Vec::with_capacity(all.len());
         for tenant in all {
-            let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant.id).await?;
+            let mut tx = self.pools.begin(tenant.id).await?;
             let usage = tenants::usage(&mut tx).await?;
             tx.commit().await?;
             overview.push(TenantOverview { tenant, usage });
@@ -158,7 +158,7 @@ impl App {
         tenant_id: Uuid,
         origin: &Origin,
     ) -> Result<TenantOverview, AppError> {
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant_id).await?;
+        let mut tx = self.pools.begin(tenant_id).await?;
         let tenant = tenants::get(&mut tx, tenant_id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -194,7 +194,7 @@ impl App {
         let mut v = Validator::default();
         let reason = v.optional_text("reason", request.reason.as_deref(), 500);
         v.finish()?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant_id).await?;
+        let mut tx = self.pools.begin(tenant_id).await?;
         let before = tenants::get(&mut tx, tenant_id)
             .await?
             .ok_or(AppError::NotFound)?;

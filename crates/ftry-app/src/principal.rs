@@ -83,7 +83,7 @@ impl App {
         else {
             return Err(token_problem(TokenError::Malformed));
         };
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant_id).await?;
+        let mut tx = self.pools.begin(tenant_id).await?;
         let standing: Option<Standing> = sqlx::query_as(
             "SELECT u.status AS user_status, t.status AS tenant_status, s.revoked_at, s.expires_at,
                     ARRAY(SELECT r.builtin FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id

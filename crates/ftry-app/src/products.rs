@@ -194,7 +194,7 @@ impl App {
         let mut v = Validator::default();
         let prefix = v.optional_text("q", filter.q.as_deref(), 100);
         v.finish()?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let list = products::list_products(&mut tx, filter.active, prefix.as_deref()).await?;
         tx.commit().await?;
         Ok(list)
@@ -202,7 +202,7 @@ impl App {
 
     pub async fn product(&self, principal: &Principal, id: Uuid) -> Result<Product, AppError> {
         principal.require(Permission::ServicesRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let product = products::get_product(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -236,7 +236,7 @@ impl App {
             active: true,
         };
         let fields = check_product(input.apply(blank))?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         if let Some(answer) = replay(
             &mut tx,
             principal,
@@ -272,7 +272,7 @@ impl App {
         origin: &Origin,
     ) -> Result<Product, AppError> {
         principal.require(Permission::ProductsManage)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let before = products::lock_product(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -435,7 +435,7 @@ impl App {
         filter: &StockFilter,
     ) -> Result<Vec<StockLevel>, AppError> {
         principal.require(Permission::ServicesRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         own_locations(&mut tx, &[location_id]).await?;
         let list = products::stock_levels(&mut tx, location_id, filter.low).await?;
         tx.commit().await?;
@@ -454,7 +454,7 @@ impl App {
         origin: &Origin,
     ) -> Result<Created, AppError> {
         principal.require(Permission::StockManage)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         own_locations(&mut tx, &[location_id]).await?;
         let (product_id, kind, quantity, note) = check_movement(request)?;
         let scope = "stock_movements";
@@ -515,7 +515,7 @@ impl App {
         query: &MovementQuery,
     ) -> Result<MovementPage, AppError> {
         principal.require(Permission::StockManage)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         own_locations(&mut tx, &[location_id]).await?;
         let limit = query.limit.unwrap_or(50);
         let mut v = Validator::default();

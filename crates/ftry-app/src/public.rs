@@ -139,7 +139,7 @@ impl App {
 
     pub async fn public_salon(&self, slug: &str) -> Result<PublicSalon, AppError> {
         let tenant = self.public_tenant(slug).await?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant.id).await?;
+        let mut tx = self.pools.begin(tenant.id).await?;
         let locations = sqlx::query_as(
             "SELECT id, name, address, timezone, cancellation_window_minutes FROM locations
               WHERE online_booking ORDER BY created_at, id",
@@ -160,7 +160,7 @@ impl App {
         location_id: Uuid,
     ) -> Result<Vec<PublicService>, AppError> {
         let tenant = self.public_tenant(slug).await?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant.id).await?;
+        let mut tx = self.pools.begin(tenant.id).await?;
         self.online_location(&mut tx, location_id).await?;
         let services = sqlx::query_as(
             "SELECT s.id, s.name, s.description, c.name AS category, s.duration_minutes, s.price_paise, s.currency
@@ -179,7 +179,7 @@ impl App {
 
     pub async fn public_staff(&self, slug: &str, location_id: Uuid) -> Result<Vec<PublicStaff>, AppError> {
         let tenant = self.public_tenant(slug).await?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant.id).await?;
+        let mut tx = self.pools.begin(tenant.id).await?;
         self.online_location(&mut tx, location_id).await?;
         let staff = sqlx::query_as(
             "SELECT st.id, st.name, st.title,
@@ -205,18 +205,24 @@ impl App {
         query: &AvailabilityQuery,
     ) -> Result<Vec<ftry_domain::availability::Slot>, AppError> {
         let tenant = self.public_tenant(slug).await?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant.id).await?;
+        let mut tx = self.pools.begin(tenant.id).await?;
         self.online_location(&mut tx, location_id).await?;
-        let loaded = crate::booking::load(
-            &mut tx,
-            location_id,
-            query.first_date,
-            query.last_date,
-            true,
-            None,
-            Some(&query.services),
-        )
-        .await?;
+        let loaded = self
+            .pools
+            .metrics
+            .timed(
+                "schedule_load",
+                crate::booking::load(
+                    &mut tx,
+                    location_id,
+                    query.first_date,
+                    query.last_date,
+                    true,
+                    None,
+                    Some(&query.services),
+                ),
+            )
+            .await?;
         tx.commit().await?;
         crate::appointments::slots(&loaded, query)
     }
@@ -236,7 +242,7 @@ impl App {
             .optional_text("notes", request.notes.as_deref(), 500)
             .unwrap_or_default();
         v.finish()?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant.id).await?;
+        let mut tx = self.pools.begin(tenant.id).await?;
         let fingerprint = tokens::sha256(&format!("{slug}{request:?}"));
         if let Some(key) = idempotency_key {
             if let Some(answer) =
@@ -261,16 +267,22 @@ impl App {
             )
             .await?;
         let date = request.start.date_naive();
-        let loaded = crate::booking::load(
-            &mut tx,
-            request.location_id,
-            date.pred_opt().unwrap_or(date),
-            date.succ_opt().unwrap_or(date),
-            true,
-            None,
-            Some(&request.items.iter().map(|i| i.service_id).collect::<Vec<_>>()),
-        )
-        .await?;
+        let loaded = self
+            .pools
+            .metrics
+            .timed(
+                "schedule_load",
+                crate::booking::load(
+                    &mut tx,
+                    request.location_id,
+                    date.pred_opt().unwrap_or(date),
+                    date.succ_opt().unwrap_or(date),
+                    true,
+                    None,
+                    Some(&request.items.iter().map(|i| i.service_id).collect::<Vec<_>>()),
+                ),
+            )
+            .await?;
         let items: Vec<ItemRequest> = request
             .items
             .iter()
@@ -391,7 +403,7 @@ impl App {
         token: &str,
     ) -> Result<(Uuid, Uuid, sqlx::Transaction<'static, sqlx::Postgres>), AppError> {
         let tenant_id = tokens::parse_tenant_token(token).ok_or(AppError::NotFound)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant_id).await?;
+        let mut tx = self.pools.begin(tenant_id).await?;
         // A suspended business's links open nothing, like its public page.
         if tenants::get(&mut tx, tenant_id)
             .await?

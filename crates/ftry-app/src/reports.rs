@@ -156,7 +156,7 @@ impl App {
         period: &Period,
     ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, AppError> {
         check(period)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.read, principal.tenant_id).await?;
+        let mut tx = self.pools.begin_read(principal.tenant_id).await?;
         ftry_store::tenants::get_location(&mut tx, period.location_id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -220,8 +220,8 @@ impl App {
             .bind(period.location_id)
             .bind(period.from)
             .bind(period.to)
-            .fetch_all(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx);
+        let rows = self.pools.metrics.timed("report_revenue", rows).await?;
         tx.commit().await?;
         Ok(rows)
     }
@@ -403,7 +403,7 @@ impl App {
         day: NaiveDate,
     ) -> Result<CashClose, AppError> {
         principal.require(Permission::PaymentsTake)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let stored: Option<(serde_json::Value, i64, i64, i64)> = sqlx::query_as(
             "SELECT totals, expected_cash, counted_cash, difference FROM cash_closes
               WHERE location_id = $1 AND business_day = $2",
@@ -456,7 +456,7 @@ impl App {
             .optional_text("note", request.note.as_deref(), 500)
             .unwrap_or_default();
         v.finish()?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let (totals, expected) = self
             .cash_figures(&mut tx, location_id, request.business_day)
             .await?;
@@ -556,7 +556,7 @@ impl App {
                 return Err(AppError::invalid(field, "must be 0 to 10000 basis points"));
             }
         }
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let updated = sqlx::query(
             "UPDATE staff SET service_commission_bp = $2, product_commission_bp = $3 WHERE id = $1",
         )

@@ -69,7 +69,7 @@ impl App {
 
     pub async fn list_roles(&self, principal: &Principal) -> Result<Vec<Role>, AppError> {
         principal.require(Permission::RolesRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let list = roles::list(&mut tx).await?;
         tx.commit().await?;
         Ok(list)
@@ -101,7 +101,7 @@ impl App {
         v.finish()?;
         let name = name.unwrap_or_default();
         require_holds(principal, &permissions)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let id = Uuid::now_v7();
         if !roles::insert_custom(
             &mut tx,
@@ -145,7 +145,7 @@ impl App {
             .as_ref()
             .map(|names| parse_permissions(&mut v, names));
         v.finish()?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let before = roles::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         if before.builtin {
             return Err(AppError::conflict(
@@ -182,7 +182,7 @@ impl App {
         origin: &Origin,
     ) -> Result<(), AppError> {
         principal.require(Permission::RolesManage)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let role = roles::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         if role.builtin {
             return Err(AppError::conflict(

@@ -9,7 +9,7 @@ use crate::{App, Principal};
 
 impl App {
     pub async fn my_sessions(&self, principal: &Principal) -> Result<Vec<Session>, AppError> {
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let list = sessions::list_active(&mut tx, principal.user_id).await?;
         tx.commit().await?;
         Ok(list)
@@ -22,7 +22,7 @@ impl App {
         session_id: Uuid,
         origin: &Origin,
     ) -> Result<(), AppError> {
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let session = sessions::get(&mut tx, session_id).await?;
         if session.as_ref().is_none_or(|s| s.user_id != principal.user_id) {
             return Err(AppError::NotFound);

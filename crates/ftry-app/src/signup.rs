@@ -184,7 +184,7 @@ impl App {
         let valid = validate(request)?;
         let password_hash = self.passwords.hash(&request.owner.password).await?;
         let tenant_id = Uuid::now_v7();
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant_id).await?;
+        let mut tx = self.pools.begin(tenant_id).await?;
         let slug = match &valid.slug {
             Some(wanted) => {
                 if !tenants::insert(&mut tx, tenant_id, wanted.as_str(), &valid.business_name).await? {

@@ -230,7 +230,7 @@ async fn schedule_at(
 impl App {
     pub async fn staff_list(&self, principal: &Principal) -> Result<Vec<Staff>, AppError> {
         principal.require(Permission::StaffRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let list = staff::list(&mut tx).await?;
         tx.commit().await?;
         Ok(list)
@@ -238,7 +238,7 @@ impl App {
 
     pub async fn staff_member(&self, principal: &Principal, id: Uuid) -> Result<StaffDetail, AppError> {
         principal.require(Permission::StaffRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let staff = staff::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         let services = staff::services(&mut tx, id).await?;
         let hours = schedules(staff::hours(&mut tx, id).await?);
@@ -258,7 +258,7 @@ impl App {
     ) -> Result<Staff, AppError> {
         principal.require(Permission::StaffManage)?;
         require(&[("name", input.name.is_some())])?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let existing = staff::list(&mut tx).await?.len();
         let blank = StaffFields {
             user_id: None,
@@ -295,7 +295,7 @@ impl App {
         origin: &Origin,
     ) -> Result<Staff, AppError> {
         principal.require(Permission::StaffManage)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let before = staff::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         let fields = check_staff(input, before.fields.clone())?;
         check_user(&mut tx, fields.user_id).await?;
@@ -325,7 +325,7 @@ impl App {
         origin: &Origin,
     ) -> Result<Vec<StaffService>, AppError> {
         principal.require(Permission::StaffManage)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         staff::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         let Some(items) = &request.services else {
             return Err(AppError::invalid("services", "is required"));
@@ -411,7 +411,7 @@ impl App {
         origin: &Origin,
     ) -> Result<StaffSchedule, AppError> {
         principal.require(Permission::StaffManage)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         staff::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         require(&[
             ("location_id", request.location_id.is_some()),
@@ -458,7 +458,7 @@ impl App {
                 return Err(AppError::invalid("to", "must be after `from`"));
             }
         }
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         staff::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         let list = staff::time_off(&mut tx, id, window.from, window.to).await?;
         tx.commit().await?;
@@ -473,7 +473,7 @@ impl App {
         origin: &Origin,
     ) -> Result<TimeOff, AppError> {
         principal.require(Permission::StaffManage)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         staff::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         require(&[
             ("starts_at", request.starts_at.is_some()),
@@ -517,7 +517,7 @@ impl App {
         origin: &Origin,
     ) -> Result<(), AppError> {
         principal.require(Permission::StaffManage)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let removed = staff::delete_time_off(&mut tx, id, time_off_id)
             .await?
             .ok_or(AppError::NotFound)?;

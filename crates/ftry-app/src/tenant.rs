@@ -20,7 +20,7 @@ pub struct TenantUpdateRequest {
 impl App {
     pub async fn tenant(&self, principal: &Principal) -> Result<Tenant, AppError> {
         principal.require(Permission::TenantRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let tenant = tenants::get(&mut tx, principal.tenant_id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -38,7 +38,7 @@ impl App {
         let mut v = Validator::default();
         let name = request.name.as_deref().and_then(|n| v.text("name", n, 200));
         v.finish()?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let before = tenants::get(&mut tx, principal.tenant_id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -63,7 +63,7 @@ impl App {
 
     pub async fn locations(&self, principal: &Principal) -> Result<Vec<Location>, AppError> {
         principal.require(Permission::LocationsRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let list = tenants::list_locations(&mut tx).await?;
         tx.commit().await?;
         Ok(list)
@@ -71,7 +71,7 @@ impl App {
 
     pub async fn location(&self, principal: &Principal, id: Uuid) -> Result<Location, AppError> {
         principal.require(Permission::LocationsRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let location = tenants::get_location(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -93,7 +93,7 @@ impl App {
         let Some((name, address, state_code, gstin, timezone)) = valid else {
             return Err(AppError::Internal("validation passed without values".into()));
         };
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let tenant = tenants::get(&mut tx, principal.tenant_id)
             .await?
             .ok_or(AppError::NotFound)?;

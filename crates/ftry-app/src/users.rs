@@ -76,7 +76,7 @@ const RESET: &str = "password_reset";
 
 impl App {
     pub async fn me(&self, principal: &Principal) -> Result<Me, AppError> {
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let user = users::summary(&mut tx, principal.user_id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -99,7 +99,7 @@ impl App {
 
     pub async fn list_users(&self, principal: &Principal) -> Result<Vec<UserSummary>, AppError> {
         principal.require(Permission::UsersRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let list = users::list(&mut tx).await?;
         tx.commit().await?;
         Ok(list)
@@ -107,7 +107,7 @@ impl App {
 
     pub async fn get_user(&self, principal: &Principal, id: Uuid) -> Result<UserSummary, AppError> {
         principal.require(Permission::UsersRead)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let user = users::summary(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         tx.commit().await?;
         Ok(user)
@@ -132,7 +132,7 @@ impl App {
         let (Some(email), Some(name)) = (email, name) else {
             return Err(AppError::Internal("validation passed without values".into()));
         };
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let tenant = tenants::get(&mut tx, principal.tenant_id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -222,7 +222,7 @@ impl App {
         self.check_new_password(tenant_id, &user, &request.password)
             .await?;
         let hash = self.passwords.hash(&request.password).await?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant_id).await?;
+        let mut tx = self.pools.begin(tenant_id).await?;
         // Accepting logs in, which a suspended business's users cannot do.
         if tenants::get(&mut tx, tenant_id)
             .await?
@@ -276,7 +276,7 @@ impl App {
             if user.status != "active" || tenant_status != "active" {
                 continue;
             }
-            let mut tx = ftry_store::tenant::begin(&self.pools.app, user.tenant_id).await?;
+            let mut tx = self.pools.begin(user.tenant_id).await?;
             user_tokens::revoke_outstanding(&mut tx, user.id, RESET).await?;
             let token = tokens::tenant_token(user.tenant_id);
             let expires = Utc::now() + Duration::minutes(self.settings.password_reset_ttl_minutes);
@@ -331,7 +331,7 @@ impl App {
         self.check_new_password(tenant_id, &user, &request.password)
             .await?;
         let hash = self.passwords.hash(&request.password).await?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant_id).await?;
+        let mut tx = self.pools.begin(tenant_id).await?;
         if user_tokens::consume(&mut tx, &tokens::sha256(&request.token), RESET)
             .await?
             .is_none()
@@ -359,7 +359,7 @@ impl App {
     /// Find the account of a valid, unused link without using it up.
     async fn consume_user_token(&self, token: &str, purpose: &str) -> Result<(Uuid, users::User), AppError> {
         let tenant_id = tokens::parse_tenant_token(token).ok_or_else(invalid_link)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant_id).await?;
+        let mut tx = self.pools.begin(tenant_id).await?;
         let user_id: Option<Uuid> = sqlx::query_scalar(
             "SELECT user_id FROM user_tokens
               WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()",
@@ -386,7 +386,7 @@ impl App {
         user: &users::User,
         password: &str,
     ) -> Result<(), AppError> {
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant_id).await?;
+        let mut tx = self.pools.begin(tenant_id).await?;
         let business = tenants::get(&mut tx, tenant_id)
             .await?
             .map(|t| t.name)
@@ -407,7 +407,7 @@ impl App {
         origin: &Origin,
     ) -> Result<UserSummary, AppError> {
         principal.require(Permission::UsersManage)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         tenants::lock(&mut tx, principal.tenant_id).await?;
         let before = users::summary(&mut tx, user_id)
             .await?
@@ -471,7 +471,7 @@ impl App {
         origin: &Origin,
     ) -> Result<UserSummary, AppError> {
         principal.require(Permission::UsersManage)?;
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, principal.tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let user = users::get(&mut tx, user_id).await?.ok_or(AppError::NotFound)?;
         users::clear_failed_logins(&mut tx, user_id).await?;
         audit::record(
@@ -515,7 +515,7 @@ impl App {
 
     /// Mail waiting in the development outbox of the caller's business.
     pub async fn outbox(&self, tenant_id: Uuid, limit: i64) -> Result<Vec<outbox::Message>, AppError> {
-        let mut tx = ftry_store::tenant::begin(&self.pools.app, tenant_id).await?;
+        let mut tx = self.pools.begin(tenant_id).await?;
         let list = outbox::list(&mut tx, limit).await?;
         tx.commit().await?;
         Ok(list)

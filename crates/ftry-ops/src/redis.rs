@@ -10,6 +10,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::Mutex;
 
@@ -29,6 +34,49 @@ struct Inner {
     epoch: Instant,
     failures: AtomicU64,
     down: AtomicBool,
+    metrics: RedisMetrics,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CommandLabel {
+    command: &'static str,
+}
+
+/// How long Redis operations take and how many fail, by operation name.
+#[derive(Clone)]
+pub struct RedisMetrics {
+    durations: Family<CommandLabel, Histogram, fn() -> Histogram>,
+    errors: Family<CommandLabel, Counter>,
+}
+
+impl Default for RedisMetrics {
+    fn default() -> Self {
+        fn buckets() -> Histogram {
+            Histogram::new([
+                0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+            ])
+        }
+        Self {
+            durations: Family::new_with_constructor(buckets),
+            errors: Family::default(),
+        }
+    }
+}
+
+impl RedisMetrics {
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register_with_unit(
+            "ftry_redis_command_duration",
+            "Time Redis operations take, including the one retry after a dropped connection",
+            Unit::Seconds,
+            self.durations.clone(),
+        );
+        registry.register(
+            "ftry_redis_errors",
+            "Redis operations that failed, timed out or were not tried because Redis was cooling down after a failure",
+            self.errors.clone(),
+        );
+    }
 }
 
 impl RedisHandle {
@@ -43,6 +91,7 @@ impl RedisHandle {
                 epoch: Instant::now(),
                 failures: AtomicU64::new(0),
                 down: AtomicBool::new(false),
+                metrics: RedisMetrics::default(),
             }),
         })
     }
@@ -50,6 +99,11 @@ impl RedisHandle {
     /// The per-command timeout.
     pub fn timeout(&self) -> Duration {
         self.inner.timeout
+    }
+
+    /// The handle's operation timings and errors, for the metrics registry.
+    pub fn metrics(&self) -> &RedisMetrics {
+        &self.inner.metrics
     }
 
     /// Failed Redis operations since start (each one fell back or failed a check).
@@ -91,8 +145,28 @@ impl RedisHandle {
     /// Run one Redis operation bounded by the timeout; any failure opens the
     /// circuit and returns the error text for the caller to log or report.
     /// An operation that finds its connection dropped (Redis restarted) is
-    /// tried once more on the reconnected connection.
-    pub async fn run<T, F, Fut>(&self, operation: F) -> Result<T, String>
+    /// tried once more on the reconnected connection. `command` names the
+    /// operation in the metrics.
+    pub async fn run<T, F, Fut>(&self, command: &'static str, operation: F) -> Result<T, String>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let label = CommandLabel { command };
+        let started = Instant::now();
+        let outcome = self.run_untimed(operation).await;
+        let metrics = &self.inner.metrics;
+        metrics
+            .durations
+            .get_or_create(&label)
+            .observe(started.elapsed().as_secs_f64());
+        if outcome.is_err() {
+            metrics.errors.get_or_create(&label).inc();
+        }
+        outcome
+    }
+
+    async fn run_untimed<T, F, Fut>(&self, operation: F) -> Result<T, String>
     where
         F: Fn(ConnectionManager) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
@@ -130,9 +204,11 @@ impl RedisHandle {
     /// the probe must report the truth even right after a failure.
     pub async fn ping(&self) -> Result<(), String> {
         self.inner.open_until_ms.store(0, Ordering::Relaxed);
-        self.run(|mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await })
-            .await
-            .map(|_| ())
+        self.run("ping", |mut c| async move {
+            redis::cmd("PING").query_async::<String>(&mut c).await
+        })
+        .await
+        .map(|_| ())
     }
 
     fn now_ms(&self) -> u64 {

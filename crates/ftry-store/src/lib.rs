@@ -22,4 +22,4 @@ pub mod tenants;
 pub mod user_tokens;
 pub mod users;
 
-pub use pool::{DatabaseSettings, Pools};
+pub use pool::{DatabaseSettings, DbMetrics, PoolName, Pools};

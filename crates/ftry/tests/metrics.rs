@@ -141,7 +141,14 @@ async fn rate_limit_refusals_are_counted() {
     problem(app.get("/some-salon").await, 429, "rate_limited").await;
     problem(app.get("/some-salon").await, 429, "rate_limited").await;
     let text = scrape(&app).await;
-    assert_eq!(sample(&text, "ftry_rate_limit_rejections_total", ""), Some(2.0));
+    assert_eq!(
+        sample(&text, "ftry_rate_limit_rejections_total", r#"class="public""#),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&text, "ftry_rate_limit_rejections_total", r#"class="api""#),
+        None
+    );
     assert_eq!(
         sample(&text, "ftry_rate_limit_redis_fallbacks_total", ""),
         Some(0.0)
@@ -287,10 +294,21 @@ async fn business_events_are_counted_once_they_commit() {
     )
     .await;
     let login = |password: &str| json!({"email": salon.business.owner_email, "password": password});
-    let ok = app
-        .post_json("/api/v1/auth/login", &login(&salon.business.owner_password))
-        .await;
-    assert_eq!(ok.status(), 200);
+    let ok = body(
+        app.post_json("/api/v1/auth/login", &login(&salon.business.owner_password))
+            .await,
+        200,
+    )
+    .await;
+    // The login's refresh token used twice: the second time is a reuse.
+    let refresh = json!({"refresh_token": ok["refresh_token"]});
+    body(app.post_json("/api/v1/auth/refresh", &refresh).await, 200).await;
+    problem(
+        app.post_json("/api/v1/auth/refresh", &refresh).await,
+        401,
+        "refresh_token_reused",
+    )
+    .await;
     problem(
         app.post_json("/api/v1/auth/login", &login("not-the-password"))
             .await,
@@ -339,6 +357,7 @@ async fn business_events_are_counted_once_they_commit() {
         ),
         Some(1.0)
     );
+    assert_eq!(sample(&text, "ftry_token_reuse_detections_total", ""), Some(1.0));
     // No business label carries a tenant.
     assert!(!text.contains(&salon.tenant.to_string()));
     app.stop().await;
@@ -367,4 +386,100 @@ async fn seeding_the_demo_salon_counts_no_business() {
     }
     assert_eq!(sample(&text, "ftry_invoices_finalized_total", ""), Some(0.0));
     assert_eq!(sample(&text, "ftry_signups_total", ""), Some(0.0));
+}
+
+#[tokio::test]
+async fn connections_and_named_queries_are_timed() {
+    use support::salon::{Salon, Service, Setup};
+
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(
+        &app,
+        Setup {
+            name: "Timed Salon",
+            stylists: 1,
+            categories: &[],
+            services: &[Service::new("Haircut", 30, 50_000)],
+            chairs: 0,
+        },
+    )
+    .await;
+    let count =
+        |text: &str, name: &str, labels: &str| sample(text, &format!("{name}_count"), labels).unwrap_or(0.0);
+    let before = scrape(&app).await;
+    for _ in 0..2 {
+        let found = support::get(&app, salon.token(), "/api/v1/clients?q=Neha").await;
+        assert_eq!(found.status(), 200);
+    }
+    let after = scrape(&app).await;
+    let search = r#"operation="client_search""#;
+    assert_eq!(
+        count(&after, "ftry_db_query_duration_seconds", search)
+            - count(&before, "ftry_db_query_duration_seconds", search),
+        2.0
+    );
+    // Each request takes two connections: one to check its session, one for
+    // the search.
+    let app_pool = r#"pool="app""#;
+    assert_eq!(
+        count(&after, "ftry_db_pool_acquire_duration_seconds", app_pool)
+            - count(&before, "ftry_db_pool_acquire_duration_seconds", app_pool),
+        4.0
+    );
+    assert_eq!(
+        sample(&after, "ftry_db_pool_acquire_errors_total", app_pool),
+        None,
+        "no acquire has failed"
+    );
+    // A search is fast here: every one fell in the 100 ms bucket (the SLO's).
+    let fast = sample(
+        &after,
+        "ftry_db_query_duration_seconds_bucket",
+        r#"le="0.1",operation="client_search""#,
+    )
+    .unwrap();
+    assert_eq!(fast, count(&after, "ftry_db_query_duration_seconds", search));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn redis_operations_and_their_failures_are_counted() {
+    let db = TestDb::create().await;
+    let mut redis = support::TestRedis::start();
+    let mut config = config_for(&db);
+    config.rate_limit.public = "2/1m".parse().unwrap();
+    config.redis.url = Some(serde_json::from_value(serde_json::json!(redis.url())).unwrap());
+    config.redis.timeout_ms = 200;
+    let app = TestApp::spawn(config).await;
+    let rate_limit = r#"command="rate_limit""#;
+    let before = scrape(&app).await;
+    assert_eq!(
+        sample(&before, "ftry_redis_command_duration_seconds_count", rate_limit),
+        None
+    );
+    assert_eq!(app.get("/some-salon").await.status(), 404);
+    assert_eq!(app.get("/some-salon").await.status(), 404);
+    problem(app.get("/some-salon").await, 429, "rate_limited").await;
+    let text = scrape(&app).await;
+    assert_eq!(
+        sample(&text, "ftry_redis_command_duration_seconds_count", rate_limit),
+        Some(3.0)
+    );
+    assert_eq!(sample(&text, "ftry_redis_errors_total", rate_limit), None);
+    assert_eq!(
+        sample(&text, "ftry_rate_limit_rejections_total", r#"class="public""#),
+        Some(1.0)
+    );
+
+    redis.stop();
+    // Redis is gone: the request is decided in-process, and counted as a
+    // Redis error and a fallback.
+    assert_eq!(app.get("/some-salon").await.status(), 404);
+    let text = scrape(&app).await;
+    assert_eq!(sample(&text, "ftry_redis_errors_total", rate_limit), Some(1.0));
+    assert_eq!(
+        sample(&text, "ftry_rate_limit_redis_fallbacks_total", ""),
+        Some(1.0)
+    );
+    app.stop().await;
 }
