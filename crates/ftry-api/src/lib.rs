@@ -131,8 +131,7 @@ impl AppState {
         redis: Option<RedisHandle>,
     ) -> Result<Self, access::AccessError> {
         let access = access::AccessTable::from_openapi(&openapi::document())?;
-        let metrics =
-            metrics::Metrics::new(&app.business, &app.pools.metrics, redis.as_ref(), &settings.build);
+        let metrics = metrics::Metrics::new(&app, redis.as_ref(), &settings.build);
         let limiter = RateLimiter::new(settings.rate_limit.clone(), redis.clone(), &metrics);
         Ok(Self(Arc::new(Inner {
             settings,

@@ -75,18 +75,16 @@ pub struct Metrics {
 
 impl Metrics {
     /// The service's metrics, with the use-case layer's business counters.
-    /// The service's metrics: its own, the use-case layer's business
-    /// counters, the database pools' and Redis's (whose series stay empty
-    /// when Redis is not configured).
+    /// The service's metrics: its own, the use-case layer's (business
+    /// counters, database timings, caches) and Redis's (whose series stay
+    /// empty when Redis is not configured).
     pub fn new(
-        business: &ftry_app::business_metrics::BusinessMetrics,
-        db: &ftry_store::DbMetrics,
+        app: &ftry_app::App,
         redis: Option<&ftry_ops::redis::RedisHandle>,
         build: &crate::BuildInfo,
     ) -> Self {
         let mut registry = Registry::default();
-        business.register(&mut registry);
-        db.register(&mut registry);
+        app.register_metrics(&mut registry);
         match redis {
             Some(redis) => redis.metrics().register(&mut registry),
             None => ftry_ops::redis::RedisMetrics::default().register(&mut registry),

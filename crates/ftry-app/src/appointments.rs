@@ -340,21 +340,17 @@ impl App {
         let started = std::time::Instant::now();
         let mut tx = self.pools.begin(principal.tenant_id).await?;
         let begun_at = started.elapsed();
+        let search = crate::schedule_cache::Search {
+            tenant_id: principal.tenant_id,
+            location_id,
+            first: query.first_date,
+            last: query.last_date,
+            online: false,
+            services: &query.services,
+        };
         let loaded = self
-            .pools
-            .metrics
-            .timed(
-                "schedule_load",
-                crate::booking::load(
-                    &mut tx,
-                    location_id,
-                    query.first_date,
-                    query.last_date,
-                    false,
-                    None,
-                    Some(&query.services),
-                ),
-            )
+            .schedules
+            .schedule(&mut tx, &self.pools.metrics, &search)
             .await?;
         let read_at = started.elapsed();
         tx.commit().await?;

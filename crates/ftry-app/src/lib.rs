@@ -22,6 +22,7 @@ pub mod products;
 pub mod public;
 pub mod reports;
 pub mod roles;
+pub mod schedule_cache;
 pub mod sessions;
 pub mod settings;
 pub mod signup;
@@ -53,6 +54,8 @@ pub struct App {
     pub protection: DataProtection,
     /// Counts of what the business did, for the metrics endpoint.
     pub business: business_metrics::BusinessMetrics,
+    /// Schedules availability searches loaded, while still current.
+    pub schedules: schedule_cache::ScheduleCache,
 }
 
 impl App {
@@ -95,6 +98,15 @@ impl App {
             keys,
             protection,
             business: business_metrics::BusinessMetrics::default(),
+            schedules: schedule_cache::ScheduleCache::default(),
         })
+    }
+
+    /// Register the use-case layer's metrics: business counters, the
+    /// database's timings and the caches' lookups.
+    pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        self.business.register(registry);
+        self.pools.metrics.register(registry);
+        self.schedules.register(registry);
     }
 }

@@ -207,21 +207,17 @@ impl App {
         let tenant = self.public_tenant(slug).await?;
         let mut tx = self.pools.begin(tenant.id).await?;
         self.online_location(&mut tx, location_id).await?;
+        let search = crate::schedule_cache::Search {
+            tenant_id: tenant.id,
+            location_id,
+            first: query.first_date,
+            last: query.last_date,
+            online: true,
+            services: &query.services,
+        };
         let loaded = self
-            .pools
-            .metrics
-            .timed(
-                "schedule_load",
-                crate::booking::load(
-                    &mut tx,
-                    location_id,
-                    query.first_date,
-                    query.last_date,
-                    true,
-                    None,
-                    Some(&query.services),
-                ),
-            )
+            .schedules
+            .schedule(&mut tx, &self.pools.metrics, &search)
             .await?;
         tx.commit().await?;
         crate::appointments::slots(&loaded, query)

@@ -105,6 +105,8 @@ pub struct LocationSchedule {
     pub resources: Vec<ResourceRow>,
     /// Client time of active items per resource (one unit each).
     pub resource_use: Vec<OwnedInterval>,
+    /// The business's schedule version this was read at (see [`version`]).
+    pub version: i64,
 }
 
 /// Load the schedule of `location_id` for the UTC window `[from, to)`.
@@ -204,5 +206,16 @@ pub async fn load(
         staff_busy,
         resources: json(&row, "resources")?,
         resource_use,
+        version: row.try_get("version")?,
     }))
+}
+
+/// The business's schedule version: it moves, in the same commit, with every
+/// change to anything [`load`] reads, so a schedule loaded at the version
+/// still current is still true.
+pub async fn version(conn: &mut PgConnection, tenant_id: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COALESCE((SELECT version FROM schedule_versions WHERE tenant_id = $1), 0)")
+        .bind(tenant_id)
+        .fetch_one(conn)
+        .await
 }

@@ -10,6 +10,9 @@ WITH staff_here AS (
      WHERE EXISTS (SELECT 1 FROM staff_hours h WHERE h.staff_id = s.id AND h.location_id = $1)
 )
 SELECT
+    -- Read in the same snapshot as everything else here (scheduling::version).
+    COALESCE((SELECT v.version FROM schedule_versions v JOIN locations l ON l.tenant_id = v.tenant_id
+               WHERE l.id = $1), 0) AS version,
     (SELECT row_to_json(r) FROM (
         SELECT id, name, timezone, online_booking, min_notice_minutes, max_days_ahead, slot_step_minutes,
                cancellation_window_minutes

@@ -1595,25 +1595,126 @@ async fn availability_lists_every_free_quarter_hour_of_a_simple_day_with_its_sty
     app.stop().await;
 }
 
+/// Who would do each start of a search's slots.
+fn staff_by_start(slots: &Value) -> Vec<(String, Value)> {
+    slots["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["local_start"].as_str().unwrap().to_owned(),
+                s["items"][0]["staff_id"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_search_answered_from_a_held_schedule_follows_changes_made_on_another_node() {
+    use support::metrics::{sample, scrape};
+
+    let a = TestApp::fresh().await;
+    let salon = salon(&a).await;
+    let b = TestApp::spawn(support::config_for(a.db.as_ref().unwrap())).await;
+    let date = day(3);
+    let query = format!("services={}&from={date}&to={date}", salon.haircut);
+    let all_day = every_quarter(date, (9, 0), (20, 0));
+    let everyone = |stylist: Uuid| -> Vec<(String, Value)> {
+        all_day.iter().map(|t| (t.clone(), json!(stylist))).collect()
+    };
+    let (first, second) = (salon.stylists[0], salon.stylists[1]);
+
+    // Nobody booked: the first stylist everywhere, the second search answered
+    // from what the first loaded.
+    let baseline = availability(&a, &salon, &query).await;
+    assert_eq!(staff_by_start(&baseline), everyone(first));
+    assert_eq!(availability(&a, &salon, &query).await, baseline);
+
+    // Each change goes through node b; node a answers as a fresh load would.
+    let visit = booked(&b, &salon, &booking(&salon, pune(date, 10, 0), first)).await;
+    assert_eq!(
+        staff_by_start(&availability(&a, &salon, &query).await),
+        everyone(second),
+        "the first stylist has booked minutes now"
+    );
+    let cancel = format!("/api/v1/appointments/{}/cancel", visit["id"].as_str().unwrap());
+    body(
+        post(&b, salon.token(), &cancel, &json!({"reason": "client called"})).await,
+        200,
+    )
+    .await;
+    assert_eq!(availability(&a, &salon, &query).await, baseline);
+    let time_off = format!("/api/v1/staff/{first}/time-off");
+    let whole_day = json!({"starts_at": pune(date, 9, 0), "ends_at": pune(date, 21, 0), "reason": "Wedding"});
+    body(post(&b, salon.token(), &time_off, &whole_day).await, 201).await;
+    assert_eq!(
+        staff_by_start(&availability(&a, &salon, &query).await),
+        everyone(second)
+    );
+    let closures = format!("/api/v1/locations/{}/closures", salon.location);
+    let closed = json!({"first_day": date, "last_day": date, "reason": "Diwali"});
+    body(post(&b, salon.token(), &closures, &closed).await, 201).await;
+    assert_eq!(availability(&a, &salon, &query).await["slots"], json!([]));
+
+    let text = scrape(&a).await;
+    let lookups = |result: &str| {
+        sample(
+            &text,
+            "ftry_cache_lookups_total",
+            &format!(r#"cache="schedule",result="{result}""#),
+        )
+    };
+    assert_eq!(lookups("hit"), Some(1.0), "only the repeated search was held");
+    assert_eq!(lookups("miss"), Some(5.0), "every change was seen");
+    b.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test]
+async fn every_table_a_schedule_is_loaded_from_moves_the_schedule_version() {
+    let app = TestApp::fresh().await;
+    let sql = include_str!("../../ftry-store/src/scheduling.sql");
+    let mut db = admin(&app).await;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    let mut read: Vec<&str> = words
+        .windows(2)
+        .filter(|w| w[0] == "FROM" || w[0] == "JOIN")
+        .map(|w| w[1].trim_end_matches(')'))
+        .filter(|name| tables.iter().any(|t| t == name))
+        .collect();
+    read.sort_unstable();
+    read.dedup();
+    let triggered: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+          WHERE t.tgname = 'schedule_changed' AND t.tgdeferrable AND t.tginitdeferred ORDER BY 1",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    let mut expected: Vec<&str> = read.into_iter().filter(|t| *t != "schedule_versions").collect();
+    expected.sort_unstable();
+    assert_eq!(
+        triggered, expected,
+        "the tables scheduling.sql reads are exactly the ones whose changes move the version"
+    );
+    assert!(triggered.len() >= 10 && triggered.contains(&"appointment_items".to_owned()));
+    db.close().await.unwrap();
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn any_stylist_means_the_one_with_fewer_booked_minutes_that_day() {
     let app = TestApp::fresh().await;
     let salon = salon(&app).await;
     let date = day(3);
     let any = format!("services={}&from={date}&to={date}", salon.haircut);
-    let staff_by_start = |slots: &Value| -> Vec<(String, Value)> {
-        slots["slots"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| {
-                (
-                    s["local_start"].as_str().unwrap().to_owned(),
-                    s["items"][0]["staff_id"].clone(),
-                )
-            })
-            .collect()
-    };
     let all_day = every_quarter(date, (9, 0), (20, 0));
 
     // Nobody booked: the first by display order.

@@ -1,0 +1,49 @@
+-- A business's schedule version: a counter that moves, in the same commit,
+-- with every change to anything an availability search reads (the tables of
+-- scheduling.sql). A node may keep a schedule it loaded and answer from it
+-- for as long as the version it was loaded at is still the current one;
+-- reading the version is one primary-key lookup instead of the whole load.
+--
+-- One counter per business, not per location: a staff member's bookings at
+-- one branch take time from their hours at every other.
+CREATE TABLE schedule_versions (
+    tenant_id uuid NOT NULL PRIMARY KEY,
+    version   bigint NOT NULL
+);
+ALTER TABLE schedule_versions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE schedule_versions FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON schedule_versions
+    USING (tenant_id = (SELECT ftry_current_tenant()))
+    WITH CHECK (tenant_id = (SELECT ftry_current_tenant()));
+
+-- Deferred to the commit, so the version row is locked only while the
+-- transaction commits (never while it waits on an exclusion constraint,
+-- which could deadlock two bookings), and moved once per transaction
+-- however many rows it wrote.
+CREATE FUNCTION ftry_schedule_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    changed uuid := CASE WHEN TG_OP = 'DELETE' THEN OLD.tenant_id ELSE NEW.tenant_id END;
+BEGIN
+    IF current_setting('ftry.schedule_moved', true) = changed::text THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO schedule_versions AS v (tenant_id, version) VALUES (changed, 1)
+        ON CONFLICT (tenant_id) DO UPDATE SET version = v.version + 1;
+    PERFORM set_config('ftry.schedule_moved', changed::text, true);
+    RETURN NULL;
+END
+$$;
+
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['locations', 'location_hours', 'location_closures', 'services',
+                             'service_locations', 'staff', 'staff_services', 'staff_hours', 'time_off',
+                             'resources', 'appointment_items'] LOOP
+        EXECUTE format('CREATE CONSTRAINT TRIGGER schedule_changed AFTER INSERT OR UPDATE OR DELETE ON %I
+                        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ftry_schedule_changed()', t);
+    END LOOP;
+END
+$$;

@@ -1,0 +1,34 @@
+//! Reading the admin listener's metrics.
+
+use super::TestApp;
+
+/// The value of the sample `name{labels}` (labels exactly as exposed, or
+/// empty for none), if the scrape has it.
+pub fn sample(scrape: &str, name: &str, labels: &str) -> Option<f64> {
+    let key = if labels.is_empty() {
+        format!("{name} ")
+    } else {
+        format!("{name}{{{labels}}} ")
+    };
+    scrape
+        .lines()
+        .find_map(|line| line.strip_prefix(&key))
+        .map(|value| value.split_whitespace().next().unwrap().parse().unwrap())
+}
+
+pub async fn scrape(app: &TestApp) -> String {
+    let response = app
+        .client
+        .get(format!("http://{}/metrics", app.admin_addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    let text = response.text().await.unwrap();
+    assert!(text.ends_with("# EOF\n"), "a complete exposition");
+    text
+}
