@@ -58,7 +58,7 @@ impl BenchDb {
         url.to_string()
     }
 
-    async fn superuser(&self) -> anyhow::Result<PgConnection> {
+    pub async fn superuser(&self) -> anyhow::Result<PgConnection> {
         Ok(PgConnection::connect(&self.superuser_url()).await?)
     }
 

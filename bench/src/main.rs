@@ -139,8 +139,13 @@ async fn run(db: &data::BenchDb, options: &Options, started: Instant) -> anyhow:
 
     let since = now();
     let availability_runs = scale(200, 1000);
-    let availability = measure::availability(&client, &base, &salon, availability_runs).await?;
+    let availability = measure::availability(&client, &base, &salon, availability_runs, None).await?;
     track("availability", since);
+    let mut changes = db.superuser().await?;
+    let since = now();
+    let availability_fresh =
+        measure::availability(&client, &base, &salon, availability_runs, Some(&mut changes)).await?;
+    track("availability after a change", since);
     let last = salon.first_date + chrono::Duration::days(13);
     let staff_availability = {
         let (c, base, s) = (client.clone(), base.clone(), salon.clone());
@@ -233,6 +238,7 @@ async fn run(db: &data::BenchDb, options: &Options, started: Instant) -> anyhow:
         total_items: salon.total_items,
         load_secs,
         availability,
+        availability_fresh,
         booking,
         total_secs: started.elapsed().as_secs_f64(),
         ceiling: measure::Ceiling {

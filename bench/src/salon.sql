@@ -1,9 +1,6 @@
 -- The measured salon: 20 staff, 60 services in 6 categories, 10 chairs and
 -- 3 rooms, open every day 09:00–21:00 (Asia/Kolkata), and 5,000 booked
 -- items over the 14 days from :first_date.
--- Generated rows need neither foreign-key checks nor the schedule-version
--- triggers (nothing is cached before the benchmark starts).
-SET session_replication_role = replica;
 INSERT INTO location_hours (tenant_id, location_id, weekday, opens, closes)
 SELECT :tenant, :location, d, 540, 1260 FROM generate_series(1, 7) d;
 
@@ -92,4 +89,3 @@ SELECT :tenant, gen_random_uuid(),
               'Reddy','Shah','Sharma','Singh','Gupta','Verma','Bose','Das','Sen','Ghosh','Naidu','Pillai',
               'Shetty','Hegde','Kamath','Prabhu','Sawant'])[1 + (n / 40) % 50]
   FROM generate_series(1, 20000) n;
-SET session_replication_role = DEFAULT;

@@ -338,8 +338,6 @@ impl App {
     ) -> Result<Vec<ftry_domain::availability::Slot>, AppError> {
         principal.require(Permission::CalendarRead)?;
         let started = std::time::Instant::now();
-        let mut tx = self.pools.begin(principal.tenant_id).await?;
-        let begun_at = started.elapsed();
         let search = crate::schedule_cache::Search {
             tenant_id: principal.tenant_id,
             location_id,
@@ -348,18 +346,10 @@ impl App {
             online: false,
             services: &query.services,
         };
-        let loaded = self
-            .schedules
-            .schedule(&mut tx, &self.pools.metrics, &search)
-            .await?;
-        let read_at = started.elapsed();
-        tx.commit().await?;
+        let loaded = self.schedules.schedule(&self.pools, &search).await?;
         let loaded_at = started.elapsed();
         let found = slots(&loaded, query);
         tracing::debug!(
-            begin_ms = begun_at.as_secs_f64() * 1000.0,
-            read_ms = (read_at - begun_at).as_secs_f64() * 1000.0,
-            commit_ms = (loaded_at - read_at).as_secs_f64() * 1000.0,
             load_ms = loaded_at.as_secs_f64() * 1000.0,
             engine_ms = (started.elapsed() - loaded_at).as_secs_f64() * 1000.0,
             "availability computed"

@@ -83,23 +83,15 @@ impl App {
         else {
             return Err(token_problem(TokenError::Malformed));
         };
-        let mut tx = self.pools.begin(tenant_id).await?;
-        let standing: Option<Standing> = sqlx::query_as(
-            "SELECT u.status AS user_status, t.status AS tenant_status, s.revoked_at, s.expires_at,
-                    ARRAY(SELECT r.builtin FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id
-                           AND r.id = ur.role_id WHERE ur.user_id = u.id AND r.builtin IS NOT NULL) AS builtins,
-                    ARRAY(SELECT DISTINCT rp.permission FROM user_roles ur JOIN role_permissions rp
-                           ON rp.tenant_id = ur.tenant_id AND rp.role_id = ur.role_id WHERE ur.user_id = u.id) AS custom
-               FROM users u
-               JOIN tenants t ON t.id = u.tenant_id
-               JOIN sessions s ON s.tenant_id = u.tenant_id AND s.id = $2 AND s.user_id = u.id
-              WHERE u.id = $1",
-        )
-        .bind(claims.sub)
-        .bind(session_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        // One round trip: the function sets the tenant for its own statement.
+        let mut conn = self.pools.acquire(ftry_store::PoolName::App).await?;
+        let standing: Option<Standing> = sqlx::query_as("SELECT * FROM ftry_session_standing($1, $2, $3)")
+            .bind(tenant_id)
+            .bind(claims.sub)
+            .bind(session_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        drop(conn);
         let Some(standing) = standing else {
             return Err(AppError::unauthorized(
                 "session_revoked",

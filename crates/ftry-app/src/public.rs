@@ -207,6 +207,7 @@ impl App {
         let tenant = self.public_tenant(slug).await?;
         let mut tx = self.pools.begin(tenant.id).await?;
         self.online_location(&mut tx, location_id).await?;
+        tx.commit().await?;
         let search = crate::schedule_cache::Search {
             tenant_id: tenant.id,
             location_id,
@@ -215,11 +216,7 @@ impl App {
             online: true,
             services: &query.services,
         };
-        let loaded = self
-            .schedules
-            .schedule(&mut tx, &self.pools.metrics, &search)
-            .await?;
-        tx.commit().await?;
+        let loaded = self.schedules.schedule(&self.pools, &search).await?;
         crate::appointments::slots(&loaded, query)
     }
 

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use ftry_store::scheduling;
-use ftry_store::DbMetrics;
+use ftry_store::{PoolName, Pools};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -71,12 +71,10 @@ impl ScheduleCache {
 
     /// The schedule a search needs: the one held here when it was loaded at
     /// the current version, else a fresh load (then held).
-    pub(crate) async fn schedule(
-        &self,
-        conn: &mut sqlx::PgConnection,
-        db: &DbMetrics,
-        search: &Search<'_>,
-    ) -> Result<Arc<Loaded>, AppError> {
+    ///
+    /// A search answered from here costs one round trip to the database (the
+    /// version); a miss loads in a transaction of its own.
+    pub(crate) async fn schedule(&self, pools: &Pools, search: &Search<'_>) -> Result<Arc<Loaded>, AppError> {
         let mut services = search.services.to_vec();
         services.sort_unstable();
         services.dedup();
@@ -88,18 +86,23 @@ impl ScheduleCache {
             online: search.online,
             services,
         };
-        let version = scheduling::version(conn, search.tenant_id).await?;
+        let version = {
+            let mut conn = pools.acquire(PoolName::App).await?;
+            scheduling::version(&mut conn, search.tenant_id).await?
+        };
         let held = self.lock().get(&key).cloned();
         if let Some(held) = held.filter(|held| held.rows.version == version) {
             self.count("hit");
             return Ok(held);
         }
         self.count("miss");
-        let loaded = db
+        let mut tx = pools.begin(search.tenant_id).await?;
+        let loaded = pools
+            .metrics
             .timed(
                 "schedule_load",
                 booking::load(
-                    conn,
+                    &mut tx,
                     key.location_id,
                     key.first,
                     key.last,
@@ -109,6 +112,7 @@ impl ScheduleCache {
                 ),
             )
             .await?;
+        tx.commit().await?;
         let loaded = Arc::new(loaded);
         let mut entries = self.lock();
         if entries.len() >= CAPACITY && !entries.contains_key(&key) {

@@ -47,3 +47,39 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Two hot reads done in one round trip each, outside any explicit
+-- transaction: the function sets the tenant for its own statement (the
+-- setting is transaction-local, and the statement is its own transaction)
+-- and reads under row-level security as any tenant query does. They save a
+-- request the BEGIN and COMMIT round trips of a transaction around one read.
+
+-- The business's schedule version (scheduling::version).
+CREATE FUNCTION ftry_schedule_version(tenant uuid) RETURNS bigint
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('ftry.tenant_id', tenant::text, true);
+    RETURN COALESCE((SELECT v.version FROM schedule_versions v WHERE v.tenant_id = tenant), 0);
+END
+$$;
+
+-- What every authenticated request checks: its session, its user, its
+-- business and the user's roles as they are now.
+CREATE FUNCTION ftry_session_standing(tenant uuid, for_user uuid, for_session uuid)
+RETURNS TABLE (user_status text, tenant_status text, revoked_at timestamptz, expires_at timestamptz,
+               builtins text[], custom text[])
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('ftry.tenant_id', tenant::text, true);
+    RETURN QUERY
+    SELECT u.status, t.status, s.revoked_at, s.expires_at,
+           ARRAY(SELECT r.builtin FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id
+                  AND r.id = ur.role_id WHERE ur.user_id = u.id AND r.builtin IS NOT NULL),
+           ARRAY(SELECT DISTINCT rp.permission FROM user_roles ur JOIN role_permissions rp
+                  ON rp.tenant_id = ur.tenant_id AND rp.role_id = ur.role_id WHERE ur.user_id = u.id)
+      FROM users u
+      JOIN tenants t ON t.id = u.tenant_id
+      JOIN sessions s ON s.tenant_id = u.tenant_id AND s.id = for_session AND s.user_id = u.id
+     WHERE u.id = for_user AND u.tenant_id = tenant;
+END
+$$;

@@ -213,8 +213,10 @@ pub async fn load(
 /// The business's schedule version: it moves, in the same commit, with every
 /// change to anything [`load`] reads, so a schedule loaded at the version
 /// still current is still true.
+/// One round trip, outside any transaction: the function sets the tenant for
+/// its own statement.
 pub async fn version(conn: &mut PgConnection, tenant_id: Uuid) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COALESCE((SELECT version FROM schedule_versions WHERE tenant_id = $1), 0)")
+    sqlx::query_scalar("SELECT ftry_schedule_version($1)")
         .bind(tenant_id)
         .fetch_one(conn)
         .await
