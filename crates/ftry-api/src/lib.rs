@@ -206,11 +206,24 @@ pub fn admin_router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// OpenMetrics for a scraper that asks for it (Prometheus does), else the
+/// Prometheus text format, which every other tool reads.
 async fn render_metrics(
     axum::extract::State(state): axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
     let body = state.metrics.render(&state.pools);
-    ([(axum::http::header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response()
+    let wants_openmetrics = headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
+    let (content_type, body) = if wants_openmetrics {
+        (metrics::CONTENT_TYPE, body)
+    } else {
+        (metrics::TEXT_CONTENT_TYPE, metrics::to_text_format(&body))
+    };
+    ([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 async fn refuse_oversize(

@@ -10,11 +10,48 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
-/// The text format Prometheus reads.
+/// OpenMetrics, what Prometheus asks for.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The Prometheus text format, for everything else (curl, promtool).
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The same exposition in the Prometheus text format: a counter's family is
+/// named with its `_total` suffix, and the OpenMetrics-only lines (`# UNIT`,
+/// `# EOF`) are left out. The samples are the same.
+pub fn to_text_format(openmetrics: &str) -> String {
+    let mut counters = std::collections::HashSet::new();
+    for line in openmetrics.lines() {
+        if let Some(name) = line
+            .strip_prefix("# TYPE ")
+            .and_then(|rest| rest.strip_suffix(" counter"))
+        {
+            counters.insert(name.to_owned());
+        }
+    }
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "]
+            .into_iter()
+            .find_map(|prefix| line.strip_prefix(prefix).map(|rest| (prefix, rest)));
+        match meta.and_then(|(prefix, rest)| {
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        }) {
+            Some(renamed) => out.push_str(&renamed),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
@@ -29,6 +66,12 @@ pub struct HttpLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ClassLabel {
     pub class: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
+    git_sha: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -169,11 +212,16 @@ impl Metrics {
             process_start.clone(),
         );
         process_start.set(chrono::Utc::now().timestamp());
-        registry.register(
-            "ftry_build",
-            "The running build",
-            Info::new(vec![("version", build.version), ("git_sha", build.git_sha)]),
-        );
+        // A gauge at 1 rather than an OpenMetrics info metric: the same
+        // series, and one the Prometheus text-format tools (promtool) read.
+        let build_info = Family::<BuildLabels, Gauge>::default();
+        build_info
+            .get_or_create(&BuildLabels {
+                version: build.version,
+                git_sha: build.git_sha,
+            })
+            .set(1);
+        registry.register("ftry_build_info", "The running build (always 1)", build_info);
         Self {
             registry,
             http_requests,

@@ -453,3 +453,102 @@ async fn redis_operations_and_their_failures_are_counted() {
     );
     app.stop().await;
 }
+
+/// The shipped observability set (deploy/observability): its own checks pass
+/// (promtool on the rules and their unit tests, the dashboards), every metric
+/// its alerts and dashboards query is in a real scrape, and promtool finds
+/// that scrape well formed.
+#[tokio::test]
+async fn the_alerts_and_dashboards_query_only_metrics_ftry_exposes() {
+    use std::collections::BTreeSet;
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/observability");
+    let run = |program: &str, args: &[&str]| {
+        let out = Command::new(program)
+            .args(args)
+            .current_dir(&deploy)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("{program} must be installed (scripts/test-services installs it): {e}")
+            });
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{program} {args:?} failed:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    run("bash", &["check"]);
+    let used: Vec<String> = run("python3", &["metric-names"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert!(used.len() >= 20, "metric names read: {used:?}");
+
+    // Some traffic, so that labelled series have samples too.
+    let app = TestApp::fresh().await;
+    assert_eq!(app.get("/health/live").await.status(), 200);
+    assert_eq!(app.get("/health/ready").await.status(), 200);
+    let text = scrape(&app).await;
+    // Without asking for OpenMetrics: the Prometheus text format, the same
+    // samples.
+    let plain = app
+        .client
+        .get(format!("http://{}/metrics", app.admin_addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        plain.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let plain = plain.text().await.unwrap();
+    let samples = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with("process_") && !l.starts_with("ftry_http_"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(samples(&plain), samples(&text));
+    assert!(plain.contains("# TYPE ftry_signups_total counter\n"));
+    assert!(!plain.contains("# EOF") && !plain.contains("# UNIT"));
+    let exposed: BTreeSet<String> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .filter_map(|rest| {
+            let (name, kind) = rest.split_once(' ')?;
+            Some(match kind {
+                "counter" => format!("{name}_total"),
+                "info" => format!("{name}_info"),
+                _ => name.to_owned(),
+            })
+        })
+        .collect();
+    let missing: Vec<&String> = used.iter().filter(|name| !exposed.contains(*name)).collect();
+    assert!(missing.is_empty(), "queried but not exposed: {missing:?}");
+
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool must be installed (scripts/test-services installs it)");
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(plain.as_bytes())
+        .unwrap();
+    let out = promtool.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    app.stop().await;
+}

@@ -16,10 +16,12 @@ pub fn sample(scrape: &str, name: &str, labels: &str) -> Option<f64> {
         .map(|value| value.split_whitespace().next().unwrap().parse().unwrap())
 }
 
+/// A scrape as Prometheus asks for it: OpenMetrics.
 pub async fn scrape(app: &TestApp) -> String {
     let response = app
         .client
         .get(format!("http://{}/metrics", app.admin_addr))
+        .header("accept", "application/openmetrics-text; version=1.0.0")
         .send()
         .await
         .unwrap();
