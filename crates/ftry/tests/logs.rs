@@ -132,3 +132,111 @@ async fn configuration_secrets_never_reach_the_logs() {
     );
     assert!(!everything.contains(SECRETS[4]), "{everything}");
 }
+
+/// A receptionist's morning through the real binary, logged at debug: every
+/// line of an authenticated request names its business and user, and no
+/// client's phone, email, name or notes, nor a password, appears anywhere.
+#[tokio::test]
+async fn personal_data_never_reaches_the_logs_and_request_lines_name_tenant_and_user() {
+    const PHONE: &str = "+919876543210";
+    const PHONE_DIGITS: &str = "9876543210";
+    const EMAIL: &str = "meera.iyer.pii@example.com";
+    const CLIENT_NAME: &str = "Meera Iyer-Piiname";
+    const NOTES: &str = "allergic to ammonia PIINOTE";
+    const PASSWORD: &str = "owner-password-PII-6620";
+
+    let db = TestDb::create().await;
+    let root = traversable_tempdir();
+    let envs = [
+        ("DATABASE_URL", db.app_url()),
+        ("FTRY_DATABASE_OWNER_URL", db.owner_url()),
+        ("FTRY_AUTH_ARGON2_MEMORY_KIB", "1024".into()),
+        ("FTRY_AUTH_ARGON2_ITERATIONS", "1".into()),
+        ("FTRY_LOG_LEVEL", "debug".into()),
+    ];
+    let mut ftry = FtryProcess::serve(&envs, root.path());
+    ftry.wait_ready(Duration::from_secs(30)).await;
+    let client = reqwest::Client::new();
+    let signup: serde_json::Value = client
+        .post(ftry.url("/api/v1/auth/signup"))
+        .json(&serde_json::json!({
+            "business_name": "Quiet Salon",
+            "location": {"name": "Main", "state_code": "27"},
+            "owner": {"name": "Asha Rao", "email": "asha@example.com", "password": PASSWORD},
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = signup["access_token"].as_str().unwrap().to_owned();
+    let tenant = signup["tenant"]["id"].as_str().unwrap().to_owned();
+    let user = signup["user_id"].as_str().unwrap().to_owned();
+    let created = client
+        .post(ftry.url("/api/v1/clients"))
+        .bearer_auth(&token)
+        .header("x-request-id", "pii-create")
+        .json(&serde_json::json!({"name": CLIENT_NAME, "phone": PHONE, "email": EMAIL, "notes": NOTES}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    // The same phone again: a refusal that names the existing client.
+    let duplicate = client
+        .post(ftry.url("/api/v1/clients"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": CLIENT_NAME, "phone": PHONE}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(duplicate.status(), 409);
+    for query in [
+        format!("phone={}", PHONE.replace('+', "%2B")),
+        format!("email={EMAIL}"),
+        "q=Meera".to_owned(),
+    ] {
+        let found = client
+            .get(ftry.url(&format!("/api/v1/clients?{query}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(found.status(), 200);
+    }
+    // Bad input carrying personal data: refused, and not echoed to the log.
+    let invalid = client
+        .post(ftry.url("/api/v1/clients"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": CLIENT_NAME, "phone": format!("{PHONE_DIGITS}x"), "email": EMAIL}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invalid.status(), 422);
+
+    ftry.signal(Signal::SIGTERM);
+    assert_eq!(ftry.wait_exit(Duration::from_secs(30)).code(), Some(0));
+    let lines = ftry.stdout_lines();
+    let create_line: serde_json::Value = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|r| r["message"] == "request completed" && r["request_id"] == "pii-create")
+        .expect("the create request's line");
+    assert_eq!(create_line["tenant_id"], tenant.as_str());
+    assert_eq!(create_line["user_id"], user.as_str());
+    assert_eq!(create_line["status"], 201);
+    assert!(lines.len() > 20, "debug logging was on: {} lines", lines.len());
+    let everything = lines.join("\n") + &ftry.stderr.lock().unwrap().join("\n");
+    for pii in [
+        PHONE,
+        PHONE_DIGITS,
+        EMAIL,
+        CLIENT_NAME,
+        "Meera",
+        NOTES,
+        "PIINOTE",
+        PASSWORD,
+    ] {
+        assert!(!everything.contains(pii), "{pii} reached the logs");
+    }
+}
