@@ -99,12 +99,27 @@ pub struct Salon {
     pub first_date: chrono::NaiveDate,
     pub location_items: i64,
     pub total_items: i64,
+    pub businesses: i64,
+    pub clients: i64,
     pub appointments: Vec<Uuid>,
     pub product: Uuid,
     pub invoices: i64,
 }
 
-pub async fn load(db: &BenchDb, base: &str, filler_items: u64, invoices: u64) -> anyhow::Result<Salon> {
+/// The other businesses of a scale (see filler.sql): how many, over how many
+/// days of bookings, with how many clients each.
+#[derive(Debug, Clone, Copy)]
+pub struct Filler {
+    pub businesses: u64,
+    pub days: u64,
+    pub clients: u64,
+}
+
+/// Generate the dataset, telling on stderr how far it got.
+pub async fn load(db: &BenchDb, base: &str, filler: Filler, invoices: u64) -> anyhow::Result<Salon> {
+    let started = std::time::Instant::now();
+    let step = |n: usize, what: &str| eprintln!("[{n}/5 {:>6.1} s] {what}", started.elapsed().as_secs_f64());
+    step(1, "signing up the measured salon");
     let client = reqwest::Client::new();
     let signup: serde_json::Value = client
         .post(format!("{base}/api/v1/auth/signup"))
@@ -136,6 +151,10 @@ pub async fn load(db: &BenchDb, base: &str, filler_items: u64, invoices: u64) ->
     let mut sql = db.superuser().await?;
     let first_date = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive();
     sql.execute("SET synchronous_commit = off").await?;
+    step(
+        2,
+        "its staff, services, hours, 5,000 booked items and 20,000 clients",
+    );
     let setup = include_str!("salon.sql");
     sqlx::raw_sql(
         &setup
@@ -147,6 +166,7 @@ pub async fn load(db: &BenchDb, base: &str, filler_items: u64, invoices: u64) ->
     .execute(&mut sql)
     .await
     .context("generating the measured salon")?;
+    step(3, &format!("a year of its billing: {invoices} invoices"));
     let billing = include_str!("billing.sql");
     sqlx::raw_sql(
         &billing
@@ -158,13 +178,26 @@ pub async fn load(db: &BenchDb, base: &str, filler_items: u64, invoices: u64) ->
     .execute(&mut sql)
     .await
     .context("generating a year of invoices")?;
-    let filler = include_str!("filler.sql");
-    let tenants = filler_items.div_ceil(5_000).max(1);
-    sqlx::raw_sql(&filler.replace(":tenants", &tenants.to_string()))
+    if filler.businesses > 0 {
+        step(
+            4,
+            &format!(
+                "{} other businesses, {} days of bookings each",
+                filler.businesses, filler.days
+            ),
+        );
+        sqlx::raw_sql(
+            &include_str!("filler.sql")
+                .replace(":tenants", &filler.businesses.to_string())
+                .replace(":days", &filler.days.to_string())
+                .replace(":clients", &filler.clients.to_string()),
+        )
         .execute(&mut sql)
         .await
         .context("generating the other businesses")?;
+    }
     // As autovacuum would have: statistics, and the visibility map for index-only scans.
+    step(5, "VACUUM ANALYZE");
     sql.execute("VACUUM ANALYZE").await?;
     let services: Vec<Uuid> =
         sqlx::query_scalar("SELECT id FROM services WHERE tenant_id = $1 ORDER BY name")
@@ -198,9 +231,18 @@ pub async fn load(db: &BenchDb, base: &str, filler_items: u64, invoices: u64) ->
         .bind(location)
         .fetch_one(&mut sql)
         .await?;
+    let businesses: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants")
+        .fetch_one(&mut sql)
+        .await?;
+    let clients: i64 = sqlx::query_scalar("SELECT count(*) FROM clients")
+        .fetch_one(&mut sql)
+        .await?;
+    eprintln!("[done {:>6.1} s]", started.elapsed().as_secs_f64());
     Ok(Salon {
         token,
         slug,
+        businesses,
+        clients,
         owner_email: "owner@bench.example".into(),
         owner_password: "bench-owner-secret-77".into(),
         location,

@@ -2,11 +2,13 @@
 //! against a generated scale dataset and reports latency percentiles and
 //! throughput, with the server's own time from `Server-Timing`.
 //!
-//! Usage: `bench/run scheduling [--quick]` (see bench/README.md).
+//! Usage: `bench/run [--scale small|medium|large] [--scenario NAME|all]
+//! [--quick]` (see bench/README.md).
 
 mod ceiling;
 mod data;
 mod measure;
+mod report;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -15,47 +17,133 @@ use anyhow::Context;
 use ftry::config::{Config, SecretUrl};
 use ftry_ops::process::ProcessUsage;
 
-use crate::measure::Report;
+use crate::data::Filler;
+use crate::measure::Row;
+use crate::report::Report;
+
+/// The scenarios, in the order they run.
+const SCENARIOS: [&str; 8] = [
+    "availability",
+    "calendar-day",
+    "client-search",
+    "login",
+    "book",
+    "checkout",
+    "report-revenue",
+    "mixed",
+];
+
+const USAGE: &str = "usage: ftry-bench [--scale small|medium|large] [--scenario NAME|all]... [--quick]";
+
+/// How much data: the measured salon is the same at every scale (20 staff,
+/// 60 services, 5,000 booked items around the measured fortnight, 20,000
+/// clients, its year of invoices); the other businesses make the rest.
+#[derive(Debug, Clone, Copy)]
+struct Scale {
+    name: &'static str,
+    filler: Filler,
+    invoices: u64,
+}
+
+impl Scale {
+    fn named(name: &str) -> anyhow::Result<Self> {
+        // A filler business books 10 staff × 62 visits a week: about 88.6
+        // items a day.
+        Ok(match name {
+            // About 10,000 appointments.
+            "small" => Self {
+                name: "small",
+                filler: Filler {
+                    businesses: 1,
+                    days: 57,
+                    clients: 1_000,
+                },
+                invoices: 20_000,
+            },
+            // 100 businesses, about 1,000,000 items and 120,000 clients.
+            "medium" => Self {
+                name: "medium",
+                filler: Filler {
+                    businesses: 99,
+                    days: 113,
+                    clients: 1_000,
+                },
+                invoices: 200_000,
+            },
+            // 2,000 businesses, about 10,000,000 items and 2,000,000 clients.
+            "large" => Self {
+                name: "large",
+                filler: Filler {
+                    businesses: 1_999,
+                    days: 56,
+                    clients: 1_000,
+                },
+                invoices: 200_000,
+            },
+            other => anyhow::bail!("unknown scale {other}; {USAGE}"),
+        })
+    }
+}
 
 struct Options {
     quick: bool,
-    filler_items: u64,
+    scale: Scale,
+    scenarios: Vec<&'static str>,
     admin_url: String,
     results: PathBuf,
 }
 
-fn options() -> anyhow::Result<(String, Options)> {
+fn options() -> anyhow::Result<Options> {
     let mut args = std::env::args().skip(1);
-    let scenario = args.next().unwrap_or_else(|| "scheduling".into());
     let mut quick = false;
-    let mut filler_items = None;
+    let mut scale = None;
+    let mut scenarios: Vec<&'static str> = Vec::new();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => quick = true,
-            "--filler-items" => filler_items = Some(args.next().context("--filler-items N")?.parse()?),
-            other => anyhow::bail!(
-                "unknown argument {other}; usage: ftry-bench scheduling [--quick] [--filler-items N]"
-            ),
+            "--scale" => scale = Some(Scale::named(&args.next().context(USAGE)?)?),
+            "--scenario" => {
+                for name in args.next().context(USAGE)?.split(',') {
+                    match name {
+                        "all" => scenarios.extend(SCENARIOS),
+                        name => {
+                            scenarios.push(SCENARIOS.into_iter().find(|known| *known == name).with_context(
+                                || format!("unknown scenario {name}; known: {}", SCENARIOS.join(", ")),
+                            )?)
+                        }
+                    }
+                }
+            }
+            // The name of the whole set, as earlier versions took it.
+            "scheduling" => scenarios.extend(SCENARIOS),
+            other => anyhow::bail!("unknown argument {other}; {USAGE}"),
         }
     }
+    if scenarios.is_empty() {
+        scenarios.extend(SCENARIOS);
+    }
+    scenarios.sort_by_key(|name| SCENARIOS.iter().position(|known| known == name));
+    scenarios.dedup();
+    let scale = match scale {
+        Some(scale) => scale,
+        None => Scale::named(if quick { "small" } else { "medium" })?,
+    };
     let admin_url = std::env::var("FTRY_BENCH_ADMIN_URL")
         .unwrap_or_else(|_| "postgres://ftry_test:ftry_test@127.0.0.1:5432/postgres".into());
     let results =
         PathBuf::from(std::env::var("FTRY_BENCH_RESULTS").unwrap_or_else(|_| "bench/results".into()));
-    Ok((
-        scenario,
-        Options {
-            quick,
-            filler_items: filler_items.unwrap_or(if quick { 50_000 } else { 1_000_000 }),
-            admin_url,
-            results,
-        },
-    ))
+    Ok(Options {
+        quick,
+        scale,
+        scenarios,
+        admin_url,
+        results,
+    })
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let (scenario, options) = options()?;
+    let options = options()?;
     // FTRY_BENCH_LOG=debug shows the service's own logs (phase timings) on stderr.
     if let Ok(level) = std::env::var("FTRY_BENCH_LOG") {
         let settings = ftry_ops::logging::LogSettings {
@@ -65,10 +153,6 @@ async fn main() -> anyhow::Result<()> {
         ftry_ops::logging::init(&settings, ftry_ops::logging::LogTarget::Stderr)
             .map_err(anyhow::Error::msg)?;
     }
-    anyhow::ensure!(
-        scenario == "scheduling",
-        "unknown scenario {scenario}; known: scheduling"
-    );
     let started = Instant::now();
     let db = data::BenchDb::create(&options.admin_url).await?;
     eprintln!("database {} created", db.name);
@@ -104,8 +188,7 @@ async fn run(db: &data::BenchDb, options: &Options, started: Instant) -> anyhow:
     let base = format!("http://{addr}");
 
     let load_started = Instant::now();
-    let invoices = if options.quick { 20_000 } else { 200_000 };
-    let salon = data::load(db, &base, options.filler_items, invoices).await?;
+    let salon = data::load(db, &base, options.scale.filler, options.scale.invoices).await?;
     let load_secs = load_started.elapsed().as_secs_f64();
     eprintln!(
         "dataset: {} items at the measured location, {} items in the database ({load_secs:.1} s)",
@@ -120,6 +203,7 @@ async fn run(db: &data::BenchDb, options: &Options, started: Instant) -> anyhow:
         usage.push((name.to_owned(), cpu / since.1.elapsed().as_secs_f64()));
     };
     let now = || (ProcessUsage::read().cpu_seconds, Instant::now());
+    let want = |name: &str| options.scenarios.contains(&name);
 
     // The ceilings: what PostgreSQL and ftry's HTTP stack do on this machine.
     let pgbench_db = data::BenchDb::create(&options.admin_url).await?;
@@ -137,131 +221,190 @@ async fn run(db: &data::BenchDb, options: &Options, started: Instant) -> anyhow:
     let http_1 = ceiling::drive(1, 100, scale(1000, 3000), 200, live(&client, &base)).await?;
     let http_32 = ceiling::drive(32, 100, scale(3000, 20000), 200, live(&client, &base)).await?;
 
-    let since = now();
-    let availability_runs = scale(200, 1000);
-    let availability = measure::availability(&client, &base, &salon, availability_runs, None).await?;
-    track("availability", since);
-    let mut changes = db.superuser().await?;
-    let since = now();
-    let availability_fresh =
-        measure::availability(&client, &base, &salon, availability_runs, Some(&mut changes)).await?;
-    track("availability after a change", since);
+    let mut rows: Vec<Row> = Vec::new();
     let last = salon.first_date + chrono::Duration::days(13);
-    let staff_availability = {
-        let (c, base, s) = (client.clone(), base.clone(), salon.clone());
-        move |i: usize| {
-            let service = s.services[i % s.services.len()];
-            c.get(format!(
-                "{base}/api/v1/locations/{}/availability?services={service}&from={}&to={last}",
-                s.location, s.first_date
-            ))
-            .bearer_auth(&s.token)
-        }
-    };
-    let since = now();
-    let availability_32 =
-        ceiling::drive(32, measure::WARM_UP, scale(400, 2000), 200, staff_availability).await?;
-    track("availability at 32", since);
-    let public_availability = {
-        let (c, base, s) = (client.clone(), base.clone(), salon.clone());
-        move |i: usize| {
-            let service = s.services[i % s.services.len()];
-            c.get(format!(
-                "{base}/api/v1/public/{}/locations/{}/availability?services={service}&from={}&to={last}",
-                s.slug, s.location, s.first_date
-            ))
-        }
-    };
-    let since = now();
-    let public = ceiling::drive(1, measure::WARM_UP, scale(200, 1000), 200, public_availability).await?;
-    track("public availability", since);
-    let calendar_day = {
-        let (c, base, s) = (client.clone(), base.clone(), salon.clone());
-        move |i: usize| {
-            let date = s.first_date + chrono::Duration::days((i % 14) as i64);
-            c.get(format!(
-                "{base}/api/v1/locations/{}/calendar?date={date}",
-                s.location
-            ))
-            .bearer_auth(&s.token)
-        }
-    };
-    let since = now();
-    let calendar = ceiling::drive(32, measure::WARM_UP, scale(500, 3000), 200, calendar_day).await?;
-    track("calendar day", since);
-    let client_search = {
-        let (c, base, s) = (client.clone(), base.clone(), salon.clone());
-        const PREFIXES: [&str; 8] = ["pri", "ra", "sne", "arj", "meera", "v", "kavya k", "sid"];
-        move |i: usize| {
-            c.get(format!(
-                "{base}/api/v1/clients?q={}&limit=20",
-                PREFIXES[i % PREFIXES.len()]
-            ))
-            .bearer_auth(&s.token)
-        }
-    };
-    let since = now();
-    let search = ceiling::drive(32, measure::WARM_UP, scale(500, 3000), 200, client_search).await?;
-    track("client search", since);
-    let login_request = {
-        let (c, base, s) = (client.clone(), base.clone(), salon.clone());
-        move |_: usize| {
-            c.post(format!("{base}/api/v1/auth/login"))
-                .json(&serde_json::json!({ "email": s.owner_email, "password": s.owner_password }))
-        }
-    };
-    let since = now();
-    let login = ceiling::drive(8, 5, scale(100, 400), 200, login_request).await?;
-    track("login", since);
-
-    let since = now();
-    let booking = measure::booking(&client, &base, &salon, 32, scale(500, 3000)).await?;
-    track("booking", since);
-    let since = now();
-    let checkout = measure::checkout(&client, &base, &salon, 32, scale(200, 1000)).await?;
-    track("checkout", since);
-    let since = now();
-    let revenue = measure::revenue_report(&client, &base, &salon, scale(20, 100)).await?;
-    track("revenue report", since);
+    if want("availability") {
+        let runs = scale(200, 1000);
+        let since = now();
+        rows.push(
+            measure::availability(
+                "availability (staff), 14 days, schedule held",
+                &client,
+                &base,
+                &salon,
+                runs,
+                None,
+            )
+            .await?,
+        );
+        track("availability", since);
+        let mut changes = db.superuser().await?;
+        let since = now();
+        rows.push(
+            measure::availability(
+                "availability (staff), 14 days, each search after a change",
+                &client,
+                &base,
+                &salon,
+                runs,
+                Some(&mut changes),
+            )
+            .await?,
+        );
+        track("availability after a change", since);
+        let staff_availability = {
+            let (c, base, s) = (client.clone(), base.clone(), salon.clone());
+            move |i: usize| {
+                let service = s.services[i % s.services.len()];
+                c.get(format!(
+                    "{base}/api/v1/locations/{}/availability?services={service}&from={}&to={last}",
+                    s.location, s.first_date
+                ))
+                .bearer_auth(&s.token)
+            }
+        };
+        let since = now();
+        let load = ceiling::drive(32, measure::WARM_UP, scale(400, 2000), 200, staff_availability).await?;
+        rows.push(Row::from_load(
+            "availability (staff), 14 days",
+            load,
+            "≥ 2,000 req/s",
+        ));
+        track("availability at 32", since);
+        let public_availability = {
+            let (c, base, s) = (client.clone(), base.clone(), salon.clone());
+            move |i: usize| {
+                let service = s.services[i % s.services.len()];
+                c.get(format!(
+                    "{base}/api/v1/public/{}/locations/{}/availability?services={service}&from={}&to={last}",
+                    s.slug, s.location, s.first_date
+                ))
+            }
+        };
+        let since = now();
+        let load = ceiling::drive(1, measure::WARM_UP, scale(200, 1000), 200, public_availability).await?;
+        rows.push(Row::from_load(
+            "availability (public, no login), 14 days",
+            load,
+            "p95 ≤ 5 ms",
+        ));
+        track("public availability", since);
+    }
+    if want("calendar-day") {
+        let calendar_day = {
+            let (c, base, s) = (client.clone(), base.clone(), salon.clone());
+            move |i: usize| {
+                let date = s.first_date + chrono::Duration::days((i % 14) as i64);
+                c.get(format!(
+                    "{base}/api/v1/locations/{}/calendar?date={date}",
+                    s.location
+                ))
+                .bearer_auth(&s.token)
+            }
+        };
+        let since = now();
+        let load = ceiling::drive(32, measure::WARM_UP, scale(500, 3000), 200, calendar_day).await?;
+        rows.push(Row::from_load(
+            "calendar-day (API)",
+            load,
+            "≥ 5,000 req/s, p95 ≤ 10 ms",
+        ));
+        track("calendar day", since);
+    }
+    if want("client-search") {
+        let client_search = {
+            let (c, base, s) = (client.clone(), base.clone(), salon.clone());
+            const PREFIXES: [&str; 8] = ["pri", "ra", "sne", "arj", "meera", "v", "kavya k", "sid"];
+            move |i: usize| {
+                c.get(format!(
+                    "{base}/api/v1/clients?q={}&limit=20",
+                    PREFIXES[i % PREFIXES.len()]
+                ))
+                .bearer_auth(&s.token)
+            }
+        };
+        let since = now();
+        let load = ceiling::drive(32, measure::WARM_UP, scale(500, 3000), 200, client_search).await?;
+        rows.push(Row::from_load(
+            "client-search (name prefix, 20,000 clients)",
+            load,
+            "",
+        ));
+        track("client search", since);
+    }
+    if want("login") {
+        let login_request = {
+            let (c, base, s) = (client.clone(), base.clone(), salon.clone());
+            move |_: usize| {
+                c.post(format!("{base}/api/v1/auth/login"))
+                    .json(&serde_json::json!({ "email": s.owner_email, "password": s.owner_password }))
+            }
+        };
+        let since = now();
+        let load = ceiling::drive(8, 5, scale(100, 400), 200, login_request).await?;
+        rows.push(Row::from_load(
+            "login (password check at the benchmark's weak Argon2 cost)",
+            load,
+            "",
+        ));
+        track("login", since);
+    }
+    if want("book") {
+        let since = now();
+        rows.push(measure::booking(&client, &base, &salon, 32, scale(500, 3000)).await?);
+        track("booking", since);
+    }
+    // Future visits to check out: the checkout scenario from the front of
+    // the list, the mixed day from the back.
+    let mut visits = salon.appointments.clone();
+    if want("checkout") {
+        let count = scale(200, 1000).min(visits.len() / 2);
+        let batch: Vec<_> = visits.drain(..count).collect();
+        let since = now();
+        rows.push(measure::checkout(&client, &base, &salon, 32, batch).await?);
+        track("checkout", since);
+    }
+    if want("report-revenue") {
+        let since = now();
+        rows.push(measure::revenue_report(&client, &base, &salon, scale(20, 100)).await?);
+        track("revenue report", since);
+    }
+    if want("mixed") {
+        let (rate, seconds) = if options.quick { (50, 8) } else { (100, 30) };
+        let since = now();
+        let (row, _) = measure::mixed(&client, &base, &salon, rate, seconds, visits).await?;
+        rows.push(row);
+        track("mixed", since);
+    }
     // ftry runs in this process: the peak includes the driver's share.
     let peak_rss = ProcessUsage::read().peak_resident_bytes;
 
     let _ = stop.send(());
     server.await??;
     let report = Report {
-        checkout,
-        revenue,
-        invoices: salon.invoices,
-        scenario: "scheduling".into(),
         quick: options.quick,
-        location_items: salon.location_items,
-        total_items: salon.total_items,
-        load_secs,
-        availability,
-        availability_fresh,
-        booking,
-        total_secs: started.elapsed().as_secs_f64(),
-        ceiling: measure::Ceiling {
+        scenarios: options.scenarios.iter().map(|s| (*s).to_owned()).collect(),
+        dataset: report::Dataset {
+            scale: options.scale.name,
+            businesses: salon.businesses,
+            total_items: salon.total_items,
+            location_items: salon.location_items,
+            clients: salon.clients,
+            invoices: salon.invoices,
+            load_secs,
+        },
+        rows,
+        ceiling: report::Ceiling {
             pgbench,
             http_1,
             http_32,
         },
-        driven: vec![
-            ("availability (staff), 14 days", availability_32, "≥ 2,000 req/s"),
-            ("availability (public, no login), 14 days", public, "p95 ≤ 5 ms"),
-            ("calendar day (API)", calendar, "≥ 5,000 req/s, p95 ≤ 10 ms"),
-            ("client search (name prefix, 20,000 clients)", search, ""),
-            (
-                "login (password check at the benchmark's weak Argon2 cost)",
-                login,
-                "",
-            ),
-        ],
         usage,
         peak_rss,
+        total_secs: started.elapsed().as_secs_f64(),
     };
     let written = report.write(&options.results)?;
-    println!("{}{}", report.markdown(), report.markdown_more());
+    println!("{}", report.markdown());
     eprintln!("results written to {}", written.display());
     Ok(())
 }
