@@ -405,12 +405,7 @@ fn customer_fields(
 impl App {
     pub async fn invoice(&self, principal: &Principal, id: Uuid) -> Result<InvoiceView, AppError> {
         principal.require(Permission::InvoicesCreate)?;
-        self.invoice_view(principal.tenant_id, id).await
-    }
-
-    /// An invoice as stored, with a draft's figures as they would be now.
-    async fn invoice_view(&self, tenant_id: Uuid, id: Uuid) -> Result<InvoiceView, AppError> {
-        let mut tx = self.pools.begin(tenant_id).await?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
         let invoice = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         let preview = if invoice.status == "draft" {
             let supplier = supplier(&mut tx, invoice.location_id).await?;
@@ -898,7 +893,7 @@ impl App {
         principal.require(Permission::InvoicesCreate)?;
         let mut tx = self.pools.begin(principal.tenant_id).await?;
         let invoice = self.draft_for_update(&mut tx, id).await?;
-        let completed_visit = self
+        let (view, completed_visit) = self
             .pools
             .metrics
             .timed(
@@ -911,7 +906,7 @@ impl App {
         if completed_visit {
             self.business.status_changed("completed");
         }
-        self.invoice_view(principal.tenant_id, id).await
+        Ok(view)
     }
 
     /// Finalize as issued on a given day (the demo salon's history).
@@ -923,9 +918,9 @@ impl App {
     ) -> Result<InvoiceView, AppError> {
         let mut tx = self.pools.begin(principal.tenant_id).await?;
         let invoice = self.draft_for_update(&mut tx, id).await?;
-        finalize_in(&mut tx, principal, invoice, &Origin::default(), Some(issued_on)).await?;
+        let (view, _) = finalize_in(&mut tx, principal, invoice, &Origin::default(), Some(issued_on)).await?;
         tx.commit().await?;
-        self.invoice_view(principal.tenant_id, id).await
+        Ok(view)
     }
 
     pub async fn pay(
@@ -1180,9 +1175,9 @@ impl App {
             .await?;
         }
         let note = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        finalize_in(&mut tx, principal, note, origin, None).await?;
+        let (view, _) = finalize_in(&mut tx, principal, note, origin, None).await?;
         tx.commit().await?;
-        self.invoice_view(principal.tenant_id, id).await
+        Ok(view)
     }
 
     /// Recompute every document chain of the business.
@@ -1245,21 +1240,14 @@ async fn verify_in(tx: &mut sqlx::PgConnection) -> Result<LedgerReport, AppError
     })
 }
 
-/// Finalize a draft invoice or credit note inside an open transaction;
-/// whether that completed its visit.
-///
-/// Two rows serialize finalizations: a product's stock at the branch and the
-/// branch's document series (numbers are gapless). Each is locked as late as
-/// it can be and held until the commit, so the work that needs neither (the
-/// figures, the visit's completion) runs before, and reading the finished
-/// document back is left to the caller, after the commit.
+/// Finalize a draft invoice or credit note inside an open transaction.
 async fn finalize_in(
     tx: &mut sqlx::PgConnection,
     principal: &Principal,
     invoice: Invoice,
     origin: &Origin,
     issued_on: Option<NaiveDate>,
-) -> Result<bool, AppError> {
+) -> Result<(InvoiceView, bool), AppError> {
     let supplier = supplier(tx, invoice.location_id).await?;
     let lines = invoices::lines(tx, invoice.id).await?;
     let rates = rates(tx).await?;
@@ -1273,11 +1261,13 @@ async fn finalize_in(
         None => today,
     };
     let figures = compute(&supplier, &invoice, &lines, &rates, tax_date)?;
+    // Stock and the appointment first: the series row is locked from the
+    // number onwards, so everything before it runs concurrently across tills.
+    move_stock_for(tx, principal, &invoice, &lines).await?;
     let completed_visit = match invoice.appointment_id {
         Some(appointment_id) => complete_appointment(tx, principal, appointment_id).await?,
         None => false,
     };
-    move_stock_for(tx, principal, &invoice, &lines).await?;
     let year = numbering::financial_year(today);
     let series = if invoice.kind == "credit_note" {
         DocumentSeries::CreditNote
@@ -1370,7 +1360,8 @@ async fn finalize_in(
             .after(serde_json::json!({ "number": number, "total_paise": figures.totals.grand_total })),
     )
     .await?;
-    Ok(completed_visit)
+    let finalized = invoices::get(tx, invoice.id).await?.ok_or(AppError::NotFound)?;
+    Ok((view(tx, finalized, None).await?, completed_visit))
 }
 
 /// Products leave stock when sold, and come back when a credit note restocks them.
