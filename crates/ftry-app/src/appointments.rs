@@ -404,22 +404,17 @@ impl App {
                 ))
             }
         };
-        let loaded = self
-            .pools
-            .metrics
-            .timed(
-                "schedule_load",
-                crate::booking::load(
-                    &mut tx,
-                    request.location_id,
-                    date.pred_opt().unwrap_or(date),
-                    date.succ_opt().unwrap_or(date),
-                    false,
-                    None,
-                    Some(&crate::booking::service_ids(&request.items)),
-                ),
-            )
-            .await?;
+        let loaded = crate::booking::load(
+            &mut tx,
+            &self.pools.metrics,
+            request.location_id,
+            date.pred_opt().unwrap_or(date),
+            date.succ_opt().unwrap_or(date),
+            false,
+            None,
+            Some(&crate::booking::service_ids(&request.items)),
+        )
+        .await?;
         let start = match (request.start, request.start_local) {
             (Some(start), _) => start,
             (None, Some(local)) => {
@@ -514,6 +509,7 @@ impl App {
         let before = view(&mut tx, appointment.clone()).await?;
         let view = crate::booking::reschedule_in(
             &mut tx,
+            &self.pools.metrics,
             principal.tenant_id,
             &appointment,
             &before.items,

@@ -72,8 +72,11 @@ fn minutes(value: i32) -> u32 {
 /// Load the schedule of a location around the local dates `first..=last`.
 /// `online` keeps only what clients may book themselves; `services`, when
 /// given, keeps only those services (all a visit or a search will touch).
+/// The statement is timed in `db` as the named query `schedule_load`.
+#[allow(clippy::too_many_arguments)] // each call site names its window and filters in place
 pub(crate) async fn load(
     conn: &mut sqlx::PgConnection,
+    db: &ftry_store::DbMetrics,
     location_id: Uuid,
     first: NaiveDate,
     last: NaiveDate,
@@ -97,7 +100,9 @@ pub(crate) async fn load(
         .and_time(NaiveTime::MIN)
         .and_utc();
     let started = std::time::Instant::now();
-    let rows = scheduling::load(conn, location_id, from, to, exclude_appointment, services)
+    let statement = scheduling::load(conn, location_id, from, to, exclude_appointment, services);
+    let rows = db
+        .timed("schedule_load", statement)
         .await?
         .ok_or(AppError::NotFound)?;
     let fetched = started.elapsed();
@@ -470,8 +475,10 @@ pub(crate) fn visit_end(slot: &Slot) -> DateTime<Utc> {
 }
 
 /// Move a visit inside an open transaction (front desk or the client's link).
+#[allow(clippy::too_many_arguments)] // the front desk's and the client's call sites differ in each
 pub(crate) async fn reschedule_in(
     tx: &mut sqlx::PgConnection,
+    db: &ftry_store::DbMetrics,
     tenant_id: Uuid,
     appointment: &appointments::Appointment,
     current: &[appointments::Item],
@@ -501,6 +508,7 @@ pub(crate) async fn reschedule_in(
     let date = request.start.date_naive();
     let loaded = load(
         tx,
+        db,
         appointment.location_id,
         date.pred_opt().unwrap_or(date),
         date.succ_opt().unwrap_or(date),

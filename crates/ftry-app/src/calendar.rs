@@ -86,14 +86,17 @@ impl App {
             .checked_add_days(Days::new(u64::from(days - 1)))
             .ok_or_else(|| AppError::invalid("date", "out of range"))?;
         let mut tx = self.pools.begin(principal.tenant_id).await?;
-        let loaded = self
-            .pools
-            .metrics
-            .timed(
-                "schedule_load",
-                crate::booking::load(&mut tx, location_id, date, last, false, None, Some(&[])),
-            )
-            .await?;
+        let loaded = crate::booking::load(
+            &mut tx,
+            &self.pools.metrics,
+            location_id,
+            date,
+            last,
+            false,
+            None,
+            Some(&[]),
+        )
+        .await?;
         let zone = loaded.zone();
         let from = boundary_instant(zone, date.and_time(chrono::NaiveTime::MIN));
         let to = boundary_instant(

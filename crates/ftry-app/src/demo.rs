@@ -509,7 +509,9 @@ impl App {
         let last = today + chrono::Days::new(6);
         let mut booked = 0;
         for (b, branch) in branches.iter().enumerate() {
-            let mut loaded = crate::booking::load(tx, *branch, today, last, false, None, None).await?;
+            let mut loaded =
+                crate::booking::load(tx, &self.pools.metrics, *branch, today, last, false, None, None)
+                    .await?;
             let services: Vec<Uuid> = loaded.schedule.services.iter().map(|s| s.id).collect();
             if services.is_empty() {
                 continue;
@@ -645,7 +647,17 @@ impl App {
             };
             for (b, branch) in branches.iter().enumerate() {
                 let mut tx = self.pools.begin(DEMO_TENANT_ID).await?;
-                let loaded = crate::booking::load(&mut tx, *branch, date, date, false, None, None).await?;
+                let loaded = crate::booking::load(
+                    &mut tx,
+                    &self.pools.metrics,
+                    *branch,
+                    date,
+                    date,
+                    false,
+                    None,
+                    None,
+                )
+                .await?;
                 tx.commit().await?;
                 let weekday = chrono::Datelike::weekday(&date);
                 let working: Vec<&ftry_domain::availability::StaffMember> = loaded

@@ -260,22 +260,17 @@ impl App {
             )
             .await?;
         let date = request.start.date_naive();
-        let loaded = self
-            .pools
-            .metrics
-            .timed(
-                "schedule_load",
-                crate::booking::load(
-                    &mut tx,
-                    request.location_id,
-                    date.pred_opt().unwrap_or(date),
-                    date.succ_opt().unwrap_or(date),
-                    true,
-                    None,
-                    Some(&request.items.iter().map(|i| i.service_id).collect::<Vec<_>>()),
-                ),
-            )
-            .await?;
+        let loaded = crate::booking::load(
+            &mut tx,
+            &self.pools.metrics,
+            request.location_id,
+            date.pred_opt().unwrap_or(date),
+            date.succ_opt().unwrap_or(date),
+            true,
+            None,
+            Some(&request.items.iter().map(|i| i.service_id).collect::<Vec<_>>()),
+        )
+        .await?;
         let items: Vec<ItemRequest> = request
             .items
             .iter()
@@ -477,8 +472,17 @@ impl App {
                     .collect(),
             ),
         };
-        crate::booking::reschedule_in(&mut tx, tenant_id, &appointment, &items, &request, "client", true)
-            .await?;
+        crate::booking::reschedule_in(
+            &mut tx,
+            &self.pools.metrics,
+            tenant_id,
+            &appointment,
+            &items,
+            &request,
+            "client",
+            true,
+        )
+        .await?;
         audit::record(
             &mut tx,
             tenant_id,

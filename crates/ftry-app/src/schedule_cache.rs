@@ -97,21 +97,17 @@ impl ScheduleCache {
         }
         self.count("miss");
         let mut tx = pools.begin(search.tenant_id).await?;
-        let loaded = pools
-            .metrics
-            .timed(
-                "schedule_load",
-                booking::load(
-                    &mut tx,
-                    key.location_id,
-                    key.first,
-                    key.last,
-                    key.online,
-                    None,
-                    Some(&key.services),
-                ),
-            )
-            .await?;
+        let loaded = booking::load(
+            &mut tx,
+            &pools.metrics,
+            key.location_id,
+            key.first,
+            key.last,
+            key.online,
+            None,
+            Some(&key.services),
+        )
+        .await?;
         tx.commit().await?;
         let loaded = Arc::new(loaded);
         let mut entries = self.lock();

@@ -59,13 +59,20 @@ impl Pools {
     /// A transaction on the primary whose row-level security context is
     /// `tenant_id`, the time to get its connection measured.
     pub async fn begin(&self, tenant_id: Uuid) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        let conn = self.acquire(PoolName::App).await?;
-        Transaction::begin(conn, Some(crate::tenant::begin_statement(tenant_id).into())).await
+        self.begin_on(PoolName::App, tenant_id).await
     }
 
     /// As [`Pools::begin`], on the pool reports read from.
     pub async fn begin_read(&self, tenant_id: Uuid) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        let conn = self.acquire(PoolName::Read).await?;
+        self.begin_on(PoolName::Read, tenant_id).await
+    }
+
+    async fn begin_on(
+        &self,
+        pool: PoolName,
+        tenant_id: Uuid,
+    ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let conn = self.acquire(pool).await?;
         Transaction::begin(conn, Some(crate::tenant::begin_statement(tenant_id).into())).await
     }
 

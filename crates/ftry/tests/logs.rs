@@ -173,24 +173,20 @@ async fn personal_data_never_reaches_the_logs_and_request_lines_name_tenant_and_
     let token = signup["access_token"].as_str().unwrap().to_owned();
     let tenant = signup["tenant"]["id"].as_str().unwrap().to_owned();
     let user = signup["user_id"].as_str().unwrap().to_owned();
-    let created = client
-        .post(ftry.url("/api/v1/clients"))
-        .bearer_auth(&token)
-        .header("x-request-id", "pii-create")
-        .json(&serde_json::json!({"name": CLIENT_NAME, "phone": PHONE, "email": EMAIL, "notes": NOTES}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    // POST /api/v1/clients with `body` and the given request id: its status.
+    let add_client = |request_id: &'static str, body: serde_json::Value| {
+        let request = client
+            .post(ftry.url("/api/v1/clients"))
+            .bearer_auth(&token)
+            .header("x-request-id", request_id)
+            .json(&body);
+        async move { request.send().await.unwrap().status() }
+    };
+    let created = serde_json::json!({"name": CLIENT_NAME, "phone": PHONE, "email": EMAIL, "notes": NOTES});
+    assert_eq!(add_client("pii-create", created).await, 201);
     // The same phone again: a refusal that names the existing client.
-    let duplicate = client
-        .post(ftry.url("/api/v1/clients"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"name": CLIENT_NAME, "phone": PHONE}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(duplicate.status(), 409);
+    let duplicate = serde_json::json!({"name": CLIENT_NAME, "phone": PHONE});
+    assert_eq!(add_client("pii-duplicate", duplicate).await, 409);
     for query in [
         format!("phone={}", PHONE.replace('+', "%2B")),
         format!("email={EMAIL}"),
@@ -205,14 +201,9 @@ async fn personal_data_never_reaches_the_logs_and_request_lines_name_tenant_and_
         assert_eq!(found.status(), 200);
     }
     // Bad input carrying personal data: refused, and not echoed to the log.
-    let invalid = client
-        .post(ftry.url("/api/v1/clients"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"name": CLIENT_NAME, "phone": format!("{PHONE_DIGITS}x"), "email": EMAIL}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(invalid.status(), 422);
+    let invalid =
+        serde_json::json!({"name": CLIENT_NAME, "phone": format!("{PHONE_DIGITS}x"), "email": EMAIL});
+    assert_eq!(add_client("pii-invalid", invalid).await, 422);
 
     ftry.signal(Signal::SIGTERM);
     assert_eq!(ftry.wait_exit(Duration::from_secs(30)).code(), Some(0));
