@@ -117,10 +117,10 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// The service's metrics, with the use-case layer's business counters.
     /// The service's metrics: its own, the use-case layer's (business
-    /// counters, database timings, caches) and Redis's (whose series stay
-    /// empty when Redis is not configured).
+    /// counters, database timings, caches), Redis's (whose series stay
+    /// empty when Redis is not configured) and the trace exporter's (zero
+    /// while tracing is off).
     pub fn new(
         app: &ftry_app::App,
         redis: Option<&ftry_ops::redis::RedisHandle>,
@@ -132,6 +132,7 @@ impl Metrics {
             Some(redis) => redis.metrics().register(&mut registry),
             None => ftry_ops::redis::RedisMetrics::default().register(&mut registry),
         }
+        ftry_ops::telemetry::stats().register(&mut registry);
         let http_requests = Family::<HttpLabels, Counter>::default();
         registry.register(
             "ftry_http_requests",

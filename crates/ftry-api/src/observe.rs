@@ -56,12 +56,17 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         .to_owned();
     let span = tracing::info_span!(
         "request",
+        otel.name = %format_args!("{method} {route}"),
+        otel.kind = "server",
         request_id = %request_id.0,
         method = %request.method(),
         route = %route,
         tenant_id = tracing::field::Empty,
         user_id = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
     );
+    ftry_ops::telemetry::continue_trace(&span, request.headers());
     request.extensions_mut().insert(request_id.clone());
     let in_flight = InFlight::enter(&state.metrics.http_in_flight);
     let mut response = next.run(request).instrument(span.clone()).await;
@@ -77,6 +82,7 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    ftry_ops::telemetry::server_span_outcome(&span, &method, &route, status);
     state.metrics.record_request(
         HttpLabels {
             method,

@@ -120,7 +120,7 @@ impl App {
             self.passwords.verify(&request.password, None).await;
             return Err(AppError::invalid_credentials());
         };
-        let mut tx = self.pools.app.begin().await?;
+        let mut tx = self.pools.begin_platform().await?;
         let mut candidates = self
             .pools
             .metrics
@@ -272,7 +272,7 @@ impl App {
     }
 
     async fn record_unknown_login(&self, email: &str, origin: &Origin) -> Result<(), AppError> {
-        let mut conn = self.pools.app.acquire().await?;
+        let mut conn = self.pools.acquire(ftry_store::PoolName::App).await?;
         // The address is kept hashed: the log must not collect strangers' emails.
         let event = Event {
             resource_id: Some(hex(&tokens::sha256(email))[..16].to_owned()),

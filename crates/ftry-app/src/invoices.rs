@@ -1191,7 +1191,7 @@ impl App {
 
     /// The ledger check for one tenant, for the operator's CLI.
     pub async fn verify_tenant_ledger(&self, slug: &str) -> Result<LedgerReport, AppError> {
-        let mut conn = self.pools.app.acquire().await?;
+        let mut conn = self.pools.acquire(ftry_store::PoolName::App).await?;
         let tenant = ftry_store::tenants::find_by_slug(&mut conn, slug)
             .await?
             .ok_or(AppError::NotFound)?;

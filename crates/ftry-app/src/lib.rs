@@ -73,7 +73,7 @@ impl App {
         )
         .map_err(AppError::Internal)?;
         let keys = if settings.signing_keys.is_empty() {
-            let mut conn = pools.app.acquire().await?;
+            let mut conn = pools.acquire(ftry_store::PoolName::App).await?;
             let (id, secret) =
                 ftry_store::platform::signing_key(&mut conn, &tokens::random_bytes(32)).await?;
             TokenKeys::new(HashMap::from([(id.clone(), secret)]), id)

@@ -54,7 +54,7 @@ impl App {
         origin: &Origin,
     ) -> Result<PlatformToken, AppError> {
         let email = Email::parse(&request.email).ok();
-        let mut conn = self.pools.app.acquire().await?;
+        let mut conn = self.pools.acquire(ftry_store::PoolName::App).await?;
         let admin = match &email {
             Some(email) => platform::find_admin(&mut conn, email.as_str()).await?,
             None => None,
@@ -132,7 +132,7 @@ impl App {
         principal: &PlatformPrincipal,
         origin: &Origin,
     ) -> Result<Vec<TenantOverview>, AppError> {
-        let mut conn = self.pools.app.acquire().await?;
+        let mut conn = self.pools.acquire(ftry_store::PoolName::App).await?;
         let all = tenants::list_all(&mut conn, None, 500).await?;
         let mut overview = Vec::with_capacity(all.len());
         for tenant in all {

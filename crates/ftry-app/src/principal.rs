@@ -146,7 +146,7 @@ impl App {
                 "This needs a platform operator's token.",
             ));
         }
-        let mut conn = self.pools.app.acquire().await?;
+        let mut conn = self.pools.acquire(ftry_store::PoolName::App).await?;
         match ftry_store::platform::get_admin(&mut conn, claims.sub).await? {
             Some(admin) => Ok(PlatformPrincipal { admin_id: admin.id }),
             None => Err(token_problem(TokenError::UnknownKey)),

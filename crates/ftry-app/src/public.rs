@@ -116,7 +116,7 @@ pub struct PublicRescheduleRequest {
 
 impl App {
     async fn public_tenant(&self, slug: &str) -> Result<Tenant, AppError> {
-        let mut conn = self.pools.app.acquire().await?;
+        let mut conn = self.pools.acquire(ftry_store::PoolName::App).await?;
         let tenant = tenants::find_by_slug(&mut conn, slug)
             .await?
             .ok_or(AppError::NotFound)?;

@@ -266,7 +266,7 @@ impl App {
         let Ok(email) = Email::parse(&request.email) else {
             return Ok(());
         };
-        let mut tx = self.pools.app.begin().await?;
+        let mut tx = self.pools.begin_platform().await?;
         let mut accounts = users::find_for_login(&mut tx, email.as_str()).await?;
         tx.commit().await?;
         if let Some(slug) = request.tenant.as_deref() {
@@ -547,7 +547,7 @@ fn invalid_link() -> AppError {
 impl App {
     /// The development outbox of the business with this slug (operator CLI).
     pub async fn outbox_of(&self, slug: &str, limit: i64) -> Result<Vec<outbox::Message>, AppError> {
-        let mut conn = self.pools.app.acquire().await?;
+        let mut conn = self.pools.acquire(ftry_store::PoolName::App).await?;
         let tenant = tenants::find_by_slug(&mut conn, slug)
             .await?
             .ok_or(AppError::NotFound)?;

@@ -6,3 +6,4 @@ pub mod health;
 pub mod logging;
 pub mod process;
 pub mod redis;
+pub mod telemetry;

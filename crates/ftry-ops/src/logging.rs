@@ -60,10 +60,23 @@ pub enum LogTarget {
     Stderr,
 }
 
-/// Install the global subscriber.
-pub fn init(settings: &LogSettings, target: LogTarget) -> Result<(), String> {
+/// Install the global subscriber: the log lines, filtered by `log.level`,
+/// and, given a tracer, spans at `info` and above for OpenTelemetry whatever
+/// the log level.
+pub fn init(
+    settings: &LogSettings,
+    target: LogTarget,
+    tracer: Option<opentelemetry_sdk::trace::Tracer>,
+) -> Result<(), String> {
     let filter = settings.filter()?;
-    let registry = tracing_subscriber::registry().with(filter);
+    let traces = tracer.map(|tracer| {
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_threads(false)
+            .with_tracked_inactivity(false)
+            .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
+    });
+    let registry = tracing_subscriber::registry().with(traces);
     let writer = move || -> Box<dyn Write> {
         match target {
             LogTarget::Stdout => Box::new(std::io::stdout()),
@@ -71,12 +84,15 @@ pub fn init(settings: &LogSettings, target: LogTarget) -> Result<(), String> {
         }
     };
     let result = match settings.format {
-        LogFormat::Json => registry.with(JsonLayer::new(writer)).try_init(),
+        LogFormat::Json => registry
+            .with(JsonLayer::new(writer).with_filter(filter))
+            .try_init(),
         LogFormat::Pretty => registry
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_target(true)
-                    .with_writer(writer),
+                    .with_writer(writer)
+                    .with_filter(filter),
             )
             .try_init(),
     };
@@ -102,30 +118,39 @@ impl<W> JsonLayer<W> {
 /// A span's recorded fields, kept in its extensions.
 struct SpanFields(Map<String, Value>);
 
+/// Records fields into a line; `otel.*` fields steer the trace exporter
+/// (span name, kind, status) and are not part of the log.
 struct JsonVisitor<'a>(&'a mut Map<String, Value>);
+
+impl JsonVisitor<'_> {
+    fn insert(&mut self, field: &Field, value: Value) {
+        if !field.name().starts_with("otel.") {
+            self.0.insert(field.name().into(), value);
+        }
+    }
+}
 
 impl Visit for JsonVisitor<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.0.insert(field.name().into(), Value::from(value));
+        self.insert(field, Value::from(value));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.insert(field.name().into(), Value::from(value));
+        self.insert(field, Value::from(value));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name().into(), Value::from(value));
+        self.insert(field, Value::from(value));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.insert(field.name().into(), Value::from(value));
+        self.insert(field, Value::from(value));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().into(), Value::from(value));
+        self.insert(field, Value::from(value));
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.0.insert(field.name().into(), Value::from(value.to_string()));
+        self.insert(field, Value::from(value.to_string()));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0
-            .insert(field.name().into(), Value::from(format!("{value:?}")));
+        self.insert(field, Value::from(format!("{value:?}")));
     }
 }
 
@@ -211,7 +236,12 @@ mod tests {
         let buffer = Buffer::default();
         let subscriber = tracing_subscriber::registry().with(JsonLayer::new(buffer.clone()));
         tracing::subscriber::with_default(subscriber, || {
-            let span = tracing::info_span!("request", request_id = "r-1", route = tracing::field::Empty);
+            let span = tracing::info_span!(
+                "request",
+                request_id = "r-1",
+                route = tracing::field::Empty,
+                otel.kind = "server"
+            );
             let _entered = span.enter();
             span.record("route", "/health/live");
             tracing::warn!(status = 404u64, "request completed");
@@ -225,6 +255,7 @@ mod tests {
         assert_eq!(line["request_id"], "r-1");
         assert_eq!(line["route"], "/health/live");
         assert_eq!(line["status"], 404);
+        assert_eq!(line.get("otel.kind"), None, "exporter hints are not logged");
         assert_eq!(line["target"], "ftry_ops::logging::tests");
         assert!(line["timestamp"].as_str().unwrap().ends_with('Z'));
     }

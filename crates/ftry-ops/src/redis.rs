@@ -17,6 +17,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::Mutex;
+use tracing::Instrument;
 
 const COOL_DOWN: Duration = Duration::from_secs(1);
 
@@ -154,7 +155,14 @@ impl RedisHandle {
     {
         let label = CommandLabel { command };
         let started = Instant::now();
-        let outcome = self.run_untimed(operation).await;
+        let span = tracing::info_span!(
+            "redis",
+            otel.name = command,
+            otel.kind = "client",
+            db.system.name = "redis",
+            db.operation.name = command,
+        );
+        let outcome = self.run_untimed(operation).instrument(span).await;
         let metrics = &self.inner.metrics;
         metrics
             .durations

@@ -12,6 +12,7 @@ use prometheus_client::registry::{Registry, Unit};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// Where the two roles connect.
@@ -67,13 +68,31 @@ impl Pools {
         self.begin_on(PoolName::Read, tenant_id).await
     }
 
+    /// A transaction on the application pool with no business set, for the
+    /// platform's own statements (a login's account lookup, user tokens).
+    pub async fn begin_platform(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let conn = self.acquire(PoolName::App).await?;
+        Transaction::begin(conn, None).await
+    }
+
     async fn begin_on(
         &self,
         pool: PoolName,
         tenant_id: Uuid,
     ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        let conn = self.acquire(pool).await?;
-        Transaction::begin(conn, Some(crate::tenant::begin_statement(tenant_id).into())).await
+        let span = tracing::info_span!(
+            "db",
+            otel.name = "BEGIN",
+            otel.kind = "client",
+            db.system.name = "postgresql",
+            db.operation.name = "BEGIN",
+        );
+        async {
+            let conn = self.acquire(pool).await?;
+            Transaction::begin(conn, Some(crate::tenant::begin_statement(tenant_id).into())).await
+        }
+        .instrument(span)
+        .await
     }
 
     /// A connection from one pool, timed; a timeout or a failed connect is
@@ -85,7 +104,12 @@ impl Pools {
         };
         let started = Instant::now();
         let label = PoolLabel { pool: name.as_str() };
-        match pool.acquire().await {
+        let span = tracing::info_span!(
+            "db.pool",
+            otel.name = "pool acquire",
+            db.client.connection.pool.name = name.as_str(),
+        );
+        match pool.acquire().instrument(span).await {
             Ok(conn) => {
                 self.metrics
                     .acquire
@@ -179,7 +203,15 @@ impl DbMetrics {
     /// Run one named query and record how long it took, whatever its outcome.
     pub async fn timed<T>(&self, operation: &'static str, query: impl Future<Output = T>) -> T {
         let started = Instant::now();
-        let out = query.await;
+        // The statement's name, never its parameters.
+        let span = tracing::info_span!(
+            "db",
+            otel.name = operation,
+            otel.kind = "client",
+            db.system.name = "postgresql",
+            db.operation.name = operation,
+        );
+        let out = query.instrument(span).await;
         self.queries
             .get_or_create(&OperationLabel { operation })
             .observe(started.elapsed().as_secs_f64());

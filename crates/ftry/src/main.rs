@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use ftry::config::Config;
 use ftry::server;
 use ftry_ops::logging::LogTarget;
+use ftry_ops::telemetry::{TraceSettings, Tracing};
 
 /// ftry runs a salon's day — calendar, online booking, clients, GST
 /// checkout, reminders, reports — for many salons at once.
@@ -123,10 +125,6 @@ fn main() -> ExitCode {
         Command::Serve { .. } => LogTarget::Stdout,
         _ => LogTarget::Stderr,
     };
-    if let Err(e) = ftry_ops::logging::init(&config.log, log_target) {
-        eprintln!("ftry: {e}");
-        return ExitCode::from(2);
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -134,7 +132,29 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(execute(cli.command, config)) {
+    // Only the service sends traces; its exporter lives on the runtime.
+    let tracing = match cli.command {
+        Command::Serve { .. } => match start_tracing(&runtime) {
+            Ok(tracing) => tracing,
+            Err(e) => {
+                eprintln!("ftry: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
+    };
+    if let Err(e) = ftry_ops::logging::init(&config.log, log_target, tracing.as_ref().map(Tracing::tracer)) {
+        eprintln!("ftry: {e}");
+        return ExitCode::from(2);
+    }
+    let outcome = runtime.block_on(async {
+        let outcome = execute(cli.command, config).await;
+        if let Some(tracing) = &tracing {
+            tracing.flush(Duration::from_secs(5)).await;
+        }
+        outcome
+    });
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "ftry stopped on an error");
@@ -142,6 +162,15 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Traces, when the standard `OTEL_*` variables ask for them.
+fn start_tracing(runtime: &tokio::runtime::Runtime) -> Result<Option<Tracing>, String> {
+    let Some(settings) = TraceSettings::from_env(|name| std::env::var(name).ok())? else {
+        return Ok(None);
+    };
+    let _entered = runtime.enter();
+    Tracing::start(&settings, env!("FTRY_VERSION")).map(Some)
 }
 
 async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
