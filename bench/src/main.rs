@@ -150,7 +150,7 @@ async fn main() -> anyhow::Result<()> {
             format: ftry_ops::logging::LogFormat::Json,
             level,
         };
-        ftry_ops::logging::init(&settings, ftry_ops::logging::LogTarget::Stderr, None)
+        ftry_ops::logging::init(&settings, ftry_ops::logging::LogTarget::Stderr, None, None)
             .map_err(anyhow::Error::msg)?;
     }
     let started = Instant::now();

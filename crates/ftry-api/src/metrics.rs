@@ -133,6 +133,7 @@ impl Metrics {
             None => ftry_ops::redis::RedisMetrics::default().register(&mut registry),
         }
         ftry_ops::telemetry::stats().register(&mut registry);
+        ftry_ops::error_reporting::stats().register(&mut registry);
         let http_requests = Family::<HttpLabels, Counter>::default();
         registry.register(
             "ftry_http_requests",

@@ -2,6 +2,7 @@
 //! connectivity, dependency health checks and the process's own figures.
 
 pub mod embedded;
+pub mod error_reporting;
 pub mod health;
 pub mod logging;
 pub mod process;

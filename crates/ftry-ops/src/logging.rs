@@ -60,15 +60,17 @@ pub enum LogTarget {
     Stderr,
 }
 
-/// Install the global subscriber: the log lines, filtered by `log.level`,
-/// and, given a tracer, spans at `info` and above for OpenTelemetry whatever
-/// the log level.
+/// Install the global subscriber: the log lines, filtered by `log.level`;
+/// given a tracer, spans at `info` and above for OpenTelemetry, and given an
+/// error reporter, every ERROR event as a report, whatever the log level.
 pub fn init(
     settings: &LogSettings,
     target: LogTarget,
     tracer: Option<opentelemetry_sdk::trace::Tracer>,
+    errors: Option<crate::error_reporting::ErrorReports>,
 ) -> Result<(), String> {
     let filter = settings.filter()?;
+    let errors = errors.map(|e| e.with_filter(tracing_subscriber::filter::LevelFilter::INFO));
     let traces = tracer.map(|tracer| {
         tracing_opentelemetry::layer()
             .with_tracer(tracer)
@@ -76,7 +78,7 @@ pub fn init(
             .with_tracked_inactivity(false)
             .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
     });
-    let registry = tracing_subscriber::registry().with(traces);
+    let registry = tracing_subscriber::registry().with(traces).with(errors);
     let writer = move || -> Box<dyn Write> {
         match target {
             LogTarget::Stdout => Box::new(std::io::stdout()),

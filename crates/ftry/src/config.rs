@@ -17,12 +17,14 @@ use ftry_api::rate_limit::RateLimitSettings;
 use ftry_api::HttpSettings;
 use ftry_app::data_protection::{DataProtection, DataProtectionSettings};
 use ftry_app::AuthSettings;
+use ftry_ops::error_reporting::ErrorReportingSettings;
 use ftry_ops::logging::LogSettings;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgConnectOptions;
 
 /// Sections, longest first where one could prefix another.
-const SECTIONS: [&str; 10] = [
+const SECTIONS: [&str; 11] = [
+    "error_reporting",
     "data_protection",
     "rate_limit",
     "database",
@@ -49,6 +51,7 @@ pub struct Config {
     pub embedded: EmbeddedConfig,
     pub redis: RedisConfig,
     pub log: LogSettings,
+    pub error_reporting: ErrorReportingSettings,
     pub shutdown: ShutdownConfig,
 }
 
@@ -244,20 +247,22 @@ impl Config {
         if let Some(file) = config_file(explicit)? {
             figment = figment.merge(Toml::file_exact(file));
         }
-        let config: Config = figment
-            .merge(
-                Env::raw()
-                    .only(&["DATABASE_URL", "REDIS_URL"])
-                    .map(|k| env_key(k.as_str()).into()),
-            )
-            .merge(
-                Env::prefixed("FTRY_")
-                    // Read by the CLI itself, not configuration keys.
-                    .ignore(&["CONFIG", "ADMIN_PASSWORD"])
-                    .map(|k| env_key(k.as_str()).into()),
-            )
-            .extract()
-            .map_err(|e| ConfigError(describe(e)))?;
+        let config: Config =
+            figment
+                .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL", "SENTRY_DSN"]).map(
+                    |k| match k.as_str() {
+                        "SENTRY_DSN" => "error_reporting.dsn".into(),
+                        other => env_key(other).into(),
+                    },
+                ))
+                .merge(
+                    Env::prefixed("FTRY_")
+                        // Read by the CLI itself, not configuration keys.
+                        .ignore(&["CONFIG", "ADMIN_PASSWORD"])
+                        .map(|k| env_key(k.as_str()).into()),
+                )
+                .extract()
+                .map_err(|e| ConfigError(describe(e)))?;
         config.validate()?;
         Ok(config)
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use ftry::config::Config;
 use ftry::server;
+use ftry_ops::error_reporting::ErrorReports;
 use ftry_ops::logging::LogTarget;
 use ftry_ops::telemetry::{TraceSettings, Tracing};
 
@@ -132,45 +133,58 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Only the service sends traces; its exporter lives on the runtime.
-    let tracing = match cli.command {
-        Command::Serve { .. } => match start_tracing(&runtime) {
-            Ok(tracing) => tracing,
+    // Only the service sends traces and error reports; their senders live
+    // on the runtime.
+    let (tracing, errors) = match cli.command {
+        Command::Serve { .. } => match start_exporters(&runtime, &config) {
+            Ok(exporters) => exporters,
             Err(e) => {
                 eprintln!("ftry: {e}");
                 return ExitCode::from(2);
             }
         },
-        _ => None,
+        _ => (None, None),
     };
-    if let Err(e) = ftry_ops::logging::init(&config.log, log_target, tracing.as_ref().map(Tracing::tracer)) {
+    let tracer = tracing.as_ref().map(Tracing::tracer);
+    if let Err(e) = ftry_ops::logging::init(&config.log, log_target, tracer, errors.clone()) {
         eprintln!("ftry: {e}");
         return ExitCode::from(2);
     }
     let outcome = runtime.block_on(async {
         let outcome = execute(cli.command, config).await;
+        if let Err(e) = &outcome {
+            tracing::error!(error = format!("{e:#}"), "ftry stopped on an error");
+        }
         if let Some(tracing) = &tracing {
             tracing.flush(Duration::from_secs(5)).await;
+        }
+        if let Some(errors) = &errors {
+            errors.flush(Duration::from_secs(5)).await;
         }
         outcome
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "ftry stopped on an error");
             eprintln!("ftry: {e:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-/// Traces, when the standard `OTEL_*` variables ask for them.
-fn start_tracing(runtime: &tokio::runtime::Runtime) -> Result<Option<Tracing>, String> {
-    let Some(settings) = TraceSettings::from_env(|name| std::env::var(name).ok())? else {
-        return Ok(None);
-    };
+/// Traces, when the standard `OTEL_*` variables ask for them, and error
+/// reports, when a DSN is configured.
+fn start_exporters(
+    runtime: &tokio::runtime::Runtime,
+    config: &Config,
+) -> Result<(Option<Tracing>, Option<ErrorReports>), String> {
     let _entered = runtime.enter();
-    Tracing::start(&settings, env!("FTRY_VERSION")).map(Some)
+    let tracing = match TraceSettings::from_env(|name| std::env::var(name).ok())? {
+        Some(settings) => Some(Tracing::start(&settings, env!("FTRY_VERSION"))?),
+        None => None,
+    };
+    let errors = ErrorReports::start(&config.error_reporting, env!("FTRY_VERSION"))?;
+    Ok((tracing, errors))
 }
 
 async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
