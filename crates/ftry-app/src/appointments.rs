@@ -188,7 +188,7 @@ impl App {
         let appointment = appointments::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         let view = view(&mut tx, appointment).await?;
         tx.commit().await?;
-        self.business.status_changed(next.name());
+        self.business.status_changed(principal.tenant_id, next.name());
         Ok(view)
     }
 
@@ -221,7 +221,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        self.business.status_changed("cancelled");
+        self.business.status_changed(principal.tenant_id, "cancelled");
         Ok(view)
     }
 }
@@ -489,7 +489,7 @@ impl App {
             crate::idempotency::record(&mut tx, "appointments", key, 201, &body).await?;
         }
         tx.commit().await?;
-        self.business.booked(source);
+        self.business.booked(principal.tenant_id, source);
         Ok(Created { status: 201, body })
     }
 

@@ -902,9 +902,9 @@ impl App {
             )
             .await?;
         tx.commit().await?;
-        self.business.invoices_finalized.inc();
+        self.business.finalized(principal.tenant_id);
         if completed_visit {
-            self.business.status_changed("completed");
+            self.business.status_changed(principal.tenant_id, "completed");
         }
         Ok(view)
     }
@@ -932,7 +932,8 @@ impl App {
     ) -> Result<InvoiceView, AppError> {
         let view = self.take_payment(principal, id, request, origin).await?;
         if view.invoice.kind != "credit_note" {
-            self.business.paid(&request.method, request.amount_paise);
+            self.business
+                .paid(principal.tenant_id, &request.method, request.amount_paise);
         }
         Ok(view)
     }

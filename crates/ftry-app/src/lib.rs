@@ -97,7 +97,7 @@ impl App {
             passwords,
             keys,
             protection,
-            business: business_metrics::BusinessMetrics::default(),
+            business: business_metrics::BusinessMetrics::new(false),
             schedules: schedule_cache::ScheduleCache::default(),
         })
     }

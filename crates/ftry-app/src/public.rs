@@ -337,7 +337,7 @@ impl App {
             crate::idempotency::record(&mut tx, "public_bookings", key, 201, &stored).await?;
         }
         tx.commit().await?;
-        self.business.booked("online");
+        self.business.booked(tenant.id, "online");
         Ok(Created {
             status: 201,
             body: self.manage_answer(stored, &manage_token),
@@ -441,7 +441,7 @@ impl App {
         .await?;
         let booking = public_view(&mut tx, id).await?;
         tx.commit().await?;
-        self.business.status_changed("cancelled");
+        self.business.status_changed(tenant_id, "cancelled");
         Ok(booking)
     }
 

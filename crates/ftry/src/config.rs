@@ -138,12 +138,17 @@ pub struct AdminConfig {
     /// Address of the admin listener (`GET /metrics`). Keep it private: bind
     /// it to loopback or an internal network, never to the public one.
     pub addr: SocketAddr,
+    /// Label the appointment, invoice and payment counters with the
+    /// business's id: for installs with a handful of businesses only, as
+    /// every business adds its own series.
+    pub per_tenant_labels: bool,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 9464)),
+            per_tenant_labels: false,
         }
     }
 }

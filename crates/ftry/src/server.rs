@@ -121,7 +121,8 @@ async fn prepare_with(config: &Config, database: &Database, demo: bool) -> anyho
     let protection =
         ftry_app::data_protection::DataProtection::resolve(&config.data_protection, key_file.as_deref())
             .map_err(anyhow::Error::msg)?;
-    let app = ftry_app::App::new(pools, config.auth.clone(), protection).await?;
+    let mut app = ftry_app::App::new(pools, config.auth.clone(), protection).await?;
+    app.business = ftry_app::business_metrics::BusinessMetrics::new(config.admin.per_tenant_labels);
     if demo {
         let summary = app.seed_demo().await?;
         tracing::info!(

@@ -186,11 +186,23 @@ async fn the_binary_listens_for_metrics_on_admin_addr() {
 
 #[tokio::test]
 async fn business_events_are_counted_once_they_commit() {
+    business_day(false).await;
+}
+
+#[tokio::test]
+async fn per_tenant_labels_name_the_business_when_switched_on() {
+    business_day(true).await;
+}
+
+/// A day of bookings, a cancellation, a checkout and logins, then the
+/// counters; with `per_tenant`, the appointment, invoice and payment
+/// counters also carry the business's id.
+async fn business_day(per_tenant: bool) {
     use serde_json::json;
     use support::salon::{day, pune, Salon, Service, Setup};
     use support::{body, post};
 
-    let app = TestApp::fresh().await;
+    let app = TestApp::fresh_with(|config| config.admin.per_tenant_labels = per_tenant).await;
     let salon = Salon::create(
         &app,
         Setup {
@@ -288,16 +300,31 @@ async fn business_events_are_counted_once_they_commit() {
     .await;
 
     let text = scrape(&app).await;
+    let tenant = if per_tenant {
+        format!(r#"tenant_id="{}""#, salon.tenant)
+    } else {
+        String::new()
+    };
+    // The bounded label, then the business's id when switched on.
+    let with = |label: &str| match (label.is_empty(), per_tenant) {
+        (_, false) => label.to_owned(),
+        (true, true) => tenant.clone(),
+        (false, true) => format!("{label},{tenant}"),
+    };
     assert_eq!(sample(&text, "ftry_signups_total", ""), Some(1.0));
     assert_eq!(
-        sample(&text, "ftry_appointments_booked_total", r#"source="front_desk""#),
+        sample(
+            &text,
+            "ftry_appointments_booked_total",
+            &with(r#"source="front_desk""#)
+        ),
         Some(2.0)
     );
     assert_eq!(
         sample(
             &text,
             "ftry_appointment_status_changes_total",
-            r#"status="cancelled""#
+            &with(r#"status="cancelled""#)
         ),
         Some(1.0)
     );
@@ -306,13 +333,16 @@ async fn business_events_are_counted_once_they_commit() {
         sample(
             &text,
             "ftry_appointment_status_changes_total",
-            r#"status="completed""#
+            &with(r#"status="completed""#)
         ),
         Some(1.0)
     );
-    assert_eq!(sample(&text, "ftry_invoices_finalized_total", ""), Some(1.0));
     assert_eq!(
-        sample(&text, "ftry_payments_paise_total", r#"method="upi""#),
+        sample(&text, "ftry_invoices_finalized_total", &with("")),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, "ftry_payments_paise_total", &with(r#"method="upi""#)),
         Some(50_000.0)
     );
     assert_eq!(
@@ -328,8 +358,12 @@ async fn business_events_are_counted_once_they_commit() {
         Some(1.0)
     );
     assert_eq!(sample(&text, "ftry_token_reuse_detections_total", ""), Some(1.0));
-    // No business label carries a tenant.
-    assert!(!text.contains(&salon.tenant.to_string()));
+    // Only the switch puts a business's id into a label: five series.
+    let series_with_tenant = text
+        .lines()
+        .filter(|line| !line.starts_with('#') && line.contains(&salon.tenant.to_string()))
+        .count();
+    assert_eq!(series_with_tenant, if per_tenant { 5 } else { 0 }, "{text}");
     app.stop().await;
 }
 
