@@ -15,6 +15,7 @@ pub mod demo;
 pub mod error;
 pub mod idempotency;
 pub mod invoices;
+pub mod jobs;
 pub mod passwords;
 pub mod platform;
 pub mod principal;
@@ -56,6 +57,8 @@ pub struct App {
     pub business: business_metrics::BusinessMetrics,
     /// Schedules availability searches loaded, while still current.
     pub schedules: schedule_cache::ScheduleCache,
+    /// The job queue's metrics.
+    pub jobs: jobs::JobMetrics,
 }
 
 impl App {
@@ -99,6 +102,7 @@ impl App {
             protection,
             business: business_metrics::BusinessMetrics::new(false),
             schedules: schedule_cache::ScheduleCache::default(),
+            jobs: jobs::JobMetrics::default(),
         })
     }
 
@@ -108,5 +112,6 @@ impl App {
         self.business.register(registry);
         self.pools.metrics.register(registry);
         self.schedules.register(registry);
+        self.jobs.register(registry);
     }
 }

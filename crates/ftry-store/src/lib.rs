@@ -8,6 +8,7 @@ pub mod audit;
 pub mod catalog;
 pub mod clients;
 pub mod invoices;
+pub mod jobs;
 pub mod migrate;
 pub mod outbox;
 pub mod platform;

@@ -16,6 +16,7 @@ use figment::Figment;
 use ftry_api::rate_limit::RateLimitSettings;
 use ftry_api::HttpSettings;
 use ftry_app::data_protection::{DataProtection, DataProtectionSettings};
+use ftry_app::jobs::JobSettings;
 use ftry_app::AuthSettings;
 use ftry_ops::error_reporting::ErrorReportingSettings;
 use ftry_ops::logging::LogSettings;
@@ -23,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgConnectOptions;
 
 /// Sections, longest first where one could prefix another.
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
     "error_reporting",
     "data_protection",
     "rate_limit",
@@ -34,6 +35,7 @@ const SECTIONS: [&str; 11] = [
     "redis",
     "http",
     "auth",
+    "jobs",
     "log",
 ];
 
@@ -52,6 +54,7 @@ pub struct Config {
     pub redis: RedisConfig,
     pub log: LogSettings,
     pub error_reporting: ErrorReportingSettings,
+    pub jobs: JobSettings,
     pub shutdown: ShutdownConfig,
 }
 
@@ -322,6 +325,7 @@ impl Config {
             return problem("redis.timeout_ms", "a positive number of milliseconds");
         }
         self.log.filter().map_err(ConfigError)?;
+        self.jobs.resolve().map_err(ConfigError)?;
         self.validate_auth()?;
         let protection = &self.data_protection;
         if !protection.keys.is_empty() || protection.active_key.is_some() || protection.index_key.is_some() {

@@ -36,6 +36,15 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Run background jobs only (no HTTP service; metrics on admin.addr).
+    /// Needs an external database (database.url): with the embedded default,
+    /// `ftry serve` runs the jobs. Stops cleanly on SIGTERM or SIGINT.
+    Worker,
+    /// Inspect and act on the job queue.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     /// Apply pending database migrations as the owner role, then exit.
     Migrate,
     /// Load data into the database.
@@ -86,6 +95,29 @@ enum AdminCommand {
 }
 
 #[derive(Subcommand)]
+enum JobsCommand {
+    /// List jobs, newest first.
+    List {
+        /// Only jobs in this state: queued, running, done, dead or discarded.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Queue a dead job again, with a fresh set of attempts.
+    Retry { id: uuid::Uuid },
+    /// Give up a dead or queued job.
+    Discard { id: uuid::Uuid },
+    /// Enqueue a diagnostic job and wait for a worker to run it (exit 1 if
+    /// none does in time).
+    Check {
+        /// Seconds to wait.
+        #[arg(long, default_value_t = 30)]
+        wait: u64,
+    },
+}
+
+#[derive(Subcommand)]
 enum LedgerCommand {
     /// Recompute every hash chain and report the first broken link (exit 1 if any).
     Verify {
@@ -123,7 +155,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let log_target = match cli.command {
-        Command::Serve { .. } => LogTarget::Stdout,
+        Command::Serve { .. } | Command::Worker => LogTarget::Stdout,
         _ => LogTarget::Stderr,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -136,7 +168,7 @@ fn main() -> ExitCode {
     // Only the service sends traces and error reports; their senders live
     // on the runtime.
     let (tracing, errors) = match cli.command {
-        Command::Serve { .. } => match start_exporters(&runtime, &config) {
+        Command::Serve { .. } | Command::Worker => match start_exporters(&runtime, &config) {
             Ok(exporters) => exporters,
             Err(e) => {
                 eprintln!("ftry: {e}");
@@ -190,6 +222,8 @@ fn start_exporters(
 async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve { demo } => serve(config, demo).await,
+        Command::Worker => worker(config).await,
+        Command::Jobs { command } => jobs(config, command).await,
         Command::Migrate => {
             let database = server::Database::open(&config).await?;
             let result = database.migrate().await;
@@ -277,6 +311,87 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         print_demo_logins(Some(local));
     }
     server::run(prepared, listener, admin, shutdown).await
+}
+
+async fn worker(config: Config) -> anyhow::Result<()> {
+    if config.database.url.is_none() {
+        anyhow::bail!(
+            "ftry worker needs an external database (database.url); with the embedded default, ftry serve runs the jobs"
+        );
+    }
+    let shutdown = server::shutdown_signal();
+    let prepared = server::prepare(config, false).await?;
+    let admin_addr = prepared.config.admin.addr;
+    let admin = match tokio::net::TcpListener::bind(admin_addr).await {
+        Ok(admin) => admin,
+        Err(e) => {
+            prepared.database.close().await?;
+            anyhow::bail!("cannot listen on admin.addr {admin_addr}: {e}");
+        }
+    };
+    tracing::info!(admin_addr = %admin.local_addr()?, "ftry worker is running");
+    server::run_worker(prepared, admin, shutdown).await
+}
+
+async fn jobs(config: Config, command: JobsCommand) -> anyhow::Result<()> {
+    let prepared = server::prepare(config, false).await?;
+    let app = prepared.state.app.clone();
+    let result = async {
+        match command {
+            JobsCommand::List { state, limit } => {
+                for job in app.list_jobs(state.as_deref(), limit).await? {
+                    println!(
+                        "{}  {:<9}  {:<32}  attempts {}/{}  run_at {}{}",
+                        job.id,
+                        job.state,
+                        job.kind,
+                        job.attempts,
+                        job.max_attempts,
+                        job.run_at.format("%Y-%m-%dT%H:%M:%SZ"),
+                        job.last_error
+                            .map(|e| format!("  error: {e}"))
+                            .unwrap_or_default()
+                    );
+                }
+                Ok(())
+            }
+            JobsCommand::Retry { id } => match app.retry_job(id).await? {
+                true => {
+                    println!("job {id} queued again");
+                    Ok(())
+                }
+                false => anyhow::bail!("job {id} is not dead; only dead jobs can be retried"),
+            },
+            JobsCommand::Discard { id } => match app.discard_job(id).await? {
+                true => {
+                    println!("job {id} discarded");
+                    Ok(())
+                }
+                false => anyhow::bail!("job {id} is neither dead nor queued"),
+            },
+            JobsCommand::Check { wait } => {
+                let id = app.enqueue_diagnostic(serde_json::json!({}), 1).await?;
+                let started = std::time::Instant::now();
+                loop {
+                    let state = app.job_state(id).await?;
+                    if state.as_deref() == Some("done") {
+                        println!("job {id} ran on a worker in {} ms", started.elapsed().as_millis());
+                        return Ok(());
+                    }
+                    if started.elapsed() >= Duration::from_secs(wait) {
+                        app.discard_job(id).await?;
+                        anyhow::bail!(
+                            "no worker ran job {id} within {wait} s (left {state:?}, now discarded)"
+                        );
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+    .await;
+    prepared.database.close().await?;
+    result
 }
 
 /// How to look at the demo salon.

@@ -169,6 +169,12 @@ pub async fn run(
     let admin_server = tokio::spawn(
         axum::serve(admin, ftry_api::admin_router(state.clone()).into_make_service()).into_future(),
     );
+    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    let worker = config
+        .jobs
+        .run_in_serve
+        .then(|| spawn_worker(&state, &config, worker_stopped))
+        .transpose()?;
     let app = ftry_api::router(state.clone());
     let (close_listener, listener_closed) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -186,6 +192,7 @@ pub async fn run(
             .and_then(|r| r.context("HTTP server")),
         None => {
             state.shutting_down.store(true, Ordering::Relaxed);
+            let _ = stop_worker.send(true);
             tracing::info!(
                 drain_delay_ms = config.shutdown.drain_delay_ms,
                 "shutting down: readiness is now 503"
@@ -210,9 +217,59 @@ pub async fn run(
             }
         }
     };
+    let _ = stop_worker.send(true);
+    if let Some(worker) = worker {
+        // The worker gives its jobs the same grace, then releases the rest.
+        let _ = worker.await;
+    }
     admin_server.abort();
     database.close().await?;
     outcome
+}
+
+/// Start a job worker that stops when `stop` turns true.
+fn spawn_worker(
+    state: &AppState,
+    config: &Config,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let jobs = config.jobs.resolve().map_err(anyhow::Error::msg)?;
+    let worker = ftry_app::jobs::Worker::new(state.app.clone(), jobs);
+    let grace = config.shutdown_grace();
+    Ok(tokio::spawn(async move {
+        worker
+            .run(
+                async move {
+                    let _ = stop.wait_for(|stop| *stop).await;
+                },
+                grace,
+            )
+            .await;
+    }))
+}
+
+/// `ftry worker`: run jobs (and serve the metrics on `admin`) until
+/// `shutdown` resolves, then let running jobs finish within the grace period.
+pub async fn run_worker(
+    prepared: Prepared,
+    admin: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let Prepared {
+        state,
+        database,
+        config,
+    } = prepared;
+    let admin_server = tokio::spawn(
+        axum::serve(admin, ftry_api::admin_router(state.clone()).into_make_service()).into_future(),
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = spawn_worker(&state, &config, stopped)?;
+    shutdown.await;
+    let _ = stop.send(true);
+    let _ = worker.await;
+    admin_server.abort();
+    database.close().await
 }
 
 /// Resolves on the first SIGTERM or SIGINT. The handlers are installed when

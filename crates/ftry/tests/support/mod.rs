@@ -101,6 +101,9 @@ pub fn config_for(db: &TestDb) -> Config {
     config.auth.argon2_memory_kib = 1024;
     config.auth.argon2_iterations = 1;
     config.data_protection = test_data_protection();
+    // In-process apps serve requests only: the job tests run workers of
+    // their own (tests/jobs.rs), so no scheduled job moves data under a test.
+    config.jobs.run_in_serve = false;
     config
 }
 
@@ -307,13 +310,25 @@ impl FtryProcess {
     pub fn serve(envs: &[(&str, String)], cwd: &Path) -> Self {
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let mut all = vec![
+            ("FTRY_HTTP_ADDR", addr.to_string()),
+            // Processes run side by side: each admin listener on a free port.
+            ("FTRY_ADMIN_ADDR", "127.0.0.1:0".to_owned()),
+        ];
+        all.extend(envs.iter().map(|(k, v)| (*k, v.clone())));
+        Self::start("serve", &all, cwd, addr)
+    }
+
+    /// Start `ftry worker` with the given environment.
+    pub fn worker(envs: &[(&str, String)], cwd: &Path) -> Self {
+        Self::start("worker", envs, cwd, SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    fn start(command_name: &str, envs: &[(&str, String)], cwd: &Path, addr: SocketAddr) -> Self {
         let mut command = ftry_command();
         command
-            .arg("serve")
+            .arg(command_name)
             .current_dir(cwd)
-            .env("FTRY_HTTP_ADDR", addr.to_string())
-            // Processes run side by side: each admin listener on a free port.
-            .env("FTRY_ADMIN_ADDR", "127.0.0.1:0")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (k, v) in envs {
