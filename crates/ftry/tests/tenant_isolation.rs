@@ -16,8 +16,11 @@ use support::{problem, Business, TestApp, TestDb};
 use uuid::Uuid;
 
 /// Tables with a `tenant_id` column that are platform data, not tenant data:
-/// the platform audit log records events with no tenant or about any tenant.
-const PLATFORM_TABLES: [&str; 1] = ["platform_audit_events"];
+/// the platform audit log records events with no tenant or about any tenant;
+/// the job queue is claimed by workers across every business (its payloads
+/// carry ids only, and no API reads it), each job's handler then working
+/// inside its business's own tenant context.
+const PLATFORM_TABLES: [&str; 2] = ["jobs", "platform_audit_events"];
 
 const SQL_DROP: &str = "'; DROP TABLE users; --";
 const SQL_OR: &str = "\" OR 1=1";
