@@ -267,14 +267,6 @@ pub(crate) async fn cancel_in(
         serde_json::json!({ "by": actor }),
     )
     .await?;
-    appointments::emit(
-        tx,
-        tenant_id,
-        "appointment.cancelled",
-        id,
-        serde_json::json!({ "by": actor }),
-    )
-    .await?;
     let appointment = appointments::get(tx, id).await?.ok_or(AppError::NotFound)?;
     view(tx, appointment).await
 }

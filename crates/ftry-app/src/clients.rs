@@ -34,7 +34,7 @@ const MAX_TAG_CHARS: usize = 40;
 const MAX_NOTES: usize = 4000;
 const MAX_HEALTH_NOTES: usize = 2000;
 const PHONE: &str = "phone";
-const EMAIL: &str = "email";
+pub(crate) const EMAIL: &str = "email";
 
 /// A client as the API shows it, phone and email opened.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -404,7 +404,7 @@ impl App {
         }
     }
 
-    fn open_contact(
+    pub(crate) fn open_contact(
         &self,
         tenant_id: Uuid,
         client_id: Uuid,

@@ -441,6 +441,8 @@ impl App {
                 tracing::info!(removed, "finished jobs deleted");
                 Ok(())
             }
+            "events.dispatch" => self.dispatch_event(job).await,
+            "notification.send" => self.send_notification(job).await,
             "diagnostic.echo" => diagnostic(job).await,
             other => Err(JobFailure::permanent(format!("no handler for job kind {other}"))),
         }

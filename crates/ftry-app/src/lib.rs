@@ -16,6 +16,7 @@ pub mod error;
 pub mod idempotency;
 pub mod invoices;
 pub mod jobs;
+pub mod notifications;
 pub mod passwords;
 pub mod platform;
 pub mod principal;
@@ -59,6 +60,8 @@ pub struct App {
     pub schedules: schedule_cache::ScheduleCache,
     /// The job queue's metrics.
     pub jobs: jobs::JobMetrics,
+    /// Where client messages go, and when reminders are due.
+    pub notifier: std::sync::Arc<notifications::Notifier>,
 }
 
 impl App {
@@ -103,6 +106,7 @@ impl App {
             business: business_metrics::BusinessMetrics::new(false),
             schedules: schedule_cache::ScheduleCache::default(),
             jobs: jobs::JobMetrics::default(),
+            notifier: Default::default(),
         })
     }
 

@@ -415,7 +415,8 @@ pub async fn record_idempotent_answer(
     Ok(())
 }
 
-/// Record a domain event in the current transaction.
+/// Record a domain event in the current transaction, with the job that
+/// handles it: both exist exactly when the change commits.
 pub async fn emit(
     conn: &mut PgConnection,
     tenant_id: Uuid,
@@ -423,15 +424,29 @@ pub async fn emit(
     subject_id: Uuid,
     payload: serde_json::Value,
 ) -> Result<(), sqlx::Error> {
+    let id = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO domain_events (tenant_id, id, kind, subject_id, payload) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(tenant_id)
-    .bind(Uuid::now_v7())
+    .bind(id)
     .bind(kind)
     .bind(subject_id)
     .bind(payload)
-    .execute(conn)
+    .execute(&mut *conn)
+    .await?;
+    crate::jobs::enqueue(
+        conn,
+        &crate::jobs::NewJob {
+            queue: "notifications",
+            kind: "events.dispatch",
+            tenant_id: Some(tenant_id),
+            payload: serde_json::json!({ "event_id": id }),
+            run_at: chrono::Utc::now(),
+            max_attempts: 10,
+            timeout_secs: 60,
+        },
+    )
     .await?;
     Ok(())
 }

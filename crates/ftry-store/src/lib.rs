@@ -10,6 +10,7 @@ pub mod clients;
 pub mod invoices;
 pub mod jobs;
 pub mod migrate;
+pub mod notifications;
 pub mod outbox;
 pub mod platform;
 pub mod pool;

@@ -17,6 +17,7 @@ use ftry_api::rate_limit::RateLimitSettings;
 use ftry_api::HttpSettings;
 use ftry_app::data_protection::{DataProtection, DataProtectionSettings};
 use ftry_app::jobs::JobSettings;
+use ftry_app::notifications::NotificationSettings;
 use ftry_app::AuthSettings;
 use ftry_ops::error_reporting::ErrorReportingSettings;
 use ftry_ops::logging::LogSettings;
@@ -24,8 +25,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgConnectOptions;
 
 /// Sections, longest first where one could prefix another.
-const SECTIONS: [&str; 12] = [
+const SECTIONS: [&str; 13] = [
     "error_reporting",
+    "notifications",
     "data_protection",
     "rate_limit",
     "database",
@@ -55,6 +57,7 @@ pub struct Config {
     pub log: LogSettings,
     pub error_reporting: ErrorReportingSettings,
     pub jobs: JobSettings,
+    pub notifications: NotificationSettings,
     pub shutdown: ShutdownConfig,
 }
 
@@ -326,6 +329,7 @@ impl Config {
         }
         self.log.filter().map_err(ConfigError)?;
         self.jobs.resolve().map_err(ConfigError)?;
+        self.notifications.resolve().map_err(ConfigError)?;
         self.validate_auth()?;
         let protection = &self.data_protection;
         if !protection.keys.is_empty() || protection.active_key.is_some() || protection.index_key.is_some() {

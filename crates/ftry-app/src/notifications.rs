@@ -1,0 +1,662 @@
+//! Messages to clients about their visits: planned from the visit's domain
+//! events (a booking's confirmation and reminders, a move, a cancellation)
+//! and sent by jobs, by email over SMTP — or, until SMTP is configured, into
+//! the development outbox (`ftry outbox`), so nothing leaves the machine.
+//!
+//! A message stores no address and no text: both are rendered when it goes
+//! out, after checking that the visit still stands as planned — a reminder
+//! for a visit that was cancelled or moved is skipped, never sent.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use ftry_store::jobs::{self as jobs_store, Job, NewJob};
+use ftry_store::notifications::{self as store, NewNotification, Outcome, VisitContext};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::jobs::JobFailure;
+use crate::App;
+
+/// How long a mail server may take to accept a message.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// A reminder moved out of quiet hours still lands at least this long
+/// before the visit, or it goes to the evening before.
+const REMINDER_MARGIN_MINUTES: i64 = 30;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationSettings {
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS),
+    /// `smtps://…:465` (TLS), or `smtp://host:25` (plain, local relays
+    /// only). Unset: messages go to the development outbox.
+    pub smtp_url: Option<SmtpUrl>,
+    /// The sender of every message.
+    pub from: String,
+    /// Reminders, in hours before the visit.
+    pub reminder_hours: Vec<u32>,
+    /// Local hours in which no reminder lands: `21:00-08:00`.
+    pub quiet_hours: String,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            from: "ftry <no-reply@localhost>".into(),
+            reminder_hours: vec![24, 2],
+            quiet_hours: "21:00-08:00".into(),
+        }
+    }
+}
+
+/// An SMTP URL whose password never reaches a log or a printout.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "String")]
+pub struct SmtpUrl(String);
+
+impl TryFrom<String> for SmtpUrl {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        match AsyncSmtpTransport::<Tokio1Executor>::from_url(&text) {
+            Ok(_) => Ok(Self(text)),
+            Err(_) => {
+                Err("expected smtp://user:password@host:587?tls=required, smtps://… or smtp://host:25".into())
+            }
+        }
+    }
+}
+
+impl SmtpUrl {
+    fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("REDACTED"));
+                url.to_string()
+            }
+            Ok(url) => url.to_string(),
+            Err(_) => "REDACTED".into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl Serialize for SmtpUrl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.redacted())
+    }
+}
+
+/// Local quiet hours, wrapping midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietHours {
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+}
+
+impl QuietHours {
+    pub fn parse(text: &str) -> Option<Self> {
+        let (start, end) = text.split_once('-')?;
+        let start = NaiveTime::parse_from_str(start.trim(), "%H:%M").ok()?;
+        let end = NaiveTime::parse_from_str(end.trim(), "%H:%M").ok()?;
+        (start != end).then_some(Self { start, end })
+    }
+
+    fn contains(&self, time: NaiveTime) -> bool {
+        if self.start < self.end {
+            time >= self.start && time < self.end
+        } else {
+            time >= self.start || time < self.end
+        }
+    }
+
+    /// `at`, or, when it falls in quiet hours (in `tz`), the end of them if
+    /// that is still [`REMINDER_MARGIN_MINUTES`] before `visit`, else their
+    /// start.
+    pub fn place(&self, at: DateTime<Utc>, visit: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+        let local = at.with_timezone(&tz);
+        if !self.contains(local.time()) {
+            return at;
+        }
+        let date = local.date_naive();
+        let one_day = chrono::Duration::days(1);
+        // The quiet period that `at` is in: [start_day start, end_day end).
+        let (start_day, end_day) = if self.start > self.end {
+            if local.time() >= self.start {
+                (date, date + one_day)
+            } else {
+                (date - one_day, date)
+            }
+        } else {
+            (date, date)
+        };
+        let local_instant = |day: chrono::NaiveDate, time: NaiveTime| {
+            tz.from_local_datetime(&day.and_time(time))
+                .earliest()
+                .map(|t| t.with_timezone(&Utc))
+        };
+        let (Some(quiet_start), Some(quiet_end)) = (
+            local_instant(start_day, self.start),
+            local_instant(end_day, self.end),
+        ) else {
+            return at;
+        };
+        if quiet_end <= visit - chrono::Duration::minutes(REMINDER_MARGIN_MINUTES) {
+            quiet_end
+        } else {
+            quiet_start
+        }
+    }
+}
+
+/// Where messages go.
+pub enum Mailer {
+    /// The development outbox: stored for `ftry outbox`, sent nowhere.
+    Outbox,
+    Smtp(Box<Smtp>),
+}
+
+/// A mail server and the sender of every message.
+pub struct Smtp {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+/// The notification settings, checked, with the mailer they describe.
+pub struct Notifier {
+    pub mailer: Mailer,
+    pub reminder_hours: Vec<u32>,
+    pub quiet: QuietHours,
+}
+
+impl Default for Notifier {
+    fn default() -> Self {
+        Self {
+            mailer: Mailer::Outbox,
+            reminder_hours: vec![24, 2],
+            quiet: QuietHours {
+                start: NaiveTime::from_hms_opt(21, 0, 0).unwrap_or_default(),
+                end: NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
+            },
+        }
+    }
+}
+
+impl NotificationSettings {
+    /// Check every value; an error names the key and the expected form.
+    pub fn resolve(&self) -> Result<Notifier, String> {
+        let from = Mailbox::from_str(&self.from).map_err(|_| {
+            "notifications.from: expected a sender such as `Salon <no-reply@example.com>`".to_owned()
+        })?;
+        let quiet = QuietHours::parse(&self.quiet_hours).ok_or_else(|| {
+            "notifications.quiet_hours: expected local hours such as `21:00-08:00`".to_owned()
+        })?;
+        if self.reminder_hours.iter().any(|h| !(1..=336).contains(h)) {
+            return Err(
+                "notifications.reminder_hours: expected hours before the visit, each 1 to 336".into(),
+            );
+        }
+        let mailer = match &self.smtp_url {
+            None => Mailer::Outbox,
+            Some(url) => Mailer::Smtp(Box::new(Smtp {
+                transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(&url.0)
+                    .map_err(|e| format!("notifications.smtp_url: {e}"))?
+                    .timeout(Some(SMTP_TIMEOUT))
+                    .build(),
+                from,
+            })),
+        };
+        let mut reminder_hours = self.reminder_hours.clone();
+        reminder_hours.sort_unstable_by(|a, b| b.cmp(a));
+        reminder_hours.dedup();
+        Ok(Notifier {
+            mailer,
+            reminder_hours,
+            quiet,
+        })
+    }
+}
+
+/// A rendered message.
+struct Rendered {
+    subject: String,
+    text: String,
+    html: String,
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn render(event: &str, client: &str, visit: &VisitContext) -> Rendered {
+    let tz = Tz::from_str(&visit.timezone).unwrap_or(chrono_tz::Asia::Kolkata);
+    let when = visit
+        .starts_at
+        .with_timezone(&tz)
+        .format("%A, %-d %B %Y at %-I:%M %p")
+        .to_string();
+    let services = visit.services.join(", ");
+    let staff = visit.staff.join(", ");
+    let business = &visit.business;
+    let (subject, opening) = match event {
+        "booking_confirmed" => (
+            format!("Booked: {services} at {business}"),
+            format!(
+                "your visit to {business} ({}) is booked for {when}.",
+                visit.location
+            ),
+        ),
+        "reminder" => (
+            format!("Reminder: {services} at {business}"),
+            format!(
+                "a reminder of your visit to {business} ({}) on {when}.",
+                visit.location
+            ),
+        ),
+        "rescheduled" => (
+            format!("Moved: your visit to {business}"),
+            format!(
+                "your visit to {business} ({}) has moved to {when}.",
+                visit.location
+            ),
+        ),
+        _ => (
+            format!("Cancelled: your visit to {business}"),
+            format!(
+                "your visit to {business} ({}) on {when} is cancelled.",
+                visit.location
+            ),
+        ),
+    };
+    let details = if event == "cancelled" {
+        String::new()
+    } else {
+        format!("\nServices: {services}\nWith: {staff}\n")
+    };
+    let text = format!("Hello {client},\n\n{opening}\n{details}\n{business}\n");
+    let html_details = if event == "cancelled" {
+        String::new()
+    } else {
+        format!(
+            "<p>Services: {}<br>With: {}</p>",
+            escape(&services),
+            escape(&staff)
+        )
+    };
+    let html = format!(
+        "<!doctype html><html><body><p>Hello {},</p><p>{}</p>{html_details}<p>{}</p></body></html>",
+        escape(client),
+        escape(&opening),
+        escape(business)
+    );
+    Rendered { subject, text, html }
+}
+
+enum SendError {
+    Transient(String),
+    Permanent(String),
+}
+
+impl App {
+    /// Handle a domain event: plan the messages it calls for.
+    pub(crate) async fn dispatch_event(&self, job: &Job) -> Result<(), JobFailure> {
+        let (tenant, event_id) = ids(job, "event_id")?;
+        let mut tx = self.pools.begin(tenant).await?;
+        let Some(event) = store::lock_event(&mut tx, event_id).await? else {
+            return Ok(());
+        };
+        if event.processed_at.is_some() {
+            return Ok(());
+        }
+        let plan = match event.kind.as_str() {
+            "appointment.booked" => Some(("booking_confirmed", true)),
+            "appointment.rescheduled" => Some(("rescheduled", true)),
+            "appointment.cancelled" => Some(("cancelled", false)),
+            _ => None,
+        };
+        if let Some((first, with_reminders)) = plan {
+            self.plan(
+                &mut tx,
+                tenant,
+                event.subject_id,
+                first,
+                with_reminders,
+                Utc::now(),
+            )
+            .await?;
+        }
+        store::mark_event_processed(&mut tx, event_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Plan `first` now and, with reminders, one per configured offset that
+    /// is still ahead, out of quiet hours in the branch's timezone.
+    async fn plan(
+        &self,
+        tx: &mut PgConnection,
+        tenant: Uuid,
+        appointment_id: Uuid,
+        first: &str,
+        with_reminders: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), JobFailure> {
+        let Some(visit) = store::visit(tx, appointment_id).await? else {
+            return Ok(());
+        };
+        let client = ftry_store::clients::get(tx, visit.client_id).await?;
+        let reachable = client.as_ref().is_some_and(|c| c.email().is_some());
+        let tz = Tz::from_str(&visit.timezone).unwrap_or(chrono_tz::Asia::Kolkata);
+        let mut messages = vec![(first, now)];
+        if with_reminders && reachable {
+            for hours in &self.notifier.reminder_hours {
+                let at = visit.starts_at - chrono::Duration::hours(i64::from(*hours));
+                let at = self.notifier.quiet.place(at, visit.starts_at, tz);
+                if at > now && !messages.iter().any(|(e, t)| *e == "reminder" && *t == at) {
+                    messages.push(("reminder", at));
+                }
+            }
+        }
+        for (event, send_at) in messages {
+            let id = store::insert(
+                tx,
+                tenant,
+                &NewNotification {
+                    appointment_id,
+                    client_id: visit.client_id,
+                    event,
+                    channel: "email",
+                    appointment_start: visit.starts_at,
+                    send_at,
+                    skipped: (!reachable).then_some("no email address"),
+                },
+            )
+            .await?;
+            if reachable {
+                jobs_store::enqueue(
+                    tx,
+                    &NewJob {
+                        queue: "notifications",
+                        kind: "notification.send",
+                        tenant_id: Some(tenant),
+                        payload: serde_json::json!({ "notification_id": id }),
+                        run_at: send_at,
+                        max_attempts: 8,
+                        timeout_secs: 60,
+                    },
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Send one planned message, unless its visit no longer stands as planned.
+    pub(crate) async fn send_notification(&self, job: &Job) -> Result<(), JobFailure> {
+        let (tenant, id) = ids(job, "notification_id")?;
+        let mut tx = self.pools.begin(tenant).await?;
+        let Some(notification) = store::lock(&mut tx, id).await? else {
+            return Ok(());
+        };
+        if notification.status != "pending" {
+            return Ok(());
+        }
+        let visit = store::visit(&mut tx, notification.appointment_id).await?;
+        let stale = match &visit {
+            None => Some("appointment deleted"),
+            Some(v) if notification.event != "cancelled" && v.status == "cancelled" => {
+                Some("appointment cancelled")
+            }
+            Some(v)
+                if notification.event == "reminder"
+                    && matches!(v.status.as_str(), "no_show" | "completed") =>
+            {
+                Some("appointment already over")
+            }
+            Some(v) if notification.event != "cancelled" && v.starts_at != notification.appointment_start => {
+                Some("appointment moved")
+            }
+            Some(_) => None,
+        };
+        let (Some(visit), None) = (visit, stale) else {
+            store::record(
+                &mut tx,
+                id,
+                Outcome::Skipped {
+                    reason: stale.unwrap_or("appointment deleted"),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(());
+        };
+        let client = ftry_store::clients::get(&mut tx, notification.client_id).await?;
+        let address = match client.as_ref().and_then(|c| c.email().map(|e| (c, e))) {
+            Some((client, sealed)) => Some((
+                client.name.clone(),
+                self.open_contact(tenant, client.id, crate::clients::EMAIL, &sealed)?,
+            )),
+            None => None,
+        };
+        let Some((name, address)) = address else {
+            store::record(
+                &mut tx,
+                id,
+                Outcome::Skipped {
+                    reason: "no email address",
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(());
+        };
+        let message = render(&notification.event, &name, &visit);
+        let message_id = format!("<{id}@ftry>");
+        match self
+            .deliver(&mut tx, tenant, &address, &message, &message_id)
+            .await
+        {
+            Ok(provider) => {
+                store::record(
+                    &mut tx,
+                    id,
+                    Outcome::Sent {
+                        provider,
+                        message_id: &message_id,
+                    },
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+            Err(SendError::Permanent(reason)) => {
+                store::record(&mut tx, id, Outcome::Failed { reason: &reason }).await?;
+                tx.commit().await?;
+                Err(JobFailure::permanent(reason))
+            }
+            Err(SendError::Transient(reason)) => {
+                let last = job.attempts >= job.max_attempts;
+                let outcome = if last {
+                    Outcome::Failed { reason: &reason }
+                } else {
+                    Outcome::Attempted { reason: &reason }
+                };
+                store::record(&mut tx, id, outcome).await?;
+                tx.commit().await?;
+                Err(JobFailure::transient(reason))
+            }
+        }
+    }
+
+    async fn deliver(
+        &self,
+        tx: &mut PgConnection,
+        tenant: Uuid,
+        address: &str,
+        message: &Rendered,
+        message_id: &str,
+    ) -> Result<&'static str, SendError> {
+        match &self.notifier.mailer {
+            Mailer::Outbox => {
+                ftry_store::outbox::put(tx, tenant, address, &message.subject, &message.text)
+                    .await
+                    .map_err(|e| SendError::Transient(e.to_string()))?;
+                Ok("outbox")
+            }
+            Mailer::Smtp(smtp) => {
+                let Smtp { transport, from } = smtp.as_ref();
+                let to = Mailbox::from_str(address).map_err(|_| {
+                    SendError::Permanent("the client's email address is not deliverable".into())
+                })?;
+                let email = lettre::Message::builder()
+                    .message_id(Some(message_id.to_owned()))
+                    .from(from.clone())
+                    .to(to)
+                    .subject(&message.subject)
+                    .multipart(MultiPart::alternative_plain_html(
+                        message.text.clone(),
+                        message.html.clone(),
+                    ))
+                    .map_err(|e| SendError::Permanent(format!("cannot build the message: {e}")))?;
+                match transport.send(email).await {
+                    Ok(_) => Ok("smtp"),
+                    Err(e) if e.is_permanent() => {
+                        Err(SendError::Permanent(format!("mail server refused: {e}")))
+                    }
+                    Err(e) => Err(SendError::Transient(format!("mail server: {e}"))),
+                }
+            }
+        }
+    }
+
+    /// The messages of one visit, for the visit's page and the tests.
+    pub async fn notifications_of(
+        &self,
+        tenant: Uuid,
+        appointment_id: Uuid,
+    ) -> Result<Vec<store::Notification>, crate::AppError> {
+        let mut tx = self.pools.begin(tenant).await?;
+        let list = store::of_appointment(&mut tx, appointment_id).await?;
+        tx.commit().await?;
+        Ok(list)
+    }
+}
+
+/// The job's business and the id named `field` in its payload.
+fn ids(job: &Job, field: &str) -> Result<(Uuid, Uuid), JobFailure> {
+    let tenant = job
+        .tenant_id
+        .ok_or_else(|| JobFailure::permanent("the job names no business"))?;
+    let id = job
+        .payload
+        .get(field)
+        .and_then(serde_json::Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(|| JobFailure::permanent(format!("the job's payload has no {field}")))?;
+    Ok((tenant, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ist(d: u32, h: u32, m: u32) -> DateTime<Utc> {
+        chrono_tz::Asia::Kolkata
+            .with_ymd_and_hms(2026, 12, d, h, m, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn reminders_outside_quiet_hours_stay_where_they_are() {
+        let quiet = QuietHours::parse("21:00-08:00").unwrap();
+        let tz = chrono_tz::Asia::Kolkata;
+        assert_eq!(quiet.place(ist(9, 15, 0), ist(10, 15, 0), tz), ist(9, 15, 0));
+        assert_eq!(quiet.place(ist(9, 8, 0), ist(9, 10, 0), tz), ist(9, 8, 0));
+    }
+
+    #[test]
+    fn a_reminder_in_quiet_hours_moves_to_their_end_or_else_their_start() {
+        let quiet = QuietHours::parse("21:00-08:00").unwrap();
+        let tz = chrono_tz::Asia::Kolkata;
+        // 2 h before a 10:00 visit is 08:00: fine. Before a 09:00 visit it is
+        // 07:00, quiet: 08:00 is still an hour ahead of the visit.
+        assert_eq!(quiet.place(ist(10, 7, 0), ist(10, 9, 0), tz), ist(10, 8, 0));
+        // Before an 08:15 visit, 08:00 is too late: the evening before.
+        assert_eq!(quiet.place(ist(10, 6, 15), ist(10, 8, 15), tz), ist(9, 21, 0));
+        // 24 h before a 22:30 visit is 22:30 the day before: the next morning.
+        assert_eq!(quiet.place(ist(9, 22, 30), ist(10, 22, 30), tz), ist(10, 8, 0));
+    }
+
+    #[test]
+    fn settings_that_cannot_be_understood_name_their_key() {
+        let bad = [
+            (
+                NotificationSettings {
+                    from: "nobody".into(),
+                    ..Default::default()
+                },
+                "notifications.from",
+            ),
+            (
+                NotificationSettings {
+                    quiet_hours: "late".into(),
+                    ..Default::default()
+                },
+                "notifications.quiet_hours",
+            ),
+            (
+                NotificationSettings {
+                    reminder_hours: vec![0],
+                    ..Default::default()
+                },
+                "notifications.reminder_hours",
+            ),
+        ];
+        for (settings, key) in bad {
+            let error = settings.resolve().err().unwrap();
+            assert!(error.starts_with(key), "{error}");
+        }
+        assert!(SmtpUrl::try_from("http://mail.example.com".to_owned()).is_err());
+        let url =
+            SmtpUrl::try_from("smtp://user:secret@mail.example.com:587?tls=required".to_owned()).unwrap();
+        assert!(!format!("{url:?}").contains("secret"));
+    }
+
+    #[test]
+    fn a_message_names_the_visit_in_the_branch_timezone_and_escapes_html() {
+        let visit = VisitContext {
+            appointment_id: Uuid::nil(),
+            client_id: Uuid::nil(),
+            status: "booked".into(),
+            starts_at: ist(12, 10, 30),
+            business: "Asha's <Salon>".into(),
+            location: "Baner".into(),
+            timezone: "Asia/Kolkata".into(),
+            services: vec!["Haircut".into(), "Blow-dry".into()],
+            staff: vec!["Meena".into()],
+        };
+        let message = render("booking_confirmed", "Ravi", &visit);
+        assert_eq!(message.subject, "Booked: Haircut, Blow-dry at Asha's <Salon>");
+        assert_eq!(
+            message.text,
+            "Hello Ravi,\n\nyour visit to Asha's <Salon> (Baner) is booked for Saturday, 12 December 2026 at 10:30 AM.\n\
+             \nServices: Haircut, Blow-dry\nWith: Meena\n\nAsha's <Salon>\n"
+        );
+        assert!(message.html.contains("Asha's &lt;Salon&gt;"));
+        assert!(!message.html.contains("<Salon>"));
+    }
+}

@@ -1,0 +1,365 @@
+//! Client messages through a real SMTP server (aiosmtpd, writing what it
+//! receives into a Maildir): a booking is confirmed once by email, its
+//! reminders are planned at the right instants in the branch's timezone, a
+//! cancellation is announced and its reminders are skipped, and a mail
+//! server that is down is retried until it takes the message.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::{Executor, PgConnection, Row};
+use support::salon::{day, pune, Salon, Service, Setup};
+use support::{body, free_port, post, TestApp};
+
+/// A real SMTP server on a free port, delivering into a Maildir.
+struct SmtpServer {
+    port: u16,
+    maildir: PathBuf,
+    _root: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl SmtpServer {
+    fn start() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let mut server = Self {
+            port: free_port(),
+            maildir: root.path().join("mail"),
+            _root: root,
+            child: None,
+        };
+        server.resume();
+        server
+    }
+
+    fn resume(&mut self) {
+        let child = Command::new("/usr/bin/python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{}", self.port))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&self.maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3-aiosmtpd must be installed (scripts/test-services installs it)");
+        self.child = Some(child);
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "SMTP server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// The messages received so far, oldest first.
+    fn messages(&self) -> Vec<String> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.maildir.join("new"))
+            .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        files.iter().map(|p| read(p)).collect()
+    }
+
+    /// Wait (without blocking the runtime the service runs on) for `count`
+    /// messages.
+    async fn wait_for(&self, count: usize) -> Vec<String> {
+        let started = Instant::now();
+        loop {
+            let messages = self.messages();
+            if messages.len() >= count {
+                return messages;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{} of {count} messages arrived",
+                messages.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+fn header<'a>(message: &'a str, name: &str) -> &'a str {
+    message
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+        .unwrap_or_else(|| panic!("no {name} header in:\n{message}"))
+}
+
+/// (event, status, send_at, reason, attempts) of the visit's messages, in
+/// sending order.
+async fn planned(
+    db: &mut PgConnection,
+    appointment: &str,
+) -> Vec<(String, String, DateTime<Utc>, Option<String>, i32)> {
+    sqlx::query(
+        "SELECT event, status, send_at, reason, attempts FROM notifications
+          WHERE appointment_id = $1::uuid ORDER BY send_at, event",
+    )
+    .bind(appointment)
+    .fetch_all(db)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        (
+            r.get("event"),
+            r.get("status"),
+            r.get("send_at"),
+            r.get("reason"),
+            r.get("attempts"),
+        )
+    })
+    .collect()
+}
+
+async fn wait_status(db: &mut PgConnection, appointment: &str, event: &str, status: &str) {
+    let started = Instant::now();
+    loop {
+        let rows = planned(db, appointment).await;
+        if rows.iter().any(|r| r.0 == event && r.1 == status) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{event} never {status}: {rows:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn salon_with_client(app: &TestApp, email: &str) -> (Salon, String) {
+    let salon = Salon::create(
+        app,
+        Setup {
+            name: "Mail Salon",
+            stylists: 1,
+            categories: &[],
+            services: &[Service::new("Haircut", 30, 50_000)],
+            chairs: 0,
+        },
+    )
+    .await;
+    let client = body(
+        post(
+            app,
+            salon.token(),
+            "/api/v1/clients",
+            &json!({"name": "Ravi Kumar", "phone": "+919800011122", "email": email}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let id = client["id"].as_str().unwrap().to_owned();
+    (salon, id)
+}
+
+#[tokio::test]
+async fn a_booking_is_confirmed_once_its_reminders_are_planned_and_a_cancellation_skips_them() {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let app = TestApp::fresh_with(|config| {
+        config.jobs.run_in_serve = true;
+        config.jobs.poll_interval_ms = 50;
+        config.notifications.smtp_url = Some(url.try_into().unwrap());
+        config.notifications.from = "Mail Salon <salon@example.com>".into();
+    })
+    .await;
+    let (salon, client) = salon_with_client(&app, "ravi.kumar@example.com").await;
+    let starts = pune(day(3), 10, 0);
+    let booked = body(
+        post(
+            &app,
+            salon.token(),
+            "/api/v1/appointments",
+            &json!({
+                "location_id": salon.location, "client_id": client, "start": starts,
+                "items": [{"service_id": salon.services[0], "staff_id": salon.stylists[0]}],
+            }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let appointment = booked["id"].as_str().unwrap().to_owned();
+
+    let messages = smtp.wait_for(1).await;
+    let mut db = app.db.as_ref().unwrap().admin().await;
+    wait_status(&mut db, &appointment, "booking_confirmed", "sent").await;
+    let confirmation = &messages[0];
+    assert_eq!(header(confirmation, "To"), "ravi.kumar@example.com");
+    assert_eq!(header(confirmation, "From"), "\"Mail Salon\" <salon@example.com>");
+    assert_eq!(header(confirmation, "Subject"), "Booked: Haircut at Mail Salon");
+    let expected_when = format!("{} at 10:00 AM", day(3).format("%A, %-d %B %Y"));
+    assert!(confirmation.contains(&expected_when), "{confirmation}");
+    let id: String = sqlx::query_scalar(
+        "SELECT id::text FROM notifications WHERE appointment_id = $1::uuid AND event = 'booking_confirmed'",
+    )
+    .bind(&appointment)
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(header(confirmation, "Message-ID"), format!("<{id}@ftry>"));
+
+    // Reminders 24 h and 2 h before 10:00 in Pune: 10:00 the day before and
+    // 08:00 on the day (the end of quiet hours, exactly).
+    let rows = planned(&mut db, &appointment).await;
+    let reminders: Vec<(&str, DateTime<Utc>)> = rows
+        .iter()
+        .filter(|r| r.0 == "reminder")
+        .map(|r| (r.1.as_str(), r.2))
+        .collect();
+    assert_eq!(
+        reminders,
+        [("pending", pune(day(2), 10, 0)), ("pending", pune(day(3), 8, 0))]
+    );
+    let jobs: Vec<DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT run_at FROM jobs WHERE kind = 'notification.send' AND state = 'queued' ORDER BY run_at",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(
+        jobs,
+        [pune(day(2), 10, 0), pune(day(3), 8, 0)],
+        "one job per reminder, due when it is"
+    );
+
+    // Cancelled: the client is told, and the reminders never go out.
+    let path = format!("/api/v1/appointments/{appointment}/cancel");
+    body(
+        post(&app, salon.token(), &path, &json!({"reason": "client called"})).await,
+        200,
+    )
+    .await;
+    let messages = smtp.wait_for(2).await;
+    assert_eq!(
+        header(&messages[1], "Subject"),
+        "Cancelled: your visit to Mail Salon"
+    );
+    // Time passes: the reminders fall due.
+    db.execute("UPDATE jobs SET run_at = now() WHERE kind = 'notification.send' AND state = 'queued'")
+        .await
+        .unwrap();
+    wait_status(&mut db, &appointment, "reminder", "skipped").await;
+    let started = Instant::now();
+    while planned(&mut db, &appointment)
+        .await
+        .iter()
+        .any(|r| r.1 == "pending")
+    {
+        assert!(started.elapsed() < Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rows = planned(&mut db, &appointment).await;
+    let outcome: Vec<(&str, &str, Option<&str>)> = rows
+        .iter()
+        .map(|r| (r.0.as_str(), r.1.as_str(), r.3.as_deref()))
+        .collect();
+    assert_eq!(
+        outcome,
+        [
+            ("booking_confirmed", "sent", None),
+            ("cancelled", "sent", None),
+            ("reminder", "skipped", Some("appointment cancelled")),
+            ("reminder", "skipped", Some("appointment cancelled")),
+        ]
+    );
+    assert_eq!(
+        smtp.messages().len(),
+        2,
+        "exactly the confirmation and the cancellation"
+    );
+    let unprocessed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM domain_events WHERE processed_at IS NULL")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    assert_eq!(unprocessed, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_mail_server_that_is_down_is_retried_until_it_takes_the_message() {
+    let mut smtp = SmtpServer::start();
+    let url = smtp.url();
+    smtp.stop();
+    let app = TestApp::fresh_with(|config| {
+        config.jobs.run_in_serve = true;
+        config.jobs.poll_interval_ms = 50;
+        config.jobs.retry_base_secs = 1;
+        config.jobs.retry_max_secs = 1;
+        config.notifications.smtp_url = Some(url.try_into().unwrap());
+    })
+    .await;
+    let (salon, client) = salon_with_client(&app, "asha.rao@example.com").await;
+    let booked = body(
+        post(
+            &app,
+            salon.token(),
+            "/api/v1/appointments",
+            &json!({
+                "location_id": salon.location, "client_id": client, "start": pune(day(4), 11, 0),
+                "items": [{"service_id": salon.services[0], "staff_id": salon.stylists[0]}],
+            }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let appointment = booked["id"].as_str().unwrap().to_owned();
+    let mut db = app.db.as_ref().unwrap().admin().await;
+    // The first attempt finds no server: still pending, the reason kept.
+    let started = Instant::now();
+    loop {
+        let rows = planned(&mut db, &appointment).await;
+        let attempted = rows.iter().find(|r| r.0 == "booking_confirmed" && r.4 >= 1);
+        if let Some(first) = attempted {
+            assert_eq!(first.1, "pending");
+            assert!(
+                first.3.as_deref().unwrap().starts_with("mail server: "),
+                "{first:?}"
+            );
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    smtp.resume();
+    let messages = smtp.wait_for(1).await;
+    assert_eq!(header(&messages[0], "To"), "asha.rao@example.com");
+    wait_status(&mut db, &appointment, "booking_confirmed", "sent").await;
+    // Sent once, however many attempts it took.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.messages().len(), 1);
+    app.stop().await;
+}
