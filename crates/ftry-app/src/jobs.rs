@@ -557,6 +557,7 @@ impl Worker {
         let mut held: HashMap<tokio::task::Id, Job> = HashMap::new();
         let mut scheduler = Scheduler::new(&self.config, Utc::now());
         let mut stats_at = Instant::now() - STATS_EVERY;
+        let mut wakeups = self.listen().await;
         tracing::info!(worker = %self.name, concurrency = self.config.concurrency, "job worker started");
         loop {
             if stats_at.elapsed() >= STATS_EVERY {
@@ -594,6 +595,13 @@ impl Worker {
                 () = &mut shutdown => break,
                 Some(done) = running.join_next_with_id(), if !running.is_empty() => {
                     held.remove(&finished(done));
+                }
+                woken = next_wakeup(&mut wakeups) => {
+                    if let Err(error) = woken {
+                        // Polling goes on; the next start listens again.
+                        tracing::warn!(error = %error, "lost the job wake-up channel; polling only");
+                        wakeups = None;
+                    }
                 }
                 () = tokio::time::sleep(pause) => {}
             }
@@ -634,6 +642,22 @@ impl Worker {
         tracing::info!(worker = %self.name, "job worker stopped");
     }
 
+    /// Listen for new due jobs; `None` (polling only) if that fails.
+    async fn listen(&self) -> Option<sqlx::postgres::PgListener> {
+        let listening = async {
+            let mut listener = sqlx::postgres::PgListener::connect_with(&self.app.pools.app).await?;
+            listener.listen("ftry_jobs").await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        match listening.await {
+            Ok(listener) => Some(listener),
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot listen for new jobs; polling only");
+                None
+            }
+        }
+    }
+
     async fn claim(&self, limit: usize) -> Result<Vec<Job>, sqlx::Error> {
         let mut conn = self.app.pools.acquire(PoolName::App).await?;
         store::claim(&mut conn, &self.name, limit as i64, self.config.lease_grace_secs).await
@@ -653,6 +677,14 @@ impl Worker {
             Ok(stats) => self.app.jobs.refresh(&stats),
             Err(error) => tracing::warn!(error = %error, "could not read the job queue's state"),
         }
+    }
+}
+
+/// The next wake-up from the listener; never, without one.
+async fn next_wakeup(listener: &mut Option<sqlx::postgres::PgListener>) -> Result<(), sqlx::Error> {
+    match listener {
+        Some(listener) => listener.recv().await.map(|_| ()),
+        None => std::future::pending().await,
     }
 }
 

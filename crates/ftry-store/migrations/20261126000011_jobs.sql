@@ -31,6 +31,22 @@ CREATE INDEX jobs_leased ON jobs (locked_until) WHERE state = 'running';
 CREATE INDEX jobs_open ON jobs (queue, state) WHERE state IN ('queued', 'running', 'dead');
 CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state IN ('done', 'discarded');
 
+-- Idle workers wait on LISTEN ftry_jobs: a statement that adds due jobs
+-- wakes them at its commit, so a job starts in milliseconds, not at the
+-- next poll.
+CREATE FUNCTION ftry_jobs_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM new_jobs WHERE run_at <= now()) THEN
+        PERFORM pg_notify('ftry_jobs', '');
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER jobs_notify AFTER INSERT ON jobs
+    REFERENCING NEW TABLE AS new_jobs
+    FOR EACH STATEMENT EXECUTE FUNCTION ftry_jobs_notify();
+
 -- Each attempt: who ran it, when, and how it ended. An operator's retry of
 -- a dead job starts its attempts again from 1, so (job, attempt) repeats.
 CREATE TABLE job_runs (

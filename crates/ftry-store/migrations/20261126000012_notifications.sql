@@ -29,5 +29,5 @@ CREATE INDEX notifications_of_appointment ON notifications (tenant_id, appointme
 ALTER TABLE notifications ENABLE ROW LEVEL SECURITY;
 ALTER TABLE notifications FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON notifications
-    USING (tenant_id = ftry_current_tenant())
-    WITH CHECK (tenant_id = ftry_current_tenant());
+    USING (tenant_id = (SELECT ftry_current_tenant()))
+    WITH CHECK (tenant_id = (SELECT ftry_current_tenant()));

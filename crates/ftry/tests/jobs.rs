@@ -484,3 +484,35 @@ async fn the_service_runs_a_worker_and_a_lone_worker_needs_an_external_database(
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn an_idle_worker_is_woken_by_a_new_job_instead_of_waiting_for_its_next_poll() {
+    let db = TestDb::create().await;
+    let root = traversable_tempdir();
+    let port = free_port();
+    let mut envs = worker_env(&db, port);
+    // A minute between polls: only the wake-up can start the job sooner.
+    envs.push(("FTRY_JOBS_POLL_INTERVAL_MS", "60000".into()));
+    let mut worker = start_worker(&envs, port, root.path()).await;
+    let mut conn = admin(&db).await;
+    // Let the worker finish its first round and go idle.
+    wait_until(
+        &mut conn,
+        "SELECT count(*) FROM jobs WHERE kind = 'maintenance.expired_tokens' AND state = 'done'",
+        1,
+        Duration::from_secs(30),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    enqueue(&mut conn, 1, json!({}), 1, 30).await;
+    // Well before the next poll, a minute away.
+    wait_until(
+        &mut conn,
+        "SELECT count(*) FROM jobs WHERE kind = 'diagnostic.echo' AND state = 'done'",
+        1,
+        Duration::from_secs(20),
+    )
+    .await;
+    worker.signal(Signal::SIGTERM);
+    assert_eq!(worker.wait_exit(Duration::from_secs(30)).code(), Some(0));
+}

@@ -782,11 +782,31 @@ type Policy = (String, String, String, Option<String>, Option<String>);
 
 #[tokio::test]
 async fn rls_shows_the_app_role_only_its_own_tenants_rows_in_every_tenant_table() {
-    let app = TestApp::fresh().await;
+    // With a job worker, so that bookings' events become notifications.
+    let app = TestApp::fresh_with(|config| {
+        config.jobs.run_in_serve = true;
+        config.jobs.poll_interval_ms = 50;
+    })
+    .await;
     let db = app.db.clone().unwrap();
     let a = populated(&app, "Lotus Salon").await;
     let b = populated(&app, "Rose Spa").await;
     let mut admin = db.admin().await;
+    let started = std::time::Instant::now();
+    loop {
+        let handled: i64 = sqlx::query_scalar("SELECT count(DISTINCT tenant_id) FROM notifications")
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+        if handled == 2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "bookings' events not handled"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let tables = tenant_tables(&mut admin).await;
     let a_rows = rows_of(&mut admin, &tables, a.tenant_id()).await;
     let b_rows = rows_of(&mut admin, &tables, b.tenant_id()).await;
