@@ -22,7 +22,7 @@ use crate::measure::Row;
 use crate::report::Report;
 
 /// The scenarios, in the order they run.
-const SCENARIOS: [&str; 8] = [
+const SCENARIOS: [&str; 9] = [
     "availability",
     "calendar-day",
     "client-search",
@@ -31,6 +31,7 @@ const SCENARIOS: [&str; 8] = [
     "checkout",
     "report-revenue",
     "mixed",
+    "jobs",
 ];
 
 const USAGE: &str = "usage: ftry-bench [--scale small|medium|large] [--scenario NAME|all]... [--quick]";
@@ -177,7 +178,10 @@ async fn run(db: &data::BenchDb, options: &Options, started: Instant) -> anyhow:
     // One account logs in over and over: lift its attempt budget (its own suite tests it).
     config.auth.login_attempts_per_account = "100000/1m".parse().map_err(anyhow::Error::msg)?;
     config.data_protection = data::bench_data_protection();
+    let jobs = config.jobs.resolve().map_err(anyhow::Error::msg)?;
     let prepared = ftry::server::prepare(config, false).await?;
+    // The service runs one job worker; the jobs scenario adds a second.
+    let app = prepared.state.app.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -375,6 +379,26 @@ async fn run(db: &data::BenchDb, options: &Options, started: Instant) -> anyhow:
         let (row, _) = measure::mixed(&client, &base, &salon, rate, seconds, visits).await?;
         rows.push(row);
         track("mixed", since);
+    }
+    if want("jobs") {
+        let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
+        let second = ftry_app::jobs::Worker::new(app.clone(), jobs);
+        let second = tokio::spawn(second.run(
+            async move {
+                let _ = worker_stopped.await;
+            },
+            std::time::Duration::from_secs(5),
+        ));
+        let since = now();
+        let (backlog, rate, seconds) = if options.quick {
+            (2_000, 100, 5)
+        } else {
+            (20_000, 200, 15)
+        };
+        rows.extend(measure::jobs(db, backlog, rate, seconds).await?);
+        track("jobs", since);
+        let _ = stop_worker.send(());
+        second.await?;
     }
     // ftry runs in this process: the peak includes the driver's share.
     let peak_rss = ProcessUsage::read().peak_resident_bytes;

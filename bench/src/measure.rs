@@ -582,3 +582,87 @@ pub async fn mixed(
     };
     Ok((row, rss))
 }
+
+/// Background jobs with the service's worker and one more (two workers of
+/// `jobs.concurrency` each): a backlog of diagnostic jobs drained (jobs per
+/// second), then jobs arriving one at a time at `rate` a second for
+/// `seconds`, each from its due instant to its start (the database's own
+/// clock on both ends).
+pub async fn jobs(
+    db: &crate::data::BenchDb,
+    backlog: i64,
+    rate: u64,
+    seconds: u64,
+) -> anyhow::Result<Vec<Row>> {
+    use sqlx::Executor;
+    let mut conn = db.superuser().await?;
+    let insert = "INSERT INTO jobs (id, queue, kind, payload, max_attempts, timeout_secs)
+                  SELECT gen_random_uuid(), 'diagnostic', 'diagnostic.echo', '{}', 3, 30 FROM generate_series(1, $1)";
+    let started = Instant::now();
+    sqlx::query(insert).bind(backlog).execute(&mut conn).await?;
+    diagnostics_done(&mut conn, backlog).await?;
+    let drained = started.elapsed();
+    let mut throughput = Row::sequential(
+        format!("jobs: a backlog of {backlog} drained by 2 workers"),
+        Vec::new(),
+        Vec::new(),
+        drained,
+        "",
+        json!({ "jobs": backlog, "jobs_per_second": backlog as f64 / drained.as_secs_f64() }),
+    );
+    throughput.requests = backlog as usize;
+    throughput.ok = backlog as usize;
+    throughput.clients = 2;
+    throughput.note = Some(format!("{:.0} jobs/s", backlog as f64 / drained.as_secs_f64()));
+
+    conn.execute("TRUNCATE job_runs").await?;
+    conn.execute("DELETE FROM jobs WHERE kind = 'diagnostic.echo'")
+        .await?;
+    let count = rate * seconds;
+    let gap = Duration::from_secs_f64(1.0 / rate as f64);
+    let mut tick = tokio::time::interval(gap);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let arrivals = Instant::now();
+    for _ in 0..count {
+        tick.tick().await;
+        sqlx::query(insert).bind(1i64).execute(&mut conn).await?;
+    }
+    let arrived = arrivals.elapsed();
+    diagnostics_done(&mut conn, count as i64).await?;
+    let delays: Vec<f64> = sqlx::query_scalar(
+        "SELECT extract(epoch FROM r.started_at - j.run_at)::float8 * 1000
+           FROM jobs j JOIN job_runs r ON r.job_id = j.id WHERE j.kind = 'diagnostic.echo'",
+    )
+    .fetch_all(&mut conn)
+    .await?;
+    let mut latency = Row::sequential(
+        format!("jobs: {rate}/s arriving, due → started"),
+        delays.clone(),
+        delays,
+        arrived,
+        "",
+        json!({ "rate": rate }),
+    );
+    latency.clients = 2;
+    latency.note = Some("server = start delay (due to attempt start, the database's clock)".into());
+    Ok(vec![throughput, latency])
+}
+
+/// Wait until `count` diagnostic jobs are done.
+async fn diagnostics_done(conn: &mut sqlx::PgConnection, count: i64) -> anyhow::Result<()> {
+    let started = Instant::now();
+    loop {
+        let n: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM jobs WHERE kind = 'diagnostic.echo' AND state = 'done'")
+                .fetch_one(&mut *conn)
+                .await?;
+        if n >= count {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(600),
+            "jobs not done: {n} of {count}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -103,17 +103,25 @@ impl Report {
             self.scenarios.join(", "),
         );
         for row in &self.rows {
+            // A row without timings (a throughput-only figure) shows dashes.
+            let ms = |sample: &crate::measure::Sample, value: f64| {
+                if sample.count == 0 {
+                    "—".to_owned()
+                } else {
+                    format!("{value:.2}")
+                }
+            };
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.3} | {} |",
+                "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {:.3} | {} |",
                 row.name,
                 row.clients,
                 row.per_second(),
-                row.server.p50,
-                row.server.p95,
-                row.server.p99,
-                row.server.max,
-                row.round_trip.p95,
+                ms(&row.server, row.server.p50),
+                ms(&row.server, row.server.p95),
+                ms(&row.server, row.server.p99),
+                ms(&row.server, row.server.max),
+                ms(&row.round_trip, row.round_trip.p95),
                 row.errors,
                 row.per_second() / self.ceiling_for(row).per_second(),
                 row.target,

@@ -33,7 +33,7 @@ const MAX_TAGS: usize = 20;
 const MAX_TAG_CHARS: usize = 40;
 const MAX_NOTES: usize = 4000;
 const MAX_HEALTH_NOTES: usize = 2000;
-const PHONE: &str = "phone";
+pub(crate) const PHONE: &str = "phone";
 pub(crate) const EMAIL: &str = "email";
 
 /// A client as the API shows it, phone and email opened.

@@ -21,6 +21,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::jobs::JobFailure;
+use crate::settings::Secret;
 use crate::App;
 
 /// How long a mail server may take to accept a message.
@@ -42,6 +43,15 @@ pub struct NotificationSettings {
     pub reminder_hours: Vec<u32>,
     /// Local hours in which no reminder lands: `21:00-08:00`.
     pub quiet_hours: String,
+    /// WhatsApp Business Cloud API: the sending number's id and an access
+    /// token. Both set: clients with a phone number also get WhatsApp
+    /// template messages (see docs/operations.md for the templates).
+    pub whatsapp_phone_number_id: Option<String>,
+    pub whatsapp_access_token: Option<Secret>,
+    /// The Graph API's base, with its version.
+    pub whatsapp_api_url: String,
+    /// The language code the templates were approved in.
+    pub whatsapp_language: String,
 }
 
 impl Default for NotificationSettings {
@@ -51,6 +61,10 @@ impl Default for NotificationSettings {
             from: "ftry <no-reply@localhost>".into(),
             reminder_hours: vec![24, 2],
             quiet_hours: "21:00-08:00".into(),
+            whatsapp_phone_number_id: None,
+            whatsapp_access_token: None,
+            whatsapp_api_url: "https://graph.facebook.com/v21.0".into(),
+            whatsapp_language: "en".into(),
         }
     }
 }
@@ -74,14 +88,7 @@ impl TryFrom<String> for SmtpUrl {
 
 impl SmtpUrl {
     fn redacted(&self) -> String {
-        match url::Url::parse(&self.0) {
-            Ok(mut url) if url.password().is_some() => {
-                let _ = url.set_password(Some("REDACTED"));
-                url.to_string()
-            }
-            Ok(url) => url.to_string(),
-            Err(_) => "REDACTED".into(),
-        }
+        crate::settings::redact_url(&self.0)
     }
 }
 
@@ -172,9 +179,31 @@ pub struct Smtp {
     from: Mailbox,
 }
 
-/// The notification settings, checked, with the mailer they describe.
+/// The WhatsApp Business Cloud API, for template messages.
+pub struct WhatsApp {
+    client: reqwest::Client,
+    /// `{api}/{phone number id}/messages`
+    endpoint: String,
+    token: Secret,
+    language: String,
+}
+
+/// The template a WhatsApp message of each event is sent with. Each takes
+/// four body parameters: the client's name, the business, the services, and
+/// the visit's local date and time.
+pub fn whatsapp_template(event: &str) -> &'static str {
+    match event {
+        "booking_confirmed" => "ftry_booking_confirmed",
+        "reminder" => "ftry_reminder",
+        "rescheduled" => "ftry_rescheduled",
+        _ => "ftry_cancelled",
+    }
+}
+
+/// The notification settings, checked, with the channels they describe.
 pub struct Notifier {
     pub mailer: Mailer,
+    pub whatsapp: Option<WhatsApp>,
     pub reminder_hours: Vec<u32>,
     pub quiet: QuietHours,
 }
@@ -183,6 +212,7 @@ impl Default for Notifier {
     fn default() -> Self {
         Self {
             mailer: Mailer::Outbox,
+            whatsapp: None,
             reminder_hours: vec![24, 2],
             quiet: QuietHours {
                 start: NaiveTime::from_hms_opt(21, 0, 0).unwrap_or_default(),
@@ -216,11 +246,35 @@ impl NotificationSettings {
                 from,
             })),
         };
+        let whatsapp = match (&self.whatsapp_phone_number_id, &self.whatsapp_access_token) {
+            (None, None) => None,
+            (Some(id), Some(token)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+                let api = self.whatsapp_api_url.trim_end_matches('/');
+                if url::Url::parse(api).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
+                    return Err("notifications.whatsapp_api_url: expected a URL such as https://graph.facebook.com/v21.0".into());
+                }
+                Some(WhatsApp {
+                    client: reqwest::Client::builder()
+                        .timeout(Duration::from_secs(30))
+                        .build()
+                        .map_err(|e| format!("notifications.whatsapp: {e}"))?,
+                    endpoint: format!("{api}/{id}/messages"),
+                    token: token.clone(),
+                    language: self.whatsapp_language.clone(),
+                })
+            }
+            _ => {
+                return Err(
+                    "notifications.whatsapp_phone_number_id: expected the sending number's id (digits) together with notifications.whatsapp_access_token".into(),
+                )
+            }
+        };
         let mut reminder_hours = self.reminder_hours.clone();
         reminder_hours.sort_unstable_by(|a, b| b.cmp(a));
         reminder_hours.dedup();
         Ok(Notifier {
             mailer,
+            whatsapp,
             reminder_hours,
             quiet,
         })
@@ -358,10 +412,17 @@ impl App {
             return Ok(());
         };
         let client = ftry_store::clients::get(tx, visit.client_id).await?;
-        let reachable = client.as_ref().is_some_and(|c| c.email().is_some());
+        // Every configured channel the client can be reached on.
+        let mut channels = Vec::new();
+        if client.as_ref().is_some_and(|c| c.email().is_some()) {
+            channels.push("email");
+        }
+        if self.notifier.whatsapp.is_some() && client.as_ref().is_some_and(|c| c.phone().is_some()) {
+            channels.push("whatsapp");
+        }
         let tz = Tz::from_str(&visit.timezone).unwrap_or(chrono_tz::Asia::Kolkata);
         let mut messages = vec![(first, now)];
-        if with_reminders && reachable {
+        if with_reminders && !channels.is_empty() {
             for hours in &self.notifier.reminder_hours {
                 let at = visit.starts_at - chrono::Duration::hours(i64::from(*hours));
                 let at = self.notifier.quiet.place(at, visit.starts_at, tz);
@@ -370,22 +431,40 @@ impl App {
                 }
             }
         }
-        for (event, send_at) in messages {
-            let id = store::insert(
+        if channels.is_empty() {
+            // Visible to the owner: this client hears nothing.
+            store::insert(
                 tx,
                 tenant,
                 &NewNotification {
                     appointment_id,
                     client_id: visit.client_id,
-                    event,
+                    event: first,
                     channel: "email",
                     appointment_start: visit.starts_at,
-                    send_at,
-                    skipped: (!reachable).then_some("no email address"),
+                    send_at: now,
+                    skipped: Some("no email address or reachable phone"),
                 },
             )
             .await?;
-            if reachable {
+            return Ok(());
+        }
+        for (event, send_at) in messages {
+            for channel in &channels {
+                let id = store::insert(
+                    tx,
+                    tenant,
+                    &NewNotification {
+                        appointment_id,
+                        client_id: visit.client_id,
+                        event,
+                        channel,
+                        appointment_start: visit.starts_at,
+                        send_at,
+                        skipped: None,
+                    },
+                )
+                .await?;
                 jobs_store::enqueue(
                     tx,
                     &NewJob {
@@ -444,32 +523,41 @@ impl App {
             return Ok(());
         };
         let client = ftry_store::clients::get(&mut tx, notification.client_id).await?;
-        let address = match client.as_ref().and_then(|c| c.email().map(|e| (c, e))) {
+        let (field, missing) = match notification.channel.as_str() {
+            "whatsapp" => (crate::clients::PHONE, "no phone number"),
+            _ => (crate::clients::EMAIL, "no email address"),
+        };
+        let address = match client.as_ref().and_then(|c| {
+            let sealed = if field == crate::clients::PHONE {
+                c.phone()
+            } else {
+                c.email()
+            };
+            sealed.map(|s| (c, s))
+        }) {
             Some((client, sealed)) => Some((
                 client.name.clone(),
-                self.open_contact(tenant, client.id, crate::clients::EMAIL, &sealed)?,
+                self.open_contact(tenant, client.id, field, &sealed)?,
             )),
             None => None,
         };
         let Some((name, address)) = address else {
-            store::record(
-                &mut tx,
-                id,
-                Outcome::Skipped {
-                    reason: "no email address",
-                },
-            )
-            .await?;
+            store::record(&mut tx, id, Outcome::Skipped { reason: missing }).await?;
             tx.commit().await?;
             return Ok(());
         };
-        let message = render(&notification.event, &name, &visit);
-        let message_id = format!("<{id}@ftry>");
-        match self
-            .deliver(&mut tx, tenant, &address, &message, &message_id)
-            .await
-        {
-            Ok(provider) => {
+        let sent = match notification.channel.as_str() {
+            "whatsapp" => self.whatsapp(&notification.event, &name, &address, &visit).await,
+            _ => {
+                let message = render(&notification.event, &name, &visit);
+                let message_id = format!("<{id}@ftry>");
+                self.deliver(&mut tx, tenant, &address, &message, &message_id)
+                    .await
+                    .map(|provider| (provider, message_id))
+            }
+        };
+        match sent {
+            Ok((provider, message_id)) => {
                 store::record(
                     &mut tx,
                     id,
@@ -539,6 +627,64 @@ impl App {
                     Err(e) => Err(SendError::Transient(format!("mail server: {e}"))),
                 }
             }
+        }
+    }
+
+    /// A WhatsApp template message; the provider's message id.
+    async fn whatsapp(
+        &self,
+        event: &str,
+        client: &str,
+        phone: &str,
+        visit: &VisitContext,
+    ) -> Result<(&'static str, String), SendError> {
+        let Some(whatsapp) = &self.notifier.whatsapp else {
+            return Err(SendError::Permanent("WhatsApp is no longer configured".into()));
+        };
+        let tz = Tz::from_str(&visit.timezone).unwrap_or(chrono_tz::Asia::Kolkata);
+        let when = visit
+            .starts_at
+            .with_timezone(&tz)
+            .format("%A, %-d %B %Y at %-I:%M %p")
+            .to_string();
+        let text = |value: &str| serde_json::json!({ "type": "text", "text": value });
+        let body = serde_json::json!({
+            "messaging_product": "whatsapp",
+            "to": phone.trim_start_matches('+'),
+            "type": "template",
+            "template": {
+                "name": whatsapp_template(event),
+                "language": { "code": whatsapp.language },
+                "components": [{
+                    "type": "body",
+                    "parameters": [text(client), text(&visit.business), text(&visit.services.join(", ")), text(&when)],
+                }],
+            },
+        });
+        let response = whatsapp
+            .client
+            .post(&whatsapp.endpoint)
+            .bearer_auth(whatsapp.token.expose())
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| SendError::Transient(format!("whatsapp: {e}")))?;
+        let status = response.status();
+        let answer: serde_json::Value = response.json().await.unwrap_or_default();
+        if status.is_success() {
+            return match answer["messages"][0]["id"].as_str() {
+                Some(id) => Ok(("whatsapp", id.to_owned())),
+                None => Err(SendError::Transient(
+                    "whatsapp: accepted without a message id".into(),
+                )),
+            };
+        }
+        let detail = answer["error"]["message"].as_str().unwrap_or("no detail");
+        let reason = format!("whatsapp: HTTP {}: {detail}", status.as_u16());
+        if status.as_u16() == 429 || status.is_server_error() {
+            Err(SendError::Transient(reason))
+        } else {
+            Err(SendError::Permanent(reason))
         }
     }
 

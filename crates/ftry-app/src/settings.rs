@@ -69,6 +69,19 @@ impl fmt::Debug for SigningKey {
     }
 }
 
+/// A connection URL as it may be printed: its password, if any, replaced
+/// by `REDACTED`; a URL that cannot be read is `REDACTED` whole.
+pub fn redact_url(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("REDACTED"));
+            url.to_string()
+        }
+        Ok(url) => url.to_string(),
+        Err(_) => "REDACTED".into(),
+    }
+}
+
 /// A secret string: printed and serialized as `REDACTED`.
 #[derive(Clone, Deserialize)]
 #[serde(transparent)]

@@ -10,7 +10,7 @@ CREATE TABLE notifications (
     appointment_id      uuid NOT NULL,
     client_id           uuid NOT NULL,
     event               text NOT NULL CHECK (event IN ('booking_confirmed', 'reminder', 'rescheduled', 'cancelled')),
-    channel             text NOT NULL CHECK (channel IN ('email')),
+    channel             text NOT NULL CHECK (channel IN ('email', 'whatsapp')),
     -- The visit's start this message was planned for.
     appointment_start   timestamptz NOT NULL,
     send_at             timestamptz NOT NULL,

@@ -189,14 +189,7 @@ impl SecretUrl {
     }
 
     pub fn redacted(&self) -> String {
-        match url::Url::parse(&self.0) {
-            Ok(mut url) if url.password().is_some() => {
-                let _ = url.set_password(Some("REDACTED"));
-                url.to_string()
-            }
-            Ok(url) => url.to_string(),
-            Err(_) => "REDACTED".into(),
-        }
+        ftry_app::settings::redact_url(&self.0)
     }
 }
 

@@ -363,3 +363,215 @@ async fn a_mail_server_that_is_down_is_retried_until_it_takes_the_message() {
     assert_eq!(smtp.messages().len(), 1);
     app.stop().await;
 }
+
+/// A stand-in for the WhatsApp Business Cloud API: records each request
+/// (authorization header and JSON body) and answers with the next scripted
+/// (status, body), or with success and a fresh message id.
+#[derive(Clone, Default)]
+struct WhatsAppStandIn {
+    received: std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
+    script: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<(u16, serde_json::Value)>>>,
+}
+
+impl WhatsAppStandIn {
+    async fn start(&self) -> u16 {
+        let stand_in = self.clone();
+        let app = axum::Router::new().route(
+            "/v21.0/{phone_number_id}/messages",
+            axum::routing::post(
+                move |axum::extract::Path(number): axum::extract::Path<String>,
+                      headers: axum::http::HeaderMap,
+                      axum::Json(body): axum::Json<serde_json::Value>| {
+                    let stand_in = stand_in.clone();
+                    async move {
+                        assert_eq!(number, "109876543210");
+                        let auth = headers["authorization"].to_str().unwrap().to_owned();
+                        let n = {
+                            let mut received = stand_in.received.lock().unwrap();
+                            received.push((auth, body.clone()));
+                            received.len()
+                        };
+                        let (status, answer) =
+                            stand_in.script.lock().unwrap().pop_front().unwrap_or_else(|| {
+                                (
+                                    200,
+                                    json!({
+                                        "messaging_product": "whatsapp",
+                                        "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                                        "messages": [{"id": format!("wamid.TEST{n}")}],
+                                    }),
+                                )
+                            });
+                        (
+                            axum::http::StatusCode::from_u16(status).unwrap(),
+                            axum::Json(answer),
+                        )
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        port
+    }
+}
+
+/// A salon whose client has a phone and no email, messaged over WhatsApp.
+async fn whatsapp_salon(stand_in: &WhatsAppStandIn) -> (TestApp, Salon, String) {
+    let port = stand_in.start().await;
+    let app = TestApp::fresh_with(|config| {
+        config.jobs.run_in_serve = true;
+        config.jobs.poll_interval_ms = 50;
+        config.jobs.retry_base_secs = 1;
+        config.jobs.retry_max_secs = 1;
+        config.notifications.whatsapp_api_url = format!("http://127.0.0.1:{port}/v21.0");
+        config.notifications.whatsapp_phone_number_id = Some("109876543210".into());
+        config.notifications.whatsapp_access_token = Some(ftry_app::settings::Secret::new("wa-token-5521"));
+    })
+    .await;
+    let salon = Salon::create(
+        &app,
+        Setup {
+            name: "Chat Salon",
+            stylists: 1,
+            categories: &[],
+            services: &[Service::new("Haircut", 30, 50_000)],
+            chairs: 0,
+        },
+    )
+    .await;
+    let client = body(
+        post(
+            &app,
+            salon.token(),
+            "/api/v1/clients",
+            &json!({"name": "Kavya Nair", "phone": "+919845000111"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let id = client["id"].as_str().unwrap().to_owned();
+    (app, salon, id)
+}
+
+async fn book(app: &TestApp, salon: &Salon, client: &str, starts: DateTime<Utc>) -> String {
+    let booked = body(
+        post(
+            app,
+            salon.token(),
+            "/api/v1/appointments",
+            &json!({
+                "location_id": salon.location, "client_id": client, "start": starts,
+                "items": [{"service_id": salon.services[0], "staff_id": salon.stylists[0]}],
+            }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    booked["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn whatsapp_template_messages_are_retried_on_a_server_error_and_refusals_are_final() {
+    let stand_in = WhatsAppStandIn::default();
+    // The first request meets a server error, the second succeeds.
+    stand_in.script.lock().unwrap().push_back((
+        500,
+        json!({"error": {"message": "Service temporarily unavailable", "code": 2}}),
+    ));
+    let (app, salon, client) = whatsapp_salon(&stand_in).await;
+    let starts = pune(day(3), 10, 0);
+    let appointment = book(&app, &salon, &client, starts).await;
+    let mut db = app.db.as_ref().unwrap().admin().await;
+    wait_status(&mut db, &appointment, "booking_confirmed", "sent").await;
+    let received = stand_in.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 2, "a failed attempt and its retry");
+    assert_eq!(received[0], received[1], "the retry sends the same message");
+    let (auth, body) = &received[1];
+    assert_eq!(auth, "Bearer wa-token-5521");
+    let when = format!("{} at 10:00 AM", day(3).format("%A, %-d %B %Y"));
+    assert_eq!(
+        body,
+        &json!({
+            "messaging_product": "whatsapp",
+            "to": "919845000111",
+            "type": "template",
+            "template": {
+                "name": "ftry_booking_confirmed",
+                "language": {"code": "en"},
+                "components": [{
+                    "type": "body",
+                    "parameters": [
+                        {"type": "text", "text": "Kavya Nair"},
+                        {"type": "text", "text": "Chat Salon"},
+                        {"type": "text", "text": "Haircut"},
+                        {"type": "text", "text": when},
+                    ],
+                }],
+            },
+        })
+    );
+    let row = sqlx::query(
+        "SELECT channel, provider, provider_message_id, attempts FROM notifications
+          WHERE appointment_id = $1::uuid AND event = 'booking_confirmed'",
+    )
+    .bind(&appointment)
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    let seen: (String, String, String, i32) = (
+        row.get("channel"),
+        row.get("provider"),
+        row.get("provider_message_id"),
+        row.get("attempts"),
+    );
+    assert_eq!(
+        seen,
+        ("whatsapp".into(), "whatsapp".into(), "wamid.TEST2".into(), 2)
+    );
+    // No email address: WhatsApp is the only channel, reminders included.
+    let channels: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT channel FROM notifications WHERE appointment_id = $1::uuid")
+            .bind(&appointment)
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+    assert_eq!(channels, ["whatsapp"]);
+
+    // A refusal (a template that does not exist, say) is final: failed,
+    // its reason kept, its job in the dead letters.
+    stand_in.script.lock().unwrap().push_back((
+        400,
+        json!({"error": {"message": "(#132001) Template name does not exist in the translation", "code": 132001}}),
+    ));
+    let second = book(&app, &salon, &client, pune(day(4), 11, 0)).await;
+    wait_status(&mut db, &second, "booking_confirmed", "failed").await;
+    let reason: String = sqlx::query_scalar(
+        "SELECT reason FROM notifications WHERE appointment_id = $1::uuid AND event = 'booking_confirmed'",
+    )
+    .bind(&second)
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(
+        reason,
+        "whatsapp: HTTP 400: (#132001) Template name does not exist in the translation"
+    );
+    let dead: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM jobs WHERE kind = 'notification.send' AND state = 'dead'
+            AND last_error = 'whatsapp: HTTP 400: (#132001) Template name does not exist in the translation'",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(dead, 1);
+    assert_eq!(
+        stand_in.received.lock().unwrap().len(),
+        3,
+        "a refusal is not retried"
+    );
+    app.stop().await;
+}
