@@ -39,6 +39,8 @@ use crate::{App, AppError};
 
 /// How often a worker refreshes the queue gauges.
 const STATS_EVERY: Duration = Duration::from_secs(10);
+/// How often a worker looks for jobs whose worker died (expired leases).
+const RECLAIM_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -557,12 +559,17 @@ impl Worker {
         let mut held: HashMap<tokio::task::Id, Job> = HashMap::new();
         let mut scheduler = Scheduler::new(&self.config, Utc::now());
         let mut stats_at = Instant::now() - STATS_EVERY;
+        let mut reclaim_at = Instant::now() - RECLAIM_EVERY;
         let mut wakeups = self.listen().await;
         tracing::info!(worker = %self.name, concurrency = self.config.concurrency, "job worker started");
         loop {
             if stats_at.elapsed() >= STATS_EVERY {
                 stats_at = Instant::now();
                 self.refresh_stats().await;
+            }
+            if reclaim_at.elapsed() >= RECLAIM_EVERY {
+                reclaim_at = Instant::now();
+                self.reclaim().await;
             }
             scheduler.tick(&self.app, &self.config, Utc::now()).await;
             let free = self.config.concurrency.saturating_sub(running.len());
@@ -661,6 +668,18 @@ impl Worker {
     async fn claim(&self, limit: usize) -> Result<Vec<Job>, sqlx::Error> {
         let mut conn = self.app.pools.acquire(PoolName::App).await?;
         store::claim(&mut conn, &self.name, limit as i64, self.config.lease_grace_secs).await
+    }
+
+    async fn reclaim(&self) {
+        let reclaimed = async {
+            let mut conn = self.app.pools.acquire(PoolName::App).await?;
+            store::reclaim_expired(&mut conn).await
+        };
+        match reclaimed.await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(jobs = n, "jobs of a worker that stopped answering queued again"),
+            Err(error) => tracing::warn!(error = %error, "could not look for expired job leases"),
+        }
     }
 
     async fn end(&self, job: &Job, ending: Ending<'_>) -> Result<bool, sqlx::Error> {

@@ -381,6 +381,17 @@ impl App {
             "appointment.cancelled" => Some(("cancelled", false)),
             _ => None,
         };
+        // A move or a cancellation replaces the reminders already planned
+        // (a move that keeps the time, to other staff, would otherwise
+        // remind twice).
+        let superseded = match event.kind.as_str() {
+            "appointment.rescheduled" => Some("appointment moved"),
+            "appointment.cancelled" => Some("appointment cancelled"),
+            _ => None,
+        };
+        if let Some(reason) = superseded {
+            store::skip_pending_reminders(&mut tx, event.subject_id, reason).await?;
+        }
         if let Some((first, with_reminders)) = plan {
             self.plan(
                 &mut tx,

@@ -120,8 +120,8 @@ pub async fn enqueue_scheduled(
 }
 
 /// Claim up to `limit` due jobs for `worker`, oldest due first, each leased
-/// for its own timeout plus `grace_secs`. A running job whose lease ran out
-/// is due again: its interrupted attempt is recorded as `expired`.
+/// for its own timeout plus `grace_secs`. Reads the due jobs in the order of
+/// their index, however many wait.
 pub async fn claim(
     conn: &mut PgConnection,
     worker: &str,
@@ -133,16 +133,10 @@ pub async fn claim(
     let jobs: Vec<Job> = sqlx::query_as(
         "WITH due AS (
              SELECT id FROM jobs
-              WHERE (state = 'queued' AND run_at <= now())
-                 OR (state = 'running' AND locked_until < now())
+              WHERE state = 'queued' AND run_at <= now()
               ORDER BY run_at
               LIMIT $2
               FOR UPDATE SKIP LOCKED
-         ), expired AS (
-             UPDATE job_runs r SET finished_at = now(), outcome = 'expired', error = 'lease expired'
-               FROM jobs j
-              WHERE j.id IN (SELECT id FROM due) AND j.state = 'running'
-                AND r.job_id = j.id AND r.attempt = j.attempts AND r.outcome IS NULL
          )
          UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, locked_by = $1,
                 locked_until = now() + make_interval(secs => j.timeout_secs + $3)
@@ -170,6 +164,24 @@ pub async fn claim(
     }
     tx.commit().await?;
     Ok(jobs)
+}
+
+/// Queue again the running jobs whose lease ran out (their worker died),
+/// recording their interrupted attempts as `expired`. Returns how many.
+pub async fn reclaim_expired(conn: &mut PgConnection) -> Result<u64, sqlx::Error> {
+    let reclaimed = sqlx::query(
+        "WITH expired AS (
+             UPDATE jobs SET state = 'queued', locked_by = NULL, locked_until = NULL
+              WHERE state = 'running' AND locked_until < now()
+             RETURNING id, attempts
+         )
+         UPDATE job_runs r SET finished_at = now(), outcome = 'expired', error = 'lease expired'
+           FROM expired e
+          WHERE r.job_id = e.id AND r.attempt = e.attempts AND r.outcome IS NULL",
+    )
+    .execute(conn)
+    .await?;
+    Ok(reclaimed.rows_affected())
 }
 
 /// How an attempt ended.

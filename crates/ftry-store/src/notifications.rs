@@ -158,6 +158,23 @@ pub async fn of_appointment(
     .await
 }
 
+/// Skip the visit's reminders still waiting: its new plan replaces them.
+pub async fn skip_pending_reminders(
+    conn: &mut PgConnection,
+    appointment_id: Uuid,
+    reason: &str,
+) -> Result<u64, sqlx::Error> {
+    let skipped = sqlx::query(
+        "UPDATE notifications SET status = 'skipped', reason = $2
+          WHERE appointment_id = $1 AND event = 'reminder' AND status = 'pending'",
+    )
+    .bind(appointment_id)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(skipped.rows_affected())
+}
+
 /// How a sending attempt ended.
 pub enum Outcome<'a> {
     Sent {

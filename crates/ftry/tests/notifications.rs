@@ -575,3 +575,53 @@ async fn whatsapp_template_messages_are_retried_on_a_server_error_and_refusals_a
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_moved_visit_is_announced_and_reminded_at_its_new_time_only() {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let app = TestApp::fresh_with(|config| {
+        config.jobs.run_in_serve = true;
+        config.jobs.poll_interval_ms = 50;
+        config.notifications.smtp_url = Some(url.try_into().unwrap());
+    })
+    .await;
+    let (salon, client) = salon_with_client(&app, "meera.iyer@example.com").await;
+    let appointment = book(&app, &salon, &client, pune(day(3), 10, 0)).await;
+    let mut db = app.db.as_ref().unwrap().admin().await;
+    wait_status(&mut db, &appointment, "booking_confirmed", "sent").await;
+    // To 16:30 the next day.
+    let path = format!("/api/v1/appointments/{appointment}/reschedule");
+    body(
+        post(
+            &app,
+            salon.token(),
+            &path,
+            &json!({"start": pune(day(4), 16, 30)}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    wait_status(&mut db, &appointment, "rescheduled", "sent").await;
+    let messages = smtp.wait_for(2).await;
+    assert_eq!(header(&messages[1], "Subject"), "Moved: your visit to Mail Salon");
+    let moved_to = format!("{} at 4:30 PM", day(4).format("%A, %-d %B %Y"));
+    assert!(messages[1].contains(&moved_to), "{}", messages[1]);
+    let rows = planned(&mut db, &appointment).await;
+    let reminders: Vec<(&str, DateTime<Utc>, Option<&str>)> = rows
+        .iter()
+        .filter(|r| r.0 == "reminder")
+        .map(|r| (r.1.as_str(), r.2, r.3.as_deref()))
+        .collect();
+    assert_eq!(
+        reminders,
+        [
+            ("skipped", pune(day(2), 10, 0), Some("appointment moved")),
+            ("skipped", pune(day(3), 8, 0), Some("appointment moved")),
+            ("pending", pune(day(3), 16, 30), None),
+            ("pending", pune(day(4), 14, 30), None),
+        ]
+    );
+    app.stop().await;
+}
