@@ -381,7 +381,7 @@ impl JobMetrics {
         );
         registry.register_with_unit(
             "ftry_job_start_delay",
-            "From when a job was due to when an attempt started",
+            "From when a job was due (or enqueued, if later) to when an attempt started",
             Unit::Seconds,
             self.start_delay.clone(),
         );
@@ -728,7 +728,11 @@ async fn attempt(app: App, config: Arc<JobConfig>, worker: String, job: Job) {
         tenant_id = job.tenant_id.map(|t| t.to_string()),
     );
     async move {
-        let delay = (Utc::now() - job.run_at).to_std().unwrap_or_default();
+        // From when it could first run: a scheduled run enqueued late (every
+        // node was down at its time) counts from its enqueueing.
+        let delay = (Utc::now() - job.run_at.max(job.created_at))
+            .to_std()
+            .unwrap_or_default();
         app.jobs
             .start_delay
             .get_or_create(&QueueLabel {

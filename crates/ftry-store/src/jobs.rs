@@ -29,6 +29,7 @@ pub struct Job {
     pub tenant_id: Option<Uuid>,
     pub payload: Value,
     pub run_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
     /// This attempt's number, from 1.
     pub attempts: i32,
     pub max_attempts: i32,
@@ -141,7 +142,7 @@ pub async fn claim(
          UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, locked_by = $1,
                 locked_until = now() + make_interval(secs => j.timeout_secs + $3)
           WHERE j.id IN (SELECT id FROM due)
-         RETURNING j.id, j.queue, j.kind, j.tenant_id, j.payload, j.run_at, j.attempts,
+         RETURNING j.id, j.queue, j.kind, j.tenant_id, j.payload, j.run_at, j.created_at, j.attempts,
                    j.max_attempts, j.timeout_secs",
     )
     .bind(worker)
