@@ -52,6 +52,14 @@ pub struct NotificationSettings {
     pub whatsapp_api_url: String,
     /// The language code the templates were approved in.
     pub whatsapp_language: String,
+    /// SMS through Twilio: the account, its auth token and the sending
+    /// number (E.164) or messaging service. All set: clients with a phone
+    /// number also get SMS.
+    pub twilio_account_sid: Option<String>,
+    pub twilio_auth_token: Option<Secret>,
+    pub twilio_from: Option<String>,
+    /// Twilio's API base.
+    pub twilio_api_url: String,
 }
 
 impl Default for NotificationSettings {
@@ -65,6 +73,10 @@ impl Default for NotificationSettings {
             whatsapp_access_token: None,
             whatsapp_api_url: "https://graph.facebook.com/v21.0".into(),
             whatsapp_language: "en".into(),
+            twilio_account_sid: None,
+            twilio_auth_token: None,
+            twilio_from: None,
+            twilio_api_url: "https://api.twilio.com".into(),
         }
     }
 }
@@ -188,6 +200,16 @@ pub struct WhatsApp {
     language: String,
 }
 
+/// Twilio's Messages API, for SMS.
+pub struct Twilio {
+    client: reqwest::Client,
+    /// `{api}/2010-04-01/Accounts/{sid}/Messages.json`
+    endpoint: String,
+    account_sid: String,
+    token: Secret,
+    from: String,
+}
+
 /// The template a WhatsApp message of each event is sent with. Each takes
 /// four body parameters: the client's name, the business, the services, and
 /// the visit's local date and time.
@@ -204,6 +226,7 @@ pub fn whatsapp_template(event: &str) -> &'static str {
 pub struct Notifier {
     pub mailer: Mailer,
     pub whatsapp: Option<WhatsApp>,
+    pub sms: Option<Twilio>,
     pub reminder_hours: Vec<u32>,
     pub quiet: QuietHours,
 }
@@ -213,6 +236,7 @@ impl Default for Notifier {
         Self {
             mailer: Mailer::Outbox,
             whatsapp: None,
+            sms: None,
             reminder_hours: vec![24, 2],
             quiet: QuietHours {
                 start: NaiveTime::from_hms_opt(21, 0, 0).unwrap_or_default(),
@@ -269,12 +293,37 @@ impl NotificationSettings {
                 )
             }
         };
+        let sms = match (&self.twilio_account_sid, &self.twilio_auth_token, &self.twilio_from) {
+            (None, None, None) => None,
+            (Some(sid), Some(token), Some(from))
+                if sid.starts_with("AC") && sid.len() == 34 && sid.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
+                let api = self.twilio_api_url.trim_end_matches('/');
+                if url::Url::parse(api).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
+                    return Err("notifications.twilio_api_url: expected a URL such as https://api.twilio.com".into());
+                }
+                Some(Twilio {
+                    client: reqwest::Client::builder()
+                        .timeout(Duration::from_secs(30))
+                        .build()
+                        .map_err(|e| format!("notifications.twilio: {e}"))?,
+                    endpoint: format!("{api}/2010-04-01/Accounts/{sid}/Messages.json"),
+                    account_sid: sid.clone(),
+                    token: token.clone(),
+                    from: from.clone(),
+                })
+            }
+            _ => {
+                return Err("notifications.twilio_account_sid: expected an account SID (AC…, 34 characters) together with notifications.twilio_auth_token and notifications.twilio_from".into())
+            }
+        };
         let mut reminder_hours = self.reminder_hours.clone();
         reminder_hours.sort_unstable_by(|a, b| b.cmp(a));
         reminder_hours.dedup();
         Ok(Notifier {
             mailer,
             whatsapp,
+            sms,
             reminder_hours,
             quiet,
         })
@@ -359,6 +408,20 @@ fn render(event: &str, client: &str, visit: &VisitContext) -> Rendered {
     Rendered { subject, text, html }
 }
 
+/// The short text of an SMS: no client name (it travels through the
+/// carrier), the business, what and when.
+fn sms_text(event: &str, visit: &VisitContext) -> String {
+    let tz = Tz::from_str(&visit.timezone).unwrap_or(chrono_tz::Asia::Kolkata);
+    let when = visit.starts_at.with_timezone(&tz).format("%a %-d %b, %-I:%M %p");
+    let services = visit.services.join(", ");
+    match event {
+        "booking_confirmed" => format!("{}: booked {services} on {when}.", visit.business),
+        "reminder" => format!("{}: reminder, {services} on {when}.", visit.business),
+        "rescheduled" => format!("{}: your visit moved to {when}.", visit.business),
+        _ => format!("{}: your visit on {when} is cancelled.", visit.business),
+    }
+}
+
 enum SendError {
     Transient(String),
     Permanent(String),
@@ -428,8 +491,12 @@ impl App {
         if client.as_ref().is_some_and(|c| c.email().is_some()) {
             channels.push("email");
         }
-        if self.notifier.whatsapp.is_some() && client.as_ref().is_some_and(|c| c.phone().is_some()) {
+        let has_phone = client.as_ref().is_some_and(|c| c.phone().is_some());
+        if self.notifier.whatsapp.is_some() && has_phone {
             channels.push("whatsapp");
+        }
+        if self.notifier.sms.is_some() && has_phone {
+            channels.push("sms");
         }
         let tz = Tz::from_str(&visit.timezone).unwrap_or(chrono_tz::Asia::Kolkata);
         let mut messages = vec![(first, now)];
@@ -535,7 +602,7 @@ impl App {
         };
         let client = ftry_store::clients::get(&mut tx, notification.client_id).await?;
         let (field, missing) = match notification.channel.as_str() {
-            "whatsapp" => (crate::clients::PHONE, "no phone number"),
+            "whatsapp" | "sms" => (crate::clients::PHONE, "no phone number"),
             _ => (crate::clients::EMAIL, "no email address"),
         };
         let address = match client.as_ref().and_then(|c| {
@@ -559,6 +626,7 @@ impl App {
         };
         let sent = match notification.channel.as_str() {
             "whatsapp" => self.whatsapp(&notification.event, &name, &address, &visit).await,
+            "sms" => self.sms(id, &notification.event, &address, &visit).await,
             _ => {
                 let message = render(&notification.event, &name, &visit);
                 let message_id = format!("<{id}@ftry>");
@@ -699,6 +767,53 @@ impl App {
         }
     }
 
+    /// An SMS through Twilio, carrying the notification's id as Twilio's
+    /// idempotency token, so a retry after a lost answer is not sent twice.
+    async fn sms(
+        &self,
+        id: Uuid,
+        event: &str,
+        phone: &str,
+        visit: &VisitContext,
+    ) -> Result<(&'static str, String), SendError> {
+        let Some(twilio) = &self.notifier.sms else {
+            return Err(SendError::Permanent("SMS is no longer configured".into()));
+        };
+        let text = sms_text(event, visit);
+        let response = twilio
+            .client
+            .post(&twilio.endpoint)
+            .basic_auth(&twilio.account_sid, Some(twilio.token.expose()))
+            .header("I-Twilio-Idempotency-Token", id.to_string())
+            .form(&[
+                ("To", phone),
+                ("From", twilio.from.as_str()),
+                ("Body", text.as_str()),
+            ])
+            .send()
+            .await
+            .map_err(|e| SendError::Transient(format!("sms: {e}")))?;
+        let status = response.status();
+        let answer: serde_json::Value = response.json().await.unwrap_or_default();
+        if status.is_success() {
+            return match answer["sid"].as_str() {
+                Some(sid) => Ok(("twilio", sid.to_owned())),
+                None => Err(SendError::Transient("sms: accepted without a message sid".into())),
+            };
+        }
+        let detail = answer["message"].as_str().unwrap_or("no detail");
+        let code = answer["code"]
+            .as_i64()
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default();
+        let reason = format!("sms: HTTP {}{code}: {detail}", status.as_u16());
+        if status.as_u16() == 429 || status.is_server_error() {
+            Err(SendError::Transient(reason))
+        } else {
+            Err(SendError::Permanent(reason))
+        }
+    }
+
     /// The messages of one visit, for the visit's page and the tests.
     pub async fn notifications_of(
         &self,
@@ -781,6 +896,22 @@ mod tests {
                     ..Default::default()
                 },
                 "notifications.reminder_hours",
+            ),
+            (
+                NotificationSettings {
+                    twilio_account_sid: Some("not-a-sid".into()),
+                    twilio_auth_token: Some(Secret::new("t")),
+                    twilio_from: Some("+14155550100".into()),
+                    ..Default::default()
+                },
+                "notifications.twilio_account_sid",
+            ),
+            (
+                NotificationSettings {
+                    whatsapp_phone_number_id: Some("109876543210".into()),
+                    ..Default::default()
+                },
+                "notifications.whatsapp_phone_number_id",
             ),
         ];
         for (settings, key) in bad {

@@ -10,7 +10,7 @@ CREATE TABLE notifications (
     appointment_id      uuid NOT NULL,
     client_id           uuid NOT NULL,
     event               text NOT NULL CHECK (event IN ('booking_confirmed', 'reminder', 'rescheduled', 'cancelled')),
-    channel             text NOT NULL CHECK (channel IN ('email', 'whatsapp')),
+    channel             text NOT NULL CHECK (channel IN ('email', 'whatsapp', 'sms')),
     -- The visit's start this message was planned for.
     appointment_start   timestamptz NOT NULL,
     send_at             timestamptz NOT NULL,

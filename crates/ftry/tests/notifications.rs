@@ -625,3 +625,148 @@ async fn a_moved_visit_is_announced_and_reminded_at_its_new_time_only() {
     );
     app.stop().await;
 }
+
+/// A stand-in for Twilio's Messages API: records each request's
+/// authorization, idempotency token and form fields, and answers with the
+/// next scripted status or 201 and a fresh message sid.
+/// One request to the stand-in: authorization, idempotency token, form fields.
+type TwilioRequest = (String, String, Vec<(String, String)>);
+
+#[derive(Clone, Default)]
+struct TwilioStandIn {
+    received: std::sync::Arc<std::sync::Mutex<Vec<TwilioRequest>>>,
+    failures: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<u16>>>,
+}
+
+const TWILIO_SID: &str = "AC0123456789abcdef0123456789abcdef";
+
+impl TwilioStandIn {
+    async fn start(&self) -> u16 {
+        let stand_in = self.clone();
+        let app = axum::Router::new().route(
+            "/2010-04-01/Accounts/{sid}/Messages.json",
+            axum::routing::post(
+                move |axum::extract::Path(sid): axum::extract::Path<String>,
+                      headers: axum::http::HeaderMap,
+                      body: axum::body::Bytes| {
+                    let stand_in = stand_in.clone();
+                    async move {
+                        assert_eq!(sid, TWILIO_SID);
+                        let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+                        let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+                        let n = {
+                            let mut received = stand_in.received.lock().unwrap();
+                            received.push((header("authorization"), header("i-twilio-idempotency-token"), form));
+                            received.len()
+                        };
+                        match stand_in.failures.lock().unwrap().pop_front() {
+                            Some(status) => (
+                                axum::http::StatusCode::from_u16(status).unwrap(),
+                                axum::Json(json!({"code": 20500, "message": "Internal Server Error", "status": status})),
+                            ),
+                            None => (
+                                axum::http::StatusCode::CREATED,
+                                axum::Json(json!({"sid": format!("SM{n:032}"), "status": "queued"})),
+                            ),
+                        }
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        port
+    }
+}
+
+#[tokio::test]
+async fn an_sms_is_retried_with_the_same_idempotency_token_after_a_server_error() {
+    let stand_in = TwilioStandIn::default();
+    stand_in.failures.lock().unwrap().push_back(503);
+    let port = stand_in.start().await;
+    let app = TestApp::fresh_with(|config| {
+        config.jobs.run_in_serve = true;
+        config.jobs.poll_interval_ms = 50;
+        config.jobs.retry_base_secs = 1;
+        config.jobs.retry_max_secs = 1;
+        config.notifications.twilio_api_url = format!("http://127.0.0.1:{port}");
+        config.notifications.twilio_account_sid = Some(TWILIO_SID.into());
+        config.notifications.twilio_auth_token = Some(ftry_app::settings::Secret::new("twilio-token-77"));
+        config.notifications.twilio_from = Some("+14155550100".into());
+    })
+    .await;
+    let salon = Salon::create(
+        &app,
+        Setup {
+            name: "Text Salon",
+            stylists: 1,
+            categories: &[],
+            services: &[Service::new("Haircut", 30, 50_000)],
+            chairs: 0,
+        },
+    )
+    .await;
+    let client = body(
+        post(
+            &app,
+            salon.token(),
+            "/api/v1/clients",
+            &json!({"name": "Arjun Rao", "phone": "+919845000222"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let client = client["id"].as_str().unwrap().to_owned();
+    let appointment = book(&app, &salon, &client, pune(day(3), 10, 0)).await;
+    let mut db = app.db.as_ref().unwrap().admin().await;
+    wait_status(&mut db, &appointment, "booking_confirmed", "sent").await;
+    let id: String = sqlx::query_scalar(
+        "SELECT id::text FROM notifications WHERE appointment_id = $1::uuid AND event = 'booking_confirmed'",
+    )
+    .bind(&appointment)
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    let received = stand_in.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 2, "the 503 and its retry");
+    assert_eq!(
+        received[0], received[1],
+        "the retry is the same request, token included"
+    );
+    let (auth, token, form) = &received[1];
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{TWILIO_SID}:twilio-token-77"));
+    assert_eq!(auth, &format!("Basic {basic}"));
+    assert_eq!(token, &id, "the notification's id is Twilio's idempotency token");
+    let when = pune(day(3), 10, 0)
+        .with_timezone(&chrono_tz::Asia::Kolkata)
+        .format("%a %-d %b, %-I:%M %p");
+    assert_eq!(
+        form,
+        &vec![
+            ("To".to_owned(), "+919845000222".to_owned()),
+            ("From".to_owned(), "+14155550100".to_owned()),
+            (
+                "Body".to_owned(),
+                format!("Text Salon: booked Haircut on {when}.")
+            ),
+        ]
+    );
+    let row = sqlx::query(
+        "SELECT channel, provider, provider_message_id, attempts FROM notifications WHERE id = $1::uuid",
+    )
+    .bind(&id)
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    let seen: (String, String, String, i32) = (
+        row.get("channel"),
+        row.get("provider"),
+        row.get("provider_message_id"),
+        row.get("attempts"),
+    );
+    assert_eq!(seen, ("sms".into(), "twilio".into(), format!("SM{:032}", 2), 2));
+    app.stop().await;
+}
