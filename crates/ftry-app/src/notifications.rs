@@ -18,6 +18,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::jobs::JobFailure;
@@ -427,6 +428,31 @@ enum SendError {
     Permanent(String),
 }
 
+/// A provider's refusal: worth retrying when it was busy (429) or failing
+/// (5xx), final otherwise.
+fn refusal(status: reqwest::StatusCode, reason: String) -> SendError {
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+        SendError::Transient(reason)
+    } else {
+        SendError::Permanent(reason)
+    }
+}
+
+/// A client span around a call to a provider's HTTP API.
+fn provider_span(provider: &'static str, url: &str) -> tracing::Span {
+    let host = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    tracing::info_span!(
+        "http",
+        otel.name = %format_args!("POST {provider}"),
+        otel.kind = "client",
+        http.request.method = "POST",
+        server.address = %host,
+    )
+}
+
 impl App {
     /// Handle a domain event: plan the messages it calls for.
     pub(crate) async fn dispatch_event(&self, job: &Job) -> Result<(), JobFailure> {
@@ -746,6 +772,7 @@ impl App {
             .bearer_auth(whatsapp.token.expose())
             .json(&body)
             .send()
+            .instrument(provider_span("whatsapp", &whatsapp.endpoint))
             .await
             .map_err(|e| SendError::Transient(format!("whatsapp: {e}")))?;
         let status = response.status();
@@ -759,12 +786,10 @@ impl App {
             };
         }
         let detail = answer["error"]["message"].as_str().unwrap_or("no detail");
-        let reason = format!("whatsapp: HTTP {}: {detail}", status.as_u16());
-        if status.as_u16() == 429 || status.is_server_error() {
-            Err(SendError::Transient(reason))
-        } else {
-            Err(SendError::Permanent(reason))
-        }
+        Err(refusal(
+            status,
+            format!("whatsapp: HTTP {}: {detail}", status.as_u16()),
+        ))
     }
 
     /// An SMS through Twilio, carrying the notification's id as Twilio's
@@ -791,6 +816,7 @@ impl App {
                 ("Body", text.as_str()),
             ])
             .send()
+            .instrument(provider_span("twilio", &twilio.endpoint))
             .await
             .map_err(|e| SendError::Transient(format!("sms: {e}")))?;
         let status = response.status();
@@ -806,12 +832,10 @@ impl App {
             .as_i64()
             .map(|c| format!(" ({c})"))
             .unwrap_or_default();
-        let reason = format!("sms: HTTP {}{code}: {detail}", status.as_u16());
-        if status.as_u16() == 429 || status.is_server_error() {
-            Err(SendError::Transient(reason))
-        } else {
-            Err(SendError::Permanent(reason))
-        }
+        Err(refusal(
+            status,
+            format!("sms: HTTP {}{code}: {detail}", status.as_u16()),
+        ))
     }
 
     /// The messages of one visit, for the visit's page and the tests.
