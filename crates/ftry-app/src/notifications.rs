@@ -838,6 +838,73 @@ impl App {
         ))
     }
 
+    /// Mail to a staff member (an invitation, a password reset), written to
+    /// the outbox in the caller's transaction; with SMTP configured, a job
+    /// delivers it.
+    pub(crate) async fn mail(
+        &self,
+        tx: &mut PgConnection,
+        tenant: Uuid,
+        recipient: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<(), sqlx::Error> {
+        let id = ftry_store::outbox::put(tx, tenant, recipient, subject, body).await?;
+        if let Mailer::Smtp(_) = self.notifier.mailer {
+            jobs_store::enqueue(
+                tx,
+                &NewJob {
+                    queue: "notifications",
+                    kind: "mail.deliver",
+                    tenant_id: Some(tenant),
+                    payload: serde_json::json!({ "message_id": id }),
+                    run_at: Utc::now(),
+                    max_attempts: 8,
+                    timeout_secs: 60,
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Deliver one outbox message over SMTP.
+    pub(crate) async fn deliver_mail(&self, job: &Job) -> Result<(), JobFailure> {
+        let (tenant, id) = ids(job, "message_id")?;
+        let mut tx = self.pools.begin(tenant).await?;
+        let Some(message) = ftry_store::outbox::lock_undelivered(&mut tx, id).await? else {
+            return Ok(());
+        };
+        let rendered = Rendered {
+            subject: message.subject.clone(),
+            html: format!(
+                "<!doctype html><html><body><pre>{}</pre></body></html>",
+                escape(&message.body)
+            ),
+            text: message.body.clone(),
+        };
+        let outcome = self
+            .deliver(
+                &mut tx,
+                tenant,
+                &message.recipient,
+                &rendered,
+                &format!("<{id}@ftry>"),
+            )
+            .await;
+        let failure = match &outcome {
+            Ok(_) => None,
+            Err(SendError::Transient(reason) | SendError::Permanent(reason)) => Some(reason.clone()),
+        };
+        ftry_store::outbox::record_delivery(&mut tx, id, failure.as_deref()).await?;
+        tx.commit().await?;
+        match outcome {
+            Ok(_) => Ok(()),
+            Err(SendError::Transient(reason)) => Err(JobFailure::transient(reason)),
+            Err(SendError::Permanent(reason)) => Err(JobFailure::permanent(reason)),
+        }
+    }
+
     /// The messages of one visit, for the visit's page and the tests.
     pub async fn notifications_of(
         &self,

@@ -184,7 +184,7 @@ impl App {
             "{}/invite/accept?token={token}",
             self.settings.public_url.trim_end_matches('/')
         );
-        outbox::put(
+        self.mail(
             &mut tx,
             principal.tenant_id,
             email.as_str(),
@@ -293,7 +293,7 @@ impl App {
                 "{}/password-reset?token={token}",
                 self.settings.public_url.trim_end_matches('/')
             );
-            outbox::put(
+            self.mail(
                 &mut tx,
                 user.tenant_id,
                 &user.email,

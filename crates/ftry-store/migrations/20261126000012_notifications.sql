@@ -31,3 +31,10 @@ ALTER TABLE notifications FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON notifications
     USING (tenant_id = (SELECT ftry_current_tenant()))
     WITH CHECK (tenant_id = (SELECT ftry_current_tenant()));
+
+-- The mail outbox becomes a transactional outbox: a message is written in
+-- the transaction that causes it and, when SMTP is configured, delivered by
+-- a job that records the outcome here.
+ALTER TABLE outbox_messages
+    ADD COLUMN delivered_at   timestamptz,
+    ADD COLUMN delivery_error text;

@@ -15,21 +15,53 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
 }
 
+/// Store a message in the transaction that causes it; its id.
 pub async fn put(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     recipient: &str,
     subject: &str,
     body: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<Uuid, sqlx::Error> {
+    let id = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO outbox_messages (tenant_id, id, recipient, subject, body) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(tenant_id)
-    .bind(Uuid::now_v7())
+    .bind(id)
     .bind(recipient)
     .bind(subject)
     .bind(body)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// A message to deliver, locked while it is; `None` when it is gone or
+/// already delivered.
+pub async fn lock_undelivered(conn: &mut PgConnection, id: Uuid) -> Result<Option<Message>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, recipient, subject, body, created_at FROM outbox_messages
+          WHERE id = $1 AND delivered_at IS NULL FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Record a delivery (`error` None) or a failed attempt.
+pub async fn record_delivery(
+    conn: &mut PgConnection,
+    id: Uuid,
+    error: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outbox_messages
+            SET delivered_at = CASE WHEN $2::text IS NULL THEN now() END, delivery_error = $2
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error)
     .execute(conn)
     .await?;
     Ok(())

@@ -107,6 +107,32 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 
+/// A quoted-printable body decoded: soft line breaks joined, `=XX` bytes
+/// restored.
+fn quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'=', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
 fn header<'a>(message: &'a str, name: &str) -> &'a str {
     message
         .lines()
@@ -768,5 +794,71 @@ async fn an_sms_is_retried_with_the_same_idempotency_token_after_a_server_error(
         row.get("attempts"),
     );
     assert_eq!(seen, ("sms".into(), "twilio".into(), format!("SM{:032}", 2), 2));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn with_smtp_an_invitation_is_delivered_from_the_outbox() {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let app = TestApp::fresh_with(|config| {
+        config.jobs.run_in_serve = true;
+        config.jobs.poll_interval_ms = 50;
+        config.notifications.smtp_url = Some(url.try_into().unwrap());
+        config.notifications.from = "ftry <no-reply@example.com>".into();
+    })
+    .await;
+    let business = app.signup("Invite Salon").await;
+    let invited = app
+        .authed(
+            reqwest::Method::POST,
+            "/api/v1/users/invitations",
+            &business.access_token,
+        )
+        .json(&json!({"email": "neha.stylist@example.com", "name": "Neha Joshi", "roles": ["stylist"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invited.status(), 201);
+    let messages = smtp.wait_for(1).await;
+    let mail = &messages[0];
+    assert_eq!(header(mail, "To"), "neha.stylist@example.com");
+    assert_eq!(header(mail, "Subject"), "You're invited to Invite Salon on ftry");
+    // The link the outbox holds is the one that went out, and it works.
+    let token = app
+        .outbox_token(&business.tenant_id, "neha.stylist@example.com", "token=")
+        .await;
+    let decoded = quoted_printable(mail);
+    assert!(
+        decoded.contains(&format!("/invite/accept?token={token}\n")),
+        "{decoded}"
+    );
+    let mut db = app.db.as_ref().unwrap().admin().await;
+    let started = Instant::now();
+    loop {
+        let delivered: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM outbox_messages WHERE recipient = 'neha.stylist@example.com'
+                AND delivered_at IS NOT NULL AND delivery_error IS NULL",
+        )
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+        if delivered == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "delivery not recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let accepted = app
+        .post_json(
+            "/api/v1/auth/invitations/accept",
+            &json!({"token": token, "password": "copper-kettle-monsoon-77"}),
+        )
+        .await;
+    assert_eq!(accepted.status(), 200);
+    assert_eq!(smtp.messages().len(), 1, "one mail, sent once");
     app.stop().await;
 }
