@@ -783,6 +783,15 @@ async fn attempt(app: App, config: Arc<JobConfig>, worker: String, job: Job) {
                 )
             }
         };
+        // Counted before it is recorded: whoever sees the job's end in the
+        // database sees it counted too.
+        app.jobs
+            .runs
+            .get_or_create(&KindOutcome {
+                kind: job.kind.clone(),
+                outcome: label,
+            })
+            .inc();
         let recorded = async {
             let mut conn = app.pools.acquire(PoolName::App).await?;
             store::end(&mut conn, &job, &worker, ending).await
@@ -794,13 +803,6 @@ async fn attempt(app: App, config: Arc<JobConfig>, worker: String, job: Job) {
                 tracing::warn!(error = %error, "could not record the job's end; its lease will run out")
             }
         }
-        app.jobs
-            .runs
-            .get_or_create(&KindOutcome {
-                kind: job.kind.clone(),
-                outcome: label,
-            })
-            .inc();
         match &outcome {
             Ok(()) => tracing::info!(latency_ms = started.elapsed().as_millis() as u64, "job done"),
             Err(failure) if label == "dead" => {

@@ -148,18 +148,33 @@ async fn a_failed_request_is_reported_once_with_its_identifiers_and_no_personal_
         assert!(started.elapsed() < Duration::from_secs(30), "no report arrived");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let metrics = reqwest::get(format!("http://127.0.0.1:{admin_port}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(
-        sample(&metrics, "ftry_error_reports_total", r#"outcome="sent""#),
-        Some(1.0)
-    );
+    // The endpoint has the report; ftry counts it once the answer is back.
+    let scrape = || async {
+        reqwest::get(format!("http://127.0.0.1:{admin_port}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let started = Instant::now();
+    let metrics = loop {
+        let metrics = scrape().await;
+        if sample(&metrics, "ftry_error_reports_total", r#"outcome="sent""#) == Some(1.0) {
+            break metrics;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the report was never counted as sent:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(
         sample(&metrics, "ftry_error_reports_total", r#"outcome="failed""#),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&metrics, "ftry_error_reports_total", r#"outcome="dropped""#),
         Some(0.0)
     );
 

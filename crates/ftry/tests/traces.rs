@@ -312,9 +312,21 @@ async fn http_protobuf_export_continues_the_callers_trace_with_database_and_redi
         "one trace: {spans:#?}"
     );
 
-    let metrics = scrape(admin_port).await;
-    let exported = sample(&metrics, "ftry_trace_spans_exported_total", "").unwrap();
-    assert_eq!(exported as usize, collector.0.lock().unwrap().len());
+    // The receiver holds the spans before its answer reaches ftry, which
+    // counts them then.
+    let started = Instant::now();
+    let metrics = loop {
+        let metrics = scrape(admin_port).await;
+        let exported = sample(&metrics, "ftry_trace_spans_exported_total", "").unwrap();
+        if exported as usize == collector.0.lock().unwrap().len() {
+            break metrics;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "exported {exported}, received more"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(
         sample(
             &metrics,
