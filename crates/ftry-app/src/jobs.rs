@@ -547,10 +547,6 @@ impl Worker {
         }
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Claim and run jobs, and enqueue scheduled runs, until `shutdown`
     /// resolves; then let running jobs finish within `grace` and release
     /// the rest.

@@ -106,7 +106,12 @@ impl App {
             business: business_metrics::BusinessMetrics::new(false),
             schedules: schedule_cache::ScheduleCache::default(),
             jobs: jobs::JobMetrics::default(),
-            notifier: Default::default(),
+            // Until the service sets its own: the outbox, default reminders.
+            notifier: std::sync::Arc::new(
+                notifications::NotificationSettings::default()
+                    .resolve()
+                    .map_err(AppError::Internal)?,
+            ),
         })
     }
 

@@ -232,21 +232,6 @@ pub struct Notifier {
     pub quiet: QuietHours,
 }
 
-impl Default for Notifier {
-    fn default() -> Self {
-        Self {
-            mailer: Mailer::Outbox,
-            whatsapp: None,
-            sms: None,
-            reminder_hours: vec![24, 2],
-            quiet: QuietHours {
-                start: NaiveTime::from_hms_opt(21, 0, 0).unwrap_or_default(),
-                end: NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
-            },
-        }
-    }
-}
-
 impl NotificationSettings {
     /// Check every value; an error names the key and the expected form.
     pub fn resolve(&self) -> Result<Notifier, String> {
@@ -274,15 +259,13 @@ impl NotificationSettings {
         let whatsapp = match (&self.whatsapp_phone_number_id, &self.whatsapp_access_token) {
             (None, None) => None,
             (Some(id), Some(token)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
-                let api = self.whatsapp_api_url.trim_end_matches('/');
-                if url::Url::parse(api).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
-                    return Err("notifications.whatsapp_api_url: expected a URL such as https://graph.facebook.com/v21.0".into());
-                }
+                let (client, api) = provider_api(
+                    "whatsapp_api_url",
+                    &self.whatsapp_api_url,
+                    "https://graph.facebook.com/v21.0",
+                )?;
                 Some(WhatsApp {
-                    client: reqwest::Client::builder()
-                        .timeout(Duration::from_secs(30))
-                        .build()
-                        .map_err(|e| format!("notifications.whatsapp: {e}"))?,
+                    client,
                     endpoint: format!("{api}/{id}/messages"),
                     token: token.clone(),
                     language: self.whatsapp_language.clone(),
@@ -299,15 +282,9 @@ impl NotificationSettings {
             (Some(sid), Some(token), Some(from))
                 if sid.starts_with("AC") && sid.len() == 34 && sid.bytes().all(|b| b.is_ascii_alphanumeric()) =>
             {
-                let api = self.twilio_api_url.trim_end_matches('/');
-                if url::Url::parse(api).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
-                    return Err("notifications.twilio_api_url: expected a URL such as https://api.twilio.com".into());
-                }
+                let (client, api) = provider_api("twilio_api_url", &self.twilio_api_url, "https://api.twilio.com")?;
                 Some(Twilio {
-                    client: reqwest::Client::builder()
-                        .timeout(Duration::from_secs(30))
-                        .build()
-                        .map_err(|e| format!("notifications.twilio: {e}"))?,
+                    client,
                     endpoint: format!("{api}/2010-04-01/Accounts/{sid}/Messages.json"),
                     account_sid: sid.clone(),
                     token: token.clone(),
@@ -329,6 +306,19 @@ impl NotificationSettings {
             quiet,
         })
     }
+}
+
+/// A provider's HTTP client and API base (`notifications.<key>`, checked).
+fn provider_api<'a>(key: &str, url: &'a str, example: &str) -> Result<(reqwest::Client, &'a str), String> {
+    let api = url.trim_end_matches('/');
+    if url::Url::parse(api).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
+        return Err(format!("notifications.{key}: expected a URL such as {example}"));
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| format!("notifications.{key}: {e}"))?;
+    Ok((client, api))
 }
 
 /// A rendered message.
@@ -903,18 +893,6 @@ impl App {
             Err(SendError::Transient(reason)) => Err(JobFailure::transient(reason)),
             Err(SendError::Permanent(reason)) => Err(JobFailure::permanent(reason)),
         }
-    }
-
-    /// The messages of one visit, for the visit's page and the tests.
-    pub async fn notifications_of(
-        &self,
-        tenant: Uuid,
-        appointment_id: Uuid,
-    ) -> Result<Vec<store::Notification>, crate::AppError> {
-        let mut tx = self.pools.begin(tenant).await?;
-        let list = store::of_appointment(&mut tx, appointment_id).await?;
-        tx.commit().await?;
-        Ok(list)
     }
 }
 

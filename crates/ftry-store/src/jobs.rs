@@ -66,6 +66,11 @@ pub struct QueueStats {
 /// Enqueue in the caller's transaction: the job exists only if it commits.
 pub async fn enqueue(conn: &mut PgConnection, job: &NewJob<'_>) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::now_v7();
+    insert(conn, id, job).await?;
+    Ok(id)
+}
+
+async fn insert(conn: &mut PgConnection, id: Uuid, job: &NewJob<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO jobs (id, queue, kind, tenant_id, payload, run_at, max_attempts, timeout_secs)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -80,7 +85,7 @@ pub async fn enqueue(conn: &mut PgConnection, job: &NewJob<'_>) -> Result<Uuid, 
     .bind(job.timeout_secs)
     .execute(conn)
     .await?;
-    Ok(id)
+    Ok(())
 }
 
 /// Enqueue the run of schedule `name` due at `due_at`, unless some node
@@ -103,20 +108,7 @@ pub async fn enqueue_scheduled(
     if claimed.rows_affected() == 0 {
         return Ok(None);
     }
-    sqlx::query(
-        "INSERT INTO jobs (id, queue, kind, tenant_id, payload, run_at, max_attempts, timeout_secs)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(id)
-    .bind(job.queue)
-    .bind(job.kind)
-    .bind(job.tenant_id)
-    .bind(&job.payload)
-    .bind(job.run_at)
-    .bind(job.max_attempts)
-    .bind(job.timeout_secs)
-    .execute(conn)
-    .await?;
+    insert(conn, id, job).await?;
     Ok(Some(id))
 }
 

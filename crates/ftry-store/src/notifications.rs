@@ -145,19 +145,6 @@ pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<Notificati
     .await
 }
 
-/// The messages of one visit, in sending order.
-pub async fn of_appointment(
-    conn: &mut PgConnection,
-    appointment_id: Uuid,
-) -> Result<Vec<Notification>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM notifications WHERE appointment_id = $1 ORDER BY send_at, id"
-    ))
-    .bind(appointment_id)
-    .fetch_all(conn)
-    .await
-}
-
 /// Skip the visit's reminders still waiting: its new plan replaces them.
 pub async fn skip_pending_reminders(
     conn: &mut PgConnection,

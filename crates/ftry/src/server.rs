@@ -167,9 +167,7 @@ pub async fn run(
         database,
         config,
     } = prepared;
-    let admin_server = tokio::spawn(
-        axum::serve(admin, ftry_api::admin_router(state.clone()).into_make_service()).into_future(),
-    );
+    let admin_server = spawn_admin(&state, admin);
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
     let worker = config
         .jobs
@@ -228,6 +226,11 @@ pub async fn run(
     outcome
 }
 
+/// Serve the metrics on the admin listener until aborted.
+fn spawn_admin(state: &AppState, admin: TcpListener) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    tokio::spawn(axum::serve(admin, ftry_api::admin_router(state.clone()).into_make_service()).into_future())
+}
+
 /// Start a job worker that stops when `stop` turns true.
 fn spawn_worker(
     state: &AppState,
@@ -261,9 +264,7 @@ pub async fn run_worker(
         database,
         config,
     } = prepared;
-    let admin_server = tokio::spawn(
-        axum::serve(admin, ftry_api::admin_router(state.clone()).into_make_service()).into_future(),
-    );
+    let admin_server = spawn_admin(&state, admin);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = spawn_worker(&state, &config, stopped)?;
     shutdown.await;

@@ -13,7 +13,7 @@ use axum::http::HeaderMap;
 use nix::sys::signal::Signal;
 use serde_json::{json, Value};
 use sqlx::Executor;
-use support::metrics::sample;
+use support::metrics::{sample, scrape_until};
 use support::{free_port, traversable_tempdir, FtryProcess, TestDb};
 
 /// One request the endpoint received: the auth header, the content type and
@@ -149,26 +149,10 @@ async fn a_failed_request_is_reported_once_with_its_identifiers_and_no_personal_
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // The endpoint has the report; ftry counts it once the answer is back.
-    let scrape = || async {
-        reqwest::get(format!("http://127.0.0.1:{admin_port}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
-    let started = Instant::now();
-    let metrics = loop {
-        let metrics = scrape().await;
-        if sample(&metrics, "ftry_error_reports_total", r#"outcome="sent""#) == Some(1.0) {
-            break metrics;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the report was never counted as sent:\n{metrics}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let metrics = scrape_until(admin_port, "one report sent", |text| {
+        sample(text, "ftry_error_reports_total", r#"outcome="sent""#) == Some(1.0)
+    })
+    .await;
     assert_eq!(
         sample(&metrics, "ftry_error_reports_total", r#"outcome="failed""#),
         Some(0.0)

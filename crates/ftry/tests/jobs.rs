@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use serde_json::json;
 use sqlx::{Connection, Executor, PgConnection, Row};
-use support::metrics::sample;
+use support::metrics::{sample, scrape_port};
 use support::{free_port, traversable_tempdir, FtryProcess, TestDb};
 
 fn worker_env(db: &TestDb, admin_port: u16) -> Vec<(&'static str, String)> {
@@ -176,12 +176,7 @@ async fn three_workers_run_a_thousand_jobs_once_each_and_each_scheduled_run_once
     // The workers' own counts add up to the thousand.
     let mut counted = 0.0;
     for (_, port) in &workers {
-        let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = scrape_port(*port).await;
         counted += sample(
             &text,
             "ftry_job_runs_total",
@@ -276,12 +271,7 @@ async fn transient_failures_are_retried_and_permanent_ones_wait_for_an_operator(
             ),
         ]
     );
-    let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape_port(port).await;
     for (outcome, count) in [("success", 1.0), ("retry", 4.0), ("dead", 2.0)] {
         let labels = format!(r#"kind="diagnostic.echo",outcome="{outcome}""#);
         assert_eq!(

@@ -183,10 +183,20 @@ async fn wait_status(db: &mut PgConnection, appointment: &str, event: &str, stat
 }
 
 async fn salon_with_client(app: &TestApp, email: &str) -> (Salon, String) {
+    salon_and_client(
+        app,
+        "Mail Salon",
+        json!({"name": "Ravi Kumar", "phone": "+919800011122", "email": email}),
+    )
+    .await
+}
+
+/// A salon of one stylist and one service, and a client made from `client`.
+async fn salon_and_client(app: &TestApp, name: &'static str, client: serde_json::Value) -> (Salon, String) {
     let salon = Salon::create(
         app,
         Setup {
-            name: "Mail Salon",
+            name,
             stylists: 1,
             categories: &[],
             services: &[Service::new("Haircut", 30, 50_000)],
@@ -194,18 +204,8 @@ async fn salon_with_client(app: &TestApp, email: &str) -> (Salon, String) {
         },
     )
     .await;
-    let client = body(
-        post(
-            app,
-            salon.token(),
-            "/api/v1/clients",
-            &json!({"name": "Ravi Kumar", "phone": "+919800011122", "email": email}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let id = client["id"].as_str().unwrap().to_owned();
+    let created = body(post(app, salon.token(), "/api/v1/clients", &client).await, 201).await;
+    let id = created["id"].as_str().unwrap().to_owned();
     (salon, id)
 }
 
@@ -456,29 +456,12 @@ async fn whatsapp_salon(stand_in: &WhatsAppStandIn) -> (TestApp, Salon, String) 
         config.notifications.whatsapp_access_token = Some(ftry_app::settings::Secret::new("wa-token-5521"));
     })
     .await;
-    let salon = Salon::create(
+    let (salon, id) = salon_and_client(
         &app,
-        Setup {
-            name: "Chat Salon",
-            stylists: 1,
-            categories: &[],
-            services: &[Service::new("Haircut", 30, 50_000)],
-            chairs: 0,
-        },
+        "Chat Salon",
+        json!({"name": "Kavya Nair", "phone": "+919845000111"}),
     )
     .await;
-    let client = body(
-        post(
-            &app,
-            salon.token(),
-            "/api/v1/clients",
-            &json!({"name": "Kavya Nair", "phone": "+919845000111"}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let id = client["id"].as_str().unwrap().to_owned();
     (app, salon, id)
 }
 
@@ -722,29 +705,12 @@ async fn an_sms_is_retried_with_the_same_idempotency_token_after_a_server_error(
         config.notifications.twilio_from = Some("+14155550100".into());
     })
     .await;
-    let salon = Salon::create(
+    let (salon, client) = salon_and_client(
         &app,
-        Setup {
-            name: "Text Salon",
-            stylists: 1,
-            categories: &[],
-            services: &[Service::new("Haircut", 30, 50_000)],
-            chairs: 0,
-        },
+        "Text Salon",
+        json!({"name": "Arjun Rao", "phone": "+919845000222"}),
     )
     .await;
-    let client = body(
-        post(
-            &app,
-            salon.token(),
-            "/api/v1/clients",
-            &json!({"name": "Arjun Rao", "phone": "+919845000222"}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let client = client["id"].as_str().unwrap().to_owned();
     let appointment = book(&app, &salon, &client, pune(day(3), 10, 0)).await;
     let mut db = app.db.as_ref().unwrap().admin().await;
     wait_status(&mut db, &appointment, "booking_confirmed", "sent").await;

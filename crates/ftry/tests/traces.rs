@@ -21,7 +21,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use prost::Message;
-use support::metrics::sample;
+use support::metrics::{sample, scrape_port, scrape_until};
 use support::{free_port, traversable_tempdir, FtryProcess, TestDb, TestRedis};
 
 /// One span as the collector received it.
@@ -187,15 +187,6 @@ fn base_env(db: &TestDb, admin_port: u16) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn scrape(admin_port: u16) -> String {
-    reqwest::get(format!("http://127.0.0.1:{admin_port}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 /// A failed login runs the named `login_lookup` statement and, with Redis
 /// configured, the rate limiter's Redis command.
 async fn failed_login(ftry: &FtryProcess, request_id: &str, traceparent: &str) {
@@ -314,19 +305,11 @@ async fn http_protobuf_export_continues_the_callers_trace_with_database_and_redi
 
     // The receiver holds the spans before its answer reaches ftry, which
     // counts them then.
-    let started = Instant::now();
-    let metrics = loop {
-        let metrics = scrape(admin_port).await;
-        let exported = sample(&metrics, "ftry_trace_spans_exported_total", "").unwrap();
-        if exported as usize == collector.0.lock().unwrap().len() {
-            break metrics;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "exported {exported}, received more"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let received = collector.0.lock().unwrap().len();
+    let metrics = scrape_until(admin_port, "exported = received", |text| {
+        sample(text, "ftry_trace_spans_exported_total", "") == Some(received as f64)
+    })
+    .await;
     assert_eq!(
         sample(
             &metrics,
@@ -432,7 +415,7 @@ async fn a_collector_that_cannot_be_reached_costs_spans_not_requests() {
     // Every sampled span ends up counted as dropped, none as exported.
     let started = Instant::now();
     loop {
-        let metrics = scrape(admin_port).await;
+        let metrics = scrape_port(admin_port).await;
         assert_eq!(sample(&metrics, "ftry_trace_spans_exported_total", ""), Some(0.0));
         let dropped = sample(
             &metrics,

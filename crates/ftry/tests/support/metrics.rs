@@ -34,3 +34,31 @@ pub async fn scrape(app: &TestApp) -> String {
     assert!(text.ends_with("# EOF\n"), "a complete exposition");
     text
 }
+
+/// The metrics of a process's admin listener on `port`, as curl would get
+/// them.
+pub async fn scrape_port(port: u16) -> String {
+    reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Scrape `port` until `done` holds for a scrape (a counter that moves once
+/// a peer has answered, say), 30 s at most; that scrape.
+pub async fn scrape_until(port: u16, what: &str, done: impl Fn(&str) -> bool) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let text = scrape_port(port).await;
+        if done(&text) {
+            return text;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{what} never held:\n{text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
