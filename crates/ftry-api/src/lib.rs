@@ -28,6 +28,7 @@ mod security_headers;
 mod staff;
 mod tenant;
 mod users;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;

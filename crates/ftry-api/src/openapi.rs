@@ -28,6 +28,7 @@ use crate::AppState;
          (name = "public", description = "Online booking for clients, no login"),
          (name = "invoices", description = "Checkout: GST invoices, payments, credit notes, the ledger"),
          (name = "reports", description = "Revenue, GST, staff, appointments, the cash close"),
+         (name = "webhooks", description = "Outbound webhooks for integrations and their delivery log"),
          (name = "health", description = "Probes"))
 )]
 struct ApiDoc;
@@ -72,6 +73,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::catalog::router())
         .merge(crate::staff::router())
         .merge(crate::products::router())
+        .merge(crate::webhooks::router())
 }
 
 /// The document as JSON.

@@ -185,6 +185,14 @@ impl App {
                 .after(serde_json::json!({ "status": next.name() })),
         )
         .await?;
+        appointments::emit(
+            &mut tx,
+            principal.tenant_id,
+            &format!("appointment.{}", next.name()),
+            id,
+            serde_json::json!({ "from": current.name(), "by": actor_label(principal) }),
+        )
+        .await?;
         let appointment = appointments::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         let view = view(&mut tx, appointment).await?;
         tx.commit().await?;

@@ -394,6 +394,28 @@ fn append(field: &'static str, text: &str, extra: &str, max: usize) -> Result<St
     Ok(joined)
 }
 
+/// Audit a change to a client and announce it to integrations: both name
+/// the fields that changed, never their values.
+async fn announce(
+    tx: &mut PgConnection,
+    tenant_id: Uuid,
+    origin: &Origin,
+    actor: Actor,
+    action: &str,
+    id: Uuid,
+    details: serde_json::Value,
+) -> Result<(), AppError> {
+    audit::record(
+        tx,
+        tenant_id,
+        origin,
+        Event::new(actor, action, "client", id).after(&details),
+    )
+    .await?;
+    ftry_store::appointments::emit(tx, tenant_id, action, id, details).await?;
+    Ok(())
+}
+
 impl App {
     fn seal_contact(&self, tenant_id: Uuid, client_id: Uuid, field: &str, value: &str) -> SealedContact {
         let sealed = self.protection.seal(value, &context(tenant_id, client_id, field));
@@ -568,12 +590,14 @@ impl App {
                 return Err(self.refused(tenant_id, e, &record).await);
             }
         };
-        audit::record(
+        announce(
             &mut tx,
             tenant_id,
             origin,
-            Event::new(principal.actor(), "client.created", "client", id)
-                .after(serde_json::json!({ "fields": changed_fields(&empty, &record) })),
+            principal.actor(),
+            "client.created",
+            id,
+            serde_json::json!({ "fields": changed_fields(&empty, &record) }),
         )
         .await?;
         tx.commit().await?;
@@ -639,12 +663,14 @@ impl App {
         sqlx::query("RELEASE SAVEPOINT new_client")
             .execute(&mut *tx)
             .await?;
-        audit::record(
+        announce(
             tx,
             tenant_id,
             origin,
-            Event::new(Actor::Anonymous, "client.created", "client", id)
-                .after(serde_json::json!({ "fields": changed_fields(&empty, &record), "source": "online" })),
+            Actor::Anonymous,
+            "client.created",
+            id,
+            serde_json::json!({ "fields": changed_fields(&empty, &record), "source": "online" }),
         )
         .await?;
         Ok(id)
@@ -691,12 +717,14 @@ impl App {
                 return Err(self.refused(tenant_id, e, &after).await);
             }
         };
-        audit::record(
+        announce(
             &mut tx,
             tenant_id,
             origin,
-            Event::new(principal.actor(), "client.updated", "client", id)
-                .after(serde_json::json!({ "changed": changed })),
+            principal.actor(),
+            "client.updated",
+            id,
+            serde_json::json!({ "changed": changed }),
         )
         .await?;
         tx.commit().await?;
@@ -792,12 +820,14 @@ impl App {
                 return Err(self.refused(tenant_id, e, &merged).await);
             }
         };
-        audit::record(
+        announce(
             &mut tx,
             tenant_id,
             origin,
-            Event::new(principal.actor(), "client.merged", "client", target_id)
-                .after(serde_json::json!({ "duplicate_id": duplicate_id, "changed": filled })),
+            principal.actor(),
+            "client.merged",
+            target_id,
+            serde_json::json!({ "duplicate_id": duplicate_id, "changed": filled }),
         )
         .await?;
         tx.commit().await?;

@@ -1043,6 +1043,18 @@ impl App {
             .after(serde_json::json!({ "method": request.method, "amount_paise": amount, "status": status })),
         )
         .await?;
+        ftry_store::appointments::emit(
+            &mut tx,
+            principal.tenant_id,
+            if kind == "refund" {
+                "invoice.refunded"
+            } else {
+                "invoice.paid"
+            },
+            id,
+            serde_json::json!({ "method": request.method, "amount_paise": amount, "payment_status": status }),
+        )
+        .await?;
         let invoice = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         let view = view(&mut tx, invoice, None).await?;
         tx.commit().await?;
@@ -1348,7 +1360,11 @@ async fn finalize_in(
     ftry_store::appointments::emit(
         tx,
         principal.tenant_id,
-        action,
+        if invoice.kind == "credit_note" {
+            "invoice.credit_note_issued"
+        } else {
+            "invoice.finalized"
+        },
         invoice.id,
         serde_json::json!({ "number": number, "total_paise": figures.totals.grand_total }),
     )
@@ -1438,6 +1454,14 @@ async fn complete_appointment(
             details: serde_json::json!({ "by": "checkout" }),
             actor: &crate::appointments::actor_label(principal),
         },
+    )
+    .await?;
+    ftry_store::appointments::emit(
+        tx,
+        principal.tenant_id,
+        "appointment.completed",
+        id,
+        serde_json::json!({ "from": appointment.status, "by": "checkout" }),
     )
     .await?;
     Ok(true)

@@ -446,6 +446,7 @@ impl App {
             "events.dispatch" => self.dispatch_event(job).await,
             "notification.send" => self.send_notification(job).await,
             "mail.deliver" => self.deliver_mail(job).await,
+            "webhook.deliver" => self.deliver_webhook(job).await,
             "diagnostic.echo" => diagnostic(job).await,
             other => Err(JobFailure::permanent(format!("no handler for job kind {other}"))),
         }

@@ -32,6 +32,7 @@ pub mod staff;
 pub mod tenant;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use std::collections::HashMap;
 
@@ -62,6 +63,8 @@ pub struct App {
     pub jobs: jobs::JobMetrics,
     /// Where client messages go, and when reminders are due.
     pub notifier: std::sync::Arc<notifications::Notifier>,
+    /// Outbound webhooks' settings and the client that delivers them.
+    pub webhooks: std::sync::Arc<webhooks::Webhooks>,
 }
 
 impl App {
@@ -109,6 +112,11 @@ impl App {
             // Until the service sets its own: the outbox, default reminders.
             notifier: std::sync::Arc::new(
                 notifications::NotificationSettings::default()
+                    .resolve()
+                    .map_err(AppError::Internal)?,
+            ),
+            webhooks: std::sync::Arc::new(
+                webhooks::WebhookSettings::default()
                     .resolve()
                     .map_err(AppError::Internal)?,
             ),

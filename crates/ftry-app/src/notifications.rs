@@ -482,6 +482,7 @@ impl App {
             )
             .await?;
         }
+        self.plan_webhooks(&mut tx, tenant, &event).await?;
         store::mark_event_processed(&mut tx, event_id).await?;
         tx.commit().await?;
         Ok(())
@@ -897,7 +898,7 @@ impl App {
 }
 
 /// The job's business and the id named `field` in its payload.
-fn ids(job: &Job, field: &str) -> Result<(Uuid, Uuid), JobFailure> {
+pub(crate) fn ids(job: &Job, field: &str) -> Result<(Uuid, Uuid), JobFailure> {
     let tenant = job
         .tenant_id
         .ok_or_else(|| JobFailure::permanent("the job names no business"))?;

@@ -72,6 +72,7 @@ catalog! {
     ReportsOperations = "reports:operations": "See appointment and utilization reports",
     ReportsRevenue = "reports:revenue": "See revenue, tax and commission reports",
     DataExport = "data:export": "Export all of the business's data",
+    WebhooksManage = "webhooks:manage": "Register webhooks for integrations and read their delivery log",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -23,5 +23,6 @@ pub mod tenant;
 pub mod tenants;
 pub mod user_tokens;
 pub mod users;
+pub mod webhooks;
 
 pub use pool::{DatabaseSettings, DbMetrics, PoolName, Pools};

@@ -13,13 +13,14 @@ pub struct DomainEvent {
     pub kind: String,
     pub subject_id: Uuid,
     pub payload: serde_json::Value,
+    pub created_at: DateTime<Utc>,
     pub processed_at: Option<DateTime<Utc>>,
 }
 
 /// The event, locked, so that two workers cannot handle it at once.
 pub async fn lock_event(conn: &mut PgConnection, id: Uuid) -> Result<Option<DomainEvent>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, kind, subject_id, payload, processed_at FROM domain_events WHERE id = $1 FOR UPDATE",
+        "SELECT id, kind, subject_id, payload, created_at, processed_at FROM domain_events WHERE id = $1 FOR UPDATE",
     )
     .bind(id)
     .fetch_optional(conn)

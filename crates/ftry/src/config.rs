@@ -18,6 +18,7 @@ use ftry_api::HttpSettings;
 use ftry_app::data_protection::{DataProtection, DataProtectionSettings};
 use ftry_app::jobs::JobSettings;
 use ftry_app::notifications::NotificationSettings;
+use ftry_app::webhooks::WebhookSettings;
 use ftry_app::AuthSettings;
 use ftry_ops::error_reporting::ErrorReportingSettings;
 use ftry_ops::logging::LogSettings;
@@ -25,9 +26,10 @@ use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgConnectOptions;
 
 /// Sections, longest first where one could prefix another.
-const SECTIONS: [&str; 13] = [
+const SECTIONS: [&str; 14] = [
     "error_reporting",
     "notifications",
+    "webhooks",
     "data_protection",
     "rate_limit",
     "database",
@@ -58,6 +60,7 @@ pub struct Config {
     pub error_reporting: ErrorReportingSettings,
     pub jobs: JobSettings,
     pub notifications: NotificationSettings,
+    pub webhooks: WebhookSettings,
     pub shutdown: ShutdownConfig,
 }
 
@@ -323,6 +326,7 @@ impl Config {
         self.log.filter().map_err(ConfigError)?;
         self.jobs.resolve().map_err(ConfigError)?;
         self.notifications.resolve().map_err(ConfigError)?;
+        self.webhooks.resolve().map_err(ConfigError)?;
         self.validate_auth()?;
         let protection = &self.data_protection;
         if !protection.keys.is_empty() || protection.active_key.is_some() || protection.index_key.is_some() {

@@ -124,6 +124,7 @@ async fn prepare_with(config: &Config, database: &Database, demo: bool) -> anyho
     let mut app = ftry_app::App::new(pools, config.auth.clone(), protection).await?;
     app.business = ftry_app::business_metrics::BusinessMetrics::new(config.admin.per_tenant_labels);
     app.notifier = std::sync::Arc::new(config.notifications.resolve().map_err(anyhow::Error::msg)?);
+    app.webhooks = std::sync::Arc::new(config.webhooks.resolve().map_err(anyhow::Error::msg)?);
     if demo {
         let summary = app.seed_demo().await?;
         tracing::info!(

@@ -42,6 +42,8 @@ const SQL_OR: &str = "\" OR 1=1";
 /// draft, and the day's till closed.
 struct Populated {
     name: String,
+    /// A webhook endpoint for every event, registered before the visits.
+    webhook_id: String,
     business: Business,
     owner_session_id: String,
     /// The owner's session on another device: a session the owner may end.
@@ -154,6 +156,7 @@ impl Populated {
             ("appointment_id", self.appointment_id.clone()),
             ("product_id", self.product_id.clone()),
             ("invoice_id", self.invoice_id.clone()),
+            ("webhook_id", self.webhook_id.clone()),
             ("position", "0".to_owned()),
         ])
     }
@@ -203,6 +206,7 @@ impl Populated {
             self.invoice_id.clone(),
             self.credit_note_id.clone(),
             self.draft_invoice_id.clone(),
+            self.webhook_id.clone(),
         ]
     }
 
@@ -317,6 +321,9 @@ impl Populated {
             ("POST", "/api/v1/locations/{location_id}/cash-close") => json!({
                 "business_day": self.closed_day.pred_opt().unwrap(), "counted_cash_paise": 0,
             }),
+            ("PATCH", "/api/v1/webhooks/{webhook_id}") => json!({"description": "CRM sync"}),
+            // Takes no body; an empty object is ignored.
+            ("POST", "/api/v1/webhooks/{webhook_id}/secret") => json!({}),
             ("PUT", "/api/v1/staff/{staff_id}/commission") => {
                 json!({"service_commission_bp": 1500, "product_commission_bp": 500})
             }
@@ -443,6 +450,13 @@ async fn populated(app: &TestApp, name: &str) -> Populated {
         &post(
             "/api/v1/clients".into(),
             json!({"name": format!("N. Kulkarni of {name}"), "phone": "+919812345679"}),
+        )
+        .await,
+    );
+    let webhook_id = id_of(
+        &post(
+            "/api/v1/webhooks".into(),
+            json!({"url": "https://hooks.example.com/ftry", "events": ["*"]}),
         )
         .await,
     );
@@ -623,6 +637,7 @@ async fn populated(app: &TestApp, name: &str) -> Populated {
 
     Populated {
         name: name.to_owned(),
+        webhook_id,
         business,
         owner_session_id,
         other_device_session_id,
@@ -1397,6 +1412,7 @@ async fn tenant_lists_never_contain_another_tenants_records() {
         ("/api/v1/staff/{staff_id}", &b.service_id),
         ("/api/v1/staff/{staff_id}/time-off", &b.time_off_id),
         ("/api/v1/products", &b.product_id),
+        ("/api/v1/webhooks", &b.webhook_id),
         ("/api/v1/products", &b.product_sku),
         ("/api/v1/products/{product_id}", &b.product_name),
         ("/api/v1/locations/{location_id}/stock", &b.product_id),
