@@ -19,6 +19,8 @@ use crate::data_protection::Sealed;
 use crate::error::{AppError, Validator};
 use crate::{App, Principal};
 
+/// The channels client messages go out on.
+pub const MESSAGE_CHANNELS: [&str; 3] = ["email", "sms", "whatsapp"];
 pub const GENDERS: [&str; 5] = ["female", "male", "non_binary", "other", "prefer_not_to_say"];
 pub const CONSENT_CHANNELS: [&str; 7] = [
     "in_person",
@@ -56,6 +58,8 @@ pub struct Client {
     pub consent_at: Option<DateTime<Utc>>,
     pub consent_channel: Option<String>,
     pub preferred_staff_id: Option<Uuid>,
+    /// Channels the client asked not to be messaged on: `email`, `whatsapp`, `sms`.
+    pub opted_out_channels: Vec<String>,
     /// Set when this record was merged into another; it no longer appears in searches.
     pub merged_into: Option<Uuid>,
     pub merged_at: Option<DateTime<Utc>>,
@@ -89,6 +93,8 @@ pub struct NewClient {
     /// `in_person`, `phone`, `online`, `whatsapp`, `sms`, `email` or `paper_form`.
     pub consent_channel: Option<String>,
     pub preferred_staff_id: Option<Uuid>,
+    /// Channels the client asked not to be messaged on: `email`, `whatsapp`, `sms`.
+    pub opted_out_channels: Option<Vec<String>>,
 }
 
 /// A change (PATCH): absent fields stay as they are; `null` clears a field
@@ -121,6 +127,8 @@ pub struct ClientChanges {
     #[serde(default, deserialize_with = "crate::catalog::nullable")]
     #[schema(value_type = Option<Uuid>)]
     pub preferred_staff_id: Option<Option<Uuid>>,
+    /// The whole list: `[]` lets every channel through again.
+    pub opted_out_channels: Option<Vec<String>>,
 }
 
 impl From<&NewClient> for ClientChanges {
@@ -138,6 +146,7 @@ impl From<&NewClient> for ClientChanges {
             marketing_consent: new.marketing_consent,
             consent_channel: new.consent_channel.clone().map(Some),
             preferred_staff_id: new.preferred_staff_id.map(Some),
+            opted_out_channels: new.opted_out_channels.clone(),
         }
     }
 }
@@ -255,6 +264,7 @@ struct Valid {
     consent_notes: Option<String>,
     preferred_staff_id: Option<Option<Uuid>>,
     consent: (bool, Option<DateTime<Utc>>, Option<String>),
+    opted_out_channels: Option<Vec<String>>,
 }
 
 /// Check `changes` against the client as it is (`before`); every invalid
@@ -324,6 +334,24 @@ fn validate(before: &ClientRecord, changes: &ClientChanges, now: DateTime<Utc>) 
         }
         (false, None, None)
     };
+    let opted_out_channels = changes.opted_out_channels.as_ref().map(|channels| {
+        let mut picked: Vec<String> = Vec::new();
+        for channel in channels {
+            if !MESSAGE_CHANNELS.contains(&channel.as_str()) {
+                v.push(
+                    "opted_out_channels",
+                    format!(
+                        "`{channel}` is not a channel: one of {}",
+                        MESSAGE_CHANNELS.join(", ")
+                    ),
+                );
+            } else if !picked.contains(channel) {
+                picked.push(channel.clone());
+            }
+        }
+        picked.sort_unstable();
+        picked
+    });
     v.finish()?;
     Ok(Valid {
         name,
@@ -337,6 +365,7 @@ fn validate(before: &ClientRecord, changes: &ClientChanges, now: DateTime<Utc>) 
         consent_notes,
         preferred_staff_id: changes.preferred_staff_id,
         consent,
+        opted_out_channels,
     })
 }
 
@@ -357,6 +386,7 @@ fn changed_fields(a: &ClientRecord, b: &ClientRecord) -> Vec<&'static str> {
         ("marketing_consent", a.marketing_consent != b.marketing_consent),
         ("consent_channel", a.consent_channel != b.consent_channel),
         ("preferred_staff_id", a.preferred_staff_id != b.preferred_staff_id),
+        ("opted_out_channels", a.opted_out_channels != b.opted_out_channels),
     ]
     .into_iter()
     .filter_map(|(name, differs)| differs.then_some(name))
@@ -483,6 +513,7 @@ impl App {
             consent_at: row.consent_at,
             consent_channel: row.consent_channel,
             preferred_staff_id: row.preferred_staff_id,
+            opted_out_channels: row.opted_out_channels,
             merged_into: row.merged_into,
             merged_at: row.merged_at,
             created_at: row.created_at,
@@ -536,6 +567,9 @@ impl App {
             after.preferred_staff_id = staff;
         }
         (after.marketing_consent, after.consent_at, after.consent_channel) = valid.consent;
+        if let Some(channels) = valid.opted_out_channels {
+            after.opted_out_channels = channels;
+        }
         after
     }
 
@@ -862,6 +896,13 @@ impl App {
             merged.consent_at = other.consent_at;
             merged.consent_channel = other.consent_channel;
         }
+        // An opt-out given on either record stands.
+        for channel in other.opted_out_channels {
+            if !merged.opted_out_channels.contains(&channel) {
+                merged.opted_out_channels.push(channel);
+            }
+        }
+        merged.opted_out_channels.sort_unstable();
         for tag in other.tags {
             if !merged.tags.contains(&tag) {
                 merged.tags.push(tag);

@@ -30,6 +30,9 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// A reminder moved out of quiet hours still lands at least this long
 /// before the visit, or it goes to the evening before.
 const REMINDER_MARGIN_MINUTES: i64 = 30;
+/// A follow-up after a missed visit goes out this long after the visit was
+/// marked a no-show (or when quiet hours end).
+const NO_SHOW_FOLLOW_UP_HOURS: i64 = 2;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -140,13 +143,20 @@ impl QuietHours {
         }
     }
 
-    /// `at`, or, when it falls in quiet hours (in `tz`), the end of them if
-    /// that is still [`REMINDER_MARGIN_MINUTES`] before `visit`, else their
-    /// start.
-    pub fn place(&self, at: DateTime<Utc>, visit: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+    /// `at`, or, when it falls in quiet hours (in `tz`), their end.
+    pub fn after(&self, at: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+        match self.period(at, tz) {
+            Some((_, end)) => end,
+            None => at,
+        }
+    }
+
+    /// The quiet period `at` falls in, as instants; `None` when it falls in
+    /// none (or the period's edges do not exist that day).
+    fn period(&self, at: DateTime<Utc>, tz: Tz) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         let local = at.with_timezone(&tz);
         if !self.contains(local.time()) {
-            return at;
+            return None;
         }
         let date = local.date_naive();
         let one_day = chrono::Duration::days(1);
@@ -165,10 +175,17 @@ impl QuietHours {
                 .earliest()
                 .map(|t| t.with_timezone(&Utc))
         };
-        let (Some(quiet_start), Some(quiet_end)) = (
-            local_instant(start_day, self.start),
-            local_instant(end_day, self.end),
-        ) else {
+        Some((
+            local_instant(start_day, self.start)?,
+            local_instant(end_day, self.end)?,
+        ))
+    }
+
+    /// `at`, or, when it falls in quiet hours (in `tz`), the end of them if
+    /// that is still [`REMINDER_MARGIN_MINUTES`] before `visit`, else their
+    /// start.
+    pub fn place(&self, at: DateTime<Utc>, visit: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+        let Some((quiet_start, quiet_end)) = self.period(at, tz) else {
             return at;
         };
         if quiet_end <= visit - chrono::Duration::minutes(REMINDER_MARGIN_MINUTES) {
@@ -219,6 +236,7 @@ pub fn whatsapp_template(event: &str) -> &'static str {
         "booking_confirmed" => "ftry_booking_confirmed",
         "reminder" => "ftry_reminder",
         "rescheduled" => "ftry_rescheduled",
+        "no_show_follow_up" => "ftry_no_show_follow_up",
         _ => "ftry_cancelled",
     }
 }
@@ -367,6 +385,13 @@ fn render(event: &str, client: &str, visit: &VisitContext) -> Rendered {
                 visit.location
             ),
         ),
+        "no_show_follow_up" => (
+            format!("We missed you at {business}"),
+            format!(
+                "we missed you at your visit to {business} ({}) on {when}. We would be glad to see you another time.",
+                visit.location
+            ),
+        ),
         _ => (
             format!("Cancelled: your visit to {business}"),
             format!(
@@ -409,6 +434,10 @@ fn sms_text(event: &str, visit: &VisitContext) -> String {
         "booking_confirmed" => format!("{}: booked {services} on {when}.", visit.business),
         "reminder" => format!("{}: reminder, {services} on {when}.", visit.business),
         "rescheduled" => format!("{}: your visit moved to {when}.", visit.business),
+        "no_show_follow_up" => format!(
+            "{}: we missed you on {when}. Book again any time.",
+            visit.business
+        ),
         _ => format!("{}: your visit on {when} is cancelled.", visit.business),
     }
 }
@@ -458,6 +487,7 @@ impl App {
             "appointment.booked" => Some(("booking_confirmed", true)),
             "appointment.rescheduled" => Some(("rescheduled", true)),
             "appointment.cancelled" => Some(("cancelled", false)),
+            "appointment.no_show" => Some(("no_show_follow_up", false)),
             _ => None,
         };
         // A move or a cancellation replaces the reminders already planned
@@ -503,20 +533,41 @@ impl App {
             return Ok(());
         };
         let client = ftry_store::clients::get(tx, visit.client_id).await?;
-        // Every configured channel the client can be reached on.
-        let mut channels = Vec::new();
+        // Every configured channel the client can be reached on, less those
+        // they opted out of.
+        let mut reachable = Vec::new();
         if client.as_ref().is_some_and(|c| c.email().is_some()) {
-            channels.push("email");
+            reachable.push("email");
         }
         let has_phone = client.as_ref().is_some_and(|c| c.phone().is_some());
         if self.notifier.whatsapp.is_some() && has_phone {
-            channels.push("whatsapp");
+            reachable.push("whatsapp");
         }
         if self.notifier.sms.is_some() && has_phone {
-            channels.push("sms");
+            reachable.push("sms");
         }
+        let opted_out = client
+            .as_ref()
+            .map(|c| c.opted_out_channels.clone())
+            .unwrap_or_default();
+        let channels: Vec<&str> = reachable
+            .iter()
+            .copied()
+            .filter(|c| !opted_out.iter().any(|o| o == c))
+            .collect();
         let tz = Tz::from_str(&visit.timezone).unwrap_or(chrono_tz::Asia::Kolkata);
-        let mut messages = vec![(first, now)];
+        // A follow-up after a missed visit invites the client back: marketing,
+        // only with their consent, and never in quiet hours.
+        let marketing = first == "no_show_follow_up";
+        let first_at = if marketing {
+            self.notifier
+                .quiet
+                .after(now + chrono::Duration::hours(NO_SHOW_FOLLOW_UP_HOURS), tz)
+        } else {
+            now
+        };
+        let consented = client.as_ref().is_some_and(|c| c.marketing_consent);
+        let mut messages = vec![(first, first_at)];
         if with_reminders && !channels.is_empty() {
             for hours in &self.notifier.reminder_hours {
                 let at = visit.starts_at - chrono::Duration::hours(i64::from(*hours));
@@ -526,7 +577,16 @@ impl App {
                 }
             }
         }
-        if channels.is_empty() {
+        let silenced = if marketing && !consented {
+            Some("no marketing consent".to_owned())
+        } else if channels.is_empty() && !reachable.is_empty() {
+            Some(format!("client opted out of {}", reachable.join(", ")))
+        } else if channels.is_empty() {
+            Some("no email address or reachable phone".to_owned())
+        } else {
+            None
+        };
+        if let Some(reason) = silenced {
             // Visible to the owner: this client hears nothing.
             store::insert(
                 tx,
@@ -538,7 +598,7 @@ impl App {
                     channel: "email",
                     appointment_start: visit.starts_at,
                     send_at: now,
-                    skipped: Some("no email address or reachable phone"),
+                    skipped: Some(&reason),
                 },
             )
             .await?;
@@ -600,6 +660,9 @@ impl App {
             {
                 Some("appointment already over")
             }
+            Some(v) if notification.event == "no_show_follow_up" && v.status != "no_show" => {
+                Some("appointment no longer a no-show")
+            }
             Some(v) if notification.event != "cancelled" && v.starts_at != notification.appointment_start => {
                 Some("appointment moved")
             }
@@ -618,6 +681,21 @@ impl App {
             return Ok(());
         };
         let client = ftry_store::clients::get(&mut tx, notification.client_id).await?;
+        // Asked again now: an opt-out or a withdrawn consent since planning holds.
+        let refused = match &client {
+            Some(c) if c.opted_out_channels.contains(&notification.channel) => {
+                Some(format!("client opted out of {}", notification.channel))
+            }
+            Some(c) if notification.event == "no_show_follow_up" && !c.marketing_consent => {
+                Some("no marketing consent".to_owned())
+            }
+            _ => None,
+        };
+        if let Some(reason) = refused {
+            store::record(&mut tx, id, Outcome::Skipped { reason: &reason }).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
         let (field, missing) = match notification.channel.as_str() {
             "whatsapp" | "sms" => (crate::clients::PHONE, "no phone number"),
             _ => (crate::clients::EMAIL, "no email address"),
@@ -941,6 +1019,18 @@ mod tests {
         assert_eq!(quiet.place(ist(10, 6, 15), ist(10, 8, 15), tz), ist(9, 21, 0));
         // 24 h before a 22:30 visit is 22:30 the day before: the next morning.
         assert_eq!(quiet.place(ist(9, 22, 30), ist(10, 22, 30), tz), ist(10, 8, 0));
+    }
+
+    #[test]
+    fn a_follow_up_in_quiet_hours_waits_for_their_end() {
+        let quiet = QuietHours::parse("21:00-08:00").unwrap();
+        let tz = chrono_tz::Asia::Kolkata;
+        assert_eq!(quiet.after(ist(9, 20, 59), tz), ist(9, 20, 59));
+        assert_eq!(quiet.after(ist(9, 21, 0), tz), ist(10, 8, 0));
+        assert_eq!(quiet.after(ist(10, 3, 30), tz), ist(10, 8, 0));
+        assert_eq!(quiet.after(ist(10, 8, 0), tz), ist(10, 8, 0));
+        let daytime = QuietHours::parse("13:00-14:00").unwrap();
+        assert_eq!(daytime.after(ist(10, 13, 30), tz), ist(10, 14, 0));
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub struct ClientRow {
     pub consent_at: Option<DateTime<Utc>>,
     pub consent_channel: Option<String>,
     pub preferred_staff_id: Option<Uuid>,
+    pub opted_out_channels: Vec<String>,
     pub merged_into: Option<Uuid>,
     pub merged_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -80,6 +81,7 @@ impl ClientRow {
             consent_at: self.consent_at,
             consent_channel: self.consent_channel.clone(),
             preferred_staff_id: self.preferred_staff_id,
+            opted_out_channels: self.opted_out_channels.clone(),
         }
     }
 }
@@ -100,11 +102,13 @@ pub struct ClientRecord {
     pub consent_at: Option<DateTime<Utc>>,
     pub consent_channel: Option<String>,
     pub preferred_staff_id: Option<Uuid>,
+    /// `email`, `whatsapp`, `sms`: channels the client is never messaged on.
+    pub opted_out_channels: Vec<String>,
 }
 
 const COLUMNS: &str = "id, name, phone_ciphertext, phone_key_id, phone_index, email_ciphertext, email_key_id,
         email_index, gender, birthday, notes, tags, allergies, consent_notes, marketing_consent, consent_at,
-        consent_channel, preferred_staff_id, merged_into, merged_at, created_at, updated_at";
+        consent_channel, preferred_staff_id, opted_out_channels, merged_into, merged_at, created_at, updated_at";
 
 /// Why the database refused a client write, when the caller can fix it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,8 +144,9 @@ pub async fn insert(
     sqlx::query_as(&format!(
         "INSERT INTO clients (tenant_id, id, name, phone_ciphertext, phone_key_id, phone_index, email_ciphertext,
                               email_key_id, email_index, gender, birthday, notes, tags, allergies, consent_notes,
-                              marketing_consent, consent_at, consent_channel, preferred_staff_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                              marketing_consent, consent_at, consent_channel, preferred_staff_id,
+                              opted_out_channels)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
          RETURNING {COLUMNS}"
     ))
     .bind(tenant_id)
@@ -163,6 +168,7 @@ pub async fn insert(
     .bind(client.consent_at)
     .bind(&client.consent_channel)
     .bind(client.preferred_staff_id)
+    .bind(&client.opted_out_channels)
     .fetch_one(conn)
     .await
 }
@@ -177,7 +183,8 @@ pub async fn update(
         "UPDATE clients SET name = $2, phone_ciphertext = $3, phone_key_id = $4, phone_index = $5,
                 email_ciphertext = $6, email_key_id = $7, email_index = $8, gender = $9, birthday = $10,
                 notes = $11, tags = $12, allergies = $13, consent_notes = $14, marketing_consent = $15,
-                consent_at = $16, consent_channel = $17, preferred_staff_id = $18, updated_at = now()
+                consent_at = $16, consent_channel = $17, preferred_staff_id = $18, opted_out_channels = $19,
+                updated_at = now()
           WHERE id = $1
          RETURNING {COLUMNS}"
     ))
@@ -199,6 +206,7 @@ pub async fn update(
     .bind(client.consent_at)
     .bind(&client.consent_channel)
     .bind(client.preferred_staff_id)
+    .bind(&client.opted_out_channels)
     .fetch_one(conn)
     .await
 }

@@ -828,3 +828,221 @@ async fn with_smtp_an_invitation_is_delivered_from_the_outbox() {
     assert_eq!(smtp.messages().len(), 1, "one mail, sent once");
     app.stop().await;
 }
+
+/// Make the queued messages of `event` for the visit due now, as if their
+/// time had come.
+async fn bring_forward(db: &mut PgConnection, appointment: &str, event: &str) -> u64 {
+    sqlx::query(
+        "UPDATE jobs SET run_at = now()
+          WHERE kind = 'notification.send' AND state = 'queued'
+            AND (payload->>'notification_id')::uuid IN
+                (SELECT id FROM notifications WHERE appointment_id = $1::uuid AND event = $2)",
+    )
+    .bind(appointment)
+    .bind(event)
+    .execute(db)
+    .await
+    .unwrap()
+    .rows_affected()
+}
+
+/// (channel, status, reason) of the visit's messages of `event`.
+async fn messages_of(
+    db: &mut PgConnection,
+    appointment: &str,
+    event: &str,
+) -> Vec<(String, String, Option<String>)> {
+    sqlx::query_as(
+        "SELECT channel, status, reason FROM notifications
+          WHERE appointment_id = $1::uuid AND event = $2 ORDER BY send_at, channel",
+    )
+    .bind(appointment)
+    .bind(event)
+    .fetch_all(db)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn opted_out_channels_are_skipped_and_a_no_show_follow_up_goes_only_to_clients_who_consented() {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let stand_in = WhatsAppStandIn::default();
+    let port = stand_in.start().await;
+    let app = TestApp::fresh_with(|config| {
+        config.jobs.run_in_serve = true;
+        config.jobs.poll_interval_ms = 50;
+        config.notifications.smtp_url = Some(url.try_into().unwrap());
+        config.notifications.whatsapp_api_url = format!("http://127.0.0.1:{port}/v21.0");
+        config.notifications.whatsapp_phone_number_id = Some("109876543210".into());
+        config.notifications.whatsapp_access_token = Some(ftry_app::settings::Secret::new("wa-token-5521"));
+    })
+    .await;
+    let (salon, client) = salon_and_client(
+        &app,
+        "Opt Salon",
+        json!({"name": "Meera Iyer", "phone": "+919845000222", "email": "meera@example.com",
+               "opted_out_channels": ["whatsapp", "whatsapp"]}),
+    )
+    .await;
+    let mut db = app.db.as_ref().unwrap().admin().await;
+
+    // Reachable by email and WhatsApp, opted out of WhatsApp: email only.
+    let first = book(&app, &salon, &client, pune(day(3), 10, 0)).await;
+    wait_status(&mut db, &first, "booking_confirmed", "sent").await;
+    assert_eq!(
+        messages_of(&mut db, &first, "booking_confirmed").await,
+        [("email".into(), "sent".into(), None)]
+    );
+    assert_eq!(
+        messages_of(&mut db, &first, "reminder").await,
+        [
+            ("email".into(), "pending".into(), None),
+            ("email".into(), "pending".into(), None)
+        ]
+    );
+    assert_eq!(smtp.wait_for(1).await.len(), 1);
+    assert!(stand_in.received.lock().unwrap().is_empty());
+
+    // Opting out of email as well: the reminders already planned are
+    // skipped when their time comes, and a new visit is announced nowhere.
+    let changed = body(
+        support::send(
+            &app,
+            salon.token(),
+            reqwest::Method::PATCH,
+            &format!("/api/v1/clients/{client}"),
+            Some(&json!({"opted_out_channels": ["whatsapp", "email"]})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(changed["opted_out_channels"], json!(["email", "whatsapp"]));
+    assert_eq!(bring_forward(&mut db, &first, "reminder").await, 2);
+    let started = Instant::now();
+    while messages_of(&mut db, &first, "reminder").await
+        != [
+            (
+                "email".into(),
+                "skipped".into(),
+                Some("client opted out of email".into()),
+            ),
+            (
+                "email".into(),
+                "skipped".into(),
+                Some("client opted out of email".into()),
+            ),
+        ]
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "reminders not skipped"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let second = book(&app, &salon, &client, pune(day(4), 11, 0)).await;
+    wait_status(&mut db, &second, "booking_confirmed", "skipped").await;
+    assert_eq!(
+        planned(&mut db, &second)
+            .await
+            .iter()
+            .map(|r| (r.0.as_str(), r.1.as_str(), r.3.as_deref()))
+            .collect::<Vec<_>>(),
+        [(
+            "booking_confirmed",
+            "skipped",
+            Some("client opted out of email, whatsapp")
+        )]
+    );
+
+    // A no-show without marketing consent: no follow-up.
+    let no_show = |appointment: String| {
+        let (app, token) = (&app, salon.token().to_owned());
+        async move {
+            body(
+                support::send(
+                    app,
+                    &token,
+                    reqwest::Method::POST,
+                    &format!("/api/v1/appointments/{appointment}/status"),
+                    Some(&json!({"status": "no_show"})),
+                )
+                .await,
+                200,
+            )
+            .await
+        }
+    };
+    no_show(first.clone()).await;
+    wait_status(&mut db, &first, "no_show_follow_up", "skipped").await;
+    assert_eq!(
+        messages_of(&mut db, &first, "no_show_follow_up").await,
+        [(
+            "email".into(),
+            "skipped".into(),
+            Some("no marketing consent".into())
+        )]
+    );
+
+    // With consent and email allowed again: one follow-up by email, two
+    // hours on (or when quiet hours end), sent when its time comes.
+    body(
+        support::send(
+            &app,
+            salon.token(),
+            reqwest::Method::PATCH,
+            &format!("/api/v1/clients/{client}"),
+            Some(&json!({"opted_out_channels": ["whatsapp"], "marketing_consent": true, "consent_channel": "in_person"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let before = Utc::now();
+    no_show(second.clone()).await;
+    wait_status(&mut db, &second, "no_show_follow_up", "pending").await;
+    // Planned by the event's handler, between the change and now.
+    let after = Utc::now();
+    let send_at: DateTime<Utc> = sqlx::query_scalar(
+        "SELECT send_at FROM notifications WHERE appointment_id = $1::uuid AND event = 'no_show_follow_up'",
+    )
+    .bind(&second)
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    let ist = chrono_tz::Asia::Kolkata;
+    let due = before - chrono::Duration::milliseconds(1) + chrono::Duration::hours(2);
+    let local = due.with_timezone(&ist);
+    let quiet = |t: chrono::NaiveTime| {
+        t >= chrono::NaiveTime::from_hms_opt(21, 0, 0).unwrap()
+            || t < chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap()
+    };
+    if quiet(local.time()) {
+        let morning = if local.time() >= chrono::NaiveTime::from_hms_opt(21, 0, 0).unwrap() {
+            local.date_naive().succ_opt().unwrap()
+        } else {
+            local.date_naive()
+        };
+        assert_eq!(
+            send_at.with_timezone(&ist).naive_local(),
+            morning.and_hms_opt(8, 0, 0).unwrap()
+        );
+    } else {
+        assert!(
+            send_at >= due && send_at <= after + chrono::Duration::hours(2),
+            "{send_at}"
+        );
+    }
+    assert_eq!(bring_forward(&mut db, &second, "no_show_follow_up").await, 1);
+    wait_status(&mut db, &second, "no_show_follow_up", "sent").await;
+    assert_eq!(
+        messages_of(&mut db, &second, "no_show_follow_up").await,
+        [("email".into(), "sent".into(), None)]
+    );
+    let mails = smtp.wait_for(2).await;
+    assert_eq!(mails.len(), 2);
+    assert_eq!(header(&mails[1], "Subject"), "We missed you at Opt Salon");
+    assert!(stand_in.received.lock().unwrap().is_empty(), "never on WhatsApp");
+    app.stop().await;
+}
