@@ -28,6 +28,7 @@ pub mod schedule_cache;
 pub mod sessions;
 pub mod settings;
 pub mod signup;
+pub mod sms;
 pub mod staff;
 pub mod tenant;
 pub mod tokens;

@@ -7,6 +7,7 @@
 //! out, after checking that the visit still stands as planned — a reminder
 //! for a visit that was cancelled or moved is skipped, never sent.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -64,6 +65,25 @@ pub struct NotificationSettings {
     pub twilio_from: Option<String>,
     /// Twilio's API base.
     pub twilio_api_url: String,
+    /// `twilio`, `msg91` or `http`; needed only when more than one is set up.
+    pub sms_provider: Option<String>,
+    /// India's DLT registration: the sender's entity id, and the id each
+    /// SMS event's text was registered under (`booking_confirmed`,
+    /// `reminder`, `rescheduled`, `cancelled`, `no_show_follow_up`).
+    pub dlt_entity_id: Option<String>,
+    pub dlt_template_ids: BTreeMap<String, String>,
+    /// SMS through MSG91's Flow API: the auth key and the MSG91 template of
+    /// each SMS event (linked to its DLT template in MSG91).
+    pub msg91_auth_key: Option<Secret>,
+    pub msg91_template_ids: BTreeMap<String, String>,
+    pub msg91_api_url: String,
+    /// SMS through any HTTP provider: POSTed a JSON body (docs/operations.md).
+    pub sms_http_url: Option<String>,
+    /// The `Authorization` header's value, e.g. `Bearer …`.
+    pub sms_http_authorization: Option<Secret>,
+    pub sms_http_sender: Option<String>,
+    /// Where the provider's message id is in its answer (a JSON pointer).
+    pub sms_http_message_id_pointer: String,
 }
 
 impl Default for NotificationSettings {
@@ -81,6 +101,16 @@ impl Default for NotificationSettings {
             twilio_auth_token: None,
             twilio_from: None,
             twilio_api_url: "https://api.twilio.com".into(),
+            sms_provider: None,
+            dlt_entity_id: None,
+            dlt_template_ids: BTreeMap::new(),
+            msg91_auth_key: None,
+            msg91_template_ids: BTreeMap::new(),
+            msg91_api_url: "https://control.msg91.com".into(),
+            sms_http_url: None,
+            sms_http_authorization: None,
+            sms_http_sender: None,
+            sms_http_message_id_pointer: "/id".into(),
         }
     }
 }
@@ -218,16 +248,6 @@ pub struct WhatsApp {
     language: String,
 }
 
-/// Twilio's Messages API, for SMS.
-pub struct Twilio {
-    client: reqwest::Client,
-    /// `{api}/2010-04-01/Accounts/{sid}/Messages.json`
-    endpoint: String,
-    account_sid: String,
-    token: Secret,
-    from: String,
-}
-
 /// The template a WhatsApp message of each event is sent with. Each takes
 /// four body parameters: the client's name, the business, the services, and
 /// the visit's local date and time.
@@ -245,7 +265,7 @@ pub fn whatsapp_template(event: &str) -> &'static str {
 pub struct Notifier {
     pub mailer: Mailer,
     pub whatsapp: Option<WhatsApp>,
-    pub sms: Option<Twilio>,
+    pub sms: Option<crate::sms::Sms>,
     pub reminder_hours: Vec<u32>,
     pub quiet: QuietHours,
 }
@@ -295,24 +315,7 @@ impl NotificationSettings {
                 )
             }
         };
-        let sms = match (&self.twilio_account_sid, &self.twilio_auth_token, &self.twilio_from) {
-            (None, None, None) => None,
-            (Some(sid), Some(token), Some(from))
-                if sid.starts_with("AC") && sid.len() == 34 && sid.bytes().all(|b| b.is_ascii_alphanumeric()) =>
-            {
-                let (client, api) = provider_api("twilio_api_url", &self.twilio_api_url, "https://api.twilio.com")?;
-                Some(Twilio {
-                    client,
-                    endpoint: format!("{api}/2010-04-01/Accounts/{sid}/Messages.json"),
-                    account_sid: sid.clone(),
-                    token: token.clone(),
-                    from: from.clone(),
-                })
-            }
-            _ => {
-                return Err("notifications.twilio_account_sid: expected an account SID (AC…, 34 characters) together with notifications.twilio_auth_token and notifications.twilio_from".into())
-            }
-        };
+        let sms = crate::sms::resolve(self)?;
         let mut reminder_hours = self.reminder_hours.clone();
         reminder_hours.sort_unstable_by(|a, b| b.cmp(a));
         reminder_hours.dedup();
@@ -327,7 +330,11 @@ impl NotificationSettings {
 }
 
 /// A provider's HTTP client and API base (`notifications.<key>`, checked).
-fn provider_api<'a>(key: &str, url: &'a str, example: &str) -> Result<(reqwest::Client, &'a str), String> {
+pub(crate) fn provider_api<'a>(
+    key: &str,
+    url: &'a str,
+    example: &str,
+) -> Result<(reqwest::Client, &'a str), String> {
     let api = url.trim_end_matches('/');
     if url::Url::parse(api).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
         return Err(format!("notifications.{key}: expected a URL such as {example}"));
@@ -424,32 +431,14 @@ fn render(event: &str, client: &str, visit: &VisitContext) -> Rendered {
     Rendered { subject, text, html }
 }
 
-/// The short text of an SMS: no client name (it travels through the
-/// carrier), the business, what and when.
-fn sms_text(event: &str, visit: &VisitContext) -> String {
-    let tz = Tz::from_str(&visit.timezone).unwrap_or(chrono_tz::Asia::Kolkata);
-    let when = visit.starts_at.with_timezone(&tz).format("%a %-d %b, %-I:%M %p");
-    let services = visit.services.join(", ");
-    match event {
-        "booking_confirmed" => format!("{}: booked {services} on {when}.", visit.business),
-        "reminder" => format!("{}: reminder, {services} on {when}.", visit.business),
-        "rescheduled" => format!("{}: your visit moved to {when}.", visit.business),
-        "no_show_follow_up" => format!(
-            "{}: we missed you on {when}. Book again any time.",
-            visit.business
-        ),
-        _ => format!("{}: your visit on {when} is cancelled.", visit.business),
-    }
-}
-
-enum SendError {
+pub(crate) enum SendError {
     Transient(String),
     Permanent(String),
 }
 
 /// A provider's refusal: worth retrying when it was busy (429) or failing
 /// (5xx), final otherwise.
-fn refusal(status: reqwest::StatusCode, reason: String) -> SendError {
+pub(crate) fn refusal(status: reqwest::StatusCode, reason: String) -> SendError {
     if status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
         SendError::Transient(reason)
     } else {
@@ -458,7 +447,7 @@ fn refusal(status: reqwest::StatusCode, reason: String) -> SendError {
 }
 
 /// A client span around a call to a provider's HTTP API.
-fn provider_span(provider: &'static str, url: &str) -> tracing::Span {
+pub(crate) fn provider_span(provider: &'static str, url: &str) -> tracing::Span {
     let host = url::Url::parse(url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
@@ -721,7 +710,10 @@ impl App {
         };
         let sent = match notification.channel.as_str() {
             "whatsapp" => self.whatsapp(&notification.event, &name, &address, &visit).await,
-            "sms" => self.sms(id, &notification.event, &address, &visit).await,
+            "sms" => match &self.notifier.sms {
+                Some(sms) => sms.send(id, &notification.event, &address, &visit).await,
+                None => Err(SendError::Permanent("SMS is no longer configured".into())),
+            },
             _ => {
                 let message = render(&notification.event, &name, &visit);
                 let message_id = format!("<{id}@ftry>");
@@ -858,52 +850,6 @@ impl App {
         Err(refusal(
             status,
             format!("whatsapp: HTTP {}: {detail}", status.as_u16()),
-        ))
-    }
-
-    /// An SMS through Twilio, carrying the notification's id as Twilio's
-    /// idempotency token, so a retry after a lost answer is not sent twice.
-    async fn sms(
-        &self,
-        id: Uuid,
-        event: &str,
-        phone: &str,
-        visit: &VisitContext,
-    ) -> Result<(&'static str, String), SendError> {
-        let Some(twilio) = &self.notifier.sms else {
-            return Err(SendError::Permanent("SMS is no longer configured".into()));
-        };
-        let text = sms_text(event, visit);
-        let response = twilio
-            .client
-            .post(&twilio.endpoint)
-            .basic_auth(&twilio.account_sid, Some(twilio.token.expose()))
-            .header("I-Twilio-Idempotency-Token", id.to_string())
-            .form(&[
-                ("To", phone),
-                ("From", twilio.from.as_str()),
-                ("Body", text.as_str()),
-            ])
-            .send()
-            .instrument(provider_span("twilio", &twilio.endpoint))
-            .await
-            .map_err(|e| SendError::Transient(format!("sms: {e}")))?;
-        let status = response.status();
-        let answer: serde_json::Value = response.json().await.unwrap_or_default();
-        if status.is_success() {
-            return match answer["sid"].as_str() {
-                Some(sid) => Ok(("twilio", sid.to_owned())),
-                None => Err(SendError::Transient("sms: accepted without a message sid".into())),
-            };
-        }
-        let detail = answer["message"].as_str().unwrap_or("no detail");
-        let code = answer["code"]
-            .as_i64()
-            .map(|c| format!(" ({c})"))
-            .unwrap_or_default();
-        Err(refusal(
-            status,
-            format!("sms: HTTP {}{code}: {detail}", status.as_u16()),
         ))
     }
 

@@ -1046,3 +1046,244 @@ async fn opted_out_channels_are_skipped_and_a_no_show_follow_up_goes_only_to_cli
     assert!(stand_in.received.lock().unwrap().is_empty(), "never on WhatsApp");
     app.stop().await;
 }
+
+/// An SMS provider's API: records each request's path, headers and JSON
+/// body, and answers with the scripted (status, JSON), then `default`.
+#[derive(Clone)]
+struct SmsStandIn {
+    received: std::sync::Arc<std::sync::Mutex<Vec<(String, axum::http::HeaderMap, serde_json::Value)>>>,
+    script: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<(u16, serde_json::Value)>>>,
+    default: serde_json::Value,
+}
+
+impl SmsStandIn {
+    fn answering(default: serde_json::Value) -> Self {
+        Self {
+            received: Default::default(),
+            script: Default::default(),
+            default,
+        }
+    }
+
+    async fn start(&self) -> u16 {
+        let stand_in = self.clone();
+        let app = axum::Router::new().fallback(
+            move |uri: axum::http::Uri,
+                  headers: axum::http::HeaderMap,
+                  axum::Json(body): axum::Json<serde_json::Value>| {
+                let stand_in = stand_in.clone();
+                async move {
+                    stand_in
+                        .received
+                        .lock()
+                        .unwrap()
+                        .push((uri.path().to_owned(), headers, body));
+                    let (status, answer) = stand_in
+                        .script
+                        .lock()
+                        .unwrap()
+                        .pop_front()
+                        .unwrap_or((200, stand_in.default.clone()));
+                    (
+                        axum::http::StatusCode::from_u16(status).unwrap(),
+                        axum::Json(answer),
+                    )
+                }
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        port
+    }
+}
+
+/// (channel, provider, provider message id, attempts, status, reason) of
+/// the visit's confirmation.
+async fn confirmation(
+    db: &mut PgConnection,
+    appointment: &str,
+) -> (String, String, String, i32, String, Option<String>) {
+    sqlx::query_as(
+        "SELECT channel, coalesce(provider, ''), coalesce(provider_message_id, ''), attempts, status, reason
+           FROM notifications WHERE appointment_id = $1::uuid AND event = 'booking_confirmed'",
+    )
+    .bind(appointment)
+    .fetch_one(db)
+    .await
+    .unwrap()
+}
+
+fn sms_events(prefix: &str) -> std::collections::BTreeMap<String, String> {
+    [
+        "booking_confirmed",
+        "reminder",
+        "rescheduled",
+        "cancelled",
+        "no_show_follow_up",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, e)| (e.to_string(), format!("{prefix}{i}")))
+    .collect()
+}
+
+#[tokio::test]
+async fn msg91_flow_messages_are_retried_on_a_server_error_and_its_refusals_are_final() {
+    let stand_in = SmsStandIn::answering(json!({"type": "success", "message": "3763646c3058323438343431"}));
+    stand_in
+        .script
+        .lock()
+        .unwrap()
+        .push_back((500, json!({"type": "error", "message": "Internal server error"})));
+    let port = stand_in.start().await;
+    let app = TestApp::fresh_with(|config| {
+        config.jobs.run_in_serve = true;
+        config.jobs.poll_interval_ms = 50;
+        config.jobs.retry_base_secs = 1;
+        config.jobs.retry_max_secs = 1;
+        config.notifications.msg91_api_url = format!("http://127.0.0.1:{port}");
+        config.notifications.msg91_auth_key = Some(ftry_app::settings::Secret::new("msg91-key-4410"));
+        config.notifications.msg91_template_ids = sms_events("64f1c0ffee");
+    })
+    .await;
+    let (salon, client) = salon_and_client(
+        &app,
+        "Flow Salon",
+        json!({"name": "Arjun Rao", "phone": "+919845000222"}),
+    )
+    .await;
+    let appointment = book(&app, &salon, &client, pune(day(3), 10, 0)).await;
+    let mut db = app.db.as_ref().unwrap().admin().await;
+    wait_status(&mut db, &appointment, "booking_confirmed", "sent").await;
+    assert_eq!(
+        confirmation(&mut db, &appointment).await,
+        (
+            "sms".into(),
+            "msg91".into(),
+            "3763646c3058323438343431".into(),
+            2,
+            "sent".into(),
+            None
+        )
+    );
+    let received = stand_in.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 2, "the 500 and its retry");
+    let when = pune(day(3), 10, 0)
+        .with_timezone(&chrono_tz::Asia::Kolkata)
+        .format("%a %-d %b, %-I:%M %p")
+        .to_string();
+    for (path, headers, body) in &received {
+        assert_eq!(path, "/api/v5/flow");
+        assert_eq!(headers["authkey"], "msg91-key-4410");
+        assert_eq!(
+            body,
+            &json!({
+                "template_id": "64f1c0ffee0",
+                "short_url": "0",
+                "recipients": [{
+                    "mobiles": "919845000222", "business": "Flow Salon", "services": "Haircut", "when": when,
+                }],
+            })
+        );
+    }
+
+    // MSG91 refuses some messages with 200 and `"type": "error"`: final.
+    stand_in.script.lock().unwrap().push_back((
+        200,
+        json!({"type": "error", "message": "Template ID is not approved"}),
+    ));
+    let second = book(&app, &salon, &client, pune(day(4), 11, 0)).await;
+    wait_status(&mut db, &second, "booking_confirmed", "failed").await;
+    assert_eq!(
+        confirmation(&mut db, &second).await,
+        (
+            "sms".into(),
+            "".into(),
+            "".into(),
+            1,
+            "failed".into(),
+            Some("sms: msg91 refused: Template ID is not approved".into())
+        )
+    );
+    assert_eq!(
+        stand_in.received.lock().unwrap().len(),
+        3,
+        "a refusal is not retried"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_generic_sms_provider_gets_the_text_with_its_dlt_ids_and_an_idempotency_key() {
+    let stand_in = SmsStandIn::answering(json!({"data": {"id": 99120034}}));
+    stand_in
+        .script
+        .lock()
+        .unwrap()
+        .push_back((429, json!({"error": {"message": "slow down"}})));
+    let port = stand_in.start().await;
+    let app = TestApp::fresh_with(|config| {
+        config.jobs.run_in_serve = true;
+        config.jobs.poll_interval_ms = 50;
+        config.jobs.retry_base_secs = 1;
+        config.jobs.retry_max_secs = 1;
+        config.notifications.sms_http_url = Some(format!("http://127.0.0.1:{port}/v1/sms"));
+        config.notifications.sms_http_authorization = Some(ftry_app::settings::Secret::new("Bearer gw-77"));
+        config.notifications.sms_http_sender = Some("FTRYSL".into());
+        config.notifications.sms_http_message_id_pointer = "/data/id".into();
+        config.notifications.dlt_entity_id = Some("1101456789012345678".into());
+        config.notifications.dlt_template_ids = sms_events("110716000000000000");
+    })
+    .await;
+    let (salon, client) = salon_and_client(
+        &app,
+        "Gate Salon",
+        json!({"name": "Arjun Rao", "phone": "+919845000222"}),
+    )
+    .await;
+    let appointment = book(&app, &salon, &client, pune(day(3), 10, 0)).await;
+    let mut db = app.db.as_ref().unwrap().admin().await;
+    wait_status(&mut db, &appointment, "booking_confirmed", "sent").await;
+    let id: String = sqlx::query_scalar(
+        "SELECT id::text FROM notifications WHERE appointment_id = $1::uuid AND event = 'booking_confirmed'",
+    )
+    .bind(&appointment)
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(
+        confirmation(&mut db, &appointment).await,
+        (
+            "sms".into(),
+            "http".into(),
+            "99120034".into(),
+            2,
+            "sent".into(),
+            None
+        )
+    );
+    let received = stand_in.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 2, "the 429 and its retry");
+    let when = pune(day(3), 10, 0)
+        .with_timezone(&chrono_tz::Asia::Kolkata)
+        .format("%a %-d %b, %-I:%M %p")
+        .to_string();
+    for (path, headers, body) in &received {
+        assert_eq!(path, "/v1/sms");
+        assert_eq!(headers["authorization"], "Bearer gw-77");
+        assert_eq!(headers["idempotency-key"], id.as_str());
+        assert_eq!(
+            body,
+            &json!({
+                "to": "+919845000222",
+                "text": format!("Gate Salon: booked Haircut on {when}."),
+                "sender": "FTRYSL",
+                "reference": id,
+                "dlt_entity_id": "1101456789012345678",
+                "dlt_template_id": "1107160000000000000",
+            })
+        );
+    }
+    app.stop().await;
+}
