@@ -11,6 +11,7 @@ mod clients;
 mod cookies;
 pub mod error;
 mod health;
+mod hooks;
 mod invoice_document;
 mod invoice_pdf;
 mod invoices;

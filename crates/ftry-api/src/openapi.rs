@@ -29,6 +29,7 @@ use crate::AppState;
          (name = "invoices", description = "Checkout: GST invoices, payments, credit notes, the ledger"),
          (name = "reports", description = "Revenue, GST, staff, appointments, the cash close"),
          (name = "webhooks", description = "Outbound webhooks for integrations and their delivery log"),
+         (name = "hooks", description = "Delivery reports from message providers, checked by their signatures"),
          (name = "health", description = "Probes"))
 )]
 struct ApiDoc;
@@ -74,6 +75,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::staff::router())
         .merge(crate::products::router())
         .merge(crate::webhooks::router())
+        .merge(crate::hooks::router())
 }
 
 /// The document as JSON.

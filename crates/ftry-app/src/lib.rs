@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod catalog;
 pub mod clients;
 pub mod data_protection;
+pub mod delivery_reports;
 pub mod demo;
 pub mod error;
 pub mod idempotency;

@@ -57,6 +57,11 @@ pub struct NotificationSettings {
     pub whatsapp_api_url: String,
     /// The language code the templates were approved in.
     pub whatsapp_language: String,
+    /// The Meta app's secret, which signs its delivery reports
+    /// (`POST /api/v1/hooks/whatsapp`), and the token its subscription
+    /// handshake must show. Unset: reports are refused.
+    pub whatsapp_app_secret: Option<Secret>,
+    pub whatsapp_verify_token: Option<Secret>,
     /// SMS through Twilio: the account, its auth token and the sending
     /// number (E.164) or messaging service. All set: clients with a phone
     /// number also get SMS.
@@ -97,6 +102,8 @@ impl Default for NotificationSettings {
             whatsapp_access_token: None,
             whatsapp_api_url: "https://graph.facebook.com/v21.0".into(),
             whatsapp_language: "en".into(),
+            whatsapp_app_secret: None,
+            whatsapp_verify_token: None,
             twilio_account_sid: None,
             twilio_auth_token: None,
             twilio_from: None,
@@ -265,6 +272,9 @@ pub fn whatsapp_template(event: &str) -> &'static str {
 pub struct Notifier {
     pub mailer: Mailer,
     pub whatsapp: Option<WhatsApp>,
+    /// The secret that signs WhatsApp's delivery reports and the
+    /// subscription handshake's token.
+    pub whatsapp_reports: Option<(Secret, Option<Secret>)>,
     pub sms: Option<crate::sms::Sms>,
     pub reminder_hours: Vec<u32>,
     pub quiet: QuietHours,
@@ -319,9 +329,14 @@ impl NotificationSettings {
         let mut reminder_hours = self.reminder_hours.clone();
         reminder_hours.sort_unstable_by(|a, b| b.cmp(a));
         reminder_hours.dedup();
+        let whatsapp_reports = self
+            .whatsapp_app_secret
+            .clone()
+            .map(|secret| (secret, self.whatsapp_verify_token.clone()));
         Ok(Notifier {
             mailer,
             whatsapp,
+            whatsapp_reports,
             sms,
             reminder_hours,
             quiet,
@@ -711,7 +726,15 @@ impl App {
         let sent = match notification.channel.as_str() {
             "whatsapp" => self.whatsapp(&notification.event, &name, &address, &visit).await,
             "sms" => match &self.notifier.sms {
-                Some(sms) => sms.send(id, &notification.event, &address, &visit).await,
+                Some(sms) => {
+                    let callback = format!(
+                        "{}{}",
+                        self.settings.public_url.trim_end_matches('/'),
+                        crate::delivery_reports::TWILIO_STATUS_PATH
+                    );
+                    sms.send(id, &notification.event, &address, &visit, &callback)
+                        .await
+                }
                 None => Err(SendError::Permanent("SMS is no longer configured".into())),
             },
             _ => {

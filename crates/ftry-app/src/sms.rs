@@ -232,9 +232,10 @@ impl Sms {
         event: &str,
         phone: &str,
         visit: &VisitContext,
+        status_callback: &str,
     ) -> Result<(&'static str, String), SendError> {
         match self {
-            Sms::Twilio(twilio) => twilio.send(id, event, phone, visit).await,
+            Sms::Twilio(twilio) => twilio.send(id, event, phone, visit, status_callback).await,
             Sms::Msg91(msg91) => msg91.send(event, phone, visit).await,
             Sms::Http(http) => http.send(id, event, phone, visit).await,
         }
@@ -242,14 +243,21 @@ impl Sms {
 }
 
 impl Twilio {
+    /// The auth token, which also signs Twilio's status callbacks.
+    pub fn auth_token(&self) -> &Secret {
+        &self.token
+    }
+
     /// Twilio takes the notification's id as an idempotency token, so a
-    /// retry after a lost answer is not sent twice.
+    /// retry after a lost answer is not sent twice; it reports on delivery
+    /// to `status_callback`.
     async fn send(
         &self,
         id: Uuid,
         event: &str,
         phone: &str,
         visit: &VisitContext,
+        status_callback: &str,
     ) -> Result<(&'static str, String), SendError> {
         let text = text(event, visit);
         let response = self
@@ -261,6 +269,7 @@ impl Twilio {
                 ("To", phone),
                 ("From", self.from.as_str()),
                 ("Body", text.as_str()),
+                ("StatusCallback", status_callback),
             ])
             .send()
             .instrument(provider_span("twilio", &self.endpoint))

@@ -130,11 +130,17 @@ pub struct Notification {
     pub provider_message_id: Option<String>,
     pub attempts: i32,
     pub sent_at: Option<DateTime<Utc>>,
+    /// What the provider reported since: `sent`, `delivered`, `read`,
+    /// `undelivered` or `failed`.
+    pub delivery_status: Option<String>,
+    pub delivery_status_at: Option<DateTime<Utc>>,
+    pub delivery_error: Option<String>,
 }
 
 const COLUMNS: &str =
     "id, appointment_id, client_id, event, channel, appointment_start, send_at, status, reason,
-                       provider, provider_message_id, attempts, sent_at";
+                       provider, provider_message_id, attempts, sent_at, delivery_status, delivery_status_at,
+                       delivery_error";
 
 /// The message, locked while it is sent: one sender at a time.
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<Notification>, sqlx::Error> {
@@ -188,11 +194,19 @@ pub async fn record(conn: &mut PgConnection, id: Uuid, outcome: Outcome<'_>) -> 
         Outcome::Failed { reason } => ("failed", Some(reason), None, None),
         Outcome::Attempted { reason } => ("pending", Some(reason), None, None),
     };
+    // A message handed to a provider that reports on delivery is findable
+    // by the provider's id.
     sqlx::query(
-        "UPDATE notifications SET status = $2, reason = $3, provider = coalesce($4, provider),
-                provider_message_id = coalesce($5, provider_message_id), attempts = attempts + 1,
-                sent_at = CASE WHEN $2 = 'sent' THEN now() END
-          WHERE id = $1",
+        "WITH updated AS (
+            UPDATE notifications SET status = $2, reason = $3, provider = coalesce($4, provider),
+                   provider_message_id = coalesce($5, provider_message_id), attempts = attempts + 1,
+                   sent_at = CASE WHEN $2 = 'sent' THEN now() END
+             WHERE id = $1
+         RETURNING tenant_id, id, provider, provider_message_id)
+         INSERT INTO provider_messages (provider, provider_message_id, tenant_id, notification_id)
+         SELECT provider, provider_message_id, tenant_id, id FROM updated
+          WHERE $2 = 'sent' AND provider IN ('whatsapp', 'twilio', 'msg91', 'http')
+         ON CONFLICT DO NOTHING",
     )
     .bind(id)
     .bind(status)
@@ -202,4 +216,47 @@ pub async fn record(conn: &mut PgConnection, id: Uuid, outcome: Outcome<'_>) -> 
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The business and notification a provider's message id belongs to.
+pub async fn by_provider_message(
+    conn: &mut PgConnection,
+    provider: &str,
+    message_id: &str,
+) -> Result<Option<(Uuid, Uuid)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT tenant_id, notification_id FROM provider_messages WHERE provider = $1 AND provider_message_id = $2",
+    )
+    .bind(provider)
+    .bind(message_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Record what the provider reports, unless the message is further along
+/// already (reports can arrive out of order): sent, then delivered or not,
+/// then read. False when nothing changed.
+pub async fn record_delivery(
+    conn: &mut PgConnection,
+    id: Uuid,
+    status: &str,
+    at: DateTime<Utc>,
+    error: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE notifications SET delivery_status = $2, delivery_status_at = $3, delivery_error = $4
+          WHERE id = $1
+            AND coalesce(array_position(ARRAY['sent', 'delivered', 'read'],
+                         CASE delivery_status WHEN 'undelivered' THEN 'delivered' WHEN 'failed' THEN 'delivered'
+                              ELSE delivery_status END), 0)
+              < array_position(ARRAY['sent', 'delivered', 'read'],
+                         CASE $2 WHEN 'undelivered' THEN 'delivered' WHEN 'failed' THEN 'delivered' ELSE $2 END)",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(at)
+    .bind(error)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -648,6 +648,9 @@ struct TwilioStandIn {
 }
 
 const TWILIO_SID: &str = "AC0123456789abcdef0123456789abcdef";
+/// `auth.public_url` of the test configuration: Twilio's callbacks are
+/// signed over it.
+const PUBLIC_URL: &str = "http://127.0.0.1:8080";
 
 impl TwilioStandIn {
     async fn start(&self) -> u16 {
@@ -744,8 +747,50 @@ async fn an_sms_is_retried_with_the_same_idempotency_token_after_a_server_error(
                 "Body".to_owned(),
                 format!("Text Salon: booked Haircut on {when}.")
             ),
+            (
+                "StatusCallback".to_owned(),
+                format!("{PUBLIC_URL}/api/v1/hooks/twilio/status")
+            ),
         ]
     );
+    let sid = format!("SM{:032}", 2);
+
+    // Twilio reports the delivery, signed with the auth token.
+    let callback = |params: Vec<(&'static str, String)>, token: &'static str| {
+        use base64::Engine;
+        use hmac::Mac;
+        let url = format!("{PUBLIC_URL}/api/v1/hooks/twilio/status");
+        let mut sorted = params.clone();
+        sorted.sort();
+        let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).unwrap();
+        mac.update(url.as_bytes());
+        for (name, value) in &sorted {
+            mac.update(name.as_bytes());
+            mac.update(value.as_bytes());
+        }
+        let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        let request = app
+            .client
+            .post(app.url("/api/v1/hooks/twilio/status"))
+            .header("x-twilio-signature", signature)
+            .form(&params);
+        async move { request.send().await.unwrap() }
+    };
+    let delivered = vec![
+        ("MessageSid", sid.clone()),
+        ("MessageStatus", "delivered".to_owned()),
+        ("AccountSid", TWILIO_SID.to_owned()),
+        ("To", "+919845000222".to_owned()),
+    ];
+    support::problem(
+        callback(delivered.clone(), "not-the-token").await,
+        401,
+        "bad_signature",
+    )
+    .await;
+    assert_eq!(delivery(&mut db, &sid).await, (None, None, None));
+    assert_eq!(callback(delivered, "twilio-token-77").await.status(), 204);
+    assert_eq!(delivery(&mut db, &sid).await.0.as_deref(), Some("delivered"));
     let row = sqlx::query(
         "SELECT channel, provider, provider_message_id, attempts FROM notifications WHERE id = $1::uuid",
     )
@@ -1285,5 +1330,178 @@ async fn a_generic_sms_provider_gets_the_text_with_its_dlt_ids_and_an_idempotenc
             })
         );
     }
+    app.stop().await;
+}
+
+fn hub_signature(secret: &str, body: &[u8]) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={hex}")
+}
+
+/// A Cloud API webhook body reporting `status` for each message.
+fn status_webhook(statuses: &[(&str, &str, i64)]) -> Vec<u8> {
+    let statuses: Vec<serde_json::Value> = statuses
+        .iter()
+        .map(|(id, status, at)| {
+            let mut s = json!({"id": id, "status": status, "timestamp": at.to_string(), "recipient_id": "919845000111"});
+            if *status == "failed" {
+                s["errors"] = json!([{"code": 131026, "title": "Message undeliverable"}]);
+            }
+            s
+        })
+        .collect();
+    serde_json::to_vec(&json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "109876543210"},
+            "statuses": statuses,
+        }}]}],
+    }))
+    .unwrap()
+}
+
+/// (delivery_status, delivery_status_at as Unix seconds, delivery_error) of
+/// the message with this provider id.
+async fn delivery(db: &mut PgConnection, provider_id: &str) -> (Option<String>, Option<i64>, Option<String>) {
+    sqlx::query_as(
+        "SELECT delivery_status, extract(epoch FROM delivery_status_at)::bigint, delivery_error
+           FROM notifications WHERE provider_message_id = $1",
+    )
+    .bind(provider_id)
+    .fetch_one(db)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn whatsapp_delivery_reports_are_checked_by_signature_and_only_move_a_message_forward() {
+    let stand_in = WhatsAppStandIn::default();
+    let port = stand_in.start().await;
+    let app = TestApp::fresh_with(|config| {
+        config.jobs.run_in_serve = true;
+        config.jobs.poll_interval_ms = 50;
+        config.notifications.whatsapp_api_url = format!("http://127.0.0.1:{port}/v21.0");
+        config.notifications.whatsapp_phone_number_id = Some("109876543210".into());
+        config.notifications.whatsapp_access_token = Some(ftry_app::settings::Secret::new("wa-token-5521"));
+        config.notifications.whatsapp_app_secret = Some(ftry_app::settings::Secret::new("meta-app-secret-3"));
+        config.notifications.whatsapp_verify_token = Some(ftry_app::settings::Secret::new("verify-me-9"));
+    })
+    .await;
+    let (salon, client) = salon_and_client(
+        &app,
+        "Report Salon",
+        json!({"name": "Kavya Nair", "phone": "+919845000111"}),
+    )
+    .await;
+    let first = book(&app, &salon, &client, pune(day(3), 10, 0)).await;
+    let second = book(&app, &salon, &client, pune(day(4), 10, 0)).await;
+    let mut db = app.db.as_ref().unwrap().admin().await;
+    wait_status(&mut db, &first, "booking_confirmed", "sent").await;
+    wait_status(&mut db, &second, "booking_confirmed", "sent").await;
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT provider_message_id FROM notifications
+          WHERE event = 'booking_confirmed' AND appointment_id = ANY($1::uuid[]) ORDER BY appointment_id = $2::uuid DESC",
+    )
+    .bind(vec![first.clone(), second.clone()])
+    .bind(&first)
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    let (a, b) = (ids[0].as_str(), ids[1].as_str());
+
+    // Meta's subscription handshake.
+    let handshake = |token: &str| {
+        let path = format!(
+            "/api/v1/hooks/whatsapp?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444"
+        );
+        let app = &app;
+        async move { app.get(&path).await }
+    };
+    let answer = handshake("verify-me-9").await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.text().await.unwrap(), "1158201444");
+    support::problem(handshake("guess").await, 403, "bad_verify_token").await;
+
+    let post = |body: Vec<u8>, signature: Option<String>| {
+        let mut request = app
+            .client
+            .post(app.url("/api/v1/hooks/whatsapp"))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(signature) = signature {
+            request = request.header("x-hub-signature-256", signature);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let report = |statuses: &[(&str, &str, i64)]| {
+        let body = status_webhook(statuses);
+        let signature = hub_signature("meta-app-secret-3", &body);
+        post(body, Some(signature))
+    };
+    assert_eq!(
+        body(report(&[(a, "delivered", 1_765_080_000)]).await, 200).await,
+        json!({"changed": 1})
+    );
+    assert_eq!(
+        delivery(&mut db, a).await,
+        (Some("delivered".into()), Some(1_765_080_000), None)
+    );
+    assert_eq!(
+        body(report(&[(a, "read", 1_765_080_060)]).await, 200).await,
+        json!({"changed": 1})
+    );
+    // Late reports of earlier states do not move it back; an unknown
+    // message is acknowledged and ignored.
+    assert_eq!(
+        body(
+            report(&[
+                (a, "delivered", 1_765_080_000),
+                (a, "sent", 1_765_079_990),
+                ("wamid.ELSEWHERE", "read", 1)
+            ])
+            .await,
+            200
+        )
+        .await,
+        json!({"changed": 0})
+    );
+    assert_eq!(
+        delivery(&mut db, a).await,
+        (Some("read".into()), Some(1_765_080_060), None)
+    );
+    assert_eq!(
+        body(report(&[(b, "failed", 1_765_080_100)]).await, 200).await,
+        json!({"changed": 1})
+    );
+    assert_eq!(
+        delivery(&mut db, b).await,
+        (
+            Some("failed".into()),
+            Some(1_765_080_100),
+            Some("whatsapp: (131026) Message undeliverable".into())
+        )
+    );
+
+    // Unsigned, signed with another secret, or altered after signing: refused, nothing recorded.
+    let forged = status_webhook(&[(b, "read", 1_765_080_200)]);
+    support::problem(post(forged.clone(), None).await, 401, "bad_signature").await;
+    support::problem(
+        post(forged.clone(), Some(hub_signature("guessed", &forged))).await,
+        401,
+        "bad_signature",
+    )
+    .await;
+    let signed = hub_signature("meta-app-secret-3", &status_webhook(&[(b, "sent", 1)]));
+    support::problem(post(forged, Some(signed)).await, 401, "bad_signature").await;
+    assert_eq!(delivery(&mut db, b).await.0.as_deref(), Some("failed"));
     app.stop().await;
 }

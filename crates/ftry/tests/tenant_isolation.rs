@@ -19,8 +19,9 @@ use uuid::Uuid;
 /// the platform audit log records events with no tenant or about any tenant;
 /// the job queue is claimed by workers across every business (its payloads
 /// carry ids only, and no API reads it), each job's handler then working
-/// inside its business's own tenant context.
-const PLATFORM_TABLES: [&str; 2] = ["jobs", "platform_audit_events"];
+/// inside its business's own tenant context; provider message ids (ids only)
+/// find the business a provider's delivery report is about.
+const PLATFORM_TABLES: [&str; 3] = ["jobs", "platform_audit_events", "provider_messages"];
 
 const SQL_DROP: &str = "'; DROP TABLE users; --";
 const SQL_OR: &str = "\" OR 1=1";
