@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(credit))
         .routes(routes!(printable))
         .routes(routes!(pdf))
+        .routes(routes!(receipt_pdf))
         .routes(routes!(verify))
 }
 
@@ -256,13 +257,28 @@ async fn pdf(
     Path(invoice_id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
     let view = state.app.invoice(&principal, invoice_id).await?;
+    Ok(pdf_response(&view))
+}
+
+/// The PDF of the invoice a receipt's link names: the link is signed for
+/// that invoice alone and expires.
+#[utoipa::path(get, path = "/api/v1/public/invoices/{token}/pdf", tag = "public", params(("token" = String, Path)),
+    responses((status = 200, content_type = "application/pdf", description = "The document"),
+              (status = 404, description = "Not a current receipt link", body = ProblemDoc)),
+    security(()))]
+async fn receipt_pdf(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
+    let view = state.app.receipt_invoice(&token).await?;
+    Ok(pdf_response(&view))
+}
+
+fn pdf_response(view: &InvoiceView) -> Response {
     let name = view
         .invoice
         .number
         .clone()
         .unwrap_or_else(|| "draft".into())
         .replace('/', "-");
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, "application/pdf".to_owned()),
             (
@@ -271,9 +287,9 @@ async fn pdf(
             ),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
-        crate::invoice_pdf::render(&view),
+        crate::invoice_pdf::render(view),
     )
-        .into_response())
+        .into_response()
 }
 
 /// Recompute every invoice and credit-note hash chain and report the first broken link.

@@ -427,6 +427,20 @@ impl App {
         Ok(view)
     }
 
+    /// The finalized invoice a receipt link names: not found when the link
+    /// is not genuine or has expired.
+    pub async fn receipt_invoice(&self, token: &str) -> Result<InvoiceView, AppError> {
+        let (tenant, id) = self.receipt_token(token).ok_or(AppError::NotFound)?;
+        let mut tx = self.pools.begin(tenant).await?;
+        let invoice = invoices::get(&mut tx, id)
+            .await?
+            .filter(|i| i.status == "finalized")
+            .ok_or(AppError::NotFound)?;
+        let view = view(&mut tx, invoice, None).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
     pub async fn invoices(
         &self,
         principal: &Principal,

@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use ftry_store::jobs::{self as jobs_store, Job, NewJob};
-use ftry_store::notifications::{self as store, NewNotification, Outcome, VisitContext};
+use ftry_store::notifications::{self as store, NewNotification, Notification, Outcome, VisitContext};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::{Deserialize, Serialize};
@@ -361,6 +361,74 @@ pub(crate) fn provider_api<'a>(
     Ok((client, api))
 }
 
+/// What a message is about.
+enum About {
+    Visit(VisitContext),
+    Receipt(Receipt),
+}
+
+/// A finalized invoice, as its receipt names it.
+struct Receipt {
+    business: String,
+    number: String,
+    total_paise: i64,
+    credit_note: bool,
+    link: String,
+}
+
+/// The `typ` of a receipt link's token: it opens one invoice's PDF, nothing else.
+const RECEIPT_TOKEN: &str = "receipt";
+/// How long a receipt's link opens the invoice.
+const RECEIPT_LINK_DAYS: i64 = 365;
+
+/// The client's copy of an invoice: its number, total and a link to its PDF.
+fn render_receipt(client: &str, receipt: &Receipt) -> Rendered {
+    let what = if receipt.credit_note {
+        "Credit note"
+    } else {
+        "Invoice"
+    };
+    let total = ftry_domain::money::Paise(receipt.total_paise);
+    let subject = format!("{what} {} from {}", receipt.number, receipt.business);
+    let text = format!(
+        "Hello {client},\n\nthank you for your visit. {what} {} for {total} is ready:\n{}\n\n{}\n",
+        receipt.number, receipt.link, receipt.business
+    );
+    let html = format!(
+        "<!doctype html><html><body><p>Hello {},</p><p>thank you for your visit. {what} {} for {} is ready: \
+         <a href=\"{}\">view or download it</a>.</p><p>{}</p></body></html>",
+        escape(client),
+        escape(&receipt.number),
+        escape(&total.to_string()),
+        escape(&receipt.link),
+        escape(&receipt.business)
+    );
+    Rendered { subject, text, html }
+}
+
+/// Enqueue the job that sends a planned message at its time.
+async fn enqueue_send(
+    tx: &mut PgConnection,
+    tenant: Uuid,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    jobs_store::enqueue(
+        tx,
+        &NewJob {
+            queue: "notifications",
+            kind: "notification.send",
+            tenant_id: Some(tenant),
+            payload: serde_json::json!({ "notification_id": id }),
+            run_at: at,
+            max_attempts: 8,
+            timeout_secs: 60,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// A rendered message.
 struct Rendered {
     subject: String,
@@ -494,6 +562,10 @@ impl App {
             "appointment.no_show" => Some(("no_show_follow_up", false)),
             _ => None,
         };
+        if event.kind == "invoice.finalized" {
+            self.plan_receipt(&mut tx, tenant, event.subject_id, Utc::now())
+                .await?;
+        }
         // A move or a cancellation replaces the reminders already planned
         // (a move that keeps the time, to other staff, would otherwise
         // remind twice).
@@ -596,11 +668,12 @@ impl App {
                 tx,
                 tenant,
                 &NewNotification {
-                    appointment_id,
+                    appointment_id: Some(appointment_id),
+                    invoice_id: None,
                     client_id: visit.client_id,
                     event: first,
                     channel: "email",
-                    appointment_start: visit.starts_at,
+                    appointment_start: Some(visit.starts_at),
                     send_at: now,
                     skipped: Some(&reason),
                 },
@@ -614,32 +687,150 @@ impl App {
                     tx,
                     tenant,
                     &NewNotification {
-                        appointment_id,
+                        appointment_id: Some(appointment_id),
+                        invoice_id: None,
                         client_id: visit.client_id,
                         event,
                         channel,
-                        appointment_start: visit.starts_at,
+                        appointment_start: Some(visit.starts_at),
                         send_at,
                         skipped: None,
                     },
                 )
                 .await?;
-                jobs_store::enqueue(
-                    tx,
-                    &NewJob {
-                        queue: "notifications",
-                        kind: "notification.send",
-                        tenant_id: Some(tenant),
-                        payload: serde_json::json!({ "notification_id": id }),
-                        run_at: send_at,
-                        max_attempts: 8,
-                        timeout_secs: 60,
-                    },
-                )
-                .await?;
+                enqueue_send(tx, tenant, id, send_at).await?;
             }
         }
         Ok(())
+    }
+
+    /// What a message is about, read now: the visit (unless it no longer
+    /// stands as the message was planned for) or the invoice of a receipt;
+    /// else why the message is skipped.
+    async fn about(
+        &self,
+        tx: &mut PgConnection,
+        tenant: Uuid,
+        notification: &Notification,
+    ) -> Result<Result<About, &'static str>, JobFailure> {
+        if notification.event == "receipt" {
+            let invoice = match notification.invoice_id {
+                Some(id) => ftry_store::invoices::get(tx, id).await?,
+                None => None,
+            };
+            let Some(invoice) = invoice.filter(|i| i.status == "finalized") else {
+                return Ok(Err("invoice not finalized"));
+            };
+            let business = ftry_store::tenants::get(tx, tenant)
+                .await?
+                .map(|t| t.name)
+                .unwrap_or_default();
+            return Ok(Ok(About::Receipt(Receipt {
+                link: self.receipt_link(tenant, invoice.id),
+                business,
+                number: invoice.number.unwrap_or_default(),
+                total_paise: invoice.total_paise,
+                credit_note: invoice.kind == "credit_note",
+            })));
+        }
+        let visit = match notification.appointment_id {
+            Some(id) => store::visit(tx, id).await?,
+            None => None,
+        };
+        let Some(visit) = visit else {
+            return Ok(Err("appointment deleted"));
+        };
+        let event = notification.event.as_str();
+        let stale = match visit.status.as_str() {
+            "cancelled" if event != "cancelled" => Some("appointment cancelled"),
+            "no_show" | "completed" if event == "reminder" => Some("appointment already over"),
+            status if event == "no_show_follow_up" && status != "no_show" => {
+                Some("appointment no longer a no-show")
+            }
+            _ if event != "cancelled" && Some(visit.starts_at) != notification.appointment_start => {
+                Some("appointment moved")
+            }
+            _ => None,
+        };
+        Ok(match stale {
+            Some(reason) => Err(reason),
+            None => Ok(About::Visit(visit)),
+        })
+    }
+
+    /// Plan the client's copy of a finalized invoice, by email, when it
+    /// names a client.
+    async fn plan_receipt(
+        &self,
+        tx: &mut PgConnection,
+        tenant: Uuid,
+        invoice_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), JobFailure> {
+        let Some(invoice) = ftry_store::invoices::get(tx, invoice_id).await? else {
+            return Ok(());
+        };
+        // A sale to nobody in particular: no one to send it to.
+        let Some(client_id) = invoice.client_id else {
+            return Ok(());
+        };
+        let Some(client) = ftry_store::clients::get(tx, client_id).await? else {
+            return Ok(());
+        };
+        let skipped = if client.email().is_none() {
+            Some("no email address")
+        } else if client.opted_out_channels.iter().any(|c| c == "email") {
+            Some("client opted out of email")
+        } else {
+            None
+        };
+        let id = store::insert(
+            tx,
+            tenant,
+            &NewNotification {
+                appointment_id: invoice.appointment_id,
+                invoice_id: Some(invoice_id),
+                client_id,
+                event: "receipt",
+                channel: "email",
+                appointment_start: None,
+                send_at: now,
+                skipped,
+            },
+        )
+        .await?;
+        if skipped.is_none() {
+            enqueue_send(tx, tenant, id, now).await?;
+        }
+        Ok(())
+    }
+
+    /// A link to the invoice's PDF that opens without a login: signed, for
+    /// this invoice only, for [`RECEIPT_LINK_DAYS`].
+    fn receipt_link(&self, tenant: Uuid, invoice: Uuid) -> String {
+        let now = Utc::now().timestamp();
+        let token = self.keys.sign(&crate::tokens::Claims {
+            iss: crate::tokens::ISSUER.into(),
+            typ: RECEIPT_TOKEN.into(),
+            sub: invoice,
+            tid: Some(tenant),
+            sid: None,
+            imp: None,
+            iat: now,
+            exp: now + RECEIPT_LINK_DAYS * 86_400,
+            jti: Uuid::now_v7().simple().to_string(),
+        });
+        format!(
+            "{}/api/v1/public/invoices/{token}/pdf",
+            self.settings.public_url.trim_end_matches('/')
+        )
+    }
+
+    /// The business and invoice a receipt link names, if it is genuine and
+    /// current.
+    pub fn receipt_token(&self, token: &str) -> Option<(Uuid, Uuid)> {
+        let claims = self.keys.verify(token, Utc::now().timestamp()).ok()?;
+        (claims.typ == RECEIPT_TOKEN).then_some((claims.tid?, claims.sub))
     }
 
     /// Send one planned message, unless its visit no longer stands as planned.
@@ -652,37 +843,13 @@ impl App {
         if notification.status != "pending" {
             return Ok(());
         }
-        let visit = store::visit(&mut tx, notification.appointment_id).await?;
-        let stale = match &visit {
-            None => Some("appointment deleted"),
-            Some(v) if notification.event != "cancelled" && v.status == "cancelled" => {
-                Some("appointment cancelled")
+        let about = match self.about(&mut tx, tenant, &notification).await? {
+            Ok(about) => about,
+            Err(reason) => {
+                store::record(&mut tx, id, Outcome::Skipped { reason }).await?;
+                tx.commit().await?;
+                return Ok(());
             }
-            Some(v)
-                if notification.event == "reminder"
-                    && matches!(v.status.as_str(), "no_show" | "completed") =>
-            {
-                Some("appointment already over")
-            }
-            Some(v) if notification.event == "no_show_follow_up" && v.status != "no_show" => {
-                Some("appointment no longer a no-show")
-            }
-            Some(v) if notification.event != "cancelled" && v.starts_at != notification.appointment_start => {
-                Some("appointment moved")
-            }
-            Some(_) => None,
-        };
-        let (Some(visit), None) = (visit, stale) else {
-            store::record(
-                &mut tx,
-                id,
-                Outcome::Skipped {
-                    reason: stale.unwrap_or("appointment deleted"),
-                },
-            )
-            .await?;
-            tx.commit().await?;
-            return Ok(());
         };
         let client = ftry_store::clients::get(&mut tx, notification.client_id).await?;
         // Asked again now: an opt-out or a withdrawn consent since planning holds.
@@ -723,27 +890,33 @@ impl App {
             tx.commit().await?;
             return Ok(());
         };
-        let sent = match notification.channel.as_str() {
-            "whatsapp" => self.whatsapp(&notification.event, &name, &address, &visit).await,
-            "sms" => match &self.notifier.sms {
+        let sent = match (notification.channel.as_str(), &about) {
+            ("whatsapp", About::Visit(visit)) => {
+                self.whatsapp(&notification.event, &name, &address, visit).await
+            }
+            ("sms", About::Visit(visit)) => match &self.notifier.sms {
                 Some(sms) => {
                     let callback = format!(
                         "{}{}",
                         self.settings.public_url.trim_end_matches('/'),
                         crate::delivery_reports::TWILIO_STATUS_PATH
                     );
-                    sms.send(id, &notification.event, &address, &visit, &callback)
+                    sms.send(id, &notification.event, &address, visit, &callback)
                         .await
                 }
                 None => Err(SendError::Permanent("SMS is no longer configured".into())),
             },
-            _ => {
-                let message = render(&notification.event, &name, &visit);
+            ("email", about) => {
+                let message = match about {
+                    About::Visit(visit) => render(&notification.event, &name, visit),
+                    About::Receipt(receipt) => render_receipt(&name, receipt),
+                };
                 let message_id = format!("<{id}@ftry>");
                 self.deliver(&mut tx, tenant, &address, &message, &message_id)
                     .await
                     .map(|provider| (provider, message_id))
             }
+            _ => Err(SendError::Permanent("receipts go by email only".into())),
         };
         match sent {
             Ok((provider, message_id)) => {

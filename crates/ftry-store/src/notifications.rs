@@ -79,11 +79,14 @@ pub async fn visit(
 /// A message to plan.
 #[derive(Debug, Clone)]
 pub struct NewNotification<'a> {
-    pub appointment_id: Uuid,
+    /// The visit it is about, and its start when planned; or, for a
+    /// receipt, the invoice.
+    pub appointment_id: Option<Uuid>,
+    pub invoice_id: Option<Uuid>,
     pub client_id: Uuid,
     pub event: &'a str,
     pub channel: &'a str,
-    pub appointment_start: DateTime<Utc>,
+    pub appointment_start: Option<DateTime<Utc>>,
     pub send_at: DateTime<Utc>,
     /// `Some` plans it as skipped already, with this reason.
     pub skipped: Option<&'a str>,
@@ -97,8 +100,9 @@ pub async fn insert(
     let id = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO notifications (tenant_id, id, appointment_id, client_id, event, channel, appointment_start,
-                                    send_at, status, reason)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $9::text IS NULL THEN 'pending' ELSE 'skipped' END, $9)",
+                                    send_at, status, reason, invoice_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $9::text IS NULL THEN 'pending' ELSE 'skipped' END, $9,
+                 $10)",
     )
     .bind(tenant_id)
     .bind(id)
@@ -109,6 +113,7 @@ pub async fn insert(
     .bind(n.appointment_start)
     .bind(n.send_at)
     .bind(n.skipped)
+    .bind(n.invoice_id)
     .execute(conn)
     .await?;
     Ok(id)
@@ -118,11 +123,12 @@ pub async fn insert(
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Notification {
     pub id: Uuid,
-    pub appointment_id: Uuid,
+    pub appointment_id: Option<Uuid>,
+    pub invoice_id: Option<Uuid>,
     pub client_id: Uuid,
     pub event: String,
     pub channel: String,
-    pub appointment_start: DateTime<Utc>,
+    pub appointment_start: Option<DateTime<Utc>>,
     pub send_at: DateTime<Utc>,
     pub status: String,
     pub reason: Option<String>,
@@ -138,7 +144,7 @@ pub struct Notification {
 }
 
 const COLUMNS: &str =
-    "id, appointment_id, client_id, event, channel, appointment_start, send_at, status, reason,
+    "id, appointment_id, invoice_id, client_id, event, channel, appointment_start, send_at, status, reason,
                        provider, provider_message_id, attempts, sent_at, delivery_status, delivery_status_at,
                        delivery_error";
 

@@ -1505,3 +1505,165 @@ async fn whatsapp_delivery_reports_are_checked_by_signature_and_only_move_a_mess
     assert_eq!(delivery(&mut db, b).await.0.as_deref(), Some("failed"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_finalized_invoice_is_mailed_to_its_client_with_a_link_that_opens_its_pdf_alone() {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let app = TestApp::fresh_with(|config| {
+        config.jobs.run_in_serve = true;
+        config.jobs.poll_interval_ms = 50;
+        config.notifications.smtp_url = Some(url.try_into().unwrap());
+    })
+    .await;
+    let (salon, client) = salon_with_client(&app, "asha.rao@example.com").await;
+    let appointment = book(&app, &salon, &client, pune(day(2), 10, 0)).await;
+    let mut db = app.db.as_ref().unwrap().admin().await;
+    wait_status(&mut db, &appointment, "booking_confirmed", "sent").await;
+    let draft = body(
+        post(
+            &app,
+            salon.token(),
+            "/api/v1/invoices",
+            &json!({"location_id": salon.location, "appointment_id": appointment}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let invoice = draft["id"].as_str().unwrap().to_owned();
+    let finalized = body(
+        post(
+            &app,
+            salon.token(),
+            &format!("/api/v1/invoices/{invoice}/finalize"),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let number = finalized["number"].as_str().unwrap().to_owned();
+    assert_eq!(finalized["total_paise"], 50_000);
+
+    let started = Instant::now();
+    loop {
+        let receipts: Vec<(String, String)> = sqlx::query_as(
+            "SELECT channel, status FROM notifications WHERE invoice_id = $1::uuid AND event = 'receipt'",
+        )
+        .bind(&invoice)
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+        if receipts == [("email".to_owned(), "sent".to_owned())] {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{receipts:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mails = smtp.wait_for(2).await;
+    assert_eq!(mails.len(), 2);
+    let mail = &mails[1];
+    assert_eq!(header(mail, "To"), "asha.rao@example.com");
+    assert_eq!(
+        header(mail, "Subject"),
+        format!("Invoice {number} from Mail Salon")
+    );
+    let text = quoted_printable(mail);
+    assert!(
+        text.contains("Invoice ") && text.contains(" for ₹500.00 is ready:"),
+        "{text}"
+    );
+    let prefix = "http://127.0.0.1:8080/api/v1/public/invoices/";
+    let start = text.find(prefix).expect("a link to the invoice") + prefix.len();
+    let rest = &text[start..];
+    let token = rest.split("/pdf").next().unwrap().to_owned();
+
+    // The link opens this invoice's PDF without a login…
+    let pdf = app.get(&format!("/api/v1/public/invoices/{token}/pdf")).await;
+    assert_eq!(pdf.status(), 200);
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    let bytes = pdf.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"%PDF-"), "a PDF");
+    // …and nothing else: altered, or a login token in its place, it opens nothing.
+    let mut altered = token.clone().into_bytes();
+    let last = altered.len() - 1;
+    altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+    let altered = String::from_utf8(altered).unwrap();
+    for wrong in [altered.as_str(), salon.token(), "not-a-token"] {
+        support::problem(
+            app.get(&format!("/api/v1/public/invoices/{wrong}/pdf")).await,
+            404,
+            "not_found",
+        )
+        .await;
+    }
+    // Nor does the receipt's token sign anyone in.
+    let signed_in = app
+        .client
+        .get(app.url("/api/v1/invoices"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 401);
+
+    // A walk-in sale names no client: no receipt.
+    let walk_in = body(
+        post(
+            &app,
+            salon.token(),
+            "/api/v1/invoices",
+            &json!({"location_id": salon.location, "customer": {"name": "Walk-in guest"}}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let walk_in = walk_in["id"].as_str().unwrap().to_owned();
+    body(
+        post(
+            &app,
+            salon.token(),
+            &format!("/api/v1/invoices/{walk_in}/lines"),
+            &json!({"kind": "service", "service_id": salon.services[0], "staff_id": salon.stylists[0]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    body(
+        post(
+            &app,
+            salon.token(),
+            &format!("/api/v1/invoices/{walk_in}/finalize"),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let started = Instant::now();
+    while sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM domain_events WHERE subject_id = $1::uuid AND processed_at IS NULL",
+    )
+    .bind(&walk_in)
+    .fetch_one(&mut db)
+    .await
+    .unwrap()
+        > 0
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the sale's event was not handled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let receipts: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications WHERE invoice_id = $1::uuid")
+        .bind(&walk_in)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(receipts, 0);
+    app.stop().await;
+}
