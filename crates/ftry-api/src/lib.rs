@@ -16,6 +16,7 @@ mod invoice_document;
 mod invoice_pdf;
 mod invoices;
 pub mod metrics;
+mod notifications;
 pub mod observe;
 pub mod openapi;
 mod platform;

@@ -76,6 +76,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::products::router())
         .merge(crate::webhooks::router())
         .merge(crate::hooks::router())
+        .merge(crate::notifications::router())
 }
 
 /// The document as JSON.

@@ -67,6 +67,8 @@ pub struct JobSettings {
     pub token_cleanup_cron: String,
     pub audit_retention_cron: String,
     pub finished_jobs_cron: String,
+    /// The daily low-stock alert to each business's stock managers.
+    pub stock_alerts_cron: String,
     /// Audit events older than this are deleted (at least 90).
     pub audit_retention_days: u32,
     /// Finished jobs (done or discarded) older than this are deleted.
@@ -87,6 +89,7 @@ impl Default for JobSettings {
             token_cleanup_cron: "30 3 * * *".into(),
             audit_retention_cron: "15 2 * * Sun".into(),
             finished_jobs_cron: "45 3 * * *".into(),
+            stock_alerts_cron: "0 9 * * *".into(),
             audit_retention_days: 730,
             finished_job_retention_days: 14,
         }
@@ -164,6 +167,13 @@ impl JobSettings {
                 "maintenance.finished_jobs",
                 false,
                 &self.finished_jobs_cron,
+            ),
+            (
+                "stock_alerts_cron",
+                "stock_alerts",
+                "stock.alerts",
+                false,
+                &self.stock_alerts_cron,
             ),
         ] {
             let Some(cron) = parse_cron(cron) else {
@@ -447,6 +457,8 @@ impl App {
             "notification.send" => self.send_notification(job).await,
             "mail.deliver" => self.deliver_mail(job).await,
             "webhook.deliver" => self.deliver_webhook(job).await,
+            "stock.alerts" => self.enqueue_stock_alerts().await,
+            "stock.alert" => self.stock_alert(job).await,
             "diagnostic.echo" => diagnostic(job).await,
             other => Err(JobFailure::permanent(format!("no handler for job kind {other}"))),
         }

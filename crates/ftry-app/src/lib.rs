@@ -31,6 +31,7 @@ pub mod settings;
 pub mod signup;
 pub mod sms;
 pub mod staff;
+pub mod stock_alerts;
 pub mod tenant;
 pub mod tokens;
 pub mod users;

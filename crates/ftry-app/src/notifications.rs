@@ -562,7 +562,10 @@ impl App {
             "appointment.no_show" => Some(("no_show_follow_up", false)),
             _ => None,
         };
-        if event.kind == "invoice.finalized" {
+        if matches!(
+            event.kind.as_str(),
+            "invoice.finalized" | "invoice.credit_note_issued"
+        ) {
             self.plan_receipt(&mut tx, tenant, event.subject_id, Utc::now())
                 .await?;
         }
@@ -831,6 +834,33 @@ impl App {
     pub fn receipt_token(&self, token: &str) -> Option<(Uuid, Uuid)> {
         let claims = self.keys.verify(token, Utc::now().timestamp()).ok()?;
         (claims.typ == RECEIPT_TOKEN).then_some((claims.tid?, claims.sub))
+    }
+
+    /// The business's messages to clients, most recently planned first,
+    /// and the cursor of the next page.
+    pub async fn notifications(
+        &self,
+        principal: &crate::Principal,
+        filter: &store::Filter,
+        limit: i64,
+    ) -> Result<(Vec<Notification>, Option<String>), crate::AppError> {
+        principal.require(ftry_domain::permissions::Permission::MessagesRead)?;
+        if let Some(status) = filter.status.as_deref() {
+            if !["pending", "sent", "skipped", "failed"].contains(&status) {
+                return Err(crate::AppError::invalid(
+                    "status",
+                    "must be pending, sent, skipped or failed",
+                ));
+            }
+        }
+        let limit = limit.clamp(1, 200);
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
+        let items = store::list(&mut tx, filter, limit).await?;
+        tx.commit().await?;
+        let next = (items.len() as i64 == limit)
+            .then(|| items.last().map(|n| n.id.to_string()))
+            .flatten();
+        Ok((items, next))
     }
 
     /// Send one planned message, unless its visit no longer stands as planned.

@@ -73,6 +73,7 @@ catalog! {
     ReportsRevenue = "reports:revenue": "See revenue, tax and commission reports",
     DataExport = "data:export": "Export all of the business's data",
     WebhooksManage = "webhooks:manage": "Register webhooks for integrations and read their delivery log",
+    MessagesRead = "messages:read": "See the messages sent to clients and how they were delivered",
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -181,6 +182,7 @@ impl BuiltinRole {
                 StockManage,
                 ReportsOperations,
                 ReportsRevenue,
+                MessagesRead,
             ],
             Self::Receptionist => vec![
                 TenantRead,
@@ -194,6 +196,7 @@ impl BuiltinRole {
                 AppointmentsManage,
                 InvoicesCreate,
                 PaymentsTake,
+                MessagesRead,
             ],
             Self::Stylist => vec![TenantRead, LocationsRead, ServicesRead, StaffRead, CalendarOwn],
         }

@@ -266,3 +266,39 @@ pub async fn record_delivery(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Which messages to list; every field optional.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub appointment_id: Option<Uuid>,
+    pub client_id: Option<Uuid>,
+    pub invoice_id: Option<Uuid>,
+    pub status: Option<String>,
+    /// Messages planned before this one (ids are time-ordered UUIDv7).
+    pub before_id: Option<Uuid>,
+}
+
+/// The business's messages, most recently planned first, at most `limit`.
+pub async fn list(
+    conn: &mut PgConnection,
+    filter: &Filter,
+    limit: i64,
+) -> Result<Vec<Notification>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM notifications
+          WHERE ($1::uuid IS NULL OR appointment_id = $1)
+            AND ($2::uuid IS NULL OR client_id = $2)
+            AND ($3::uuid IS NULL OR invoice_id = $3)
+            AND ($4::text IS NULL OR status = $4)
+            AND ($5::uuid IS NULL OR id < $5)
+          ORDER BY id DESC LIMIT $6"
+    ))
+    .bind(filter.appointment_id)
+    .bind(filter.client_id)
+    .bind(filter.invoice_id)
+    .bind(filter.status.as_deref())
+    .bind(filter.before_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}

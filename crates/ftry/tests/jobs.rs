@@ -156,6 +156,7 @@ async fn three_workers_run_a_thousand_jobs_once_each_and_each_scheduled_run_once
         "maintenance.expired_tokens",
         "maintenance.finished_jobs",
         "maintenance.audit_retention",
+        "stock.alerts",
     ] {
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE kind = $1")
             .bind(kind)
@@ -164,7 +165,7 @@ async fn three_workers_run_a_thousand_jobs_once_each_and_each_scheduled_run_once
             .unwrap();
         assert_eq!(count, 1, "{kind}");
     }
-    assert_eq!(scalar(&mut conn, "SELECT count(*) FROM schedule_runs").await, 3);
+    assert_eq!(scalar(&mut conn, "SELECT count(*) FROM schedule_runs").await, 4);
     wait_until(
         &mut conn,
         "SELECT count(*) FROM jobs WHERE kind IN ('maintenance.expired_tokens', 'maintenance.finished_jobs') AND state = 'done'",

@@ -1608,6 +1608,76 @@ async fn a_finalized_invoice_is_mailed_to_its_client_with_a_link_that_opens_its_
         .unwrap();
     assert_eq!(signed_in.status(), 401);
 
+    // The owner's log of messages: by invoice, by visit, by status, paged.
+    let log = |query: String| {
+        let request = app.authed(
+            reqwest::Method::GET,
+            &format!("/api/v1/notifications{query}"),
+            salon.token(),
+        );
+        async move { request.send().await.unwrap() }
+    };
+    let by_invoice = body(log(format!("?invoice_id={invoice}")).await, 200).await;
+    let items = by_invoice["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        (
+            &items[0]["event"],
+            &items[0]["channel"],
+            &items[0]["status"],
+            &items[0]["provider"],
+            &items[0]["appointment_id"]
+        ),
+        (
+            &json!("receipt"),
+            &json!("email"),
+            &json!("sent"),
+            &json!("smtp"),
+            &json!(appointment)
+        )
+    );
+    let by_visit = body(log(format!("?appointment_id={appointment}&limit=2")).await, 200).await;
+    let events: Vec<&str> = by_visit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["receipt", "reminder"], "newest first");
+    let cursor = by_visit["next_cursor"].as_str().unwrap().to_owned();
+    let rest = body(
+        log(format!("?appointment_id={appointment}&limit=2&cursor={cursor}")).await,
+        200,
+    )
+    .await;
+    let events: Vec<&str> = rest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["reminder", "booking_confirmed"]);
+    let sent = body(log(format!("?client_id={client}&status=sent")).await, 200).await;
+    assert_eq!(
+        sent["items"].as_array().unwrap().len(),
+        2,
+        "the confirmation and the receipt"
+    );
+    support::invalid(log("?status=lost".into()).await, "status").await;
+    let stylist = app
+        .add_member(salon.token(), &salon.tenant.to_string(), &["stylist"])
+        .await
+        .1;
+    support::problem(
+        app.authed(reqwest::Method::GET, "/api/v1/notifications", &stylist)
+            .send()
+            .await
+            .unwrap(),
+        403,
+        "permission_denied",
+    )
+    .await;
+
     // A walk-in sale names no client: no receipt.
     let walk_in = body(
         post(

@@ -988,3 +988,88 @@ async fn the_demo_salon_has_a_retail_shelf_stocked_at_both_branches_once() {
     .unwrap();
     assert_eq!(unexplained, 0, "every level is the sum of its movements");
 }
+
+#[tokio::test]
+async fn the_daily_alert_mails_stock_managers_what_is_at_or_below_its_reorder_level() {
+    // Set up without a job worker…
+    let app = TestApp::fresh_with(|config| config.rate_limit.enabled = false).await;
+    let business = app.signup("Stock Salon").await;
+    let token = business.access_token.clone();
+    let (_, _, manager) = app.add_member(&token, &business.tenant_id, &["manager"]).await;
+    let (_, _, receptionist) = app
+        .add_member(&token, &business.tenant_id, &["receptionist"])
+        .await;
+    let low = product(&app, &token, "SH-1", "Argan Shampoo", 5).await;
+    let fine = product(&app, &token, "CO-1", "Argan Conditioner", 2).await;
+    moved(&app, &business, &low, "purchase", 3).await;
+    moved(&app, &business, &fine, "purchase", 10).await;
+    // Another business with nothing low hears nothing.
+    let other = app.signup("Calm Spa").await;
+    let other_product = product(&app, &other.access_token, "OIL-1", "Massage Oil", 1).await;
+    moved(&app, &other, &other_product, "purchase", 6).await;
+
+    let db = app.db.clone().unwrap();
+    app.stop().await;
+    // …then a node with one: its scheduler enqueues the latest 09:00 run
+    // (missed, as no node was running then), which alerts each business.
+    let mut config = config_for(&db);
+    config.jobs.run_in_serve = true;
+    config.jobs.poll_interval_ms = 50;
+    let app = TestApp::spawn(config).await;
+    let mut conn = db.admin().await;
+    let started = std::time::Instant::now();
+    loop {
+        let done: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM jobs WHERE kind IN ('stock.alerts', 'stock.alert') AND state = 'done'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        // The run and one job per business.
+        if done == 3 {
+            let runs: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM schedule_runs WHERE name = 'stock_alerts'")
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+            assert_eq!(runs, 1);
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{done} stock jobs done"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let location: String = sqlx::query_scalar("SELECT name FROM locations WHERE id = $1::uuid")
+        .bind(&business.location_id)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let mails: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT tenant_id::text, recipient, subject, body FROM outbox_messages
+          WHERE subject LIKE 'Low stock%' ORDER BY recipient",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let body = format!(
+        "These products are at or below their reorder level:\n\n{location}:\n  Argan Shampoo (SH-1): 3 left, reorder at 5\n\n\
+         Record the purchase when new stock arrives.\n"
+    );
+    let mut expected: Vec<(String, String, String, String)> = [business.owner_email.clone(), manager]
+        .into_iter()
+        .map(|to| {
+            (
+                business.tenant_id.clone(),
+                to,
+                "Low stock at Stock Salon: 1 product".to_owned(),
+                body.clone(),
+            )
+        })
+        .collect();
+    expected.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(mails, expected);
+    assert!(!mails.iter().any(|m| m.1 == receptionist));
+    app.stop().await;
+}
