@@ -926,7 +926,11 @@ mod tests {
     #[test]
     fn the_defaults_resolve() {
         let config = JobSettings::default().resolve().unwrap();
-        assert_eq!(config.schedules.len(), 3);
+        let names: Vec<&str> = config.schedules.iter().map(|s| s.name).collect();
+        assert_eq!(
+            names,
+            ["token_cleanup", "audit_retention", "finished_jobs", "stock_alerts"]
+        );
         assert_eq!(config.timezone, chrono_tz::Asia::Kolkata);
     }
 
