@@ -1737,3 +1737,143 @@ async fn a_finalized_invoice_is_mailed_to_its_client_with_a_link_that_opens_its_
     assert_eq!(receipts, 0);
     app.stop().await;
 }
+
+/// An SMS provider that honours idempotency keys, as real ones do: the
+/// first request with a key is delivered (its answer held back, as if lost
+/// on the way), a repeat of the key gets the same message id and delivers
+/// nothing.
+#[derive(Clone, Default)]
+struct IdempotentProvider {
+    /// Idempotency key of every request, in arrival order.
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// Keys delivered to a phone, each once.
+    delivered: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl IdempotentProvider {
+    async fn start(&self) -> u16 {
+        let provider = self.clone();
+        let app = axum::Router::new().route(
+            "/v1/sms",
+            axum::routing::post(move |headers: axum::http::HeaderMap| {
+                let provider = provider.clone();
+                async move {
+                    let key = headers["idempotency-key"].to_str().unwrap().to_owned();
+                    provider.requests.lock().unwrap().push(key.clone());
+                    let first = {
+                        let mut delivered = provider.delivered.lock().unwrap();
+                        let first = !delivered.contains(&key);
+                        if first {
+                            delivered.push(key.clone());
+                        }
+                        first
+                    };
+                    if first {
+                        // Delivered; the answer never reaches the sender.
+                        tokio::time::sleep(Duration::from_secs(120)).await;
+                    }
+                    axum::Json(json!({"id": format!("gw-{key}")}))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        port
+    }
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_send_leaves_the_message_to_another_which_sends_it_once() {
+    let provider = IdempotentProvider::default();
+    let port = provider.start().await;
+    let sms_url = format!("http://127.0.0.1:{port}/v1/sms");
+    // The booking, made with no worker running.
+    let db = support::TestDb::create().await;
+    let mut config = support::config_for(&db);
+    config.notifications.sms_http_url = Some(sms_url.clone());
+    let mut app = TestApp::spawn(config).await;
+    app.db = Some(db.clone());
+    let (salon, client) = salon_and_client(
+        &app,
+        "Crash Salon",
+        json!({"name": "Arjun Rao", "phone": "+919845000222"}),
+    )
+    .await;
+    let appointment = book(&app, &salon, &client, pune(day(3), 10, 0)).await;
+    app.stop().await;
+
+    let root = support::traversable_tempdir();
+    let worker = |admin_port: u16| {
+        let envs = vec![
+            ("DATABASE_URL", db.app_url()),
+            ("FTRY_DATABASE_OWNER_URL", db.owner_url()),
+            ("FTRY_ADMIN_ADDR", format!("127.0.0.1:{admin_port}")),
+            ("FTRY_JOBS_POLL_INTERVAL_MS", "50".to_owned()),
+            ("FTRY_JOBS_LEASE_GRACE_SECS", "1".to_owned()),
+            ("FTRY_NOTIFICATIONS_SMS_HTTP_URL", sms_url.clone()),
+        ];
+        support::FtryProcess::worker(&envs, root.path())
+    };
+    // The first worker plans the messages and sends the confirmation: the
+    // provider takes it, and the worker dies before the answer arrives.
+    let mut first = worker(support::free_port());
+    let started = Instant::now();
+    while provider.requests.lock().unwrap().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no message reached the provider"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.signal(nix::sys::signal::Signal::SIGKILL);
+    first.wait_exit(Duration::from_secs(10));
+    let mut db_conn = db.admin().await;
+    let id: String = sqlx::query_scalar(
+        "SELECT id::text FROM notifications WHERE appointment_id = $1::uuid AND event = 'booking_confirmed'",
+    )
+    .bind(&appointment)
+    .fetch_one(&mut db_conn)
+    .await
+    .unwrap();
+    assert_eq!(*provider.requests.lock().unwrap(), [id.clone()]);
+    // Its lease runs out (brought forward rather than waited for: the
+    // message job's lease is its 60 s timeout and a grace).
+    let leased = sqlx::query(
+        "UPDATE jobs SET locked_until = now() WHERE state = 'running' AND kind = 'notification.send'",
+    )
+    .execute(&mut db_conn)
+    .await
+    .unwrap()
+    .rows_affected();
+    assert_eq!(leased, 1, "the killed worker's send is still leased to it");
+
+    // Another worker reclaims it and sends again with the same key: the
+    // provider delivers nothing new, and the message is recorded sent once.
+    let mut second = worker(support::free_port());
+    wait_status(&mut db_conn, &appointment, "booking_confirmed", "sent").await;
+    assert_eq!(*provider.requests.lock().unwrap(), [id.clone(), id.clone()]);
+    assert_eq!(
+        *provider.delivered.lock().unwrap(),
+        [id.clone()],
+        "delivered once"
+    );
+    let (provider_id, attempts): (String, i32) =
+        sqlx::query_as("SELECT provider_message_id, attempts FROM notifications WHERE id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&mut db_conn)
+            .await
+            .unwrap();
+    assert_eq!((provider_id, attempts), (format!("gw-{id}"), 1));
+    let outcomes: Vec<String> = sqlx::query_scalar(
+        "SELECT r.outcome FROM job_runs r JOIN jobs j ON j.id = r.job_id
+          WHERE j.kind = 'notification.send' AND j.payload->>'notification_id' = $1 ORDER BY r.attempt",
+    )
+    .bind(&id)
+    .fetch_all(&mut db_conn)
+    .await
+    .unwrap();
+    assert_eq!(outcomes, ["expired", "success"]);
+    second.signal(nix::sys::signal::Signal::SIGTERM);
+    second.wait_exit(Duration::from_secs(20));
+}
