@@ -907,7 +907,7 @@ impl App {
         principal.require(Permission::InvoicesCreate)?;
         let mut tx = self.pools.begin(principal.tenant_id).await?;
         let invoice = self.draft_for_update(&mut tx, id).await?;
-        let (view, completed_visit) = self
+        let completed_visit = self
             .pools
             .metrics
             .timed(
@@ -916,6 +916,8 @@ impl App {
             )
             .await?;
         tx.commit().await?;
+        // Read after the commit: the branch's series is free again meanwhile.
+        let view = self.invoice_view(principal.tenant_id, id).await?;
         self.business.finalized(principal.tenant_id);
         if completed_visit {
             self.business.status_changed(principal.tenant_id, "completed");
@@ -932,9 +934,9 @@ impl App {
     ) -> Result<InvoiceView, AppError> {
         let mut tx = self.pools.begin(principal.tenant_id).await?;
         let invoice = self.draft_for_update(&mut tx, id).await?;
-        let (view, _) = finalize_in(&mut tx, principal, invoice, &Origin::default(), Some(issued_on)).await?;
+        finalize_in(&mut tx, principal, invoice, &Origin::default(), Some(issued_on)).await?;
         tx.commit().await?;
-        Ok(view)
+        self.invoice_view(principal.tenant_id, id).await
     }
 
     pub async fn pay(
@@ -1202,7 +1204,16 @@ impl App {
             .await?;
         }
         let note = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        let (view, _) = finalize_in(&mut tx, principal, note, origin, None).await?;
+        finalize_in(&mut tx, principal, note, origin, None).await?;
+        tx.commit().await?;
+        self.invoice_view(principal.tenant_id, id).await
+    }
+
+    /// An invoice as the API shows it, read in a transaction of its own.
+    async fn invoice_view(&self, tenant: Uuid, id: Uuid) -> Result<InvoiceView, AppError> {
+        let mut tx = self.pools.begin(tenant).await?;
+        let invoice = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let view = view(&mut tx, invoice, None).await?;
         tx.commit().await?;
         Ok(view)
     }
@@ -1274,7 +1285,7 @@ async fn finalize_in(
     invoice: Invoice,
     origin: &Origin,
     issued_on: Option<NaiveDate>,
-) -> Result<(InvoiceView, bool), AppError> {
+) -> Result<bool, AppError> {
     let supplier = supplier(tx, invoice.location_id).await?;
     let lines = invoices::lines(tx, invoice.id).await?;
     let rates = rates(tx).await?;
@@ -1288,9 +1299,11 @@ async fn finalize_in(
         None => today,
     };
     let figures = compute(&supplier, &invoice, &lines, &rates, tax_date)?;
-    // Stock and the appointment first: the series row is locked from the
-    // number onwards, so everything before it runs concurrently across tills.
-    move_stock_for(tx, principal, &invoice, &lines).await?;
+    // The visit first: its row is this checkout's alone. From the number on,
+    // the branch's series row is locked, and from the stock movement on, the
+    // product's stock row: every till finalizing at the branch (or selling
+    // that product) waits for them until this transaction commits, so as
+    // little as possible happens after they are taken.
     let completed_visit = match invoice.appointment_id {
         Some(appointment_id) => complete_appointment(tx, principal, appointment_id).await?,
         None => false,
@@ -1366,6 +1379,7 @@ async fn finalize_in(
     )
     .await?;
     invoices::advance_series(tx, invoice.location_id, &invoice.kind, fy, sequence, &hash).await?;
+    move_stock_for(tx, principal, &invoice, &lines).await?;
     let action = if invoice.kind == "credit_note" {
         "credit_note.issued"
     } else {
@@ -1391,8 +1405,7 @@ async fn finalize_in(
             .after(serde_json::json!({ "number": number, "total_paise": figures.totals.grand_total })),
     )
     .await?;
-    let finalized = invoices::get(tx, invoice.id).await?.ok_or(AppError::NotFound)?;
-    Ok((view(tx, finalized, None).await?, completed_visit))
+    Ok(completed_visit)
 }
 
 /// Products leave stock when sold, and come back when a credit note restocks them.

@@ -929,7 +929,12 @@ mod tests {
         let names: Vec<&str> = config.schedules.iter().map(|s| s.name).collect();
         assert_eq!(
             names,
-            ["token_cleanup", "audit_retention", "finished_jobs", "stock_alerts"]
+            [
+                "token_cleanup",
+                "audit_retention",
+                "finished_jobs",
+                "stock_alerts"
+            ]
         );
         assert_eq!(config.timezone, chrono_tz::Asia::Kolkata);
     }

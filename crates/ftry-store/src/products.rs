@@ -222,25 +222,22 @@ pub async fn apply_movement(
     tenant_id: Uuid,
     movement: &NewMovement<'_>,
 ) -> Result<(StockMovement, i32), sqlx::Error> {
-    // Create the level first and change it second: an upsert would fire the
-    // insert trigger on the bare (negative) change before seeing the conflict.
+    // The level's row is locked from its change until the transaction ends,
+    // and every till selling the product waits for it: so it changes last.
+    // Before that, the level is created if it does not exist yet (an insert
+    // into an existing row another till is changing would wait for it; an
+    // upsert would fire the insert trigger on the bare, negative, change),
+    // and the movement, which only reads the level's key, is recorded.
     sqlx::query(
-        "INSERT INTO stock_levels (tenant_id, location_id, product_id) VALUES ($1, $2, $3)
+        "INSERT INTO stock_levels (tenant_id, location_id, product_id)
+         SELECT $1, $2, $3
+          WHERE NOT EXISTS (SELECT 1 FROM stock_levels WHERE location_id = $2 AND product_id = $3)
          ON CONFLICT DO NOTHING",
     )
     .bind(tenant_id)
     .bind(movement.location_id)
     .bind(movement.product_id)
     .execute(&mut *conn)
-    .await?;
-    let quantity: i32 = sqlx::query_scalar(
-        "UPDATE stock_levels SET quantity = quantity + $3 WHERE location_id = $1 AND product_id = $2
-         RETURNING quantity",
-    )
-    .bind(movement.location_id)
-    .bind(movement.product_id)
-    .bind(movement.quantity)
-    .fetch_one(&mut *conn)
     .await?;
     let recorded = sqlx::query_as(
         "INSERT INTO stock_movements (tenant_id, id, location_id, product_id, kind, quantity, reference, note,
@@ -257,6 +254,15 @@ pub async fn apply_movement(
     .bind(movement.reference)
     .bind(movement.note)
     .bind(movement.actor_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let quantity: i32 = sqlx::query_scalar(
+        "UPDATE stock_levels SET quantity = quantity + $3 WHERE location_id = $1 AND product_id = $2
+         RETURNING quantity",
+    )
+    .bind(movement.location_id)
+    .bind(movement.product_id)
+    .bind(movement.quantity)
     .fetch_one(conn)
     .await?;
     Ok((recorded, quantity))
