@@ -1836,7 +1836,7 @@ async fn a_worker_killed_mid_send_leaves_the_message_to_another_which_sends_it_o
     .fetch_one(&mut db_conn)
     .await
     .unwrap();
-    assert_eq!(*provider.requests.lock().unwrap(), [id.clone()]);
+    assert_eq!(*provider.requests.lock().unwrap(), [id.as_str()]);
     // Its lease runs out (brought forward rather than waited for: the
     // message job's lease is its 60 s timeout and a grace).
     let leased = sqlx::query(
@@ -1852,10 +1852,10 @@ async fn a_worker_killed_mid_send_leaves_the_message_to_another_which_sends_it_o
     // provider delivers nothing new, and the message is recorded sent once.
     let mut second = worker(support::free_port());
     wait_status(&mut db_conn, &appointment, "booking_confirmed", "sent").await;
-    assert_eq!(*provider.requests.lock().unwrap(), [id.clone(), id.clone()]);
+    assert_eq!(*provider.requests.lock().unwrap(), [id.as_str(), id.as_str()]);
     assert_eq!(
         *provider.delivered.lock().unwrap(),
-        [id.clone()],
+        [id.as_str()],
         "delivered once"
     );
     let (provider_id, attempts): (String, i32) =
