@@ -736,7 +736,11 @@ async fn attempt(app: App, config: Arc<JobConfig>, worker: String, job: Job) {
         queue = %job.queue,
         attempt = job.attempts,
         tenant_id = job.tenant_id.map(|t| t.to_string()),
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
     );
+    // The run continues the trace of the request that enqueued it.
+    ftry_store::jobs::adopt_trace(&span, job.trace_parent.as_deref());
     async move {
         // From when it could first run: a scheduled run enqueued late (every
         // node was down at its time) counts from its enqueueing.

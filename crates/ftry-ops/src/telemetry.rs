@@ -279,6 +279,36 @@ pub fn continue_trace(span: &tracing::Span, headers: &http::HeaderMap) {
     }
 }
 
+/// The current span's W3C `traceparent`, when tracing is on and the span is
+/// sampled: what a job enqueued now carries.
+pub fn current_traceparent() -> Option<String> {
+    if !TRACING_ON.load(Ordering::Relaxed) {
+        return None;
+    }
+    let context = tracing::Span::current().context();
+    let span_ref = context.span();
+    let ids = span_ref.span_context();
+    if !ids.is_valid() || !ids.is_sampled() {
+        return None;
+    }
+    let mut headers = http::HeaderMap::new();
+    TraceContextPropagator::new()
+        .inject_context(&context, &mut opentelemetry_http::HeaderInjector(&mut headers));
+    headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Continue the trace a stored `traceparent` names on `span` (a job's run).
+pub fn adopt_traceparent(span: &tracing::Span, traceparent: &str) {
+    let mut headers = http::HeaderMap::new();
+    if let Ok(value) = http::HeaderValue::from_str(traceparent) {
+        headers.insert("traceparent", value);
+        continue_trace(span, &headers);
+    }
+}
+
 /// Attach the HTTP attributes of the server span once its response is known;
 /// a 5xx marks it failed.
 pub fn server_span_outcome(span: &tracing::Span, method: &str, route: &str, status: u16) {

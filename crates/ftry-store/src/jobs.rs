@@ -34,6 +34,31 @@ pub struct Job {
     pub attempts: i32,
     pub max_attempts: i32,
     pub timeout_secs: i32,
+    /// The trace of whatever enqueued it, if that was traced.
+    pub trace_parent: Option<String>,
+}
+
+/// How a job carries the trace that enqueued it. The service installs its
+/// tracing's functions once at start; until then (and in tools that trace
+/// nothing) no trace is carried.
+pub struct TraceHooks {
+    /// The current span's `traceparent`, when it is sampled.
+    pub current: fn() -> Option<String>,
+    /// Make `span` a child of the span a `traceparent` names.
+    pub adopt: fn(&tracing::Span, &str),
+}
+
+static TRACE_HOOKS: std::sync::OnceLock<TraceHooks> = std::sync::OnceLock::new();
+
+pub fn set_trace_hooks(hooks: TraceHooks) {
+    let _ = TRACE_HOOKS.set(hooks);
+}
+
+/// Continue the trace a job was enqueued in, if any, on the span of its run.
+pub fn adopt_trace(span: &tracing::Span, trace_parent: Option<&str>) {
+    if let (Some(hooks), Some(parent)) = (TRACE_HOOKS.get(), trace_parent) {
+        (hooks.adopt)(span, parent);
+    }
 }
 
 /// A job as the operators' list shows it.
@@ -72,8 +97,8 @@ pub async fn enqueue(conn: &mut PgConnection, job: &NewJob<'_>) -> Result<Uuid, 
 
 async fn insert(conn: &mut PgConnection, id: Uuid, job: &NewJob<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO jobs (id, queue, kind, tenant_id, payload, run_at, max_attempts, timeout_secs)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO jobs (id, queue, kind, tenant_id, payload, run_at, max_attempts, timeout_secs, trace_parent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(id)
     .bind(job.queue)
@@ -83,6 +108,7 @@ async fn insert(conn: &mut PgConnection, id: Uuid, job: &NewJob<'_>) -> Result<(
     .bind(job.run_at)
     .bind(job.max_attempts)
     .bind(job.timeout_secs)
+    .bind(TRACE_HOOKS.get().and_then(|hooks| (hooks.current)()))
     .execute(conn)
     .await?;
     Ok(())
@@ -135,7 +161,7 @@ pub async fn claim(
                 locked_until = now() + make_interval(secs => j.timeout_secs + $3)
           WHERE j.id IN (SELECT id FROM due)
          RETURNING j.id, j.queue, j.kind, j.tenant_id, j.payload, j.run_at, j.created_at, j.attempts,
-                   j.max_attempts, j.timeout_secs",
+                   j.max_attempts, j.timeout_secs, j.trace_parent",
     )
     .bind(worker)
     .bind(limit)

@@ -178,6 +178,11 @@ fn main() -> ExitCode {
         _ => (None, None),
     };
     let tracer = tracing.as_ref().map(Tracing::tracer);
+    // Jobs carry the trace of what enqueued them (nothing when tracing is off).
+    ftry_store::jobs::set_trace_hooks(ftry_store::jobs::TraceHooks {
+        current: ftry_ops::telemetry::current_traceparent,
+        adopt: ftry_ops::telemetry::adopt_traceparent,
+    });
     if let Err(e) = ftry_ops::logging::init(&config.log, log_target, tracer, errors.clone()) {
         eprintln!("ftry: {e}");
         return ExitCode::from(2);

@@ -41,6 +41,7 @@ struct Received {
 
 const SERVER: i32 = 2;
 const CLIENT: i32 = 3;
+const CONSUMER: i32 = 5;
 
 #[derive(Clone, Default)]
 struct Collector(Arc<Mutex<Vec<Received>>>);
@@ -461,4 +462,69 @@ async fn a_sampler_setting_that_cannot_be_understood_stops_startup() {
         stderr.starts_with("ftry: OTEL_TRACES_SAMPLER=sometimes: expected one of"),
         "{stderr}"
     );
+}
+
+#[tokio::test]
+async fn a_job_runs_in_the_trace_of_the_request_that_enqueued_it() {
+    let db = TestDb::create().await;
+    let collector = Collector::default();
+    let receiver = http_receiver(collector.clone()).await;
+    let root = traversable_tempdir();
+    let admin_port = free_port();
+    let mut envs = base_env(&db, admin_port);
+    envs.extend([
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{receiver}")),
+        ("FTRY_JOBS_POLL_INTERVAL_MS", "50".into()),
+        // Mail is delivered by a job; the server is closed, which makes no
+        // difference to the job's first attempt being traced.
+        (
+            "FTRY_NOTIFICATIONS_SMTP_URL",
+            format!("smtp://127.0.0.1:{}", free_port()),
+        ),
+    ]);
+    let mut ftry = FtryProcess::serve(&envs, root.path());
+    ftry.wait_ready(Duration::from_secs(60)).await;
+    let client = reqwest::Client::new();
+    let signup = client
+        .post(ftry.url("/api/v1/auth/signup"))
+        .json(&serde_json::json!({
+            "business_name": "Trace Salon",
+            "location": {"name": "Main branch", "state_code": "27", "address": "FC Road, Pune"},
+            "owner": {"name": "Asha Patil", "email": "asha.trace@example.com", "password": "saffron-mirror-lantern-42"},
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signup.status(), 201);
+
+    let trace = "5c3f7e9a1b2d4c6e8f0a1b2c3d4e5f60";
+    let reset = client
+        .post(ftry.url("/api/v1/auth/password-reset"))
+        .header("traceparent", traceparent(trace, "1a2b3c4d5e6f7a8b", true))
+        .json(&serde_json::json!({"email": "asha.trace@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 202);
+
+    // The mail's delivery job runs later, on the worker, in the same trace.
+    let spans = collector.wait_for(trace, "mail.deliver").await;
+    let request = spans
+        .iter()
+        .find(|s| s.name == "POST /api/v1/auth/password-reset")
+        .expect("the request's span");
+    let job = spans.iter().find(|s| s.name == "mail.deliver").unwrap();
+    assert_eq!(job.kind, CONSUMER);
+    assert_eq!(job.trace_id, trace);
+    let of_request: Vec<&str> = spans
+        .iter()
+        .filter(|s| s.span_id == request.span_id || s.parent_span_id == request.span_id)
+        .map(|s| s.span_id.as_str())
+        .collect();
+    assert!(
+        of_request.contains(&job.parent_span_id.as_str()),
+        "the job's parent is the request or one of its spans: {spans:#?}"
+    );
+    ftry.signal(Signal::SIGTERM);
+    assert_eq!(ftry.wait_exit(Duration::from_secs(30)).code(), Some(0));
 }
