@@ -69,6 +69,8 @@ pub struct JobSettings {
     pub finished_jobs_cron: String,
     /// The daily low-stock alert to each business's stock managers.
     pub stock_alerts_cron: String,
+    /// The daily backup (`backup.*` settings).
+    pub backup_cron: String,
     /// Audit events older than this are deleted (at least 90).
     pub audit_retention_days: u32,
     /// Finished jobs (done or discarded) older than this are deleted.
@@ -90,6 +92,7 @@ impl Default for JobSettings {
             audit_retention_cron: "15 2 * * Sun".into(),
             finished_jobs_cron: "45 3 * * *".into(),
             stock_alerts_cron: "0 9 * * *".into(),
+            backup_cron: "30 2 * * *".into(),
             audit_retention_days: 730,
             finished_job_retention_days: 14,
         }
@@ -175,7 +178,12 @@ impl JobSettings {
                 false,
                 &self.stock_alerts_cron,
             ),
+            ("backup_cron", "backup", "backup.create", false, &self.backup_cron),
         ] {
+            // `off` turns a schedule off (a node that must not take backups).
+            if cron.trim() == "off" {
+                continue;
+            }
             let Some(cron) = parse_cron(cron) else {
                 return problem(
                     key,
@@ -343,6 +351,7 @@ struct KindLabel {
 /// The queue's metrics. The gauges are refreshed by running workers.
 #[derive(Clone)]
 pub struct JobMetrics {
+    backup: [Gauge<f64, AtomicU64>; 4],
     jobs: Family<QueueState, Gauge>,
     oldest_due: Family<QueueLabel, Gauge<f64, AtomicU64>>,
     runs: Family<KindOutcome, Counter>,
@@ -356,6 +365,7 @@ impl Default for JobMetrics {
             Histogram::new(exponential_buckets(0.005, 4.0, 10))
         }
         Self {
+            backup: Default::default(),
             jobs: Family::default(),
             oldest_due: Family::default(),
             runs: Family::default(),
@@ -367,6 +377,34 @@ impl Default for JobMetrics {
 
 impl JobMetrics {
     pub fn register(&self, registry: &mut Registry) {
+        for (gauge, name, help, unit) in [
+            (
+                &self.backup[0],
+                "ftry_backup_last_success_timestamp",
+                "When the last successful backup finished (Unix time; 0: none yet)",
+                Unit::Seconds,
+            ),
+            (
+                &self.backup[1],
+                "ftry_backup_last_success_duration",
+                "How long the last successful backup took",
+                Unit::Seconds,
+            ),
+            (
+                &self.backup[2],
+                "ftry_backup_last_success_size",
+                "The last successful backup's size",
+                Unit::Bytes,
+            ),
+            (
+                &self.backup[3],
+                "ftry_backup_last_failure_timestamp",
+                "When the last failed backup ended (Unix time; 0: none)",
+                Unit::Seconds,
+            ),
+        ] {
+            registry.register_with_unit(name, help, unit, gauge.clone());
+        }
         registry.register(
             "ftry_jobs",
             "Open jobs by queue and state (queued, running, dead), as last seen by this node's worker",
@@ -395,6 +433,13 @@ impl JobMetrics {
             Unit::Seconds,
             self.start_delay.clone(),
         );
+    }
+
+    pub(crate) fn refresh_backup(&self, state: &store::BackupState) {
+        self.backup[0].set(state.last_success);
+        self.backup[1].set(state.last_success_duration);
+        self.backup[2].set(state.last_success_bytes);
+        self.backup[3].set(state.last_failure);
     }
 
     fn refresh(&self, stats: &[store::QueueStats]) {
@@ -459,6 +504,7 @@ impl App {
             "webhook.deliver" => self.deliver_webhook(job).await,
             "stock.alerts" => self.enqueue_stock_alerts().await,
             "stock.alert" => self.stock_alert(job).await,
+            "backup.create" => self.scheduled_backup().await,
             "diagnostic.echo" => diagnostic(job).await,
             other => Err(JobFailure::permanent(format!("no handler for job kind {other}"))),
         }
@@ -700,10 +746,16 @@ impl Worker {
     async fn refresh_stats(&self) {
         let stats = async {
             let mut conn = self.app.pools.acquire(PoolName::App).await?;
-            store::stats(&mut conn).await
+            Ok::<_, sqlx::Error>((
+                store::stats(&mut conn).await?,
+                store::backup_state(&mut conn).await?,
+            ))
         };
         match stats.await {
-            Ok(stats) => self.app.jobs.refresh(&stats),
+            Ok((stats, backup)) => {
+                self.app.jobs.refresh(&stats);
+                self.app.jobs.refresh_backup(&backup);
+            }
             Err(error) => tracing::warn!(error = %error, "could not read the job queue's state"),
         }
     }
@@ -937,10 +989,23 @@ mod tests {
                 "token_cleanup",
                 "audit_retention",
                 "finished_jobs",
-                "stock_alerts"
+                "stock_alerts",
+                "backup"
             ]
         );
         assert_eq!(config.timezone, chrono_tz::Asia::Kolkata);
+    }
+
+    #[test]
+    fn a_schedule_set_off_is_not_run() {
+        let config = JobSettings {
+            backup_cron: "off".into(),
+            ..JobSettings::default()
+        }
+        .resolve()
+        .unwrap();
+        assert!(config.schedules.iter().all(|s| s.name != "backup"));
+        assert_eq!(config.schedules.len(), 4);
     }
 
     #[test]

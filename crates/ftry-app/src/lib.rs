@@ -5,6 +5,7 @@
 pub mod appointments;
 pub mod audit_log;
 pub mod auth;
+pub mod backup;
 pub mod booking;
 pub mod business_metrics;
 pub mod calendar;
@@ -68,6 +69,8 @@ pub struct App {
     pub notifier: std::sync::Arc<notifications::Notifier>,
     /// Outbound webhooks' settings and the client that delivers them.
     pub webhooks: std::sync::Arc<webhooks::Webhooks>,
+    /// Where this node's scheduled backups go, when it takes them.
+    pub backups: Option<std::sync::Arc<backup::Backups>>,
 }
 
 impl App {
@@ -123,6 +126,7 @@ impl App {
                     .resolve()
                     .map_err(AppError::Internal)?,
             ),
+            backups: None,
         })
     }
 

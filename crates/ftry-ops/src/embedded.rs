@@ -269,6 +269,15 @@ impl EmbeddedPostgres {
         &self.socket_dir
     }
 
+    /// A libpq URL of the cluster's superuser on its socket: what backups
+    /// dump the database with (it reads every business's rows).
+    pub fn superuser_url(&self) -> String {
+        format!(
+            "postgresql://{SUPERUSER_ROLE}@/{DATABASE}?host={}&port={PORT}&sslmode=disable",
+            self.socket_dir.display()
+        )
+    }
+
     /// The postmaster's process id.
     pub fn pid(&self) -> u32 {
         self.pid
@@ -434,6 +443,19 @@ impl ServerBinaries {
         candidates.push(PathBuf::from(SOURCE_INSTALL_BINDIR));
         candidates
     }
+}
+
+/// The directory holding PostgreSQL's client programs (`pg_dump`,
+/// `pg_restore`): `configured` if given, else the first of the places the
+/// embedded server's binaries are looked for that holds both.
+pub async fn client_tools_dir(configured: Option<&Path>) -> Option<PathBuf> {
+    let candidates = match configured {
+        Some(dir) => vec![dir.to_path_buf()],
+        None => ServerBinaries::default_candidates().await,
+    };
+    candidates
+        .into_iter()
+        .find(|dir| is_executable_file(&dir.join("pg_dump")) && is_executable_file(&dir.join("pg_restore")))
 }
 
 fn is_executable_file(path: &Path) -> bool {

@@ -343,3 +343,61 @@ pub async fn delete_finished(conn: &mut PgConnection, before: DateTime<Utc>) -> 
         .await?;
     Ok(deleted.rows_affected())
 }
+
+/// The backup metrics' sources: the last successful run's end (Unix
+/// seconds), duration and size, and the last failure's end; zeros when none.
+#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
+pub struct BackupState {
+    pub last_success: f64,
+    pub last_success_duration: f64,
+    pub last_success_bytes: f64,
+    pub last_failure: f64,
+}
+
+pub async fn backup_state(conn: &mut PgConnection) -> Result<BackupState, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT coalesce(extract(epoch FROM s.finished_at), 0)::float8 AS last_success,
+                coalesce(extract(epoch FROM s.finished_at - s.started_at), 0)::float8 AS last_success_duration,
+                coalesce(s.size_bytes, 0)::float8 AS last_success_bytes,
+                coalesce((SELECT extract(epoch FROM max(finished_at)) FROM backup_runs WHERE status = 'failed'), 0)::float8
+                    AS last_failure
+           FROM (SELECT 1) AS one
+           LEFT JOIN LATERAL (SELECT finished_at, started_at, size_bytes FROM backup_runs
+                               WHERE status = 'succeeded' ORDER BY finished_at DESC LIMIT 1) s ON true",
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Start recording a backup run.
+pub async fn backup_started(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO backup_runs (id) VALUES ($1)")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// How a backup run ended: the backup's id and size, or the error.
+pub async fn backup_finished(
+    conn: &mut PgConnection,
+    id: Uuid,
+    outcome: Result<(&str, i64), &str>,
+) -> Result<(), sqlx::Error> {
+    let (status, backup, size, error) = match outcome {
+        Ok((backup, size)) => ("succeeded", Some(backup), Some(size), None),
+        Err(error) => ("failed", None, None, Some(error)),
+    };
+    sqlx::query(
+        "UPDATE backup_runs SET finished_at = now(), status = $2, backup_id = $3, size_bytes = $4, error = $5
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(backup)
+    .bind(size)
+    .bind(error)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -26,13 +26,14 @@ use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgConnectOptions;
 
 /// Sections, longest first where one could prefix another.
-const SECTIONS: [&str; 14] = [
+const SECTIONS: [&str; 15] = [
     "error_reporting",
     "notifications",
     "webhooks",
     "data_protection",
     "rate_limit",
     "database",
+    "backup",
     "embedded",
     "shutdown",
     "admin",
@@ -61,12 +62,26 @@ pub struct Config {
     pub jobs: JobSettings,
     pub notifications: NotificationSettings,
     pub webhooks: WebhookSettings,
+    pub backup: BackupConfig,
     pub shutdown: ShutdownConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(transparent)]
 pub struct DataDir(pub PathBuf);
+
+/// Logical backups (`ftry backup`, and the daily `jobs.backup_cron` run).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupConfig {
+    /// Where backups are kept; unset: `<data_dir>/backups`.
+    pub dir: Option<PathBuf>,
+    /// A role that reads every row (a superuser, or one with BYPASSRLS).
+    /// Unset: the embedded cluster's superuser, or `database.owner_url`.
+    pub database_url: Option<SecretUrl>,
+    /// Directory holding `pg_dump` and `pg_restore`; found when unset.
+    pub bin_dir: Option<PathBuf>,
+}
 
 impl Default for DataDir {
     fn default() -> Self {
@@ -305,6 +320,7 @@ impl Config {
             ("database.url", &self.database.url),
             ("database.owner_url", &self.database.owner_url),
             ("database.read_url", &self.database.read_url),
+            ("backup.database_url", &self.backup.database_url),
         ] {
             if let Some(url) = url {
                 if PgConnectOptions::from_str(url.expose()).is_err() {
@@ -432,6 +448,15 @@ fn describe(error: figment::Error) -> String {
 impl Config {
     /// The application and owner connections of an external database, or
     /// `None` for the embedded cluster.
+    /// The connection backups dump with, for an external database.
+    pub fn backup_url(&self) -> Option<&SecretUrl> {
+        self.backup
+            .database_url
+            .as_ref()
+            .or(self.database.owner_url.as_ref())
+            .or(self.database.url.as_ref())
+    }
+
     pub fn external_database(&self) -> Option<(PgConnectOptions, PgConnectOptions)> {
         let app = self.database.url.as_ref()?;
         // validate() has parsed both URLs already.

@@ -105,6 +105,34 @@ pub async fn prepare(config: Config, demo: bool) -> anyhow::Result<Prepared> {
     }
 }
 
+/// Where and how this node takes backups: the embedded cluster's superuser
+/// over its socket, or `backup.database_url` (else the owner's connection);
+/// `None` (logged) when PostgreSQL's client programs cannot be found.
+pub async fn backups(config: &Config, database: &Database) -> Option<ftry_app::backup::Backups> {
+    let url = match &database.embedded {
+        Some(embedded) => embedded.superuser_url(),
+        None => config.backup_url()?.expose().to_owned(),
+    };
+    let configured = config
+        .backup
+        .bin_dir
+        .as_deref()
+        .or(config.embedded.pg_bindir.as_deref());
+    let Some(bin_dir) = ftry_ops::embedded::client_tools_dir(configured).await else {
+        tracing::warn!("pg_dump and pg_restore not found: no backups on this node (set backup.bin_dir)");
+        return None;
+    };
+    Some(ftry_app::backup::Backups {
+        dir: config
+            .backup
+            .dir
+            .clone()
+            .unwrap_or_else(|| config.data_dir.0.join("backups")),
+        url: ftry_app::settings::Secret::new(url),
+        bin_dir,
+    })
+}
+
 async fn prepare_with(config: &Config, database: &Database, demo: bool) -> anyhow::Result<AppState> {
     if config.database.auto_migrate {
         database.migrate().await?;
@@ -125,6 +153,7 @@ async fn prepare_with(config: &Config, database: &Database, demo: bool) -> anyho
     app.business = ftry_app::business_metrics::BusinessMetrics::new(config.admin.per_tenant_labels);
     app.notifier = std::sync::Arc::new(config.notifications.resolve().map_err(anyhow::Error::msg)?);
     app.webhooks = std::sync::Arc::new(config.webhooks.resolve().map_err(anyhow::Error::msg)?);
+    app.backups = backups(config, database).await.map(std::sync::Arc::new);
     if demo {
         let summary = app.seed_demo().await?;
         tracing::info!(

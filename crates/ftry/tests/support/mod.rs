@@ -79,6 +79,13 @@ impl TestDb {
         self.url("ftry_owner")
     }
 
+    /// The test server's superuser, inside this database, as a URL.
+    pub fn superuser_url(&self) -> String {
+        let mut url = url::Url::parse(&admin_url()).unwrap();
+        url.set_path(&self.name);
+        url.to_string()
+    }
+
     /// A connection as the test server's superuser, inside this database.
     pub async fn admin(&self) -> PgConnection {
         let mut url = url::Url::parse(&admin_url()).unwrap();
@@ -104,6 +111,8 @@ pub fn config_for(db: &TestDb) -> Config {
     // In-process apps serve requests only: the job tests run workers of
     // their own (tests/jobs.rs), so no scheduled job moves data under a test.
     config.jobs.run_in_serve = false;
+    // Nor a backup (tests/backup.rs takes them).
+    config.jobs.backup_cron = "off".into();
     config
 }
 

@@ -1,0 +1,378 @@
+//! Logical backups: `pg_dump` (custom format, compressed) of the whole
+//! database into the backup directory, with a manifest — ftry's version,
+//! the schema version, PostgreSQL's version, start and end, size, SHA-256
+//! and every table's row count, counted in the very snapshot the dump was
+//! taken from. `verify` checks a backup against its manifest and has
+//! `pg_restore` read its table of contents.
+//!
+//! The dump runs as a role that reads every row (the embedded cluster's
+//! superuser, or `backup.database_url`): row-level security would otherwise
+//! hide every business's rows from it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::{Connection, PgConnection};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::settings::Secret;
+
+/// Where backups go and how they are taken.
+pub struct Backups {
+    pub dir: PathBuf,
+    /// A connection (libpq URL) of a role that reads every row.
+    pub url: Secret,
+    /// Holds `pg_dump` and `pg_restore`.
+    pub bin_dir: PathBuf,
+}
+
+/// What a backup holds, written next to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub id: String,
+    pub ftry_version: String,
+    /// The newest migration applied when it was taken.
+    pub schema_version: i64,
+    pub postgres_version: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub size_bytes: u64,
+    pub sha256: String,
+    /// Rows of every table, in the dump's snapshot.
+    pub tables: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("no backup {0} in the backup directory")]
+    NotFound(String),
+    #[error("backup {id}: {problem}")]
+    Damaged { id: String, problem: String },
+    #[error("backup {id} was made by a newer ftry (schema {theirs}; this one knows {ours})")]
+    Newer { id: String, theirs: i64, ours: i64 },
+    #[error("pg_dump failed: {0}")]
+    Dump(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Io(String),
+}
+
+fn io(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> BackupError {
+    let (what, path) = (what.to_owned(), path.display().to_string());
+    move |e| BackupError::Io(format!("cannot {what} {path}: {e}"))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The id a backup taken now gets: its UTC start, to the millisecond.
+fn new_id(at: DateTime<Utc>) -> String {
+    at.format("%Y%m%dT%H%M%S%3fZ").to_string()
+}
+
+fn valid_id(id: &str) -> bool {
+    id.len() == 19 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+impl Backups {
+    fn dump_path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.dump"))
+    }
+
+    fn manifest_path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.json"))
+    }
+
+    /// Take a backup now.
+    pub async fn create(&self) -> Result<Manifest, BackupError> {
+        let started_at = Utc::now();
+        let id = new_id(started_at);
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(io("create", &self.dir))?;
+        // One snapshot for the counts and the dump: the transaction exports
+        // it and stays open until pg_dump is done with it.
+        let mut conn = PgConnection::connect(self.url.expose()).await?;
+        let mut tx = conn.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("SET LOCAL row_security = off")
+            .execute(&mut *tx)
+            .await?;
+        let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+            .fetch_one(&mut *tx)
+            .await?;
+        let postgres_version: String = sqlx::query_scalar("SHOW server_version")
+            .fetch_one(&mut *tx)
+            .await?;
+        let schema_version: i64 =
+            sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&mut *tx)
+                .await?;
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables
+              WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut counts = BTreeMap::new();
+        for table in tables {
+            let rows: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM public.\"{table}\""))
+                .fetch_one(&mut *tx)
+                .await?;
+            counts.insert(table, rows);
+        }
+
+        let partial = self.dir.join(format!("{id}.dump.partial"));
+        let (size_bytes, sha256) = match self.dump(&snapshot, &partial).await {
+            Ok(done) => done,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&partial).await;
+                return Err(e);
+            }
+        };
+        tx.commit().await?;
+        let _ = conn.close().await;
+        let dump = self.dump_path(&id);
+        tokio::fs::rename(&partial, &dump)
+            .await
+            .map_err(io("move into place", &dump))?;
+        let manifest = Manifest {
+            id: id.clone(),
+            ftry_version: env!("CARGO_PKG_VERSION").to_owned(),
+            schema_version,
+            postgres_version,
+            started_at,
+            finished_at: Utc::now(),
+            size_bytes,
+            sha256,
+            tables: counts,
+        };
+        let path = self.manifest_path(&id);
+        let written = self.dir.join(format!("{id}.json.partial"));
+        let text = serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::Io(e.to_string()))?;
+        tokio::fs::write(&written, text)
+            .await
+            .map_err(io("write", &written))?;
+        tokio::fs::rename(&written, &path)
+            .await
+            .map_err(io("move into place", &path))?;
+        Ok(manifest)
+    }
+
+    /// Run pg_dump in `snapshot`, streaming into `path`: its size and SHA-256.
+    async fn dump(&self, snapshot: &str, path: &Path) -> Result<(u64, String), BackupError> {
+        let mut child = tokio::process::Command::new(self.bin_dir.join("pg_dump"))
+            .args(["--format=custom", "--compress=6", "--no-password"])
+            .arg(format!("--snapshot={snapshot}"))
+            .arg(format!("--dbname={}", self.url.expose()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                BackupError::Dump(format!(
+                    "cannot run {}: {e}",
+                    self.bin_dir.join("pg_dump").display()
+                ))
+            })?;
+        let mut stdout = child.stdout.take().expect("piped");
+        let mut stderr = child.stderr.take().expect("piped");
+        let errors = tokio::spawn(async move {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text).await;
+            text
+        });
+        let mut file = tokio::fs::File::create(path).await.map_err(io("create", path))?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut buffer = vec![0u8; 256 * 1024];
+        loop {
+            let n = stdout
+                .read(&mut buffer)
+                .await
+                .map_err(|e| BackupError::Dump(e.to_string()))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+            file.write_all(&buffer[..n]).await.map_err(io("write", path))?;
+            size += n as u64;
+        }
+        file.sync_all().await.map_err(io("flush", path))?;
+        let status = child.wait().await.map_err(|e| BackupError::Dump(e.to_string()))?;
+        let errors = errors.await.unwrap_or_default();
+        if !status.success() {
+            let first = errors.lines().next().unwrap_or("no message").to_owned();
+            return Err(BackupError::Dump(format!("{status}: {first}")));
+        }
+        Ok((size, hex(&hasher.finalize())))
+    }
+
+    /// Every backup with a manifest, newest first.
+    pub async fn list(&self) -> Result<Vec<Manifest>, BackupError> {
+        let mut manifests = Vec::new();
+        let mut entries = match tokio::fs::read_dir(&self.dir).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(manifests),
+            Err(e) => return Err(io("read", &self.dir)(e)),
+        };
+        while let Some(entry) = entries.next_entry().await.map_err(io("read", &self.dir))? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(id) = name.strip_suffix(".json").filter(|id| valid_id(id)) else {
+                continue;
+            };
+            manifests.push(self.manifest(id).await?);
+        }
+        manifests.sort_by(|a, b| b.id.cmp(&a.id));
+        Ok(manifests)
+    }
+
+    async fn manifest(&self, id: &str) -> Result<Manifest, BackupError> {
+        if !valid_id(id) {
+            return Err(BackupError::NotFound(id.to_owned()));
+        }
+        let path = self.manifest_path(id);
+        let text = match tokio::fs::read(&path).await {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(BackupError::NotFound(id.to_owned()))
+            }
+            Err(e) => return Err(io("read", &path)(e)),
+        };
+        serde_json::from_slice(&text).map_err(|e| BackupError::Damaged {
+            id: id.to_owned(),
+            problem: format!("its manifest cannot be read: {e}"),
+        })
+    }
+
+    /// Check a backup: its size and SHA-256 against the manifest, a schema
+    /// this ftry knows (`known_schema`), and pg_restore reading its table of
+    /// contents.
+    pub async fn verify(&self, id: &str, known_schema: i64) -> Result<Manifest, BackupError> {
+        let manifest = self.manifest(id).await?;
+        let damaged = |problem: String| BackupError::Damaged {
+            id: id.to_owned(),
+            problem,
+        };
+        if manifest.schema_version > known_schema {
+            return Err(BackupError::Newer {
+                id: id.to_owned(),
+                theirs: manifest.schema_version,
+                ours: known_schema,
+            });
+        }
+        let path = self.dump_path(id);
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(damaged("its dump file is missing".into()))
+            }
+            Err(e) => return Err(io("open", &path)(e)),
+        };
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut buffer = vec![0u8; 256 * 1024];
+        loop {
+            let n = file.read(&mut buffer).await.map_err(io("read", &path))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+            size += n as u64;
+        }
+        if size != manifest.size_bytes {
+            return Err(damaged(format!(
+                "{size} bytes where the manifest says {} (truncated or grown)",
+                manifest.size_bytes
+            )));
+        }
+        if hex(&hasher.finalize()) != manifest.sha256 {
+            return Err(damaged(
+                "its SHA-256 does not match the manifest (the file changed)".into(),
+            ));
+        }
+        let listed = tokio::process::Command::new(self.bin_dir.join("pg_restore"))
+            .arg("--list")
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .await
+            .map_err(|e| BackupError::Io(format!("cannot run pg_restore: {e}")))?;
+        if !listed.status.success() {
+            let stderr = String::from_utf8_lossy(&listed.stderr);
+            return Err(damaged(format!(
+                "pg_restore cannot read it: {}",
+                stderr.lines().next().unwrap_or("no message")
+            )));
+        }
+        Ok(manifest)
+    }
+}
+
+impl crate::App {
+    /// The scheduled backup: taken, and its run recorded for the metrics.
+    pub(crate) async fn scheduled_backup(&self) -> Result<(), crate::jobs::JobFailure> {
+        use crate::jobs::JobFailure;
+        use ftry_store::jobs as store;
+        let Some(backups) = self.backups.clone() else {
+            return Err(JobFailure::permanent("this node has no backup settings"));
+        };
+        let run = uuid::Uuid::now_v7();
+        {
+            let mut conn = self.pools.acquire(ftry_store::PoolName::App).await?;
+            store::backup_started(&mut conn, run).await?;
+        }
+        let outcome = backups.create().await;
+        let mut conn = self.pools.acquire(ftry_store::PoolName::App).await?;
+        let ended = match outcome {
+            Ok(manifest) => {
+                store::backup_finished(&mut conn, run, Ok((&manifest.id, manifest.size_bytes as i64)))
+                    .await?;
+                tracing::info!(backup = %manifest.id, bytes = manifest.size_bytes, "backup taken");
+                Ok(())
+            }
+            Err(error) => {
+                let message = error.to_string();
+                store::backup_finished(&mut conn, run, Err(&message)).await?;
+                tracing::error!(error = %message, "backup failed");
+                Err(JobFailure::transient(message))
+            }
+        };
+        // This node's metrics say so at once, not at the next refresh.
+        self.jobs.refresh_backup(&store::backup_state(&mut conn).await?);
+        ended
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_the_start_to_the_millisecond_and_nothing_else_is_one() {
+        let at = DateTime::parse_from_rfc3339("2026-12-07T03:04:05.678Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(new_id(at), "20261207T030405678Z");
+        assert!(valid_id(&new_id(at)));
+        for bad in [
+            "../../etc/passwd",
+            "20261207T030405678Z.dump",
+            "",
+            "2026120703040567Z",
+        ] {
+            assert!(!valid_id(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! Logical backups through `ftry backup`: a backup holds every row of every
+//! business (counted in the dump's own snapshot), verifies, and is refused
+//! once a byte changes or it is cut short; a role that row-level security
+//! restricts cannot take one.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Output;
+
+use reqwest::Method;
+use serde_json::json;
+use sqlx::Row;
+use support::{body, config_for, send, TestApp, TestDb};
+
+fn ftry_backup(db: &TestDb, dir: &Path, superuser: bool, args: &[&str]) -> Output {
+    let mut command = support::ftry_command();
+    command
+        .arg("backup")
+        .args(args)
+        .env("DATABASE_URL", db.app_url())
+        .env("FTRY_DATABASE_OWNER_URL", db.owner_url())
+        .env("FTRY_BACKUP_DIR", dir);
+    if superuser {
+        command.env("FTRY_BACKUP_DATABASE_URL", db.superuser_url());
+    }
+    command.output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// What ftry told the operator: the last line of its standard error (the
+/// lines before it are its log).
+fn told(output: &Output) -> String {
+    text(&output.stderr).lines().last().unwrap_or_default().to_owned()
+}
+
+/// Rows of every table, counted as the superuser.
+async fn row_counts(db: &TestDb) -> BTreeMap<String, i64> {
+    let mut conn = db.admin().await;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables
+          WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let mut counts = BTreeMap::new();
+    for table in tables {
+        let row = sqlx::query(&format!("SELECT count(*) AS n FROM \"{table}\""))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        counts.insert(table, row.get::<i64, _>("n"));
+    }
+    counts
+}
+
+#[tokio::test]
+async fn a_backup_holds_every_row_verifies_and_is_refused_once_damaged() {
+    let db = TestDb::create().await;
+    let mut app = TestApp::spawn(config_for(&db)).await;
+    app.db = Some(db.clone());
+    for name in ["Lotus Salon", "Rose Spa"] {
+        let business = app.signup(name).await;
+        body(
+            send(
+                &app,
+                &business.access_token,
+                Method::POST,
+                "/api/v1/clients",
+                Some(&json!({"name": "Meera Iyer", "phone": "+919845000111"})),
+            )
+            .await,
+            201,
+        )
+        .await;
+    }
+    app.stop().await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // The owner role is held to row-level security: it cannot take one.
+    let refused = ftry_backup(&db, dir.path(), false, &["create"]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("row-level security"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    let created = ftry_backup(&db, dir.path(), true, &["create"]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let line = text(&created.stdout);
+    let id = line.split_whitespace().next().unwrap().to_owned();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(format!("{id}.json"))).unwrap()).unwrap();
+    let tables: BTreeMap<String, i64> = serde_json::from_value(manifest["tables"].clone()).unwrap();
+    let counts = row_counts(&db).await;
+    assert_eq!(tables, counts, "every table, every row");
+    assert_eq!(tables["tenants"], 2);
+    assert_eq!(tables["clients"], 2);
+    let dump = dir.path().join(format!("{id}.dump"));
+    let bytes = std::fs::read(&dump).unwrap();
+    assert_eq!(manifest["size_bytes"], bytes.len());
+    assert!(bytes.starts_with(b"PGDMP"), "pg_dump's custom format");
+    let latest = ftry_store::migrate::MIGRATOR
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap();
+    assert_eq!(manifest["schema_version"], latest);
+    assert_eq!(manifest["ftry_version"], env!("CARGO_PKG_VERSION"));
+
+    let listed = ftry_backup(&db, dir.path(), true, &["list"]);
+    assert!(listed.status.success());
+    assert_eq!(text(&listed.stdout), line);
+    let verified = ftry_backup(&db, dir.path(), true, &["verify", &id]);
+    assert!(verified.status.success(), "{}", text(&verified.stderr));
+    assert_eq!(text(&verified.stdout), format!("{}  ok\n", line.trim_end()));
+
+    // One byte changed in the middle: refused.
+    let mut flipped = bytes.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x01;
+    std::fs::write(&dump, &flipped).unwrap();
+    let damaged = ftry_backup(&db, dir.path(), true, &["verify", &id]);
+    assert_eq!(damaged.status.code(), Some(1));
+    assert_eq!(
+        told(&damaged),
+        format!("ftry: backup {id}: its SHA-256 does not match the manifest (the file changed)")
+    );
+    // Cut short: refused, saying so.
+    std::fs::write(&dump, &bytes[..bytes.len() - 100]).unwrap();
+    let truncated = ftry_backup(&db, dir.path(), true, &["verify", &id]);
+    assert_eq!(truncated.status.code(), Some(1));
+    assert_eq!(
+        told(&truncated),
+        format!(
+            "ftry: backup {id}: {} bytes where the manifest says {} (truncated or grown)",
+            bytes.len() - 100,
+            bytes.len()
+        )
+    );
+    let unknown = ftry_backup(&db, dir.path(), true, &["verify", "20200101T000000000Z"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(
+        told(&unknown),
+        "ftry: no backup 20200101T000000000Z in the backup directory"
+    );
+}
+
+/// (status, error) of every scheduled backup run, oldest first.
+async fn runs(db: &TestDb) -> Vec<(String, Option<String>)> {
+    sqlx::query_as("SELECT status, error FROM backup_runs ORDER BY started_at")
+        .fetch_all(&mut db.admin().await)
+        .await
+        .unwrap()
+}
+
+async fn wait_for_run(db: &TestDb) -> (String, Option<String>) {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(run) = runs(db).await.into_iter().find(|r| r.0 != "running") {
+            return run;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no backup run ended"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_daily_backup_runs_on_a_worker_and_its_outcome_is_in_the_metrics() {
+    use support::metrics::{sample, scrape_port};
+    // A node that cannot read every row: the run fails, and says why.
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config_for(&db);
+    config.jobs.run_in_serve = true;
+    config.jobs.poll_interval_ms = 50;
+    config.jobs.backup_cron = "30 2 * * *".into();
+    config.jobs.retry_base_secs = 3600;
+    config.backup.dir = Some(dir.path().to_path_buf());
+    let app = TestApp::spawn(config.clone()).await;
+    let (status, error) = wait_for_run(&db).await;
+    assert_eq!(status, "failed");
+    assert!(
+        error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("row-level security"),
+        "{error:?}"
+    );
+    let scrape = scrape_port(app.admin_addr.port()).await;
+    assert!(sample(&scrape, "ftry_backup_last_failure_timestamp_seconds", "").unwrap() > 0.0);
+    assert_eq!(
+        sample(&scrape, "ftry_backup_last_success_timestamp_seconds", ""),
+        Some(0.0)
+    );
+    app.stop().await;
+
+    // With a role that reads everything, the missed 02:30 run is taken at start.
+    let db = TestDb::create().await;
+    config = config_for(&db);
+    config.jobs.run_in_serve = true;
+    config.jobs.poll_interval_ms = 50;
+    config.jobs.backup_cron = "30 2 * * *".into();
+    config.backup.dir = Some(dir.path().to_path_buf());
+    config.backup.database_url = Some(db.superuser_url().try_into().unwrap());
+    let before = chrono::Utc::now().timestamp() as f64;
+    let app = TestApp::spawn(config).await;
+    let (status, error) = wait_for_run(&db).await;
+    assert_eq!((status.as_str(), error), ("succeeded", None));
+    let (backup_id, size): (String, i64) =
+        sqlx::query_as("SELECT backup_id, size_bytes FROM backup_runs WHERE status = 'succeeded'")
+            .fetch_one(&mut db.admin().await)
+            .await
+            .unwrap();
+    assert_eq!(
+        std::fs::metadata(dir.path().join(format!("{backup_id}.dump")))
+            .unwrap()
+            .len() as i64,
+        size
+    );
+    let scrape = scrape_port(app.admin_addr.port()).await;
+    let last = sample(&scrape, "ftry_backup_last_success_timestamp_seconds", "").unwrap();
+    assert!(
+        last >= before.floor() && last <= chrono::Utc::now().timestamp() as f64 + 1.0,
+        "{last}"
+    );
+    assert_eq!(
+        sample(&scrape, "ftry_backup_last_success_size_bytes", ""),
+        Some(size as f64)
+    );
+    assert!(sample(&scrape, "ftry_backup_last_success_duration_seconds", "").unwrap() > 0.0);
+    app.stop().await;
+}
