@@ -24,8 +24,6 @@ fn worker_env(db: &TestDb, admin_port: u16) -> Vec<(&'static str, String)> {
         ("FTRY_JOBS_RETRY_BASE_SECS", "1".into()),
         ("FTRY_JOBS_RETRY_MAX_SECS", "1".into()),
         ("FTRY_JOBS_LEASE_GRACE_SECS", "1".into()),
-        // Backups have their own tests (tests/backup.rs).
-        ("FTRY_JOBS_BACKUP_CRON", "off".into()),
     ]
 }
 
