@@ -108,6 +108,14 @@ enum BackupCommand {
     /// Check a backup's size and SHA-256 against its manifest and have
     /// pg_restore read it (exit 1 when it is damaged).
     Verify { id: String },
+    /// Restore a verified backup into a new, empty database and check every
+    /// table's row count against the manifest.
+    Restore {
+        id: String,
+        /// The database to restore into (a PostgreSQL URL); it must be empty.
+        #[arg(long)]
+        target: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -355,6 +363,15 @@ async fn worker(config: Config) -> anyhow::Result<()> {
     server::run_worker(prepared, admin, shutdown).await
 }
 
+/// The newest schema version this binary knows.
+fn known_schema() -> i64 {
+    ftry_store::migrate::MIGRATOR
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0)
+}
+
 async fn backup(config: Config, command: BackupCommand) -> anyhow::Result<()> {
     let database = server::Database::open(&config).await?;
     let result = async {
@@ -383,13 +400,18 @@ async fn backup(config: Config, command: BackupCommand) -> anyhow::Result<()> {
                 }
             }
             BackupCommand::Verify { id } => {
-                let known = ftry_store::migrate::MIGRATOR
-                    .iter()
-                    .map(|m| m.version)
-                    .max()
-                    .unwrap_or(0);
-                let manifest = backups.verify(&id, known).await?;
+                let manifest = backups.verify(&id, known_schema()).await?;
                 println!("{}  ok", line(&manifest));
+            }
+            BackupCommand::Restore { id, target } => {
+                let restored = backups.restore(&id, known_schema(), &target).await?;
+                println!(
+                    "restored {} into {}: {} tables, {} rows, as its manifest says",
+                    restored.manifest.id,
+                    ftry_app::settings::redact_url(&target),
+                    restored.tables,
+                    restored.rows
+                );
             }
         }
         Ok(())

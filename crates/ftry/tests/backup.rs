@@ -11,7 +11,7 @@ use std::process::Output;
 
 use reqwest::Method;
 use serde_json::json;
-use sqlx::Row;
+use sqlx::{Connection, Row};
 use support::{body, config_for, send, TestApp, TestDb};
 
 fn ftry_backup(db: &TestDb, dir: &Path, superuser: bool, args: &[&str]) -> Output {
@@ -150,6 +150,126 @@ async fn a_backup_holds_every_row_verifies_and_is_refused_once_damaged() {
         told(&unknown),
         "ftry: no backup 20200101T000000000Z in the backup directory"
     );
+}
+
+/// Each table's rows as text, ordered, hashed: equal contents, equal digests.
+async fn contents(conn: &mut sqlx::PgConnection) -> BTreeMap<String, String> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables
+          WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let mut digests = BTreeMap::new();
+    for table in tables {
+        let digest: String = sqlx::query_scalar(&format!(
+            "SELECT md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM \"{table}\" t"
+        ))
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        digests.insert(table, digest);
+    }
+    digests
+}
+
+#[tokio::test]
+async fn a_backup_restores_into_a_new_database_with_the_same_contents_and_a_damaged_one_does_not() {
+    let db = TestDb::create().await;
+    let mut app = TestApp::spawn(config_for(&db)).await;
+    app.db = Some(db.clone());
+    let business = app.signup("Restore Salon").await;
+    body(
+        send(
+            &app,
+            &business.access_token,
+            Method::POST,
+            "/api/v1/clients",
+            Some(&json!({"name": "Meera Iyer", "phone": "+919845000111", "email": "meera@example.com"})),
+        )
+        .await,
+        201,
+    )
+    .await;
+    app.stop().await;
+    let dir = tempfile::tempdir().unwrap();
+    let created = ftry_backup(&db, dir.path(), true, &["create"]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let id = text(&created.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // A new, empty database on the same server.
+    let target = format!("ftry_restore_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = sqlx::PgConnection::connect(&support::admin_url()).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {target}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let mut target_url = url::Url::parse(&support::admin_url()).unwrap();
+    target_url.set_path(&target);
+    let target_url = target_url.to_string();
+
+    let restored = ftry_backup(&db, dir.path(), true, &["restore", &id, "--target", &target_url]);
+    assert!(restored.status.success(), "{}", text(&restored.stderr));
+    let tables = row_counts(&db).await.len();
+    let rows: i64 = row_counts(&db).await.values().sum();
+    assert!(
+        text(&restored.stdout).ends_with(&format!(": {tables} tables, {rows} rows, as its manifest says\n")),
+        "{}",
+        text(&restored.stdout)
+    );
+    let mut source = db.admin().await;
+    let mut copy = sqlx::PgConnection::connect(&target_url).await.unwrap();
+    assert_eq!(
+        contents(&mut copy).await,
+        contents(&mut source).await,
+        "every table's contents"
+    );
+
+    // Into a database that is not empty: refused.
+    let again = ftry_backup(&db, dir.path(), true, &["restore", &id, "--target", &target_url]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        told(&again).ends_with("restore into a new, empty database"),
+        "{}",
+        told(&again)
+    );
+
+    // A damaged backup restores nothing.
+    let dump = dir.path().join(format!("{id}.dump"));
+    let mut bytes = std::fs::read(&dump).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&dump, &bytes).unwrap();
+    let empty = format!("ftry_restore_{}", uuid::Uuid::now_v7().simple());
+    sqlx::query(&format!("CREATE DATABASE {empty}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let mut empty_url = url::Url::parse(&support::admin_url()).unwrap();
+    empty_url.set_path(&empty);
+    let refused = ftry_backup(
+        &db,
+        dir.path(),
+        true,
+        &["restore", &id, "--target", empty_url.as_str()],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(
+        told(&refused),
+        format!("ftry: backup {id}: its SHA-256 does not match the manifest (the file changed)")
+    );
+    let mut untouched = sqlx::PgConnection::connect(empty_url.as_str()).await.unwrap();
+    let tables: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+            .fetch_one(&mut untouched)
+            .await
+            .unwrap();
+    assert_eq!(tables, 0);
 }
 
 /// (status, error) of every scheduled backup run, oldest first.
