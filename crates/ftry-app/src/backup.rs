@@ -28,6 +28,8 @@ pub struct Backups {
     pub url: Secret,
     /// Holds `pg_dump` and `pg_restore`.
     pub bin_dir: PathBuf,
+    /// What each scheduled backup leaves behind it.
+    pub retention: Retention,
 }
 
 /// What a backup holds, written next to it.
@@ -112,10 +114,17 @@ impl Backups {
         let postgres_version: String = sqlx::query_scalar("SHOW server_version")
             .fetch_one(&mut *tx)
             .await?;
-        let schema_version: i64 =
-            sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success")
+        // A database ftry never migrated has schema 0.
+        let migrated: bool = sqlx::query_scalar("SELECT to_regclass('public._sqlx_migrations') IS NOT NULL")
+            .fetch_one(&mut *tx)
+            .await?;
+        let schema_version: i64 = if migrated {
+            sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM public._sqlx_migrations WHERE success")
                 .fetch_one(&mut *tx)
-                .await?;
+                .await?
+        } else {
+            0
+        };
         let tables: Vec<String> = sqlx::query_scalar(
             "SELECT table_name::text FROM information_schema.tables
               WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
@@ -320,6 +329,70 @@ impl Backups {
     }
 }
 
+/// How many backups `prune` keeps: the newest of each of the latest
+/// `daily` days, `weekly` ISO weeks and `monthly` months (UTC) that have a
+/// backup; a backup kept for any of them stays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Retention {
+    pub daily: usize,
+    pub weekly: usize,
+    pub monthly: usize,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            daily: 30,
+            weekly: 12,
+            monthly: 12,
+        }
+    }
+}
+
+/// The ids `retention` lets go, oldest first (grandfather-father-son).
+pub fn expired(manifests: &[Manifest], retention: &Retention) -> Vec<String> {
+    use chrono::Datelike;
+    let mut newest_first: Vec<&Manifest> = manifests.iter().collect();
+    newest_first.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
+    let mut kept = std::collections::BTreeSet::new();
+    let mut keep_newest_per = |period: &dyn Fn(&Manifest) -> (i32, u32), count: usize| {
+        let mut seen = Vec::new();
+        for manifest in &newest_first {
+            let key = period(manifest);
+            if !seen.contains(&key) {
+                if seen.len() == count {
+                    break;
+                }
+                seen.push(key);
+                kept.insert(manifest.id.clone());
+            }
+        }
+    };
+    keep_newest_per(
+        &|m| (m.started_at.year(), m.started_at.ordinal()),
+        retention.daily,
+    );
+    keep_newest_per(
+        &|m| {
+            let week = m.started_at.iso_week();
+            (week.year(), week.week())
+        },
+        retention.weekly,
+    );
+    keep_newest_per(
+        &|m| (m.started_at.year(), m.started_at.month()),
+        retention.monthly,
+    );
+    let mut gone: Vec<String> = newest_first
+        .iter()
+        .filter(|m| !kept.contains(&m.id))
+        .map(|m| m.id.clone())
+        .collect();
+    gone.reverse();
+    gone
+}
+
 /// What a restore found in the new database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Restored {
@@ -330,6 +403,24 @@ pub struct Restored {
 }
 
 impl Backups {
+    /// Delete the backups `retention` lets go (dump first, then manifest);
+    /// their ids, oldest first.
+    pub async fn prune(&self, retention: &Retention, dry_run: bool) -> Result<Vec<String>, BackupError> {
+        let gone = expired(&self.list().await?, retention);
+        if !dry_run {
+            for id in &gone {
+                for path in [self.dump_path(id), self.manifest_path(id)] {
+                    match tokio::fs::remove_file(&path).await {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(io("delete", &path)(e)),
+                    }
+                }
+            }
+        }
+        Ok(gone)
+    }
+
     /// Restore a verified backup into `target`, a database that must be
     /// empty, then count every table's rows there against the manifest.
     /// Nothing is restored from a backup that fails verification, and a
@@ -415,6 +506,13 @@ impl crate::App {
                 store::backup_finished(&mut conn, run, Ok((&manifest.id, manifest.size_bytes as i64)))
                     .await?;
                 tracing::info!(backup = %manifest.id, bytes = manifest.size_bytes, "backup taken");
+                match backups.prune(&backups.retention, false).await {
+                    Ok(gone) if !gone.is_empty() => {
+                        tracing::info!(deleted = gone.len(), "old backups pruned")
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(error = %error, "could not prune old backups"),
+                }
                 Ok(())
             }
             Err(error) => {
@@ -433,6 +531,68 @@ impl crate::App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn taken(day: &str) -> Manifest {
+        let started_at = DateTime::parse_from_rfc3339(&format!("{day}T02:30:00Z"))
+            .unwrap()
+            .with_timezone(&Utc);
+        Manifest {
+            id: new_id(started_at),
+            ftry_version: "0.1.0".into(),
+            schema_version: 1,
+            postgres_version: "15".into(),
+            started_at,
+            finished_at: started_at,
+            size_bytes: 1,
+            sha256: String::new(),
+            tables: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_of_each_day_week_and_month_asked_for() {
+        // A backup every day of 2026 up to 7 December, and a second on 7 December.
+        let mut all: Vec<Manifest> = (0..341)
+            .map(|d| {
+                let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Duration::days(d);
+                taken(&day.to_string())
+            })
+            .collect();
+        let mut later = taken("2026-12-07");
+        later.started_at += chrono::Duration::hours(1);
+        later.id = new_id(later.started_at);
+        all.push(later.clone());
+        let retention = Retention {
+            daily: 3,
+            weekly: 3,
+            monthly: 2,
+        };
+        let gone = expired(&all, &retention);
+        let kept: Vec<String> = all
+            .iter()
+            .filter(|m| !gone.contains(&m.id))
+            .map(|m| m.started_at.format("%Y-%m-%d %H:%M").to_string())
+            .collect();
+        // Days: 7 (the later one), 6, 5 December. ISO weeks: 7 December's
+        // (a Monday: that one, kept already), 30 November to 6 December's
+        // (6 December, kept already) and 23 to 29 November's (its Sunday,
+        // 29 November). Months: December (kept) and November (its newest,
+        // 30 November).
+        assert_eq!(
+            kept,
+            [
+                "2026-11-29 02:30",
+                "2026-11-30 02:30",
+                "2026-12-05 02:30",
+                "2026-12-06 02:30",
+                "2026-12-07 03:30"
+            ]
+        );
+        assert_eq!(gone.len(), all.len() - 5);
+        assert_eq!(gone[0], all[0].id, "oldest first");
+        // Nothing to let go when there is little.
+        assert!(expired(&all[..2], &Retention::default()).is_empty());
+    }
 
     #[test]
     fn ids_are_the_start_to_the_millisecond_and_nothing_else_is_one() {

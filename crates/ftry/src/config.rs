@@ -71,7 +71,7 @@ pub struct Config {
 pub struct DataDir(pub PathBuf);
 
 /// Logical backups (`ftry backup`, and the daily `jobs.backup_cron` run).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BackupConfig {
     /// Where backups are kept; unset: `<data_dir>/backups`.
@@ -81,6 +81,26 @@ pub struct BackupConfig {
     pub database_url: Option<SecretUrl>,
     /// Directory holding `pg_dump` and `pg_restore`; found when unset.
     pub bin_dir: Option<PathBuf>,
+    /// Retention after each scheduled backup and for `ftry backup prune`:
+    /// the newest backup of each of the latest this many days (at least 1),
+    /// ISO weeks and months.
+    pub keep_daily: usize,
+    pub keep_weekly: usize,
+    pub keep_monthly: usize,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        let keep = ftry_app::backup::Retention::default();
+        Self {
+            dir: None,
+            database_url: None,
+            bin_dir: None,
+            keep_daily: keep.daily,
+            keep_weekly: keep.weekly,
+            keep_monthly: keep.monthly,
+        }
+    }
 }
 
 impl Default for DataDir {
@@ -335,6 +355,12 @@ impl Config {
             if ftry_ops::redis::RedisHandle::new(url.expose(), Duration::from_millis(1)).is_err() {
                 return problem("redis.url", "a Redis URL, redis://[:password@]host:6379[/db]");
             }
+        }
+        if self.backup.keep_daily == 0 {
+            return problem(
+                "backup.keep_daily",
+                "at least 1 (the newest backup is always kept)",
+            );
         }
         if self.redis.timeout_ms == 0 {
             return problem("redis.timeout_ms", "a positive number of milliseconds");

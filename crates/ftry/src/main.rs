@@ -108,6 +108,13 @@ enum BackupCommand {
     /// Check a backup's size and SHA-256 against its manifest and have
     /// pg_restore read it (exit 1 when it is damaged).
     Verify { id: String },
+    /// Delete the backups the retention (backup.keep_daily, keep_weekly,
+    /// keep_monthly) lets go.
+    Prune {
+        /// Print what would go, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Restore a verified backup into a new, empty database and check every
     /// table's row count against the manifest.
     Restore {
@@ -402,6 +409,18 @@ async fn backup(config: Config, command: BackupCommand) -> anyhow::Result<()> {
             BackupCommand::Verify { id } => {
                 let manifest = backups.verify(&id, known_schema()).await?;
                 println!("{}  ok", line(&manifest));
+            }
+            BackupCommand::Prune { dry_run } => {
+                let gone = backups.prune(&backups.retention, dry_run).await?;
+                let verb = if dry_run { "would delete" } else { "deleted" };
+                for id in &gone {
+                    println!("{verb} {id}");
+                }
+                println!(
+                    "{} backups {verb}, {} kept",
+                    gone.len(),
+                    backups.list().await?.len() - if dry_run { gone.len() } else { 0 }
+                );
             }
             BackupCommand::Restore { id, target } => {
                 let restored = backups.restore(&id, known_schema(), &target).await?;

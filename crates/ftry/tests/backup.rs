@@ -360,3 +360,84 @@ async fn the_daily_backup_runs_on_a_worker_and_its_outcome_is_in_the_metrics() {
     assert!(sample(&scrape, "ftry_backup_last_success_duration_seconds", "").unwrap() > 0.0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn pruning_keeps_the_newest_backups_the_retention_asks_for_and_deletes_the_rest() {
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let created = ftry_backup(&db, dir.path(), true, &["create"]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let id = text(&created.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    // Four older copies, a day apart, as earlier daily runs would have left.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(format!("{id}.json"))).unwrap()).unwrap();
+    let started: chrono::DateTime<chrono::Utc> = manifest["started_at"].as_str().unwrap().parse().unwrap();
+    let mut ids = vec![id.clone()];
+    for days in 1..=4 {
+        let at = started - chrono::Duration::days(days);
+        let older = at.format("%Y%m%dT%H%M%S%3fZ").to_string();
+        let mut copy = manifest.clone();
+        copy["id"] = json!(older);
+        copy["started_at"] = json!(at);
+        std::fs::write(
+            dir.path().join(format!("{older}.json")),
+            serde_json::to_vec(&copy).unwrap(),
+        )
+        .unwrap();
+        std::fs::copy(
+            dir.path().join(format!("{id}.dump")),
+            dir.path().join(format!("{older}.dump")),
+        )
+        .unwrap();
+        ids.push(older);
+    }
+    let prune = |dry: bool| {
+        let mut command = support::ftry_command();
+        command
+            .args(["backup", "prune"])
+            .args(dry.then_some("--dry-run"))
+            .env("DATABASE_URL", db.app_url())
+            .env("FTRY_DATABASE_OWNER_URL", db.owner_url())
+            .env("FTRY_BACKUP_DATABASE_URL", db.superuser_url())
+            .env("FTRY_BACKUP_DIR", dir.path())
+            .env("FTRY_BACKUP_KEEP_DAILY", "2")
+            .env("FTRY_BACKUP_KEEP_WEEKLY", "0")
+            .env("FTRY_BACKUP_KEEP_MONTHLY", "0");
+        command.output().unwrap()
+    };
+    let expected_gone: Vec<&String> = ids[2..].iter().rev().collect();
+    let dry = prune(true);
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    let mut lines: Vec<String> = expected_gone
+        .iter()
+        .map(|id| format!("would delete {id}"))
+        .collect();
+    lines.push("3 backups would delete, 2 kept".into());
+    assert_eq!(text(&dry.stdout), lines.join("\n") + "\n");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        10,
+        "a dry run deletes nothing"
+    );
+
+    let pruned = prune(false);
+    assert!(pruned.status.success(), "{}", text(&pruned.stderr));
+    let mut lines: Vec<String> = expected_gone.iter().map(|id| format!("deleted {id}")).collect();
+    lines.push("3 backups deleted, 2 kept".into());
+    assert_eq!(text(&pruned.stdout), lines.join("\n") + "\n");
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    let mut expected: Vec<String> = ids[..2]
+        .iter()
+        .flat_map(|id| [format!("{id}.dump"), format!("{id}.json")])
+        .collect();
+    expected.sort();
+    assert_eq!(left, expected);
+}
