@@ -403,10 +403,15 @@ pub struct Restored {
 }
 
 impl Backups {
-    /// Delete the backups `retention` lets go (dump first, then manifest);
-    /// their ids, oldest first.
-    pub async fn prune(&self, retention: &Retention, dry_run: bool) -> Result<Vec<String>, BackupError> {
-        let gone = expired(&self.list().await?, retention);
+    /// Delete the backups `retention` lets go (dump first, then manifest):
+    /// their ids, oldest first, and how many stay.
+    pub async fn prune(
+        &self,
+        retention: &Retention,
+        dry_run: bool,
+    ) -> Result<(Vec<String>, usize), BackupError> {
+        let all = self.list().await?;
+        let gone = expired(&all, retention);
         if !dry_run {
             for id in &gone {
                 for path in [self.dump_path(id), self.manifest_path(id)] {
@@ -418,7 +423,8 @@ impl Backups {
                 }
             }
         }
-        Ok(gone)
+        let kept = all.len() - gone.len();
+        Ok((gone, kept))
     }
 
     /// Restore a verified backup into `target`, a database that must be
@@ -507,7 +513,7 @@ impl crate::App {
                     .await?;
                 tracing::info!(backup = %manifest.id, bytes = manifest.size_bytes, "backup taken");
                 match backups.prune(&backups.retention, false).await {
-                    Ok(gone) if !gone.is_empty() => {
+                    Ok((gone, _)) if !gone.is_empty() => {
                         tracing::info!(deleted = gone.len(), "old backups pruned")
                     }
                     Ok(_) => {}

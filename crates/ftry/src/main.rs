@@ -411,16 +411,12 @@ async fn backup(config: Config, command: BackupCommand) -> anyhow::Result<()> {
                 println!("{}  ok", line(&manifest));
             }
             BackupCommand::Prune { dry_run } => {
-                let gone = backups.prune(&backups.retention, dry_run).await?;
+                let (gone, kept) = backups.prune(&backups.retention, dry_run).await?;
                 let verb = if dry_run { "would delete" } else { "deleted" };
                 for id in &gone {
                     println!("{verb} {id}");
                 }
-                println!(
-                    "{} backups {verb}, {} kept",
-                    gone.len(),
-                    backups.list().await?.len() - if dry_run { gone.len() } else { 0 }
-                );
+                println!("{} backups {verb}, {kept} kept", gone.len());
             }
             BackupCommand::Restore { id, target } => {
                 let restored = backups.restore(&id, known_schema(), &target).await?;

@@ -38,6 +38,42 @@ fn told(output: &Output) -> String {
     text(&output.stderr).lines().last().unwrap_or_default().to_owned()
 }
 
+/// A migrated database holding a business of each name, each with a client
+/// (phone and email sealed, so encrypted columns are backed up too).
+async fn with_businesses(names: &[&str]) -> TestDb {
+    let db = TestDb::create().await;
+    let mut app = TestApp::spawn(config_for(&db)).await;
+    app.db = Some(db.clone());
+    for name in names {
+        let business = app.signup(name).await;
+        body(
+            send(
+                &app,
+                &business.access_token,
+                Method::POST,
+                "/api/v1/clients",
+                Some(&json!({"name": "Meera Iyer", "phone": "+919845000111", "email": "meera@example.com"})),
+            )
+            .await,
+            201,
+        )
+        .await;
+    }
+    app.stop().await;
+    db
+}
+
+/// Take a backup as the superuser; its id.
+fn created(db: &TestDb, dir: &Path) -> String {
+    let created = ftry_backup(db, dir, true, &["create"]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    text(&created.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 /// Rows of every table, counted as the superuser.
 async fn row_counts(db: &TestDb) -> BTreeMap<String, i64> {
     let mut conn = db.admin().await;
@@ -61,25 +97,7 @@ async fn row_counts(db: &TestDb) -> BTreeMap<String, i64> {
 
 #[tokio::test]
 async fn a_backup_holds_every_row_verifies_and_is_refused_once_damaged() {
-    let db = TestDb::create().await;
-    let mut app = TestApp::spawn(config_for(&db)).await;
-    app.db = Some(db.clone());
-    for name in ["Lotus Salon", "Rose Spa"] {
-        let business = app.signup(name).await;
-        body(
-            send(
-                &app,
-                &business.access_token,
-                Method::POST,
-                "/api/v1/clients",
-                Some(&json!({"name": "Meera Iyer", "phone": "+919845000111"})),
-            )
-            .await,
-            201,
-        )
-        .await;
-    }
-    app.stop().await;
+    let db = with_businesses(&["Lotus Salon", "Rose Spa"]).await;
     let dir = tempfile::tempdir().unwrap();
 
     // The owner role is held to row-level security: it cannot take one.
@@ -176,31 +194,9 @@ async fn contents(conn: &mut sqlx::PgConnection) -> BTreeMap<String, String> {
 
 #[tokio::test]
 async fn a_backup_restores_into_a_new_database_with_the_same_contents_and_a_damaged_one_does_not() {
-    let db = TestDb::create().await;
-    let mut app = TestApp::spawn(config_for(&db)).await;
-    app.db = Some(db.clone());
-    let business = app.signup("Restore Salon").await;
-    body(
-        send(
-            &app,
-            &business.access_token,
-            Method::POST,
-            "/api/v1/clients",
-            Some(&json!({"name": "Meera Iyer", "phone": "+919845000111", "email": "meera@example.com"})),
-        )
-        .await,
-        201,
-    )
-    .await;
-    app.stop().await;
+    let db = with_businesses(&["Restore Salon"]).await;
     let dir = tempfile::tempdir().unwrap();
-    let created = ftry_backup(&db, dir.path(), true, &["create"]);
-    assert!(created.status.success(), "{}", text(&created.stderr));
-    let id = text(&created.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let id = created(&db, dir.path());
 
     // A new, empty database on the same server.
     let target = format!("ftry_restore_{}", uuid::Uuid::now_v7().simple());
@@ -365,13 +361,7 @@ async fn the_daily_backup_runs_on_a_worker_and_its_outcome_is_in_the_metrics() {
 async fn pruning_keeps_the_newest_backups_the_retention_asks_for_and_deletes_the_rest() {
     let db = TestDb::create().await;
     let dir = tempfile::tempdir().unwrap();
-    let created = ftry_backup(&db, dir.path(), true, &["create"]);
-    assert!(created.status.success(), "{}", text(&created.stderr));
-    let id = text(&created.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let id = created(&db, dir.path());
     // Four older copies, a day apart, as earlier daily runs would have left.
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join(format!("{id}.json"))).unwrap()).unwrap();

@@ -167,6 +167,25 @@ async fn planned(
     .collect()
 }
 
+/// The in-process service runs a worker that looks for due jobs often.
+fn with_worker(config: &mut ftry::config::Config) {
+    config.jobs.run_in_serve = true;
+    config.jobs.poll_interval_ms = 50;
+}
+
+/// Retries a second apart, so a test sees the retry soon.
+fn fast_retries(config: &mut ftry::config::Config) {
+    config.jobs.retry_base_secs = 1;
+    config.jobs.retry_max_secs = 1;
+}
+
+/// A visit's start as an SMS names it, in Pune's time.
+fn sms_when(at: DateTime<Utc>) -> String {
+    at.with_timezone(&chrono_tz::Asia::Kolkata)
+        .format("%a %-d %b, %-I:%M %p")
+        .to_string()
+}
+
 async fn wait_status(db: &mut PgConnection, appointment: &str, event: &str, status: &str) {
     let started = Instant::now();
     loop {
@@ -214,8 +233,7 @@ async fn a_booking_is_confirmed_once_its_reminders_are_planned_and_a_cancellatio
     let smtp = SmtpServer::start();
     let url = smtp.url();
     let app = TestApp::fresh_with(|config| {
-        config.jobs.run_in_serve = true;
-        config.jobs.poll_interval_ms = 50;
+        with_worker(config);
         config.notifications.smtp_url = Some(url.try_into().unwrap());
         config.notifications.from = "Mail Salon <salon@example.com>".into();
     })
@@ -340,10 +358,8 @@ async fn a_mail_server_that_is_down_is_retried_until_it_takes_the_message() {
     let url = smtp.url();
     smtp.stop();
     let app = TestApp::fresh_with(|config| {
-        config.jobs.run_in_serve = true;
-        config.jobs.poll_interval_ms = 50;
-        config.jobs.retry_base_secs = 1;
-        config.jobs.retry_max_secs = 1;
+        with_worker(config);
+        fast_retries(config);
         config.notifications.smtp_url = Some(url.try_into().unwrap());
     })
     .await;
@@ -447,10 +463,8 @@ impl WhatsAppStandIn {
 async fn whatsapp_salon(stand_in: &WhatsAppStandIn) -> (TestApp, Salon, String) {
     let port = stand_in.start().await;
     let app = TestApp::fresh_with(|config| {
-        config.jobs.run_in_serve = true;
-        config.jobs.poll_interval_ms = 50;
-        config.jobs.retry_base_secs = 1;
-        config.jobs.retry_max_secs = 1;
+        with_worker(config);
+        fast_retries(config);
         config.notifications.whatsapp_api_url = format!("http://127.0.0.1:{port}/v21.0");
         config.notifications.whatsapp_phone_number_id = Some("109876543210".into());
         config.notifications.whatsapp_access_token = Some(ftry_app::settings::Secret::new("wa-token-5521"));
@@ -590,8 +604,7 @@ async fn a_moved_visit_is_announced_and_reminded_at_its_new_time_only() {
     let smtp = SmtpServer::start();
     let url = smtp.url();
     let app = TestApp::fresh_with(|config| {
-        config.jobs.run_in_serve = true;
-        config.jobs.poll_interval_ms = 50;
+        with_worker(config);
         config.notifications.smtp_url = Some(url.try_into().unwrap());
     })
     .await;
@@ -698,10 +711,8 @@ async fn an_sms_is_retried_with_the_same_idempotency_token_after_a_server_error(
     stand_in.failures.lock().unwrap().push_back(503);
     let port = stand_in.start().await;
     let app = TestApp::fresh_with(|config| {
-        config.jobs.run_in_serve = true;
-        config.jobs.poll_interval_ms = 50;
-        config.jobs.retry_base_secs = 1;
-        config.jobs.retry_max_secs = 1;
+        with_worker(config);
+        fast_retries(config);
         config.notifications.twilio_api_url = format!("http://127.0.0.1:{port}");
         config.notifications.twilio_account_sid = Some(TWILIO_SID.into());
         config.notifications.twilio_auth_token = Some(ftry_app::settings::Secret::new("twilio-token-77"));
@@ -735,9 +746,7 @@ async fn an_sms_is_retried_with_the_same_idempotency_token_after_a_server_error(
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("{TWILIO_SID}:twilio-token-77"));
     assert_eq!(auth, &format!("Basic {basic}"));
     assert_eq!(token, &id, "the notification's id is Twilio's idempotency token");
-    let when = pune(day(3), 10, 0)
-        .with_timezone(&chrono_tz::Asia::Kolkata)
-        .format("%a %-d %b, %-I:%M %p");
+    let when = sms_when(pune(day(3), 10, 0));
     assert_eq!(
         form,
         &vec![
@@ -813,8 +822,7 @@ async fn with_smtp_an_invitation_is_delivered_from_the_outbox() {
     let smtp = SmtpServer::start();
     let url = smtp.url();
     let app = TestApp::fresh_with(|config| {
-        config.jobs.run_in_serve = true;
-        config.jobs.poll_interval_ms = 50;
+        with_worker(config);
         config.notifications.smtp_url = Some(url.try_into().unwrap());
         config.notifications.from = "ftry <no-reply@example.com>".into();
     })
@@ -915,8 +923,7 @@ async fn opted_out_channels_are_skipped_and_a_no_show_follow_up_goes_only_to_cli
     let stand_in = WhatsAppStandIn::default();
     let port = stand_in.start().await;
     let app = TestApp::fresh_with(|config| {
-        config.jobs.run_in_serve = true;
-        config.jobs.poll_interval_ms = 50;
+        with_worker(config);
         config.notifications.smtp_url = Some(url.try_into().unwrap());
         config.notifications.whatsapp_api_url = format!("http://127.0.0.1:{port}/v21.0");
         config.notifications.whatsapp_phone_number_id = Some("109876543210".into());
@@ -1183,10 +1190,8 @@ async fn msg91_flow_messages_are_retried_on_a_server_error_and_its_refusals_are_
         .push_back((500, json!({"type": "error", "message": "Internal server error"})));
     let port = stand_in.start().await;
     let app = TestApp::fresh_with(|config| {
-        config.jobs.run_in_serve = true;
-        config.jobs.poll_interval_ms = 50;
-        config.jobs.retry_base_secs = 1;
-        config.jobs.retry_max_secs = 1;
+        with_worker(config);
+        fast_retries(config);
         config.notifications.msg91_api_url = format!("http://127.0.0.1:{port}");
         config.notifications.msg91_auth_key = Some(ftry_app::settings::Secret::new("msg91-key-4410"));
         config.notifications.msg91_template_ids = sms_events("64f1c0ffee");
@@ -1214,10 +1219,7 @@ async fn msg91_flow_messages_are_retried_on_a_server_error_and_its_refusals_are_
     );
     let received = stand_in.received.lock().unwrap().clone();
     assert_eq!(received.len(), 2, "the 500 and its retry");
-    let when = pune(day(3), 10, 0)
-        .with_timezone(&chrono_tz::Asia::Kolkata)
-        .format("%a %-d %b, %-I:%M %p")
-        .to_string();
+    let when = sms_when(pune(day(3), 10, 0));
     for (path, headers, body) in &received {
         assert_eq!(path, "/api/v5/flow");
         assert_eq!(headers["authkey"], "msg91-key-4410");
@@ -1269,10 +1271,8 @@ async fn a_generic_sms_provider_gets_the_text_with_its_dlt_ids_and_an_idempotenc
         .push_back((429, json!({"error": {"message": "slow down"}})));
     let port = stand_in.start().await;
     let app = TestApp::fresh_with(|config| {
-        config.jobs.run_in_serve = true;
-        config.jobs.poll_interval_ms = 50;
-        config.jobs.retry_base_secs = 1;
-        config.jobs.retry_max_secs = 1;
+        with_worker(config);
+        fast_retries(config);
         config.notifications.sms_http_url = Some(format!("http://127.0.0.1:{port}/v1/sms"));
         config.notifications.sms_http_authorization = Some(ftry_app::settings::Secret::new("Bearer gw-77"));
         config.notifications.sms_http_sender = Some("FTRYSL".into());
@@ -1310,10 +1310,7 @@ async fn a_generic_sms_provider_gets_the_text_with_its_dlt_ids_and_an_idempotenc
     );
     let received = stand_in.received.lock().unwrap().clone();
     assert_eq!(received.len(), 2, "the 429 and its retry");
-    let when = pune(day(3), 10, 0)
-        .with_timezone(&chrono_tz::Asia::Kolkata)
-        .format("%a %-d %b, %-I:%M %p")
-        .to_string();
+    let when = sms_when(pune(day(3), 10, 0));
     for (path, headers, body) in &received {
         assert_eq!(path, "/v1/sms");
         assert_eq!(headers["authorization"], "Bearer gw-77");
@@ -1387,8 +1384,7 @@ async fn whatsapp_delivery_reports_are_checked_by_signature_and_only_move_a_mess
     let stand_in = WhatsAppStandIn::default();
     let port = stand_in.start().await;
     let app = TestApp::fresh_with(|config| {
-        config.jobs.run_in_serve = true;
-        config.jobs.poll_interval_ms = 50;
+        with_worker(config);
         config.notifications.whatsapp_api_url = format!("http://127.0.0.1:{port}/v21.0");
         config.notifications.whatsapp_phone_number_id = Some("109876543210".into());
         config.notifications.whatsapp_access_token = Some(ftry_app::settings::Secret::new("wa-token-5521"));
@@ -1511,8 +1507,7 @@ async fn a_finalized_invoice_is_mailed_to_its_client_with_a_link_that_opens_its_
     let smtp = SmtpServer::start();
     let url = smtp.url();
     let app = TestApp::fresh_with(|config| {
-        config.jobs.run_in_serve = true;
-        config.jobs.poll_interval_ms = 50;
+        with_worker(config);
         config.notifications.smtp_url = Some(url.try_into().unwrap());
     })
     .await;
