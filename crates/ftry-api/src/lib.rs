@@ -8,7 +8,7 @@ mod auth;
 mod catalog;
 pub mod client_ip;
 mod clients;
-mod cookies;
+pub mod cookies;
 pub mod error;
 mod health;
 mod hooks;
@@ -149,9 +149,10 @@ impl AppState {
     }
 }
 
-/// The whole HTTP application. Serve it with
+/// The whole HTTP application: the API and `pages` (the web app's routes,
+/// which authenticate by the session cookie themselves). Serve it with
 /// `into_make_service_with_connect_info::<SocketAddr>()`.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, pages: Router<AppState>) -> Router {
     let http = &state.settings.http;
     // Layers run top to bottom on the way in.
     let stack = ServiceBuilder::new()
@@ -194,6 +195,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(openapi::router(document))
+        .merge(pages)
         .fallback(|| async { Problem::not_found() })
         .with_state(state)
         .layer(stack)

@@ -159,8 +159,11 @@ pub async fn render_problems(request: Request, next: Next) -> Response {
     let (mut parts, body) = response.into_parts();
     let problem = match parts.extensions.remove::<Problem>() {
         Some(problem) => problem,
-        // A handler that chose a JSON body for its error (the readiness probe) keeps it.
-        None if is_json(&parts.headers) => return Response::from_parts(parts, body),
+        // A handler that chose a JSON body for its error (the readiness probe)
+        // or an HTML page (the web app's error pages) keeps it.
+        None if is_json(&parts.headers) || is_html(&parts.headers) => {
+            return Response::from_parts(parts, body)
+        }
         None => Problem::for_status(status),
     };
     parts
@@ -168,6 +171,12 @@ pub async fn render_problems(request: Request, next: Next) -> Response {
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, problem.body(request_id.as_ref()).into())
+}
+
+fn is_html(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
 }
 
 fn is_json(headers: &http::HeaderMap) -> bool {

@@ -209,7 +209,7 @@ pub async fn run(
         .run_in_serve
         .then(|| spawn_worker(&state, &config, worker_stopped))
         .transpose()?;
-    let app = ftry_api::router(state.clone());
+    let app = ftry_api::router(state.clone(), ftry_web::routes());
     let (close_listener, listener_closed) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {

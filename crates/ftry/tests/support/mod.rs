@@ -3,6 +3,7 @@
 //! Redis servers.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod browser;
 pub mod metrics;
 pub mod rest;
 pub mod salon;

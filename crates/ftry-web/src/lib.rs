@@ -1,0 +1,27 @@
+//! The web app: server-rendered pages for the people who run a salon from a
+//! browser. Every page calls the same use cases (`ftry_app::App`) as the API,
+//! so a business rule lives in one place; the templates are compiled with the
+//! binary (askama) and checked by the compiler. Pages sign in with the same
+//! httpOnly session cookie as the API's browser mode, and every form that
+//! changes something carries the double-submit CSRF token.
+
+mod assets;
+mod calendar;
+mod page;
+mod session;
+
+use axum::routing::{get, post};
+use axum::Router;
+use ftry_api::AppState;
+
+/// The web app's routes; `ftry_api::router` serves them beside the API.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(session::home))
+        .route("/login", get(session::login_form).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/app", get(session::home))
+        .route("/app/calendar", get(calendar::day))
+        .route("/app/{*rest}", get(page::not_found))
+        .route("/static/{name}", get(assets::serve))
+}

@@ -1,0 +1,136 @@
+//! What every page shares: the frame around it (assets, the signed-in
+//! navigation), rendering, and the error pages.
+
+use askama::Template;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use ftry_app::AppError;
+
+use crate::assets;
+
+/// The frame of a page.
+pub struct Chrome {
+    pub title: String,
+    pub css: String,
+    pub js: String,
+    /// The signed-in user's CSRF token (the sign-out form carries it); empty
+    /// when nobody is signed in.
+    pub csrf: String,
+}
+
+impl Chrome {
+    pub fn new(title: impl Into<String>, csrf: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            css: format!("/static/{}", assets::css().name),
+            js: format!("/static/{}", assets::js().name),
+            csrf: csrf.into(),
+        }
+    }
+
+    pub fn signed_in(&self) -> bool {
+        !self.csrf.is_empty()
+    }
+}
+
+/// A rendered page; never cached (it shows a signed-in person's data).
+pub fn html(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(body) => {
+            let mut response = (status, body).into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a page failed to render");
+            let mut response =
+                (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown.").into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            response
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub chrome: Chrome,
+    pub status: u16,
+    pub heading: String,
+    pub message: String,
+}
+
+pub fn error(status: StatusCode, heading: &str, message: impl Into<String>, csrf: &str) -> Response {
+    html(
+        status,
+        &ErrorPage {
+            chrome: Chrome::new(heading, csrf),
+            status: status.as_u16(),
+            heading: heading.to_owned(),
+            message: message.into(),
+        },
+    )
+}
+
+pub async fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        "There is no page at this address. It may have moved, or the link may be mistyped.",
+        "",
+    )
+}
+
+/// A use case's refusal as a page: what went wrong, in words for the person
+/// at the desk. Internal errors are logged and never shown.
+pub fn app_error(e: AppError, csrf: &str) -> Response {
+    match e {
+        AppError::Validation(fields) => {
+            let message = fields
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect::<Vec<_>>()
+                .join("; ");
+            error(StatusCode::BAD_REQUEST, "That did not work", message, csrf)
+        }
+        AppError::NotFound => error(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "What you asked for does not exist, or belongs to another business.",
+            csrf,
+        ),
+        AppError::Conflict { detail, .. } | AppError::ConflictWith { detail, .. } => {
+            error(StatusCode::CONFLICT, "That clashes", detail, csrf)
+        }
+        AppError::Unauthorized { detail, .. } => {
+            error(StatusCode::UNAUTHORIZED, "Please sign in", detail, csrf)
+        }
+        AppError::Forbidden { detail, .. } => error(StatusCode::FORBIDDEN, "Not allowed", detail, csrf),
+        AppError::Locked { .. } => error(
+            StatusCode::LOCKED,
+            "Account locked",
+            "Too many failed sign-ins. Try again later or ask an administrator to unlock the account.",
+            csrf,
+        ),
+        AppError::TooManyRequests { detail, .. } => {
+            error(StatusCode::TOO_MANY_REQUESTS, "Slow down", detail, csrf)
+        }
+        AppError::Internal(reason) => {
+            tracing::error!(%reason, "a page's use case failed");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "ftry could not finish this. It has been logged; try again in a moment.",
+                csrf,
+            )
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Journeys through the web app in a real browser (headless Chromium over
+//! WebDriver), at a front-desk screen and on a phone. Screenshots of every
+//! step are saved under `target/tmp/browser/`.
+
+mod support;
+
+use serde_json::json;
+use support::browser::Browser;
+use support::salon::{day, pune, Salon, Service, Setup};
+use support::{body, post, TestApp};
+
+const SERVICES: &[Service] = &[
+    Service::new("Haircut", 45, 60_000),
+    Service::new("Head massage", 30, 40_000),
+];
+
+async fn salon_with_a_booking(app: &TestApp, stylists: usize) -> Salon {
+    let salon = Salon::create(
+        app,
+        Setup {
+            name: "Gulmohar Salon",
+            stylists,
+            categories: &[],
+            services: SERVICES,
+            chairs: 0,
+        },
+    )
+    .await;
+    let booked = post(
+        app,
+        salon.token(),
+        "/api/v1/appointments",
+        &json!({
+            "location_id": salon.location, "client_id": salon.client, "start": pune(day(0), 11, 0),
+            "items": [{"service_id": salon.services[0], "staff_id": salon.stylists[0]},
+                      {"service_id": salon.services[1], "staff_id": salon.stylists[0]}],
+        }),
+    )
+    .await;
+    body(booked, 201).await;
+    salon
+}
+
+async fn sign_in(browser: &mut Browser, app: &TestApp, salon: &Salon) {
+    browser.goto(&app.url("/app/calendar")).await;
+    browser.wait_for_url("/login?next=").await;
+    browser.screenshot("sign-in").await;
+    browser.type_into("#email", &salon.business.owner_email).await;
+    browser
+        .type_into("#password", &salon.business.owner_password)
+        .await;
+    browser.click("button.primary").await;
+    browser.wait_for_url("/app/calendar").await;
+}
+
+#[tokio::test]
+async fn the_front_desk_signs_in_reads_the_day_moves_between_days_and_signs_out() {
+    let app = TestApp::fresh().await;
+    let salon = salon_with_a_booking(&app, 2).await;
+    let mut browser = Browser::start("front-desk-day", 1280, 800).await;
+
+    // A wrong password first: the reason next to the form.
+    browser.goto(&app.url("/login")).await;
+    browser.type_into("#email", &salon.business.owner_email).await;
+    browser.type_into("#password", "wrong-password-entirely").await;
+    browser.click("button.primary").await;
+    assert_eq!(browser.text(".error").await, "The email or password is wrong.");
+    browser.screenshot("wrong-password").await;
+
+    sign_in(&mut browser, &app, &salon).await;
+    browser.screenshot("calendar-today").await;
+    assert_eq!(browser.count("section.col").await, 2);
+    assert_eq!(browser.count("article.item").await, 2);
+    let first = browser.text("article.item").await;
+    assert!(
+        first.starts_with("11:00–11:45\nNeha Kulkarni\nHaircut\nBooked"),
+        "{first:?}"
+    );
+    assert_eq!(browser.text("#summary").await, "2 services booked.");
+    // The two services of the visit sit one under the other in Stylist 0's column.
+    let placed = browser
+        .eval(
+            "const items = [...document.querySelectorAll('article.item')].map(e => e.getBoundingClientRect());
+             return [items[0].bottom <= items[1].top + 2, Math.round((items[1].height + 2) / (items[0].height + 2) * 100)];",
+        )
+        .await;
+    assert_eq!(
+        placed,
+        json!([true, 67]),
+        "the massage (30 min) is two thirds the haircut (45 min)"
+    );
+
+    browser.click("a[rel=next]").await;
+    browser.wait_for_url(&format!("date={}", day(1))).await;
+    assert_eq!(browser.count("article.item").await, 0);
+    assert_eq!(browser.text("#summary").await, "Nothing booked.");
+    browser.screenshot("calendar-tomorrow").await;
+
+    // The access cookie runs out; its session renews itself from the sign-in page.
+    browser.delete_cookie("ftry_access").await;
+    browser
+        .goto(&app.url(&format!("/app/calendar?date={}", day(0))))
+        .await;
+    browser
+        .wait_for_url(&format!("/app/calendar?date={}", day(0)))
+        .await;
+    assert_eq!(browser.count("article.item").await, 2);
+
+    browser.click(".signout button").await;
+    browser.wait_for_url("/login").await;
+    browser.goto(&app.url("/app/calendar")).await;
+    browser.wait_for_url("/login?next=").await;
+    browser.screenshot("signed-out").await;
+    assert_eq!(browser.count("#password").await, 1);
+    browser.quit().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn on_a_phone_the_day_fits_the_screen_and_its_columns_scroll_sideways() {
+    let app = TestApp::fresh().await;
+    let salon = salon_with_a_booking(&app, 5).await;
+    let mut browser = Browser::start("phone-day", 360, 740).await;
+    sign_in(&mut browser, &app, &salon).await;
+    browser.screenshot("calendar-phone").await;
+    let widths = browser
+        .eval(
+            "const day = document.querySelector('.day');
+             const columns = [...document.querySelectorAll('section.col')].map(c => c.getBoundingClientRect().width);
+             return [window.innerWidth, document.documentElement.scrollWidth <= window.innerWidth,
+                     day.scrollWidth > day.clientWidth,
+                     columns.length, columns.every(w => w >= 128)];",
+        )
+        .await;
+    assert_eq!(
+        widths,
+        json!([360, true, true, 5, true]),
+        "the page fits 360 px; the five staff columns keep a readable width and scroll inside it"
+    );
+    assert_eq!(browser.text("#summary").await, "2 services booked.");
+    browser.quit().await;
+    app.stop().await;
+}
