@@ -366,6 +366,34 @@ impl App {
         idempotency_key: Option<&str>,
         origin: &Origin,
     ) -> Result<Created, AppError> {
+        self.book_for(principal, request, None, idempotency_key, origin)
+            .await
+    }
+
+    /// Book a visit at the front desk for a client known by phone, or added
+    /// in the same transaction when nobody has the number: a refused booking
+    /// adds nobody, and a repeated request (same key) finds what the first
+    /// did. `request.client_id` is not read.
+    pub async fn book_at_desk(
+        &self,
+        principal: &Principal,
+        client: &crate::clients::DeskClient,
+        request: &BookRequest,
+        idempotency_key: Option<&str>,
+        origin: &Origin,
+    ) -> Result<Created, AppError> {
+        self.book_for(principal, request, Some(client), idempotency_key, origin)
+            .await
+    }
+
+    async fn book_for(
+        &self,
+        principal: &Principal,
+        request: &BookRequest,
+        desk_client: Option<&crate::clients::DeskClient>,
+        idempotency_key: Option<&str>,
+        origin: &Origin,
+    ) -> Result<Created, AppError> {
         principal.require(Permission::AppointmentsManage)?;
         let source = match request.source.as_deref().unwrap_or("front_desk") {
             source @ ("front_desk" | "walk_in") => source,
@@ -377,7 +405,10 @@ impl App {
             .unwrap_or_default();
         v.finish()?;
         let mut tx = self.pools.begin(principal.tenant_id).await?;
-        let fingerprint = crate::tokens::sha256(&format!("{request:?}"));
+        let fingerprint = match desk_client {
+            None => crate::tokens::sha256(&format!("{request:?}")),
+            Some(client) => crate::tokens::sha256(&format!("{request:?} {client:?}")),
+        };
         if let Some(key) = idempotency_key {
             if let Some(answer) =
                 crate::idempotency::claim(&mut tx, principal.tenant_id, "appointments", key, &fingerprint)
@@ -386,14 +417,21 @@ impl App {
                 return Ok(answer);
             }
         }
-        let client_known: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM clients WHERE id = $1 AND merged_into IS NULL)")
+        let client_id = match desk_client {
+            Some(client) => self.desk_client_in(&mut tx, principal, client, origin).await?,
+            None => {
+                let client_known: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM clients WHERE id = $1 AND merged_into IS NULL)",
+                )
                 .bind(request.client_id)
                 .fetch_one(&mut *tx)
                 .await?;
-        if !client_known {
-            return Err(AppError::NotFound);
-        }
+                if !client_known {
+                    return Err(AppError::NotFound);
+                }
+                request.client_id
+            }
+        };
         let date = match (request.start, request.start_local) {
             (Some(start), None) => start.date_naive(),
             (None, Some(local)) => local.date(),
@@ -433,7 +471,7 @@ impl App {
             &appointments::NewAppointment {
                 id,
                 location_id: request.location_id,
-                client_id: request.client_id,
+                client_id,
                 source,
                 starts_at: slot.start,
                 ends_at: crate::booking::visit_end(&slot),
@@ -471,7 +509,7 @@ impl App {
             principal.tenant_id,
             "appointment.booked",
             id,
-            serde_json::json!({ "source": source, "client_id": request.client_id }),
+            serde_json::json!({ "source": source, "client_id": client_id }),
         )
         .await?;
         audit::record(

@@ -67,8 +67,16 @@ pub struct Client {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Who a front-desk booking is for, as the desk knows them: a phone number
+/// (finds a client) and a name (adds one when none has the number).
+#[derive(Debug, Default)]
+pub struct DeskClient {
+    pub phone: Option<String>,
+    pub name: String,
+}
+
 /// A new client. Only `name` is required.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewClient {
     /// 1–200 characters.
@@ -610,22 +618,34 @@ impl App {
         request: &NewClient,
         origin: &Origin,
     ) -> Result<Client, AppError> {
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
+        let row = self.add_client_in(&mut tx, principal, request, origin).await?;
+        tx.commit().await?;
+        self.client(principal.tenant_id, row)
+    }
+
+    /// Add a client inside `tx` (a booking adds its new client in its own
+    /// transaction, so a refused booking adds nobody).
+    pub(crate) async fn add_client_in(
+        &self,
+        tx: &mut PgConnection,
+        principal: &Principal,
+        request: &NewClient,
+        origin: &Origin,
+    ) -> Result<ClientRow, AppError> {
         principal.require(Permission::ClientsManage)?;
         let tenant_id = principal.tenant_id;
         let empty = ClientRecord::default();
         let valid = validate(&empty, &ClientChanges::from(request), Utc::now())?;
         let id = Uuid::now_v7();
         let record = self.apply(tenant_id, id, &empty, valid);
-        let mut tx = self.pools.begin(tenant_id).await?;
-        let row = match clients::insert(&mut tx, tenant_id, id, &record).await {
+        let row = match clients::insert(&mut *tx, tenant_id, id, &record).await {
             Ok(row) => row,
-            Err(e) => {
-                drop(tx);
-                return Err(self.refused(tenant_id, e, &record).await);
-            }
+            // The transaction is spent; the refusal is read on another connection.
+            Err(e) => return Err(self.refused(tenant_id, e, &record).await),
         };
         announce(
-            &mut tx,
+            &mut *tx,
             tenant_id,
             origin,
             principal.actor(),
@@ -634,8 +654,43 @@ impl App {
             serde_json::json!({ "fields": changed_fields(&empty, &record) }),
         )
         .await?;
-        tx.commit().await?;
-        self.client(tenant_id, row)
+        Ok(row)
+    }
+
+    /// The client a front-desk booking is for, inside the booking's
+    /// transaction: the live client with this phone number, else someone new
+    /// (a name is then needed). Without a phone number, always someone new (a
+    /// walk-in).
+    pub(crate) async fn desk_client_in(
+        &self,
+        tx: &mut PgConnection,
+        principal: &Principal,
+        client: &DeskClient,
+        origin: &Origin,
+    ) -> Result<Uuid, AppError> {
+        principal.require(Permission::ClientsRead)?;
+        let phone = client.phone.as_deref().map(str::trim).filter(|p| !p.is_empty());
+        if let Some(text) = phone {
+            let phone = Phone::parse(text).map_err(|e| AppError::invalid(PHONE, e))?;
+            let index = self
+                .protection
+                .blind_index(PHONE, principal.tenant_id, phone.as_str());
+            if let Some(id) = clients::find_by_phone(&mut *tx, &index).await? {
+                return Ok(id);
+            }
+            if client.name.trim().is_empty() {
+                return Err(AppError::invalid(
+                    "name",
+                    "no client has this phone number: enter a name to add them",
+                ));
+            }
+        }
+        let new = NewClient {
+            name: client.name.trim().to_owned(),
+            phone: phone.map(str::to_owned),
+            ..NewClient::default()
+        };
+        Ok(self.add_client_in(tx, principal, &new, origin).await?.id)
     }
 
     /// The client an online booking is for, inside the booking's

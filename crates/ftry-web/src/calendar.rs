@@ -13,6 +13,7 @@ use chrono::{DateTime, Days, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use ftry_api::AppState;
 use ftry_app::calendar::{CalendarDay, Span};
+use ftry_domain::permissions::Permission;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -80,6 +81,10 @@ struct DayPage {
     today: String,
     is_today: bool,
     closed: bool,
+    /// The grid's first minute of the day (a click's time is counted from it).
+    first_minute: u32,
+    /// The front desk may book here (the form's links show).
+    can_book: bool,
     rows: usize,
     hours: Vec<HourMark>,
     columns: Vec<Column>,
@@ -147,7 +152,7 @@ pub async fn day(
             &csrf,
         );
     };
-    let (rows, hours, columns) = layout(&day, zone);
+    let (first, rows, hours, columns) = layout(&day, zone);
     let neighbour = |days: i64| {
         let moved = if days < 0 {
             date.checked_sub_days(Days::new(days.unsigned_abs()))
@@ -175,6 +180,8 @@ pub async fn day(
         today: today.to_string(),
         is_today: date == today,
         closed: day.closed,
+        first_minute: first,
+        can_book: principal.can(Permission::AppointmentsManage),
         rows,
         hours,
         booked: columns.iter().map(|c| c.items.len()).sum(),
@@ -209,7 +216,7 @@ fn status_label(status: &str) -> &'static str {
 /// The grid: the day's window in whole hours (the opening hours, widened to
 /// any working time or booking outside them; 09:00–21:00 when there is
 /// none), its five-minute rows, the hour marks and each column's blocks.
-fn layout(day: &CalendarDay, zone: Tz) -> (usize, Vec<HourMark>, Vec<Column>) {
+fn layout(day: &CalendarDay, zone: Tz) -> (u32, usize, Vec<HourMark>, Vec<Column>) {
     let date = day.date;
     let minutes = |span: &Span| {
         (
@@ -301,7 +308,7 @@ fn layout(day: &CalendarDay, zone: Tz) -> (usize, Vec<HourMark>, Vec<Column>) {
             }
         })
         .collect();
-    (rows, hours, columns)
+    (first, rows, hours, columns)
 }
 
 #[cfg(test)]
@@ -350,7 +357,8 @@ mod tests {
                 items: vec![item],
             }],
         };
-        let (rows, hours, columns) = layout(&day, zone);
+        let (first, rows, hours, columns) = layout(&day, zone);
+        assert_eq!(first, 9 * 60);
         // 09:00 to 21:00: twelve hours of twelve rows.
         assert_eq!(rows, 144);
         assert_eq!(hours.len(), 12);
@@ -383,8 +391,8 @@ mod tests {
             open: vec![late],
             staff: vec![],
         };
-        let (rows, hours, _) = layout(&day, zone);
-        assert_eq!(rows, 24);
+        let (first, rows, hours, _) = layout(&day, zone);
+        assert_eq!((first, rows), (22 * 60, 24));
         assert_eq!(
             hours.iter().map(|h| h.label.as_str()).collect::<Vec<_>>(),
             ["22:00", "23:00"]

@@ -6,7 +6,9 @@
 //! changes something carries the double-submit CSRF token.
 
 mod assets;
+mod booking;
 mod calendar;
+mod format;
 mod page;
 mod session;
 
@@ -22,6 +24,8 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(session::logout))
         .route("/app", get(session::home))
         .route("/app/calendar", get(calendar::day))
+        .route("/app/appointments/new", get(booking::new))
+        .route("/app/appointments", post(booking::create))
         .route("/app/{*rest}", get(page::not_found))
         .route("/static/{name}", get(assets::serve))
 }

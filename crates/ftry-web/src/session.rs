@@ -108,7 +108,7 @@ fn form_csrf(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
 }
 
 /// The same secret, compared in constant time.
-fn same_secret(a: &str, b: &str) -> bool {
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     !a.is_empty()
         && a.len() == b.len()
         && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0

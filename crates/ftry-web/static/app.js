@@ -26,4 +26,22 @@
       }
     }).catch(() => {});
   }
+
+  // The calendar: a click on a free spot of a staff member's column opens the
+  // booking form for them at that quarter hour. (Without the script, each
+  // column's "+" opens the form for them.)
+  document.querySelectorAll(".slots[data-book]").forEach((column) => {
+    column.addEventListener("click", (event) => {
+      if (event.target.closest(".item")) {
+        return;
+      }
+      const box = column.getBoundingClientRect();
+      const rows = Number(column.dataset.rows);
+      const row = Math.floor(((event.clientY - box.top) / box.height) * rows);
+      const minutes = Number(column.dataset.first) + row * 5;
+      const quarter = minutes - (minutes % 15);
+      const time = String(Math.floor(quarter / 60)).padStart(2, "0") + ":" + String(quarter % 60).padStart(2, "0");
+      window.location.href = column.dataset.book + "&time=" + time;
+    });
+  });
 })();

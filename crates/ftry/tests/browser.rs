@@ -141,3 +141,65 @@ async fn on_a_phone_the_day_fits_the_screen_and_its_columns_scroll_sideways() {
     browser.quit().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_front_desk_books_from_a_free_spot_and_a_clash_shows_next_to_the_time() {
+    let app = TestApp::fresh().await;
+    let salon = salon_with_a_booking(&app, 2).await;
+    // Tall enough to hold the whole day (09:00–21:00), so a click lands where it is aimed.
+    let mut browser = Browser::start("book-from-calendar", 1280, 1900).await;
+    sign_in(&mut browser, &app, &salon).await;
+
+    // Stylist 1's column, a little after 11:00 (row 24.5 of the day's 144).
+    browser
+        .click_at("section.col:nth-of-type(2) .slots", 24.5 / 144.0)
+        .await;
+    browser.wait_for_url("/app/appointments/new").await;
+    let url = browser.url().await;
+    assert!(
+        url.ends_with(&format!("date={}&staff={}&time=11:00", day(0), salon.stylists[1])),
+        "{url}"
+    );
+    browser.type_into("#phone", "9812345678").await;
+    browser.select("#service_0", &salon.services[1].to_string()).await;
+    browser.screenshot("booking-form").await;
+    browser.click("button.primary").await;
+    browser.wait_for_url("/app/calendar").await;
+    assert_eq!(browser.text("#summary").await, "3 services booked.");
+    let booked = browser.text("section.col:nth-of-type(2) article.item").await;
+    assert!(
+        booked.starts_with("11:00–11:30\nNeha Kulkarni\nHead massage"),
+        "{booked:?}"
+    );
+    browser.screenshot("booked").await;
+
+    // Stylist 0 is busy 11:00–12:15: the form says so next to the start time.
+    browser.click("section.col:nth-of-type(1) h2 a.book").await;
+    browser.wait_for_url("/app/appointments/new").await;
+    browser.type_into("#phone", "+91 98765 00001").await;
+    browser.type_into("#name", "Rohan Mehta").await;
+    browser.select("#service_0", &salon.services[0].to_string()).await;
+    browser
+        .eval("document.querySelector('#time').value = '11:30'; return true;")
+        .await;
+    browser.click("button.primary").await;
+    assert_eq!(
+        browser.text("#time-error").await,
+        "Service 1: the staff member is not free then."
+    );
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('#time').getAttribute('aria-invalid');")
+            .await,
+        json!("true")
+    );
+    browser.screenshot("clash").await;
+    assert_eq!(
+        support::count(&app, "SELECT count(*) FROM appointments", &[]).await,
+        2
+    );
+    // Refused, so Rohan was not added either: the client comes with the booking or not at all.
+    assert_eq!(support::count(&app, "SELECT count(*) FROM clients", &[]).await, 1);
+    browser.quit().await;
+    app.stop().await;
+}

@@ -239,7 +239,7 @@ async fn the_day_page_shows_each_stylist_and_their_bookings_in_the_branch_time()
     let page_html = html(page(&app, &browser, &path).await, 200).await;
     assert!(page_html.contains(&date.format("%A, %-d %B %Y").to_string()));
     assert!(
-        page_html.contains("</svg> Stylist 0</h2>") && page_html.contains("</svg> Stylist 1</h2>"),
+        page_html.contains("</svg> Stylist 0") && page_html.contains("</svg> Stylist 1"),
         "{page_html}"
     );
     // Open 09:00–21:00: 144 five-minute rows; the stylists work all of it;
@@ -273,7 +273,9 @@ async fn the_day_page_shows_each_stylist_and_their_bookings_in_the_branch_time()
     let (_, stylist) = sign_in(&app, &email, "copper-kettle-monsoon-77", "/app").await;
     let own = html(page(&app, &stylist.unwrap(), &path).await, 200).await;
     assert_eq!(own.matches("<section class=\"col\"").count(), 1);
-    assert!(own.contains("</svg> Stylist 0</h2>") && !own.contains("Neha Kulkarni"));
+    // A stylist does not book: no booking links, and the form refuses.
+    assert!(!own.contains("New booking") && !own.contains("data-book="));
+    assert!(own.contains("</svg> Stylist 0") && !own.contains("Neha Kulkarni"));
 
     // Bad addresses get a page that says what is wrong.
     let bad_date = html(page(&app, &browser, "/app/calendar?date=24-12-2026").await, 400).await;
@@ -327,5 +329,172 @@ async fn static_files_are_fingerprinted_and_cached_for_a_year() {
     assert!(stale.contains("Page not found"));
     // Pages and files, all within the budget of a phone on a slow network.
     assert!(login.len() + text.len() < 100 * 1024);
+    app.stop().await;
+}
+
+async fn submit(app: &TestApp, browser: &Browser, fields: &impl serde::Serialize) -> reqwest::Response {
+    app.client
+        .post(app.url("/app/appointments"))
+        .header("cookie", &browser.cookie)
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn appointments(app: &TestApp) -> i64 {
+    support::count(app, "SELECT count(*) FROM appointments", &[]).await
+}
+
+#[tokio::test]
+async fn the_front_desk_books_from_the_form_and_a_clash_is_shown_next_to_the_time() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    let (_, browser) = sign_in(
+        &app,
+        &salon.business.owner_email,
+        &salon.business.owner_password,
+        "/app",
+    )
+    .await;
+    let browser = browser.unwrap();
+    let date = day(2).to_string();
+    let (location, haircut) = (salon.location.to_string(), salon.services[0].to_string());
+    let stylist = salon.stylists[1].to_string();
+
+    // Opened from a free spot of Stylist 1's column at 10:00.
+    let form = html(
+        page(
+            &app,
+            &browser,
+            &format!("/app/appointments/new?location={location}&date={date}&time=10:00&staff={stylist}"),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert!(
+        form.contains("name=\"time\" type=\"time\" step=\"300\" value=\"10:00\""),
+        "{form}"
+    );
+    assert!(form.contains(&format!(
+        "<option value=\"{stylist}\" selected>Stylist 1</option>"
+    )));
+    assert!(form.contains(&format!(
+        "<option value=\"{haircut}\">Haircut · 45 min · ₹600.00</option>"
+    )));
+    let key = hidden(&form, "key");
+
+    let fields = |phone: &'static str, name: &'static str, time: &'static str, key: String| {
+        vec![
+            ("csrf", browser.csrf.clone()),
+            ("key", key),
+            ("location", location.clone()),
+            ("phone", phone.to_owned()),
+            ("name", name.to_owned()),
+            ("date", date.clone()),
+            ("time", time.to_owned()),
+            ("service_0", haircut.clone()),
+            ("staff_0", stylist.clone()),
+        ]
+    };
+
+    // A new client (no one has this phone): added and booked.
+    let new_client = fields("98220 11223", "Farah Shaikh", "10:00", key.clone());
+    let booked = submit(&app, &browser, &new_client).await;
+    assert_eq!(booked.status(), 303);
+    assert_eq!(
+        booked.headers()[LOCATION],
+        format!("/app/calendar?location={location}&date={date}").as_str()
+    );
+    assert_eq!(appointments(&app).await, 1);
+    // The same form sent twice (a double click) books once.
+    let again = submit(&app, &browser, &new_client).await;
+    assert_eq!(again.status(), 303);
+    assert_eq!(appointments(&app).await, 1);
+    let day_page = html(
+        page(&app, &browser, booked.headers()[LOCATION].to_str().unwrap()).await,
+        200,
+    )
+    .await;
+    assert!(
+        day_page.contains("<strong>Farah Shaikh</strong>") && day_page.contains("<time>10:00–10:45</time>")
+    );
+
+    // The returning client is found by phone (any format); Stylist 1 is taken at 10:30.
+    let clash = fields("+919812345678", "", "10:30", "second-form-key".into());
+    let refused = submit(&app, &browser, &clash).await;
+    let refused = html(refused, 409).await;
+    assert!(
+        refused.contains(
+            "<p class=\"field-error\" id=\"time-error\">Service 1: the staff member is not free then.</p>"
+        ),
+        "{refused}"
+    );
+    assert!(refused.contains("value=\"+919812345678\"") && refused.contains("value=\"10:30\""));
+    assert_eq!(appointments(&app).await, 1);
+    // Someone new at a taken time: neither the booking nor the client is kept.
+    let new_and_refused = fields("98220 99887", "Imran Khan", "10:15", "fourth-form-key".into());
+    assert_eq!(submit(&app, &browser, &new_and_refused).await.status(), 409);
+    assert_eq!(support::count(&app, "SELECT count(*) FROM clients", &[]).await, 2);
+    // At 11:00 it goes through, for Neha (the existing client), not a new one.
+    let later = fields("+919812345678", "", "11:00", "third-form-key".into());
+    let booked = submit(&app, &browser, &later).await;
+    assert_eq!(booked.status(), 303);
+    assert_eq!(
+        support::count(
+            &app,
+            "SELECT count(*) FROM appointments WHERE client_id = $1::uuid",
+            &[&salon.client.to_string()]
+        )
+        .await,
+        1
+    );
+    assert_eq!(support::count(&app, "SELECT count(*) FROM clients", &[]).await, 2);
+
+    // Nothing chosen: each missing part named at its field.
+    let empty = submit(
+        &app,
+        &browser,
+        &[
+            ("csrf", browser.csrf.as_str()),
+            ("key", "k"),
+            ("location", location.as_str()),
+            ("date", ""),
+            ("time", ""),
+        ],
+    )
+    .await;
+    let empty = html(empty, 422).await;
+    for (field, message) in [
+        (
+            "phone",
+            "Enter the client&#39;s phone number, or a name for a walk-in.",
+        ),
+        ("date", "Pick a date."),
+        ("time", "Pick a start time."),
+        ("service_0", "Pick at least one service."),
+    ] {
+        assert!(
+            empty.contains(&format!("id=\"{field}-error\">{message}</p>")),
+            "{field}: {empty}"
+        );
+    }
+    // A phone number nobody has, and no name.
+    let unknown = submit(
+        &app,
+        &browser,
+        &fields("98220 55555", "", "12:00", "fifth-form-key".into()),
+    )
+    .await;
+    let unknown = html(unknown, 422).await;
+    assert!(
+        unknown.contains("id=\"name-error\">No client has this phone number: enter a name to add them.</p>"),
+        "{unknown}"
+    );
+    // A form from elsewhere (no CSRF token) books nothing.
+    let forged = submit(&app, &browser, &[("csrf", "x"), ("location", location.as_str())]).await;
+    assert!(html(forged, 403).await.contains("The form had expired."));
+    assert_eq!(appointments(&app).await, 2);
     app.stop().await;
 }

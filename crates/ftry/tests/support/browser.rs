@@ -271,3 +271,39 @@ impl Browser {
             .await;
     }
 }
+
+impl Browser {
+    /// A real mouse click on the element matching `css`, at its horizontal
+    /// middle and `from_top` (0 to 1) of its height. The element must be
+    /// wholly in the window.
+    pub async fn click_at(&self, css: &str, from_top: f64) {
+        let element = self.find(css).await;
+        let rect = self
+            .command(
+                reqwest::Method::GET,
+                &format!("/element/{element}/rect"),
+                Value::Null,
+            )
+            .await;
+        let height = rect["height"].as_f64().unwrap();
+        let from_centre = ((from_top - 0.5) * height).round() as i64;
+        self.command(
+            reqwest::Method::POST,
+            "/actions",
+            json!({"actions": [{
+                "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+                "actions": [
+                    {"type": "pointerMove", "duration": 0, "origin": {ELEMENT: element}, "x": 0, "y": from_centre},
+                    {"type": "pointerDown", "button": 0},
+                    {"type": "pointerUp", "button": 0},
+                ],
+            }]}),
+        )
+        .await;
+    }
+
+    /// Choose the option with `value` in the select matching `css`.
+    pub async fn select(&self, css: &str, value: &str) {
+        self.click(&format!("{css} option[value=\"{value}\"]")).await;
+    }
+}
