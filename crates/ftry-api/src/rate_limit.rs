@@ -52,6 +52,15 @@ pub enum RouteClass {
 }
 
 impl RouteClass {
+    /// The class of a request: the sign-in form's submission guesses a
+    /// password like the API's login; everything else goes by its path.
+    pub fn of_request(method: &axum::http::Method, path: &str) -> Option<Self> {
+        if path == "/login" && method == axum::http::Method::POST {
+            return Some(Self::Auth);
+        }
+        Self::of(path)
+    }
+
     /// The class of a path; `None` for probes, which are never limited.
     pub fn of(path: &str) -> Option<Self> {
         if path.starts_with("/health/") {
@@ -60,7 +69,8 @@ impl RouteClass {
             Some(Self::Auth)
         } else if path.starts_with("/api/v1/public/") {
             Some(Self::Public)
-        } else if path.starts_with("/api/") {
+        } else if path.starts_with("/api/") || path == "/app" || path.starts_with("/app/") {
+            // The web app's pages are signed-in work, like the API's.
             Some(Self::Api)
         } else if path.starts_with("/static/") {
             Some(Self::Static)
@@ -251,7 +261,7 @@ pub async fn limit(
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(class) = RouteClass::of(request.uri().path()) else {
+    let Some(class) = RouteClass::of_request(request.method(), request.uri().path()) else {
         return next.run(request).await;
     };
     if !state.settings.rate_limit.enabled {
@@ -332,6 +342,11 @@ mod tests {
             Some(RouteClass::Public)
         );
         assert_eq!(RouteClass::of("/static/app.css"), Some(RouteClass::Static));
+        assert_eq!(RouteClass::of("/app/calendar"), Some(RouteClass::Api));
+        assert_eq!(RouteClass::of("/application"), Some(RouteClass::Public));
+        let (get, post) = (axum::http::Method::GET, axum::http::Method::POST);
+        assert_eq!(RouteClass::of_request(&post, "/login"), Some(RouteClass::Auth));
+        assert_eq!(RouteClass::of_request(&get, "/login"), Some(RouteClass::Public));
         assert_eq!(RouteClass::of("/lotus-demo"), Some(RouteClass::Public));
     }
 }

@@ -190,7 +190,7 @@ async fn render(
         })
         .collect();
     let page = BookingPage {
-        chrome: Chrome::new("New booking", csrf),
+        chrome: Chrome::signed("New booking", csrf, principal),
         location: location.id.to_string(),
         location_name: location.name.clone(),
         // A new key for each form shown: a refused form, corrected, is a new request.
@@ -283,7 +283,7 @@ fn form_field(field: &str) -> String {
 }
 
 /// A use case's message (`must be …`) as a sentence for the form.
-fn sentence(message: &str) -> String {
+pub(crate) fn sentence(message: &str) -> String {
     let mut chars = message.chars();
     let mut text: String = match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
@@ -297,7 +297,7 @@ fn sentence(message: &str) -> String {
 
 /// The engine counts a visit's items from 0 ("Item 0: …"); the form's
 /// services are numbered from 1.
-fn as_the_form_counts(detail: &str) -> String {
+pub(crate) fn as_the_form_counts(detail: &str) -> String {
     let numbered = detail
         .strip_prefix("Item ")
         .and_then(|rest| rest.split_once(": "))

@@ -50,6 +50,7 @@ struct Block {
 }
 
 struct ItemView {
+    appointment: Uuid,
     row: usize,
     span: usize,
     status: String,
@@ -162,7 +163,11 @@ pub async fn day(
         moved.unwrap_or(date).to_string()
     };
     let page = DayPage {
-        chrome: Chrome::new(format!("Calendar · {}", date.format("%-d %b %Y")), csrf),
+        chrome: Chrome::signed(
+            format!("Calendar · {}", date.format("%-d %b %Y")),
+            csrf,
+            &principal,
+        ),
         location_id: location.id,
         location_name: location.name.clone(),
         locations: locations
@@ -200,7 +205,7 @@ fn local_minutes(instant: DateTime<Utc>, zone: Tz, date: NaiveDate) -> u32 {
     }
 }
 
-fn status_label(status: &str) -> &'static str {
+pub(crate) fn status_label(status: &str) -> &'static str {
     match status {
         "booked" => "Booked",
         "confirmed" => "Confirmed",
@@ -285,6 +290,7 @@ fn layout(day: &CalendarDay, zone: Tz) -> (u32, usize, Vec<HourMark>, Vec<Column
                     let start = local_minutes(item.starts_at, zone, date);
                     let end = local_minutes(item.ends_at, zone, date);
                     place(start, end).map(|(row, span)| ItemView {
+                        appointment: item.appointment_id,
                         row,
                         span,
                         status: item.status.clone(),

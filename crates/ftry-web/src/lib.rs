@@ -5,11 +5,14 @@
 //! httpOnly session cookie as the API's browser mode, and every form that
 //! changes something carries the double-submit CSRF token.
 
+mod appointment;
 mod assets;
 mod booking;
 mod calendar;
 mod format;
 mod page;
+mod public;
+mod reports;
 mod session;
 
 use axum::routing::{get, post};
@@ -26,6 +29,17 @@ pub fn routes() -> Router<AppState> {
         .route("/app/calendar", get(calendar::day))
         .route("/app/appointments/new", get(booking::new))
         .route("/app/appointments", post(booking::create))
+        .route("/app/appointments/{id}", get(appointment::show))
+        .route("/app/appointments/{id}/status", post(appointment::status))
+        .route("/app/appointments/{id}/move", post(appointment::reschedule))
+        .route("/app/appointments/{id}/cancel", post(appointment::cancel))
+        .route("/app/reports/revenue", get(reports::revenue))
         .route("/app/{*rest}", get(page::not_found))
         .route("/static/{name}", get(assets::serve))
+        .route("/b/{token}", get(public::manage))
+        .route("/b/{token}/cancel", post(public::cancel))
+        .route("/{salon}", get(public::salon))
+        .route("/{salon}/times", get(public::times))
+        .route("/{salon}/details", get(public::details))
+        .route("/{salon}/book", post(public::book))
 }

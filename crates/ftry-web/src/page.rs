@@ -16,6 +16,8 @@ pub struct Chrome {
     /// The signed-in user's CSRF token (the sign-out form carries it); empty
     /// when nobody is signed in.
     pub csrf: String,
+    /// The navigation links to the revenue report (`reports:revenue`).
+    pub revenue: bool,
 }
 
 impl Chrome {
@@ -25,6 +27,19 @@ impl Chrome {
             css: format!("/static/{}", assets::css().name),
             js: format!("/static/{}", assets::js().name),
             csrf: csrf.into(),
+            revenue: false,
+        }
+    }
+
+    /// The frame of a signed-in person's page: its navigation shows what they may open.
+    pub fn signed(
+        title: impl Into<String>,
+        csrf: impl Into<String>,
+        principal: &ftry_app::Principal,
+    ) -> Self {
+        Self {
+            revenue: principal.can(ftry_domain::permissions::Permission::ReportsRevenue),
+            ..Self::new(title, csrf)
         }
     }
 

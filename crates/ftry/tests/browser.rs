@@ -200,6 +200,114 @@ async fn the_front_desk_books_from_a_free_spot_and_a_clash_shows_next_to_the_tim
     );
     // Refused, so Rohan was not added either: the client comes with the booking or not at all.
     assert_eq!(support::count(&app, "SELECT count(*) FROM clients", &[]).await, 1);
+
+    // From the day, the new booking's page: Neha arrives and is checked in.
+    browser.click(".actions a").await;
+    browser.wait_for_url("/app/calendar").await;
+    browser
+        .click("section.col:nth-of-type(2) article.item strong a")
+        .await;
+    browser.wait_for_url("/app/appointments/").await;
+    assert_eq!(browser.text("h1 .badge").await, "Booked");
+    browser.click("button[value=checked_in]").await;
+    browser.wait_for_text("h1 .badge", "Checked in").await;
+    browser.screenshot("checked-in").await;
+    browser.quit().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_books_on_the_salon_page_from_a_phone_and_cancels_through_the_private_link() {
+    let app = TestApp::fresh().await;
+    let salon = salon_with_a_booking(&app, 2).await;
+    let mut browser = Browser::start("client-books-online", 360, 740).await;
+    let tomorrow = day(1);
+
+    browser.goto(&app.url(&format!("/{}", salon.business.slug))).await;
+    assert_eq!(browser.text("h1").await, "Gulmohar Salon");
+    browser.screenshot("services").await;
+    browser
+        .click(&format!("input[value=\"{}\"]", salon.services[0]))
+        .await;
+    browser.click("button.primary").await;
+    browser.wait_for_url("/times?").await;
+    browser.click(&format!("a[href$=\"date={tomorrow}\"]")).await;
+    browser.wait_for_url(&format!("date={tomorrow}")).await;
+    assert_eq!(
+        browser.text(".day-strip a[aria-current]").await,
+        tomorrow.format("%a %-d %b").to_string()
+    );
+    // Open 09:00–21:00 and nothing booked tomorrow: the first free time is 09:00.
+    assert_eq!(browser.text("a.time").await, "09:00");
+    browser.screenshot("times").await;
+    browser.click("a.time").await;
+    browser.wait_for_url("/details?").await;
+    browser.type_into("#name", "Kavya Iyer").await;
+    browser.type_into("#phone", "+91 98450 12345").await;
+    browser.screenshot("details").await;
+    browser.click("button.primary").await;
+    browser.wait_for_url("/b/").await;
+    assert_eq!(browser.text("h1 .badge").await, "Booked");
+    assert_eq!(
+        browser.text(".when").await,
+        format!("{} at 09:00", tomorrow.format("%A, %-d %B %Y"))
+    );
+    browser.screenshot("booked").await;
+    assert_eq!(
+        support::count(
+            &app,
+            "SELECT count(*) FROM appointments a JOIN clients c ON c.id = a.client_id
+              WHERE a.source = 'online' AND c.name = 'Kavya Iyer' AND a.status = 'booked'",
+            &[]
+        )
+        .await,
+        1
+    );
+    let fits = browser
+        .eval("return document.documentElement.scrollWidth <= window.innerWidth;")
+        .await;
+    assert_eq!(fits, json!(true), "the booking pages fit a 360 px phone");
+
+    // The private link cancels it.
+    browser.type_into("#reason", "Travelling that day").await;
+    browser.click("button.danger").await;
+    browser.wait_for_text("h1 .badge", "Cancelled").await;
+    assert_eq!(browser.count("button.danger").await, 0);
+    browser.screenshot("cancelled").await;
+    assert_eq!(
+        support::count(
+            &app,
+            "SELECT count(*) FROM appointments WHERE source = 'online' AND status = 'cancelled'
+                AND cancel_reason = 'Travelling that day' AND cancelled_by = 'client'",
+            &[]
+        )
+        .await,
+        1
+    );
+    browser.quit().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_reception_desk_cannot_open_the_revenue_report() {
+    let app = TestApp::fresh().await;
+    let salon = salon_with_a_booking(&app, 2).await;
+    let (_, _, email) = app
+        .add_member(salon.token(), &salon.business.tenant_id, &["receptionist"])
+        .await;
+    let mut browser = Browser::start("reception-no-revenue", 1280, 800).await;
+    browser.goto(&app.url("/login")).await;
+    browser.type_into("#email", &email).await;
+    browser.type_into("#password", "copper-kettle-monsoon-77").await;
+    browser.click("button.primary").await;
+    browser.wait_for_url("/app/calendar").await;
+    // The desk works the calendar, and its navigation has no revenue.
+    assert_eq!(browser.count("article.item").await, 2);
+    assert_eq!(browser.count("a[href=\"/app/reports/revenue\"]").await, 0);
+    browser.screenshot("reception-calendar").await;
+    browser.goto(&app.url("/app/reports/revenue")).await;
+    assert_eq!(browser.text("h1").await, "Not allowed");
+    browser.screenshot("revenue-refused").await;
     browser.quit().await;
     app.stop().await;
 }

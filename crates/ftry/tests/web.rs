@@ -251,7 +251,7 @@ async fn the_day_page_shows_each_stylist_and_their_bookings_in_the_branch_time()
         .unwrap_or_else(|| panic!("no booking on rows 15–23: {page_html}"));
     let item = item.split("</article>").next().unwrap();
     assert!(item.contains("<time>10:15–11:00</time>"), "{item}");
-    assert!(item.contains("<strong>Neha Kulkarni</strong>") && item.contains("<span>Haircut</span>"));
+    assert!(item.contains(">Neha Kulkarni</a></strong>") && item.contains("<span>Haircut</span>"));
     // In Stylist 1's column, not Stylist 0's.
     let columns: Vec<&str> = page_html.split("<section class=\"col\"").skip(1).collect();
     assert_eq!(columns.len(), 2);
@@ -417,9 +417,7 @@ async fn the_front_desk_books_from_the_form_and_a_clash_is_shown_next_to_the_tim
         200,
     )
     .await;
-    assert!(
-        day_page.contains("<strong>Farah Shaikh</strong>") && day_page.contains("<time>10:00–10:45</time>")
-    );
+    assert!(day_page.contains(">Farah Shaikh</a></strong>") && day_page.contains("<time>10:00–10:45</time>"));
 
     // The returning client is found by phone (any format); Stylist 1 is taken at 10:30.
     let clash = fields("+919812345678", "", "10:30", "second-form-key".into());
@@ -496,5 +494,337 @@ async fn the_front_desk_books_from_the_form_and_a_clash_is_shown_next_to_the_tim
     let forged = submit(&app, &browser, &[("csrf", "x"), ("location", location.as_str())]).await;
     assert!(html(forged, 403).await.contains("The form had expired."));
     assert_eq!(appointments(&app).await, 2);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_appointment_page_moves_checks_in_and_cancels_with_a_reason() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    let date = day(2);
+    let book = |hour: u32| {
+        json!({
+            "location_id": salon.location, "client_id": salon.client, "start": pune(date, hour, 0),
+            "items": [{"service_id": salon.services[0], "staff_id": salon.stylists[0]}],
+        })
+    };
+    let first = body(
+        post(&app, salon.token(), "/api/v1/appointments", &book(10)).await,
+        201,
+    )
+    .await;
+    body(
+        post(&app, salon.token(), "/api/v1/appointments", &book(14)).await,
+        201,
+    )
+    .await;
+    let id = first["id"].as_str().unwrap().to_owned();
+    let (_, browser) = sign_in(
+        &app,
+        &salon.business.owner_email,
+        &salon.business.owner_password,
+        "/app",
+    )
+    .await;
+    let browser = browser.unwrap();
+    let page_path = format!("/app/appointments/{id}");
+
+    let day_page = html(
+        page(&app, &browser, &format!("/app/calendar?date={date}")).await,
+        200,
+    )
+    .await;
+    assert!(day_page.contains(&format!("<a href=\"{page_path}\">Neha Kulkarni</a>")));
+    let shown = html(page(&app, &browser, &page_path).await, 200).await;
+    assert!(
+        shown.contains("<h1>Neha Kulkarni <span class=\"badge st-booked\">Booked</span></h1>"),
+        "{shown}"
+    );
+    assert!(shown.contains(&format!("{}, 10:00–10:45", date.format("%A, %-d %B %Y"))));
+    assert!(shown
+        .contains("<td>Haircut</td><td>Stylist 0</td><td>10:00–10:45</td><td class=\"num\">₹600.00</td>"));
+    for label in [
+        "Confirm",
+        "Check in",
+        "No-show",
+        "Move to this time",
+        "Cancel the appointment",
+    ] {
+        assert!(shown.contains(&format!(">{label}</button>")), "{label}");
+    }
+    let action = |path: &str, fields: Vec<(&'static str, String)>| {
+        let mut fields = fields;
+        fields.push(("csrf", browser.csrf.clone()));
+        app.client
+            .post(app.url(&format!("{page_path}/{path}")))
+            .header("cookie", &browser.cookie)
+            .form(&fields)
+            .send()
+    };
+    let starts_at = || async {
+        support::count(
+            &app,
+            "SELECT extract(epoch FROM starts_at)::bigint FROM appointments WHERE id = $1::uuid",
+            &[&id],
+        )
+        .await
+    };
+
+    // Moved to 12:00 (the branch's time), then refused at 14:15: Stylist 0 is busy 14:00–14:45.
+    let moved = action("move", vec![("date", date.to_string()), ("time", "12:00".into())])
+        .await
+        .unwrap();
+    assert_eq!(
+        (moved.status(), moved.headers()[LOCATION].to_str().unwrap()),
+        (reqwest::StatusCode::SEE_OTHER, page_path.as_str())
+    );
+    assert_eq!(starts_at().await, pune(date, 12, 0).timestamp());
+    let clash = action("move", vec![("date", date.to_string()), ("time", "14:15".into())])
+        .await
+        .unwrap();
+    let clash = html(clash, 409).await;
+    assert!(
+        clash.contains("<p class=\"error\" role=\"alert\" id=\"move-error\">Service 1: the staff member is not free then.</p>"),
+        "{clash}"
+    );
+    assert!(clash.contains("value=\"14:15\""));
+    assert_eq!(starts_at().await, pune(date, 12, 0).timestamp());
+
+    // Checked in: it can start or complete, and no longer moves.
+    let checked = action("status", vec![("status", "checked_in".into())])
+        .await
+        .unwrap();
+    assert_eq!(checked.status(), 303);
+    let shown = html(page(&app, &browser, &page_path).await, 200).await;
+    assert!(shown.contains("<span class=\"badge st-checked_in\">Checked in</span>"));
+    assert!(shown.contains(">Start service</button>") && shown.contains(">Complete</button>"));
+    assert!(!shown.contains("Move to this time") && !shown.contains(">Check in</button>"));
+    // Going back is refused by the use case, and said where the buttons are.
+    let back = html(
+        action("status", vec![("status", "booked".into())]).await.unwrap(),
+        409,
+    )
+    .await;
+    assert!(
+        back.contains(
+            "id=\"status-error\">An appointment that is checked_in cannot become booked; \
+             next can be: in_service, completed, cancelled.</p>"
+        ),
+        "{back}"
+    );
+
+    // A cancellation needs its reason.
+    let no_reason = html(
+        action("cancel", vec![("reason", "  ".into())]).await.unwrap(),
+        422,
+    )
+    .await;
+    assert!(
+        no_reason.contains("id=\"cancel-error\">The reason must not be empty.</p>"),
+        "{no_reason}"
+    );
+    let cancelled = action("cancel", vec![("reason", "Client unwell".into())])
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), 303);
+    let shown = html(page(&app, &browser, &page_path).await, 200).await;
+    assert!(shown.contains("<span class=\"badge st-cancelled\">Cancelled</span>"));
+    assert!(shown.contains("Cancelled: Client unwell"));
+    assert_eq!(
+        shown.matches("<button").count(),
+        1,
+        "nothing follows a cancellation but signing out: {shown}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_salon_booking_pages_answer_people_in_html_and_programs_in_problems() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    let slug = &salon.business.slug;
+    let as_browser = |path: String| {
+        app.client
+            .get(app.url(&path))
+            .header("accept", "text/html")
+            .send()
+    };
+
+    let services = html(as_browser(format!("/{slug}")).await.unwrap(), 200).await;
+    assert!(services.contains("<h1>Kesar Studio</h1>"));
+    assert!(services.contains(&format!("value=\"{}\">", salon.services[0])));
+    assert!(services.contains("45 min · ₹600.00"));
+    let none_picked = html(
+        as_browser(format!("/{slug}/times?location={}", salon.location))
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    assert!(none_picked.contains("Pick at least one service."));
+
+    // An unknown salon: a page for a browser, the API's problem for a program.
+    let page_404 = html(as_browser("/no-such-salon".into()).await.unwrap(), 404).await;
+    assert!(page_404.contains("There is no salon or booking at this address."));
+    let problem = app.get("/no-such-salon").await;
+    assert_eq!(problem.status(), 404);
+    assert_eq!(problem.headers()[CONTENT_TYPE], "application/problem+json");
+
+    // Booking: a wrong phone number is named at its field; then booked once, however often sent.
+    let start = pune(day(1), 10, 0).to_rfc3339();
+    let form = |phone: &str| {
+        vec![
+            ("location", salon.location.to_string()),
+            ("s", salon.services[0].to_string()),
+            ("staff", String::new()),
+            ("start", start.clone()),
+            ("key", "public-form-key-1".to_owned()),
+            ("name", "Kavya Iyer".to_owned()),
+            ("phone", phone.to_owned()),
+            ("email", String::new()),
+        ]
+    };
+    let post_form = |fields: Vec<(&'static str, String)>| {
+        app.client
+            .post(app.url(&format!("/{slug}/book")))
+            .header("accept", "text/html")
+            .form(&fields)
+            .send()
+    };
+    let wrong = html(post_form(form("12345")).await.unwrap(), 422).await;
+    assert!(wrong.contains("id=\"phone-error\">"), "{wrong}");
+    assert!(wrong.contains("value=\"Kavya Iyer\""));
+    let booked = post_form(form("+91 98450 12345")).await.unwrap();
+    assert_eq!(booked.status(), 303);
+    let first_link = booked.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(first_link.starts_with("/b/"), "{first_link}");
+    // Sent again (a double tap): the same booking, under a fresh private link.
+    let again = post_form(form("+91 98450 12345")).await.unwrap();
+    assert_eq!(again.status(), 303);
+    let link = again.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(link.starts_with("/b/") && link != first_link, "{link}");
+    assert_eq!(appointments(&app).await, 1);
+    let mine = html(as_browser(link.clone()).await.unwrap(), 200).await;
+    assert!(mine.contains("<span class=\"badge st-booked\">Booked</span>"));
+    assert!(mine.contains(&format!("{} at 10:00", day(1).format("%A, %-d %B %Y"))));
+    assert!(mine.contains("<td>Haircut</td>") && mine.contains("₹600.00"));
+    // Someone else's link (a wrong token) shows nothing.
+    let guessed = html(as_browser("/b/not-a-real-token".into()).await.unwrap(), 404).await;
+    assert!(!guessed.contains("Haircut"));
+    app.stop().await;
+}
+
+/// A walk-in's haircut by `staff`, invoiced and finalized today through the API.
+async fn haircut_sold(app: &TestApp, salon: &Salon, staff: uuid::Uuid) {
+    let token = salon.token();
+    let draft = body(
+        post(
+            app,
+            token,
+            "/api/v1/invoices",
+            &json!({"location_id": salon.location, "customer": {"name": "Walk-in"}}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let id = draft["id"].as_str().unwrap();
+    let line = json!({"kind": "service", "service_id": salon.services[0], "staff_id": staff});
+    body(
+        post(app, token, &format!("/api/v1/invoices/{id}/lines"), &line).await,
+        201,
+    )
+    .await;
+    let finalized = support::send(
+        app,
+        token,
+        reqwest::Method::POST,
+        &format!("/api/v1/invoices/{id}/finalize"),
+        None,
+    )
+    .await;
+    assert_eq!(body(finalized, 200).await["status"], "finalized");
+}
+
+#[tokio::test]
+async fn the_revenue_report_shows_its_figures_and_chart_to_those_who_may_see_revenue() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    haircut_sold(&app, &salon, salon.stylists[0]).await;
+    haircut_sold(&app, &salon, salon.stylists[1]).await;
+    let (_, owner) = sign_in(
+        &app,
+        &salon.business.owner_email,
+        &salon.business.owner_password,
+        "/app",
+    )
+    .await;
+    let owner = owner.unwrap();
+
+    // Two haircuts of ₹600.00 from a branch without a GSTIN: bills of supply, no GST.
+    let by_staff = html(page(&app, &owner, "/app/reports/revenue?by=staff").await, 200).await;
+    assert!(
+        by_staff.contains("<a href=\"/app/reports/revenue\">Revenue</a>"),
+        "the owner's navigation has it"
+    );
+    assert!(by_staff.contains("Total ₹1,200.00, tax included."), "{by_staff}");
+    for stylist in ["Stylist 0", "Stylist 1"] {
+        assert!(by_staff.contains(&format!(
+            "<th scope=\"row\">{stylist}</th><td class=\"num\">1</td><td class=\"num\">₹600.00</td>\
+             <td class=\"num\">₹0.00</td><td class=\"num\">₹600.00</td>"
+        )));
+    }
+    // Equal takings, equal bars across the whole width.
+    assert_eq!(by_staff.matches("width=\"720.0\"").count(), 2);
+    let today = support::salon::today_in_pune();
+    let month_start = today.format("%Y-%m-01").to_string();
+    assert!(by_staff.contains(&format!(
+        "href=\"/api/v1/reports/revenue?location_id={}&#38;from={month_start}&#38;to={today}&#38;group=staff&#38;format=csv\"",
+        salon.location
+    )), "{by_staff}");
+    // The link works with the page's own session cookie.
+    let csv = page(
+        &app,
+        &owner,
+        &format!(
+            "/api/v1/reports/revenue?location_id={}&from={month_start}&to={today}&group=staff&format=csv",
+            salon.location
+        ),
+    )
+    .await;
+    assert_eq!(csv.status(), 200);
+    assert_eq!(csv.headers()[CONTENT_TYPE], "text/csv; charset=utf-8");
+    assert_eq!(
+        csv.text().await.unwrap().lines().count(),
+        3,
+        "a header and a line per stylist"
+    );
+    let by_day = html(page(&app, &owner, "/app/reports/revenue?by=day").await, 200).await;
+    assert!(by_day.contains("Total ₹1,200.00 from 2 documents, tax included."));
+    // One day: one column, 80% of the width and the full height.
+    assert!(
+        by_day.contains("<rect x=\"72.0\" y=\"0.0\" width=\"576.0\" height=\"160.0\""),
+        "{by_day}"
+    );
+    let bad = html(
+        page(&app, &owner, "/app/reports/revenue?from=yesterday").await,
+        400,
+    )
+    .await;
+    assert!(bad.contains("“yesterday” is not a date."));
+
+    // The reception desk neither sees the link nor opens the report.
+    let (_, _, email) = app
+        .add_member(salon.token(), &salon.business.tenant_id, &["receptionist"])
+        .await;
+    let (_, desk) = sign_in(&app, &email, "copper-kettle-monsoon-77", "/app").await;
+    let desk = desk.unwrap();
+    let calendar = html(page(&app, &desk, "/app/calendar").await, 200).await;
+    assert!(!calendar.contains("/app/reports/revenue"));
+    let refused = html(page(&app, &desk, "/app/reports/revenue").await, 403).await;
+    assert!(
+        refused.contains("<h1>Not allowed</h1>") && !refused.contains("₹"),
+        "{refused}"
+    );
     app.stop().await;
 }

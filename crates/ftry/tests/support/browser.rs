@@ -307,3 +307,22 @@ impl Browser {
         self.click(&format!("{css} option[value=\"{value}\"]")).await;
     }
 }
+
+impl Browser {
+    /// Wait up to 10 s for the element matching `css` to read `expected`
+    /// (after a form's submission reloads the same address).
+    pub async fn wait_for_text(&self, css: &str, expected: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let seen = self.text(css).await;
+            if seen == expected {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} reads {seen:?}, not {expected:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
