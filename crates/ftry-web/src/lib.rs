@@ -9,6 +9,7 @@ mod appointment;
 mod assets;
 mod booking;
 mod calendar;
+mod dashboard;
 mod format;
 mod page;
 mod public;
@@ -25,7 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(session::home))
         .route("/login", get(session::login_form).post(session::login))
         .route("/logout", post(session::logout))
-        .route("/app", get(session::home))
+        .route("/app", get(dashboard::today))
         .route("/app/calendar", get(calendar::day))
         .route("/app/appointments/new", get(booking::new))
         .route("/app/appointments", post(booking::create))

@@ -62,7 +62,7 @@ pub fn to_login(path_and_query: &str) -> Response {
 
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match signed_in(&state, &headers).await {
-        Some(_) => Redirect::to("/app/calendar").into_response(),
+        Some(_) => Redirect::to("/app").into_response(),
         None => Redirect::to("/login").into_response(),
     }
 }

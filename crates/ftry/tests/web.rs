@@ -828,3 +828,85 @@ async fn the_revenue_report_shows_its_figures_and_chart_to_those_who_may_see_rev
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_day_at_a_glance_counts_visits_arrivals_and_each_stylists_booked_share() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    let date = day(1);
+    let book = |hour: u32, staff: usize| {
+        json!({
+            "location_id": salon.location, "client_id": salon.client, "start": pune(date, hour, 0),
+            "items": [{"service_id": salon.services[0], "staff_id": salon.stylists[staff]}],
+        })
+    };
+    let first = body(
+        post(&app, salon.token(), "/api/v1/appointments", &book(10, 0)).await,
+        201,
+    )
+    .await;
+    body(
+        post(&app, salon.token(), "/api/v1/appointments", &book(12, 0)).await,
+        201,
+    )
+    .await;
+    body(
+        post(&app, salon.token(), "/api/v1/appointments", &book(10, 1)).await,
+        201,
+    )
+    .await;
+    let id = first["id"].as_str().unwrap();
+    let status = json!({"status": "checked_in"});
+    body(
+        post(
+            &app,
+            salon.token(),
+            &format!("/api/v1/appointments/{id}/status"),
+            &status,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let (_, owner) = sign_in(
+        &app,
+        &salon.business.owner_email,
+        &salon.business.owner_password,
+        "/app",
+    )
+    .await;
+    let owner = owner.unwrap();
+
+    let glance = html(page(&app, &owner, &format!("/app?date={date}")).await, 200).await;
+    for (id, figure) in [
+        ("visits", "3"),
+        ("waiting", "1"),
+        ("completed", "0"),
+        ("no-shows", "0"),
+        ("revenue", "₹0.00"),
+    ] {
+        assert!(
+            glance.contains(&format!("id=\"{id}\">{figure}</span>")),
+            "{id}: {glance}"
+        );
+    }
+    // 09:00–21:00 is 720 minutes: two haircuts (90) are 12%, one (45) is 6%.
+    assert!(glance.contains(
+        "<th scope=\"row\">Stylist 0</th><td class=\"num\">2</td><td class=\"num\">12%</td><td>10:00 Neha Kulkarni</td>"
+    ), "{glance}");
+    assert!(glance.contains(
+        "<th scope=\"row\">Stylist 1</th><td class=\"num\">1</td><td class=\"num\">6%</td><td>10:00 Neha Kulkarni</td>"
+    ));
+    // Without `reports:revenue`, no takings.
+    let (_, _, email) = app
+        .add_member(salon.token(), &salon.business.tenant_id, &["receptionist"])
+        .await;
+    let (_, desk) = sign_in(&app, &email, "copper-kettle-monsoon-77", "/app").await;
+    let desk_glance = html(
+        page(&app, &desk.unwrap(), &format!("/app?date={date}")).await,
+        200,
+    )
+    .await;
+    assert!(desk_glance.contains("id=\"visits\">3</span>") && !desk_glance.contains("id=\"revenue\""));
+    app.stop().await;
+}
