@@ -50,6 +50,7 @@ struct Refusals {
 struct AppointmentPage {
     chrome: Chrome,
     id: Uuid,
+    client_id: Uuid,
     client: String,
     status: String,
     status_label: &'static str,
@@ -121,6 +122,7 @@ async fn render(
             principal,
         ),
         id: appointment.id,
+        client_id: appointment.client_id,
         client,
         status: appointment.status.clone(),
         status_label: status_label(&appointment.status),

@@ -9,6 +9,7 @@ mod appointment;
 mod assets;
 mod booking;
 mod calendar;
+mod clients;
 mod dashboard;
 mod format;
 mod page;
@@ -35,6 +36,8 @@ pub fn routes() -> Router<AppState> {
         .route("/app/appointments/{id}/move", post(appointment::reschedule))
         .route("/app/appointments/{id}/cancel", post(appointment::cancel))
         .route("/app/reports/revenue", get(reports::revenue))
+        .route("/app/clients", get(clients::search))
+        .route("/app/clients/{id}", get(clients::profile))
         .route("/app/{*rest}", get(page::not_found))
         .route("/static/{name}", get(assets::serve))
         .route("/b/{token}", get(public::manage))

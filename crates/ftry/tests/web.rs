@@ -537,7 +537,10 @@ async fn an_appointment_page_moves_checks_in_and_cancels_with_a_reason() {
     assert!(day_page.contains(&format!("<a href=\"{page_path}\">Neha Kulkarni</a>")));
     let shown = html(page(&app, &browser, &page_path).await, 200).await;
     assert!(
-        shown.contains("<h1>Neha Kulkarni <span class=\"badge st-booked\">Booked</span></h1>"),
+        shown.contains(&format!(
+            "<h1><a href=\"/app/clients/{}\">Neha Kulkarni</a> <span class=\"badge st-booked\">Booked</span></h1>",
+            salon.client
+        )),
         "{shown}"
     );
     assert!(shown.contains(&format!("{}, 10:00–10:45", date.format("%A, %-d %B %Y"))));
@@ -908,5 +911,70 @@ async fn the_day_at_a_glance_counts_visits_arrivals_and_each_stylists_booked_sha
     )
     .await;
     assert!(desk_glance.contains("id=\"visits\">3</span>") && !desk_glance.contains("id=\"revenue\""));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn clients_are_found_by_name_or_phone_and_their_profile_shows_their_visits() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    let other = Salon::create(
+        &app,
+        Setup {
+            name: "Other Studio",
+            ..setup()
+        },
+    )
+    .await;
+    let visit = json!({
+        "location_id": salon.location, "client_id": salon.client, "start": pune(day(3), 16, 0),
+        "items": [{"service_id": salon.services[0], "staff_id": salon.stylists[0]}],
+    });
+    body(
+        post(&app, salon.token(), "/api/v1/appointments", &visit).await,
+        201,
+    )
+    .await;
+    let (_, owner) = sign_in(
+        &app,
+        &salon.business.owner_email,
+        &salon.business.owner_password,
+        "/app",
+    )
+    .await;
+    let owner = owner.unwrap();
+    let row = format!(
+        "<tr><td><a href=\"/app/clients/{}\">Neha Kulkarni</a></td><td>+919812345678</td></tr>",
+        salon.client
+    );
+
+    for query in ["nEh", "98123%2045678", "%2B919812345678"] {
+        let found = html(page(&app, &owner, &format!("/app/clients?q={query}")).await, 200).await;
+        assert!(found.contains(&row), "{query}: {found}");
+    }
+    let nobody = html(page(&app, &owner, "/app/clients?q=zzz").await, 200).await;
+    assert!(nobody.contains("Nobody matches “zzz”."));
+
+    let profile = html(
+        page(&app, &owner, &format!("/app/clients/{}", salon.client)).await,
+        200,
+    )
+    .await;
+    assert!(
+        profile.contains("<dt>Phone</dt><dd>+919812345678</dd>"),
+        "{profile}"
+    );
+    assert!(profile.contains("0 completed, 0 no-shows, 0 cancelled."));
+    assert!(profile.contains(&format!(
+        "{}, 16:00</a> · Haircut · ₹600.00",
+        day(3).format("%a %-d %b %Y")
+    )));
+    // Another business's client is not there at all.
+    let theirs = html(
+        page(&app, &owner, &format!("/app/clients/{}", other.client)).await,
+        404,
+    )
+    .await;
+    assert!(!theirs.contains("Neha"));
     app.stop().await;
 }
