@@ -1,5 +1,6 @@
 -- A year of billing at the measured location: :invoices finalized invoices
--- (one service line each, a product on every third), spread over the 365
+-- (one service line each, a product on every third; every tenth paid in two
+-- parts), spread over the 365
 -- days before :first_date, and a product with plenty of stock for checkout.
 -- Generated as the superuser with triggers off (it writes finished
 -- documents directly; their hashes are not a chain and are not checked here).
@@ -44,7 +45,13 @@ SELECT :tenant, b.id, 1, 'product', 'Bench shampoo 250 ml', '3305', 1, 47250,
 INSERT INTO payments (tenant_id, id, invoice_id, location_id, kind, method, amount_paise, received_at)
 SELECT :tenant, gen_random_uuid(), id, :location, 'payment',
        (ARRAY['upi', 'card', 'cash'])[1 + n % 3], 105000 + 47250 * (n % 3 = 0)::int, issued_on + time '18:05'
-  FROM bench_invoices;
+  FROM bench_invoices WHERE n % 10 <> 0;
+-- Every tenth is split: ₹500 in cash, the rest by card.
+INSERT INTO payments (tenant_id, id, invoice_id, location_id, kind, method, amount_paise, received_at)
+SELECT :tenant, gen_random_uuid(), id, :location, 'payment', part.method, part.amount, issued_on + time '18:05'
+  FROM bench_invoices
+ CROSS JOIN LATERAL (VALUES ('cash', 50000), ('card', 105000 + 47250 * (n % 3 = 0)::int - 50000)) part (method, amount)
+ WHERE n % 10 = 0;
 
 DROP TABLE bench_invoices;
 SET session_replication_role = DEFAULT;

@@ -104,6 +104,9 @@ pub struct Salon {
     pub appointments: Vec<Uuid>,
     pub product: Uuid,
     pub invoices: i64,
+    pub all_invoices: i64,
+    /// Invoices paid in more than one part.
+    pub split_payments: i64,
 }
 
 /// The other businesses of a scale (see filler.sql): how many, over how many
@@ -113,7 +116,12 @@ pub struct Filler {
     pub businesses: u64,
     pub days: u64,
     pub clients: u64,
+    /// Of every thousand completed visits, how many were checked out.
+    pub invoice_permille: u64,
 }
+
+/// Connections generating the other businesses at once, each a range of them.
+const FILLER_LOADERS: u64 = 2;
 
 /// Generate the dataset, telling on stderr how far it got.
 pub async fn load(db: &BenchDb, base: &str, filler: Filler, invoices: u64) -> anyhow::Result<Salon> {
@@ -186,15 +194,31 @@ pub async fn load(db: &BenchDb, base: &str, filler: Filler, invoices: u64) -> an
                 filler.businesses, filler.days
             ),
         );
-        sqlx::raw_sql(
-            &include_str!("filler.sql")
-                .replace(":tenants", &filler.businesses.to_string())
-                .replace(":days", &filler.days.to_string())
-                .replace(":clients", &filler.clients.to_string()),
-        )
-        .execute(&mut sql)
-        .await
-        .context("generating the other businesses")?;
+        let mut loaders = tokio::task::JoinSet::new();
+        let per_loader = filler.businesses.div_ceil(FILLER_LOADERS);
+        for first in (1..=filler.businesses).step_by(per_loader as usize) {
+            let last = (first + per_loader - 1).min(filler.businesses);
+            let script = String::from("SET synchronous_commit = off;\n")
+                + &include_str!("filler.sql")
+                    .replace(":first", &first.to_string())
+                    .replace(":last", &last.to_string())
+                    .replace(":days", &filler.days.to_string())
+                    .replace(":clients", &filler.clients.to_string())
+                    .replace(":invoice_permille", &filler.invoice_permille.to_string());
+            // One connection each (a pool of one: a pool runs in a spawned task).
+            let connection = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&db.superuser_url())
+                .await?;
+            loaders.spawn(async move {
+                sqlx::raw_sql(&script).execute(&connection).await?;
+                connection.close().await;
+                anyhow::Ok(())
+            });
+        }
+        while let Some(loaded) = loaders.join_next().await {
+            loaded?.context("generating the other businesses")?;
+        }
     }
     // As autovacuum would have: statistics, and the visibility map for index-only scans.
     step(5, "VACUUM ANALYZE");
@@ -231,6 +255,14 @@ pub async fn load(db: &BenchDb, base: &str, filler: Filler, invoices: u64) -> an
         .bind(location)
         .fetch_one(&mut sql)
         .await?;
+    let all_invoices: i64 = sqlx::query_scalar("SELECT count(*) FROM invoices")
+        .fetch_one(&mut sql)
+        .await?;
+    let split_payments: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT 1 FROM payments GROUP BY tenant_id, invoice_id HAVING count(*) > 1) split",
+    )
+    .fetch_one(&mut sql)
+    .await?;
     let businesses: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants")
         .fetch_one(&mut sql)
         .await?;
@@ -255,5 +287,7 @@ pub async fn load(db: &BenchDb, base: &str, filler: Filler, invoices: u64) -> an
         appointments,
         product,
         invoices: invoices_stored,
+        all_invoices,
+        split_payments,
     })
 }

@@ -27,6 +27,8 @@ pub struct Dataset {
     pub location_items: i64,
     pub clients: i64,
     pub invoices: i64,
+    pub all_invoices: i64,
+    pub split_payments: i64,
     pub load_secs: f64,
 }
 
@@ -63,7 +65,8 @@ impl Report {
             "machine": { "cores": std::thread::available_parallelism().map_or(0, |n| n.get()) },
             "dataset": {
                 "businesses": d.businesses, "total_items": d.total_items, "location_items": d.location_items,
-                "clients": d.clients, "invoices": d.invoices, "load_seconds": d.load_secs,
+                "clients": d.clients, "invoices": d.invoices, "all_invoices": d.all_invoices,
+                "split_payments": d.split_payments, "load_seconds": d.load_secs,
             },
             "rows": self.rows.iter().map(|row| {
                 let mut value = row.json();
@@ -87,7 +90,7 @@ impl Report {
         let mut out = format!(
             "# ftry benchmark: {} scale{}\n\n\
              Dataset: {} businesses, {} booked items ({} at the measured branch), {} clients, {} invoices at \
-             the measured branch; generated in {:.1} s. Scenarios: {}.\n\n\
+             the measured branch ({} in all, {} of them paid in parts); generated in {:.1} s. Scenarios: {}.\n\n\
              Times in milliseconds; server time is ftry's own (`Server-Timing`), round trip is the client's.\n\n\
              | scenario | clients | req/s | server p50 | server p95 | server p99 | server max | round trip p95 | \
              errors | req/s ÷ HTTP ceiling | target |\n\
@@ -99,6 +102,8 @@ impl Report {
             d.location_items,
             d.clients,
             d.invoices,
+            d.all_invoices,
+            d.split_payments,
             d.load_secs,
             self.scenarios.join(", "),
         );
