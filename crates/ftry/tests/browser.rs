@@ -93,6 +93,16 @@ async fn the_front_desk_signs_in_reads_the_day_moves_between_days_and_signs_out(
         json!([true, 67]),
         "the massage (30 min) is two thirds the haircut (45 min)"
     );
+    // The hour gutter lines up with the rows: the 11:00 visit starts level
+    // with the 11:00 mark (its 1 px margin apart).
+    let level = browser
+        .eval(
+            "const mark = [...document.querySelectorAll('.times span')].find(s => s.textContent === '11:00');
+             return Math.round(document.querySelector('article.item').getBoundingClientRect().top
+                               - mark.getBoundingClientRect().top);",
+        )
+        .await;
+    assert_eq!(level, json!(1));
 
     browser.click("a[rel=next]").await;
     browser.wait_for_url(&format!("date={}", day(2))).await;

@@ -314,7 +314,21 @@ impl Browser {
     pub async fn wait_for_text(&self, css: &str, expected: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let seen = self.text(css).await;
+            // The page may be replaced between finding the element and
+            // reading it (a stale element): read again.
+            let element = self.find(css).await;
+            let read = self
+                .client
+                .get(format!("{}/element/{element}/text", self.endpoint))
+                .send()
+                .await
+                .expect("WebDriver request");
+            let seen = if read.status().is_success() {
+                let answer: Value = read.json().await.unwrap_or_default();
+                answer["value"].as_str().unwrap_or_default().to_owned()
+            } else {
+                String::new()
+            };
             if seen == expected {
                 return;
             }
