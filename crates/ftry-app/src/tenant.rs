@@ -2,7 +2,9 @@
 
 use ftry_domain::permissions::Permission;
 use ftry_store::audit::{self, Event, Origin};
-use ftry_store::tenants::{self, Location, NewLocation, Tenant};
+/// A branch, as the use cases give it.
+pub use ftry_store::tenants::Location;
+use ftry_store::tenants::{self, NewLocation, Tenant};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;

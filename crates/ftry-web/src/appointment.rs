@@ -11,7 +11,6 @@ use axum::Form;
 use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 use ftry_api::access::RequestOrigin;
-use ftry_api::cookies;
 use ftry_api::AppState;
 use ftry_app::appointments::{AppointmentView, CancelRequest, RescheduleRequest, StatusChange};
 use ftry_app::{AppError, Principal};
@@ -23,7 +22,7 @@ use uuid::Uuid;
 use crate::calendar::status_label;
 use crate::format::rupees;
 use crate::page::{self, html, Chrome};
-use crate::session::{same_secret, signed_in, to_login, SignedIn};
+use crate::session::{form_sender, signed_in, to_login, SignedIn};
 
 struct ItemLine {
     service: String,
@@ -84,7 +83,7 @@ fn action_label(status: Status) -> &'static str {
 /// The branch's zone, for showing and for reading a typed time.
 async fn zone_of(state: &AppState, principal: &Principal, location: Uuid) -> Tz {
     match state.app.location(principal, location).await {
-        Ok(location) => location.timezone.parse().unwrap_or(chrono_tz::Asia::Kolkata),
+        Ok(location) => page::zone(&location.timezone),
         Err(_) => chrono_tz::Asia::Kolkata,
     }
 }
@@ -235,24 +234,18 @@ async fn act(
     form: ActionForm,
     asked: Asked,
 ) -> Response {
-    let Some(SignedIn { principal, csrf }) = signed_in(&state, &headers).await else {
-        return to_login("/app/calendar");
-    };
+    let refused = (
+        "Nothing changed",
+        "The form had expired. Open the appointment again and retry.",
+    );
+    let SignedIn { principal, csrf } =
+        match form_sender(&state, &headers, &form.csrf, "/app/calendar", refused).await {
+            Ok(sender) => sender,
+            Err(answer) => return answer,
+        };
     let Ok(id) = id.parse::<Uuid>() else {
         return page::not_found().await;
     };
-    if !same_secret(
-        &cookies::get(&headers, cookies::CSRF).unwrap_or_default(),
-        &form.csrf,
-    ) {
-        state.metrics.csrf_failures.inc();
-        return page::error(
-            StatusCode::FORBIDDEN,
-            "Nothing changed",
-            "The form had expired. Open the appointment again and retry.",
-            &csrf,
-        );
-    }
     let done = match asked {
         Asked::Status => {
             let change = StatusChange {
@@ -338,32 +331,19 @@ async fn moved_start(
         .ok_or_else(|| AppError::invalid("time", "the clocks skip this time on that day (daylight saving)"))
 }
 
-pub async fn status(
+/// `POST /app/appointments/{id}/{status|move|cancel}`.
+pub async fn action(
     State(state): State<AppState>,
     origin: RequestOrigin,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path((id, action)): Path<(String, String)>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    act(state, origin, headers, &id, form, Asked::Status).await
-}
-
-pub async fn reschedule(
-    State(state): State<AppState>,
-    origin: RequestOrigin,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(form): Form<ActionForm>,
-) -> Response {
-    act(state, origin, headers, &id, form, Asked::Move).await
-}
-
-pub async fn cancel(
-    State(state): State<AppState>,
-    origin: RequestOrigin,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(form): Form<ActionForm>,
-) -> Response {
-    act(state, origin, headers, &id, form, Asked::Cancel).await
+    let asked = match action.as_str() {
+        "status" => Asked::Status,
+        "move" => Asked::Move,
+        "cancel" => Asked::Cancel,
+        _ => return page::not_found().await,
+    };
+    act(state, origin, headers, &id, form, asked).await
 }

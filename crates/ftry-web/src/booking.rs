@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::{NaiveDate, NaiveTime, Utc};
 use ftry_api::access::RequestOrigin;
-use ftry_api::cookies;
 use ftry_api::AppState;
 use ftry_app::appointments::BookRequest;
 use ftry_app::booking::ItemRequest;
@@ -24,7 +23,7 @@ use uuid::Uuid;
 
 use crate::format::rupees;
 use crate::page::{self, html, Chrome};
-use crate::session::{same_secret, signed_in, to_login, SignedIn};
+use crate::session::{form_sender, signed_in, to_login, SignedIn};
 
 /// Services one visit can have in the form.
 const ROWS: usize = 3;
@@ -326,21 +325,15 @@ pub async fn create(
     headers: HeaderMap,
     Form(form): Form<BookingForm>,
 ) -> Response {
-    let Some(SignedIn { principal, csrf }) = signed_in(&state, &headers).await else {
-        return to_login("/app/appointments/new");
-    };
-    if !same_secret(
-        &cookies::get(&headers, cookies::CSRF).unwrap_or_default(),
-        &form.csrf,
-    ) {
-        state.metrics.csrf_failures.inc();
-        return page::error(
-            StatusCode::FORBIDDEN,
-            "Not booked",
-            "The form had expired. Open the calendar again and book from there.",
-            &csrf,
-        );
-    }
+    let refused = (
+        "Not booked",
+        "The form had expired. Open the calendar again and book from there.",
+    );
+    let SignedIn { principal, csrf } =
+        match form_sender(&state, &headers, &form.csrf, "/app/appointments/new", refused).await {
+            Ok(sender) => sender,
+            Err(answer) => return answer,
+        };
     let again = |status, errors, summary| render(&state, &principal, &csrf, status, &form, errors, summary);
 
     let mut errors = Vec::new();

@@ -102,10 +102,6 @@ pub async fn day(
         return to_login(uri.path_and_query().map_or("/app/calendar", |p| p.as_str()));
     };
     let query = query.map(|Query(q)| q).unwrap_or_default();
-    let locations = match state.app.locations(&principal).await {
-        Ok(locations) => locations,
-        Err(e) => return page::app_error(e, &csrf),
-    };
     let wanted = match query.location.as_deref().filter(|l| !l.is_empty()) {
         None => None,
         Some(text) => match text.parse::<Uuid>() {
@@ -120,14 +116,11 @@ pub async fn day(
             }
         },
     };
-    let location = match wanted {
-        None => locations.first(),
-        Some(id) => locations.iter().find(|l| l.id == id),
+    let (locations, location) = match page::branch(&state, &principal, wanted, &csrf).await {
+        Ok(found) => found,
+        Err(refused) => return refused,
     };
-    let Some(location) = location else {
-        return page::app_error(ftry_app::AppError::NotFound, &csrf);
-    };
-    let zone: Tz = location.timezone.parse().unwrap_or(chrono_tz::Asia::Kolkata);
+    let zone = page::zone(&location.timezone);
     let today = Utc::now().with_timezone(&zone).date_naive();
     let date = match query.date.as_deref().filter(|d| !d.is_empty()) {
         None => today,

@@ -8,7 +8,6 @@ use axum::extract::{OriginalUri, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::Utc;
-use chrono_tz::Tz;
 use ftry_api::AppState;
 use ftry_app::calendar::Span;
 use ftry_app::reports::{Period, RevenueGroup};
@@ -66,19 +65,12 @@ pub async fn today(
         return to_login(uri.path_and_query().map_or("/app", |p| p.as_str()));
     };
     let query = query.map(|Query(q)| q).unwrap_or_default();
-    let locations = match state.app.locations(&principal).await {
-        Ok(locations) => locations,
-        Err(e) => return page::app_error(e, &csrf),
-    };
     let wanted = query.location.as_deref().and_then(|l| l.parse::<Uuid>().ok());
-    let location = match wanted {
-        Some(id) => locations.iter().find(|l| l.id == id),
-        None => locations.first(),
+    let location = match page::branch(&state, &principal, wanted, &csrf).await {
+        Ok((_, location)) => location,
+        Err(refused) => return refused,
     };
-    let Some(location) = location else {
-        return page::app_error(ftry_app::AppError::NotFound, &csrf);
-    };
-    let zone: Tz = location.timezone.parse().unwrap_or(chrono_tz::Asia::Kolkata);
+    let zone = page::zone(&location.timezone);
     let now = Utc::now();
     let today = query
         .date

@@ -4,7 +4,10 @@
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use ftry_app::AppError;
+use ftry_api::AppState;
+use ftry_app::tenant::Location;
+use ftry_app::{AppError, Principal};
+use uuid::Uuid;
 
 use crate::assets;
 
@@ -147,5 +150,33 @@ pub fn app_error(e: AppError, csrf: &str) -> Response {
                 csrf,
             )
         }
+    }
+}
+
+/// A branch's time zone (a name the zone database lacks falls back to India's).
+pub fn zone(name: &str) -> chrono_tz::Tz {
+    name.parse().unwrap_or(chrono_tz::Asia::Kolkata)
+}
+
+/// The branches the signed-in person may see, and the one a page is about:
+/// the one asked for, else the first. A branch not among them is a 404 page.
+pub async fn branch(
+    state: &AppState,
+    principal: &Principal,
+    wanted: Option<Uuid>,
+    csrf: &str,
+) -> Result<(Vec<Location>, Location), Response> {
+    let locations = state
+        .app
+        .locations(principal)
+        .await
+        .map_err(|e| app_error(e, csrf))?;
+    let chosen = match wanted {
+        Some(id) => locations.iter().find(|l| l.id == id),
+        None => locations.first(),
+    };
+    match chosen.cloned() {
+        Some(location) => Ok((locations, location)),
+        None => Err(app_error(AppError::NotFound, csrf)),
     }
 }

@@ -11,7 +11,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use chrono_tz::Tz;
 use ftry_api::access::RequestOrigin;
 use ftry_api::AppState;
 use ftry_app::appointments::AvailabilityQuery;
@@ -281,7 +280,7 @@ pub async fn times(
         )
         .await;
     }
-    let zone: Tz = location.timezone.parse().unwrap_or(chrono_tz::Asia::Kolkata);
+    let zone = page::zone(&location.timezone);
     let today = Utc::now().with_timezone(&zone).date_naive();
     let last = today.checked_add_days(Days::new(DAYS - 1)).unwrap_or(today);
     let date = choice.date.filter(|d| *d >= today && *d <= last).unwrap_or(today);
@@ -417,7 +416,7 @@ async fn details_page(
         Ok(services) => services,
         Err(e) => return refusal(e, headers),
     };
-    let zone: Tz = location.timezone.parse().unwrap_or(chrono_tz::Asia::Kolkata);
+    let zone = page::zone(&location.timezone);
     let local = start.with_timezone(&zone);
     let chosen: Vec<String> = choice
         .services
@@ -582,7 +581,7 @@ pub async fn manage(
 }
 
 fn booking_page(token: &str, booking: ftry_app::public::PublicBooking) -> Response {
-    let zone: Tz = booking.timezone.parse().unwrap_or(chrono_tz::Asia::Kolkata);
+    let zone = page::zone(&booking.timezone);
     let starts = booking.starts_at.with_timezone(&zone);
     let holds = !matches!(booking.status.as_str(), "cancelled" | "no_show" | "completed");
     let page = BookingPage {

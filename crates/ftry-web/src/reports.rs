@@ -9,7 +9,6 @@ use axum::extract::{OriginalUri, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{Datelike, NaiveDate, Utc};
-use chrono_tz::Tz;
 use ftry_api::AppState;
 use ftry_app::reports::{Period, RevenueGroup, RevenueRow};
 use serde::Deserialize;
@@ -130,19 +129,12 @@ pub async fn revenue(
         );
     };
     let query = query.map(|Query(q)| q).unwrap_or_default();
-    let locations = match state.app.locations(&principal).await {
-        Ok(locations) => locations,
-        Err(e) => return page::app_error(e, &csrf),
-    };
     let wanted = query.location.as_deref().and_then(|l| l.parse::<Uuid>().ok());
-    let location = match wanted {
-        Some(id) => locations.iter().find(|l| l.id == id),
-        None => locations.first(),
+    let location = match page::branch(&state, &principal, wanted, &csrf).await {
+        Ok((_, location)) => location,
+        Err(refused) => return refused,
     };
-    let Some(location) = location else {
-        return page::app_error(ftry_app::AppError::NotFound, &csrf);
-    };
-    let zone: Tz = location.timezone.parse().unwrap_or(chrono_tz::Asia::Kolkata);
+    let zone = page::zone(&location.timezone);
     let today = Utc::now().with_timezone(&zone).date_naive();
     let month_start = today.with_day(1).unwrap_or(today);
     let date = |text: Option<&str>, default: NaiveDate| match text.filter(|t| !t.is_empty()) {

@@ -280,3 +280,26 @@ pub async fn logout(
     }
     response
 }
+
+/// Who sent a form that changes something: someone signed in whose session's
+/// CSRF token the form repeats. Otherwise the answer to give: the sign-in
+/// page (coming back to `back`), or a 403 page saying `heading` and `advice`.
+pub async fn form_sender(
+    state: &AppState,
+    headers: &HeaderMap,
+    form_csrf: &str,
+    back: &str,
+    (heading, advice): (&str, &str),
+) -> Result<SignedIn, Response> {
+    let Some(sender) = signed_in(state, headers).await else {
+        return Err(to_login(back));
+    };
+    if !same_secret(
+        &cookies::get(headers, cookies::CSRF).unwrap_or_default(),
+        form_csrf,
+    ) {
+        state.metrics.csrf_failures.inc();
+        return Err(page::error(StatusCode::FORBIDDEN, heading, advice, &sender.csrf));
+    }
+    Ok(sender)
+}
