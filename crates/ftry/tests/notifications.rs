@@ -583,13 +583,22 @@ async fn whatsapp_template_messages_are_retried_on_a_server_error_and_refusals_a
         reason,
         "whatsapp: HTTP 400: (#132001) Template name does not exist in the translation"
     );
-    let dead: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM jobs WHERE kind = 'notification.send' AND state = 'dead'
-            AND last_error = 'whatsapp: HTTP 400: (#132001) Template name does not exist in the translation'",
-    )
-    .fetch_one(&mut db)
-    .await
-    .unwrap();
+    // The message is marked failed inside the attempt; its job is marked
+    // dead as the attempt ends, a moment later on a loaded machine.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let dead = loop {
+        let dead: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM jobs WHERE kind = 'notification.send' AND state = 'dead'
+                AND last_error = 'whatsapp: HTTP 400: (#132001) Template name does not exist in the translation'",
+        )
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+        if dead > 0 || std::time::Instant::now() > deadline {
+            break dead;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(dead, 1);
     assert_eq!(
         stand_in.received.lock().unwrap().len(),
