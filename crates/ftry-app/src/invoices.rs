@@ -427,6 +427,19 @@ impl App {
         Ok(view)
     }
 
+    /// The invoice of an appointment, if it has been checked out.
+    pub async fn appointment_invoice(
+        &self,
+        principal: &Principal,
+        appointment_id: Uuid,
+    ) -> Result<Option<Uuid>, AppError> {
+        principal.require(Permission::InvoicesCreate)?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
+        let id = invoices::of_appointment(&mut tx, appointment_id).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
     /// The finalized invoice a receipt link names: not found when the link
     /// is not genuine or has expired.
     pub async fn receipt_invoice(&self, token: &str) -> Result<InvoiceView, AppError> {

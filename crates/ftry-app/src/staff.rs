@@ -227,6 +227,164 @@ async fn schedule_at(
     }))
 }
 
+async fn create_staff_in(
+    tx: &mut sqlx::PgConnection,
+    principal: &Principal,
+    input: &StaffInput,
+    origin: &Origin,
+) -> Result<Staff, AppError> {
+    require(&[("name", input.name.is_some())])?;
+    let existing = staff::list(&mut *tx).await?.len();
+    let blank = StaffFields {
+        user_id: None,
+        name: String::new(),
+        title: String::new(),
+        colour: PALETTE[existing % PALETTE.len()].to_owned(),
+        display_order: 0,
+        active: true,
+        bookable_online: true,
+    };
+    let fields = check_staff(input, blank)?;
+    check_user(&mut *tx, fields.user_id).await?;
+    let id = Uuid::now_v7();
+    staff::insert(&mut *tx, principal.tenant_id, id, &fields)
+        .await
+        .map_err(on_constraint(USER_TAKEN))?;
+    let created = staff::get(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
+    audit::record(
+        &mut *tx,
+        principal.tenant_id,
+        origin,
+        Event::new(principal.actor(), "staff.created", "staff", id).after(&created),
+    )
+    .await?;
+    Ok(created)
+}
+
+/// Replace the services someone performs (the caller has checked `staff:manage`).
+async fn set_services_in(
+    tx: &mut sqlx::PgConnection,
+    principal: &Principal,
+    id: Uuid,
+    request: &StaffServicesRequest,
+    origin: &Origin,
+) -> Result<Vec<StaffService>, AppError> {
+    staff::lock(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
+    let Some(items) = &request.services else {
+        return Err(AppError::invalid("services", "is required"));
+    };
+    let mut v = Validator::default();
+    let mut seen = BTreeSet::new();
+    for (i, item) in items.iter().enumerate() {
+        if !seen.insert(item.service_id) {
+            v.push(
+                &format!("services[{i}].service_id"),
+                "lists a service already listed",
+            );
+        }
+        if let Some(price) = item.price_paise {
+            within(
+                &mut v,
+                &format!("services[{i}].price_paise"),
+                price,
+                0..=MAX_PRICE_PAISE,
+            );
+        }
+        if let Some(minutes) = item.duration_minutes {
+            within(
+                &mut v,
+                &format!("services[{i}].duration_minutes"),
+                minutes,
+                5..=720,
+            );
+        }
+    }
+    v.finish()?;
+    let ids: Vec<Uuid> = seen.into_iter().collect();
+    let services = catalog::services_by_id(&mut *tx, &ids).await?;
+    if services.len() != ids.len() {
+        return Err(AppError::NotFound);
+    }
+    let mut v = Validator::default();
+    for (i, item) in items.iter().enumerate() {
+        let gap_end = services
+            .iter()
+            .find(|s| s.id == item.service_id)
+            .and_then(|s| Some(s.fields.processing_offset_minutes? + s.fields.processing_minutes?));
+        if let (Some(minutes), Some(gap_end)) = (item.duration_minutes, gap_end) {
+            if minutes <= gap_end {
+                v.push(
+                    &format!("services[{i}].duration_minutes"),
+                    format!("must be more than {gap_end}, where the service's processing gap ends"),
+                );
+            }
+        }
+    }
+    v.finish()?;
+    let before = staff::services(&mut *tx, id).await?;
+    let overrides: Vec<ServiceOverride> = items
+        .iter()
+        .map(|item| ServiceOverride {
+            service_id: item.service_id,
+            price_paise: item.price_paise,
+            duration_minutes: item.duration_minutes,
+        })
+        .collect();
+    staff::set_services(&mut *tx, principal.tenant_id, id, &overrides).await?;
+    let after = staff::services(&mut *tx, id).await?;
+    audit::record(
+        &mut *tx,
+        principal.tenant_id,
+        origin,
+        Event::new(principal.actor(), "staff.services_replaced", "staff", id)
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    Ok(after)
+}
+
+/// Replace someone's weekly hours at one branch (the caller has checked `staff:manage`).
+async fn set_hours_in(
+    tx: &mut sqlx::PgConnection,
+    principal: &Principal,
+    id: Uuid,
+    request: &StaffHoursRequest,
+    origin: &Origin,
+) -> Result<StaffSchedule, AppError> {
+    staff::lock(&mut *tx, id).await?.ok_or(AppError::NotFound)?;
+    require(&[
+        ("location_id", request.location_id.is_some()),
+        ("days", request.days.is_some()),
+    ])?;
+    let (Some(location_id), Some(days)) = (request.location_id, &request.days) else {
+        return Err(AppError::Internal("validation passed without values".into()));
+    };
+    let mut v = Validator::default();
+    let (work, breaks) = parse_week(
+        &mut v,
+        days.iter()
+            .map(|d| (d.weekday, d.work.as_slice(), d.breaks.as_slice())),
+    );
+    v.finish()?;
+    own_locations(&mut *tx, &[location_id]).await?;
+    let before = schedule_at(&mut *tx, id, location_id).await?;
+    staff::set_hours(&mut *tx, principal.tenant_id, id, location_id, &work, &breaks)
+        .await
+        .map_err(on_constraint(HOURS_OVERLAP))?;
+    let after = schedule_at(&mut *tx, id, location_id).await?;
+    audit::record(
+        &mut *tx,
+        principal.tenant_id,
+        origin,
+        Event::new(principal.actor(), "staff.hours_replaced", "staff", id)
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    Ok(after)
+}
+
 impl App {
     pub async fn staff_list(&self, principal: &Principal) -> Result<Vec<Staff>, AppError> {
         principal.require(Permission::StaffRead)?;
@@ -257,34 +415,33 @@ impl App {
         origin: &Origin,
     ) -> Result<Staff, AppError> {
         principal.require(Permission::StaffManage)?;
-        require(&[("name", input.name.is_some())])?;
         let mut tx = self.pools.begin(principal.tenant_id).await?;
-        let existing = staff::list(&mut tx).await?.len();
-        let blank = StaffFields {
-            user_id: None,
-            name: String::new(),
-            title: String::new(),
-            colour: PALETTE[existing % PALETTE.len()].to_owned(),
-            display_order: 0,
-            active: true,
-            bookable_online: true,
-        };
-        let fields = check_staff(input, blank)?;
-        check_user(&mut tx, fields.user_id).await?;
-        let id = Uuid::now_v7();
-        staff::insert(&mut tx, principal.tenant_id, id, &fields)
-            .await
-            .map_err(on_constraint(USER_TAKEN))?;
-        let created = staff::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        audit::record(
-            &mut tx,
-            principal.tenant_id,
-            origin,
-            Event::new(principal.actor(), "staff.created", "staff", id).after(&created),
-        )
-        .await?;
+        let created = create_staff_in(&mut tx, principal, input, origin).await?;
         tx.commit().await?;
         Ok(created)
+    }
+
+    /// A new staff member with the services they do and their weekly hours at
+    /// one branch, in one transaction: a refusal of any part adds nobody.
+    pub async fn add_staff_member(
+        &self,
+        principal: &Principal,
+        input: &StaffInput,
+        services: &StaffServicesRequest,
+        hours: &StaffHoursRequest,
+        origin: &Origin,
+    ) -> Result<StaffDetail, AppError> {
+        principal.require(Permission::StaffManage)?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
+        let staff = create_staff_in(&mut tx, principal, input, origin).await?;
+        let services = set_services_in(&mut tx, principal, staff.id, services, origin).await?;
+        let schedule = set_hours_in(&mut tx, principal, staff.id, hours, origin).await?;
+        tx.commit().await?;
+        Ok(StaffDetail {
+            staff,
+            services,
+            hours: vec![schedule],
+        })
     }
 
     pub async fn update_staff(
@@ -326,78 +483,7 @@ impl App {
     ) -> Result<Vec<StaffService>, AppError> {
         principal.require(Permission::StaffManage)?;
         let mut tx = self.pools.begin(principal.tenant_id).await?;
-        staff::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        let Some(items) = &request.services else {
-            return Err(AppError::invalid("services", "is required"));
-        };
-        let mut v = Validator::default();
-        let mut seen = BTreeSet::new();
-        for (i, item) in items.iter().enumerate() {
-            if !seen.insert(item.service_id) {
-                v.push(
-                    &format!("services[{i}].service_id"),
-                    "lists a service already listed",
-                );
-            }
-            if let Some(price) = item.price_paise {
-                within(
-                    &mut v,
-                    &format!("services[{i}].price_paise"),
-                    price,
-                    0..=MAX_PRICE_PAISE,
-                );
-            }
-            if let Some(minutes) = item.duration_minutes {
-                within(
-                    &mut v,
-                    &format!("services[{i}].duration_minutes"),
-                    minutes,
-                    5..=720,
-                );
-            }
-        }
-        v.finish()?;
-        let ids: Vec<Uuid> = seen.into_iter().collect();
-        let services = catalog::services_by_id(&mut tx, &ids).await?;
-        if services.len() != ids.len() {
-            return Err(AppError::NotFound);
-        }
-        let mut v = Validator::default();
-        for (i, item) in items.iter().enumerate() {
-            let gap_end = services
-                .iter()
-                .find(|s| s.id == item.service_id)
-                .and_then(|s| Some(s.fields.processing_offset_minutes? + s.fields.processing_minutes?));
-            if let (Some(minutes), Some(gap_end)) = (item.duration_minutes, gap_end) {
-                if minutes <= gap_end {
-                    v.push(
-                        &format!("services[{i}].duration_minutes"),
-                        format!("must be more than {gap_end}, where the service's processing gap ends"),
-                    );
-                }
-            }
-        }
-        v.finish()?;
-        let before = staff::services(&mut tx, id).await?;
-        let overrides: Vec<ServiceOverride> = items
-            .iter()
-            .map(|item| ServiceOverride {
-                service_id: item.service_id,
-                price_paise: item.price_paise,
-                duration_minutes: item.duration_minutes,
-            })
-            .collect();
-        staff::set_services(&mut tx, principal.tenant_id, id, &overrides).await?;
-        let after = staff::services(&mut tx, id).await?;
-        audit::record(
-            &mut tx,
-            principal.tenant_id,
-            origin,
-            Event::new(principal.actor(), "staff.services_replaced", "staff", id)
-                .before(&before)
-                .after(&after),
-        )
-        .await?;
+        let after = set_services_in(&mut tx, principal, id, request, origin).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -412,36 +498,7 @@ impl App {
     ) -> Result<StaffSchedule, AppError> {
         principal.require(Permission::StaffManage)?;
         let mut tx = self.pools.begin(principal.tenant_id).await?;
-        staff::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        require(&[
-            ("location_id", request.location_id.is_some()),
-            ("days", request.days.is_some()),
-        ])?;
-        let (Some(location_id), Some(days)) = (request.location_id, &request.days) else {
-            return Err(AppError::Internal("validation passed without values".into()));
-        };
-        let mut v = Validator::default();
-        let (work, breaks) = parse_week(
-            &mut v,
-            days.iter()
-                .map(|d| (d.weekday, d.work.as_slice(), d.breaks.as_slice())),
-        );
-        v.finish()?;
-        own_locations(&mut tx, &[location_id]).await?;
-        let before = schedule_at(&mut tx, id, location_id).await?;
-        staff::set_hours(&mut tx, principal.tenant_id, id, location_id, &work, &breaks)
-            .await
-            .map_err(on_constraint(HOURS_OVERLAP))?;
-        let after = schedule_at(&mut tx, id, location_id).await?;
-        audit::record(
-            &mut tx,
-            principal.tenant_id,
-            origin,
-            Event::new(principal.actor(), "staff.hours_replaced", "staff", id)
-                .before(&before)
-                .after(&after),
-        )
-        .await?;
+        let after = set_hours_in(&mut tx, principal, id, request, origin).await?;
         tx.commit().await?;
         Ok(after)
     }

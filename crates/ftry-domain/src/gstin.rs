@@ -52,6 +52,11 @@ const STATES: [(&str, &str); 38] = [
 ];
 
 /// The name of a GST state code, if it is one.
+/// Every state and union territory with its GST code, in code order.
+pub fn states() -> &'static [(&'static str, &'static str)] {
+    &STATES
+}
+
 pub fn state_name(code: &str) -> Option<&'static str> {
     STATES.iter().find(|(c, _)| *c == code).map(|(_, name)| *name)
 }

@@ -212,6 +212,17 @@ pub async fn lines(conn: &mut PgConnection, invoice_id: Uuid) -> Result<Vec<Line
 }
 
 /// Invoices and credit notes of a location, newest first.
+/// The invoice (not a credit note) of an appointment, if it has one.
+pub async fn of_appointment(
+    conn: &mut PgConnection,
+    appointment_id: Uuid,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM invoices WHERE appointment_id = $1 AND kind = 'invoice'")
+        .bind(appointment_id)
+        .fetch_optional(conn)
+        .await
+}
+
 pub async fn list(
     conn: &mut PgConnection,
     location_id: Uuid,
