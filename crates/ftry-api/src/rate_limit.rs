@@ -52,10 +52,10 @@ pub enum RouteClass {
 }
 
 impl RouteClass {
-    /// The class of a request: the sign-in form's submission guesses a
-    /// password like the API's login; everything else goes by its path.
+    /// The class of a request: the sign-in and sign-up forms' submissions
+    /// count like the API's login and sign-up; everything else goes by its path.
     pub fn of_request(method: &axum::http::Method, path: &str) -> Option<Self> {
-        if path == "/login" && method == axum::http::Method::POST {
+        if matches!(path, "/login" | "/signup") && method == axum::http::Method::POST {
             return Some(Self::Auth);
         }
         Self::of(path)
@@ -347,6 +347,8 @@ mod tests {
         let (get, post) = (axum::http::Method::GET, axum::http::Method::POST);
         assert_eq!(RouteClass::of_request(&post, "/login"), Some(RouteClass::Auth));
         assert_eq!(RouteClass::of_request(&get, "/login"), Some(RouteClass::Public));
+        assert_eq!(RouteClass::of_request(&post, "/signup"), Some(RouteClass::Auth));
+        assert_eq!(RouteClass::of_request(&get, "/signup"), Some(RouteClass::Public));
         assert_eq!(RouteClass::of("/lotus-demo"), Some(RouteClass::Public));
     }
 }

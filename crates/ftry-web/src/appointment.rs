@@ -63,6 +63,10 @@ struct AppointmentPage {
     actions: Vec<Action>,
     can_move: bool,
     can_cancel: bool,
+    /// The appointment's invoice, when it has been checked out.
+    invoice: String,
+    /// Check out: its services become a draft invoice.
+    can_checkout: bool,
     move_date: String,
     move_time: String,
     reason: String,
@@ -109,6 +113,17 @@ async fn render(
     let ends = appointment.ends_at.with_timezone(&zone);
     let current = Status::parse(&appointment.status).unwrap_or(Status::Booked);
     let manages = principal.can(Permission::AppointmentsManage);
+    let bills = principal.can(Permission::InvoicesCreate);
+    let invoice = if bills {
+        state
+            .app
+            .appointment_invoice(principal, appointment.id)
+            .await
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
     let live_items: Vec<_> = view
         .items
         .iter()
@@ -160,6 +175,8 @@ async fn render(
             .collect(),
         can_move: manages && current.can_reschedule(),
         can_cancel: manages && current.can_become(Status::Cancelled),
+        invoice: invoice.map(|id| id.to_string()).unwrap_or_default(),
+        can_checkout: bills && invoice.is_none() && !matches!(current, Status::Cancelled | Status::NoShow),
         move_date: if typed.0.is_empty() {
             starts.date_naive().to_string()
         } else {
@@ -340,6 +357,22 @@ pub async fn action(
     Form(form): Form<ActionForm>,
 ) -> Response {
     let asked = match action.as_str() {
+        "checkout" => {
+            let refused = (
+                "Not checked out",
+                "The form had expired. Open the appointment again and retry.",
+            );
+            let back = format!("/app/appointments/{id}");
+            let SignedIn { principal, csrf } =
+                match form_sender(&state, &headers, &form.csrf, &back, refused).await {
+                    Ok(sender) => sender,
+                    Err(answer) => return answer,
+                };
+            let Ok(id) = id.parse::<Uuid>() else {
+                return page::not_found().await;
+            };
+            return crate::checkout::start_for_appointment(&state, &principal, &csrf, id, &origin).await;
+        }
         "status" => Asked::Status,
         "move" => Asked::Move,
         "cancel" => Asked::Cancel,

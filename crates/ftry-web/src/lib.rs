@@ -9,13 +9,17 @@ mod appointment;
 mod assets;
 mod booking;
 mod calendar;
+mod checkout;
 mod clients;
 mod dashboard;
 mod format;
+mod forms;
 mod page;
 mod public;
 mod reports;
 mod session;
+mod setup;
+mod signup;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -27,12 +31,19 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(session::home))
         .route("/login", get(session::login_form).post(session::login))
         .route("/logout", post(session::logout))
+        .route("/signup", get(signup::form).post(signup::create))
         .route("/app", get(dashboard::today))
         .route("/app/calendar", get(calendar::day))
         .route("/app/appointments/new", get(booking::new))
         .route("/app/appointments", post(booking::create))
         .route("/app/appointments/{id}", get(appointment::show))
         .route("/app/appointments/{id}/{action}", post(appointment::action))
+        .route("/app/invoices/{id}", get(checkout::show))
+        .route("/app/invoices/{id}/{action}", post(checkout::action))
+        .route("/app/branch", get(setup::branch))
+        .route("/app/branch/hours", post(setup::set_hours))
+        .route("/app/services", get(setup::services).post(setup::add_service))
+        .route("/app/staff", get(setup::staff).post(setup::add_staff))
         .route("/app/reports/revenue", get(reports::revenue))
         .route("/app/clients", get(clients::search))
         .route("/app/clients/{id}", get(clients::profile))

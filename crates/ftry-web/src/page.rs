@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use ftry_api::AppState;
 use ftry_app::tenant::Location;
 use ftry_app::{AppError, Principal};
+use ftry_domain::permissions::Permission;
 use uuid::Uuid;
 
 use crate::assets;
@@ -21,6 +22,8 @@ pub struct Chrome {
     pub csrf: String,
     /// The navigation links to the revenue report (`reports:revenue`).
     pub revenue: bool,
+    /// The navigation links to the setup pages (branch, services, staff).
+    pub setup: bool,
 }
 
 impl Chrome {
@@ -31,6 +34,7 @@ impl Chrome {
             js: format!("/static/{}", assets::js().name),
             csrf: csrf.into(),
             revenue: false,
+            setup: false,
         }
     }
 
@@ -41,7 +45,14 @@ impl Chrome {
         principal: &ftry_app::Principal,
     ) -> Self {
         Self {
-            revenue: principal.can(ftry_domain::permissions::Permission::ReportsRevenue),
+            revenue: principal.can(Permission::ReportsRevenue),
+            setup: [
+                Permission::LocationsManage,
+                Permission::ServicesManage,
+                Permission::StaffManage,
+            ]
+            .into_iter()
+            .any(|p| principal.can(p)),
             ..Self::new(title, csrf)
         }
     }

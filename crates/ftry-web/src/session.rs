@@ -90,16 +90,17 @@ pub struct LoginQuery {
 /// The sign-in form's own CSRF cookie (against login CSRF), apart from the
 /// session's: a browser that still has the session's CSRF cookie had a
 /// session, whose refresh cookie may renew it.
-const FORM_CSRF: &str = "ftry_form";
+pub(crate) const FORM_CSRF: &str = "ftry_form";
 
-/// The form's CSRF token: kept when the browser has one, else a new one.
-fn form_csrf(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+/// A signed-out form's CSRF token (sign-in, sign-up): kept when the browser
+/// has one, else a new one in a cookie for the form's `path`.
+pub(crate) fn form_csrf(headers: &HeaderMap, path: &str) -> (String, Option<HeaderValue>) {
     match cookies::get(headers, FORM_CSRF).filter(|v| v.len() >= 16) {
         Some(existing) => (existing, None),
         None => {
             let fresh = ftry_app::tokens::random_secret();
             let cookie = HeaderValue::from_str(&format!(
-                "{FORM_CSRF}={fresh}; Path=/login; Max-Age=3600; HttpOnly; Secure; SameSite=Strict"
+                "{FORM_CSRF}={fresh}; Path={path}; Max-Age=3600; HttpOnly; Secure; SameSite=Strict"
             ))
             .ok();
             (fresh, cookie)
@@ -115,7 +116,7 @@ pub(crate) fn same_secret(a: &str, b: &str) -> bool {
 }
 
 fn login_page(status: StatusCode, headers: &HeaderMap, page: impl FnOnce(String) -> LoginPage) -> Response {
-    let (csrf, cookie) = form_csrf(headers);
+    let (csrf, cookie) = form_csrf(headers, "/login");
     let mut page = page(csrf);
     page.resume =
         page.error.is_empty() && cookies::get(headers, cookies::CSRF).is_some_and(|v| !v.is_empty());

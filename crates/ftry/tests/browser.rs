@@ -328,3 +328,142 @@ async fn the_reception_desk_cannot_open_the_revenue_report() {
     browser.quit().await;
     app.stop().await;
 }
+
+/// Journey (a): a new salon signs up, opens its doors (hours), adds a
+/// service and a stylist, books a client from a free spot of the calendar,
+/// checks the visit out with a payment split between cash and UPI, and opens
+/// the invoice's PDF.
+#[tokio::test]
+async fn a_new_salon_signs_up_sets_up_books_checks_out_a_split_payment_and_opens_the_pdf() {
+    let app = TestApp::fresh().await;
+    let mut browser = Browser::start("sign-up-to-paid-invoice", 1280, 1900).await;
+
+    browser.goto(&app.url("/login")).await;
+    browser.click("a[href='/signup']").await;
+    browser.wait_for_url("/signup").await;
+    browser.type_into("#business_name", "Mogra Hair & Spa").await;
+    browser.type_into("#slug", "mogra").await;
+    browser.type_into("#branch", "Aundh").await;
+    browser.select("#state_code", "27").await;
+    browser.type_into("#gstin", "27AAACR5055K1Z7").await;
+    browser.type_into("#owner_name", "Sunita Deshmukh").await;
+    browser.type_into("#email", "sunita@mogra.example.com").await;
+    browser.type_into("#password", "jasmine-kettle-harbour-58").await;
+    browser.screenshot("sign-up").await;
+    browser.click("button.primary").await;
+    browser.wait_for_url("/app/branch").await;
+    assert_eq!(
+        browser.text("p.error").await,
+        "No opening hours yet: nothing can be booked here until they are saved."
+    );
+    browser.screenshot("no-hours-yet").await;
+    // Every day 10:00–20:00 is offered: saved as it is.
+    browser.click("button.primary").await;
+    browser.wait_for_text("p.done", "Opening hours saved.").await;
+
+    browser.click(".subnav a[href='/app/services']").await;
+    browser.wait_for_url("/app/services").await;
+    browser.type_into("#name", "Haircut and blow-dry").await;
+    browser.type_into("#minutes", "60").await;
+    browser.type_into("#price", "900").await;
+    browser.select("#tax_code", "999721").await;
+    browser.click("button.primary").await;
+    browser
+        .wait_for_text("p.done", "Added “Haircut and blow-dry”.")
+        .await;
+    browser.screenshot("service-added").await;
+
+    browser.click(".subnav a[href='/app/staff']").await;
+    browser.wait_for_url("/app/staff").await;
+    browser.type_into("#name", "Kavya Nair").await;
+    browser.click("input[name=service]").await;
+    // Monday to Saturday are ticked for a new person; Sunday too.
+    browser.click("input[name=day][value='7']").await;
+    browser
+        .eval("document.querySelector('#to').value = '20:00'; return true;")
+        .await;
+    browser.click("button.primary").await;
+    browser.wait_for_text("p.done", "Added Kavya Nair.").await;
+    let row = browser.text("table.lines tbody tr").await;
+    assert_eq!(
+        row.split_whitespace().collect::<Vec<_>>().join(" "),
+        "Kavya Nair Haircut and blow-dry Mon–Sun 10:00–20:00"
+    );
+    browser.screenshot("stylist-added").await;
+
+    // Tomorrow's calendar: a click a little after 11:00 in Kavya's column
+    // (the day runs 10:00–20:00 in 120 rows of five minutes).
+    browser
+        .goto(&app.url(&format!("/app/calendar?date={}", day(1))))
+        .await;
+    browser
+        .click_at("section.col:nth-of-type(1) .slots", 12.5 / 120.0)
+        .await;
+    browser.wait_for_url("/app/appointments/new").await;
+    assert!(
+        browser.url().await.ends_with("&time=11:00"),
+        "{}",
+        browser.url().await
+    );
+    browser.type_into("#phone", "98500 12345").await;
+    browser.type_into("#name", "Ananya Kulkarni").await;
+    let service: String = {
+        let mut db = support::admin(&app).await;
+        let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM services")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        id.to_string()
+    };
+    browser.select("#service_0", &service).await;
+    browser.click("button.primary").await;
+    browser.wait_for_url("/app/calendar").await;
+    browser
+        .click("section.col:nth-of-type(1) article.item strong a")
+        .await;
+    browser.wait_for_url("/app/appointments/").await;
+    browser.screenshot("appointment").await;
+
+    // Check out: ₹900, GST included (₹21.43 CGST and ₹21.43 SGST).
+    browser.click("form[action$='/checkout'] button").await;
+    browser.wait_for_url("/app/invoices/").await;
+    assert_eq!(browser.text("#grand-total").await, "₹900.00");
+    browser.screenshot("draft-invoice").await;
+    browser.click("form[action$='/finalize'] button").await;
+    browser.wait_for_text("h1 .badge", "Finalized").await;
+    assert!(browser.text("h1").await.starts_with("Invoice "));
+    assert_eq!(browser.text("#due").await, "₹900.00");
+
+    // ₹500 in cash, then the rest (offered as the amount) by UPI.
+    browser.select("#method", "cash").await;
+    browser.type_into("#amount", "500").await;
+    browser.click("form[action$='/pay'] button").await;
+    browser.wait_for_text("#due", "₹400.00").await;
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('#amount').value;")
+            .await,
+        json!("400")
+    );
+    browser.select("#method", "upi").await;
+    browser.type_into("#reference", "UPI-20261207-88").await;
+    browser.click("form[action$='/pay'] button").await;
+    browser.wait_for_text("#due", "₹0.00").await;
+    assert_eq!(browser.text("h1 .pay-true").await, "Paid");
+    assert_eq!(browser.count("#payments tbody tr").await, 2);
+    browser.screenshot("paid").await;
+
+    // The PDF: what the "Open the PDF" link serves, fetched by the page itself.
+    let pdf = browser
+        .eval(
+            "return fetch(document.querySelector('#pdf').href).then(r => r.arrayBuffer().then(b => \
+             [r.status, r.headers.get('content-type'), String.fromCharCode(...new Uint8Array(b).slice(0, 5))]));",
+        )
+        .await;
+    assert_eq!(pdf, json!([200, "application/pdf", "%PDF-"]));
+    browser.click("#pdf").await;
+    browser.wait_for_url("/pdf").await;
+    browser.screenshot("pdf").await;
+    browser.quit().await;
+    app.stop().await;
+}

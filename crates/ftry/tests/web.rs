@@ -978,3 +978,560 @@ async fn clients_are_found_by_name_or_phone_and_their_profile_shows_their_visits
     assert!(!theirs.contains("Neha"));
     app.stop().await;
 }
+
+/// A form of the sign-up page, sent with the page's own CSRF cookie.
+async fn sign_up(app: &TestApp, fields: &[(&str, &str)]) -> reqwest::Response {
+    let form = app.get("/signup").await;
+    assert_eq!(form.status(), 200);
+    let raw: Vec<String> = form
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        raw.iter()
+            .any(|c| c.starts_with("ftry_form=") && c.contains("Path=/signup")),
+        "{raw:?}"
+    );
+    let form_cookie = cookie_value(&set_cookies(&form), "ftry_form");
+    let csrf = hidden(&form.text().await.unwrap(), "csrf");
+    let mut fields = fields.to_vec();
+    fields.push(("csrf", &csrf));
+    app.client
+        .post(app.url("/signup"))
+        .header("cookie", format!("ftry_form={form_cookie}"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+const GSTIN: &str = "27AAACR5055K1Z7";
+
+/// A business signed up through the form (with a GSTIN, so its invoices
+/// charge GST) and its owner's browser session.
+async fn signed_up(app: &TestApp, slug: &str) -> Browser {
+    let created = sign_up(
+        app,
+        &[
+            ("business_name", "Chandan Beauty Lounge"),
+            ("slug", slug),
+            ("branch", "Baner"),
+            ("state_code", "27"),
+            ("gstin", GSTIN),
+            ("owner_name", "Meera Joshi"),
+            ("email", &format!("meera@{slug}.example.com")),
+            ("phone", ""),
+            ("password", "tamarind-lotus-veranda-19"),
+        ],
+    )
+    .await;
+    assert_eq!(created.status(), 303);
+    assert_eq!(created.headers()[LOCATION], "/app/branch");
+    let cookies = set_cookies(&created);
+    Browser {
+        cookie: format!(
+            "ftry_access={}; ftry_csrf={}",
+            cookie_value(&cookies, "ftry_access"),
+            cookie_value(&cookies, "ftry_csrf")
+        ),
+        csrf: cookie_value(&cookies, "ftry_csrf"),
+    }
+}
+
+async fn send_form(
+    app: &TestApp,
+    browser: &Browser,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut fields = fields.to_vec();
+    fields.push(("csrf", &browser.csrf));
+    app.client
+        .post(app.url(path))
+        .header("cookie", &browser.cookie)
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn signing_up_through_the_form_creates_the_business_and_signs_its_owner_in() {
+    let app = TestApp::fresh().await;
+    let tenants = || support::count(&app, "SELECT count(*) FROM tenants", &[]);
+
+    // Refused: each message next to its field, what was typed kept, nothing created.
+    let refused = sign_up(
+        &app,
+        &[
+            ("business_name", "Chandan Beauty Lounge"),
+            ("slug", "chandan"),
+            ("branch", "Baner"),
+            ("state_code", ""),
+            ("owner_name", "Meera Joshi"),
+            ("email", "meera@example.com"),
+            ("password", "short"),
+        ],
+    )
+    .await;
+    let refused = html(refused, 422).await;
+    assert!(
+        refused.contains(
+            "id=\"state_code-error\">Must be a two-digit GST state code, e.g. 27 for Maharashtra.</p>"
+        ),
+        "{refused}"
+    );
+    assert!(refused.contains("id=\"password-error\">"), "{refused}");
+    assert!(refused.contains("name=\"business_name\" type=\"text\" value=\"Chandan Beauty Lounge\""));
+    assert!(
+        !refused.contains("value=\"short\""),
+        "the password is never sent back"
+    );
+    assert_eq!(tenants().await, 0);
+
+    // Without the form's CSRF token: refused.
+    let forged = app
+        .client
+        .post(app.url("/signup"))
+        .form(&[("business_name", "Forged"), ("csrf", "0123456789abcdef0123")])
+        .send()
+        .await
+        .unwrap();
+    let forged = html(forged, 403).await;
+    assert!(forged.contains("This form had expired."));
+
+    // Created: the owner is signed in and taken to set the salon up.
+    let owner = signed_up(&app, "chandan").await;
+    assert_eq!(tenants().await, 1);
+    let services = html(page(&app, &owner, "/app/services").await, 200).await;
+    assert!(services.contains("No services yet."), "{services}");
+    assert!(services.contains("<a href=\"/app/staff\">Staff</a>"));
+    assert_eq!(
+        support::count(
+            &app,
+            "SELECT count(*) FROM locations WHERE gstin = $1 AND state_code = '27'",
+            &[GSTIN]
+        )
+        .await,
+        1
+    );
+
+    // The short name is taken now: said next to it.
+    let taken = sign_up(
+        &app,
+        &[
+            ("business_name", "Another Lounge"),
+            ("slug", "chandan"),
+            ("branch", "Aundh"),
+            ("state_code", "27"),
+            ("owner_name", "Ravi Rao"),
+            ("email", "ravi@example.com"),
+            ("password", "tamarind-lotus-veranda-19"),
+        ],
+    )
+    .await;
+    let taken = html(taken, 409).await;
+    assert!(
+        taken.contains("id=\"slug-error\">The address `chandan` is taken; choose another slug.</p>"),
+        "{taken}"
+    );
+    assert_eq!(tenants().await, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn services_and_staff_are_added_from_the_setup_pages_and_a_refusal_adds_nothing() {
+    let app = TestApp::fresh().await;
+    let owner = signed_up(&app, "chandan-setup").await;
+
+    let bad_price = send_form(
+        &app,
+        &owner,
+        "/app/services",
+        &[
+            ("name", "Haircut"),
+            ("minutes", "45"),
+            ("price", "6,50.x"),
+            ("tax_code", "999721"),
+            ("online", "yes"),
+        ],
+    )
+    .await;
+    let bad_price = html(bad_price, 422).await;
+    assert!(bad_price.contains("id=\"price-error\">Enter the price in rupees, e.g. 650 or 650.50.</p>"));
+    assert!(bad_price.contains("name=\"minutes\" type=\"number\" value=\"45\""));
+    let too_long = send_form(
+        &app,
+        &owner,
+        "/app/services",
+        &[
+            ("name", "Haircut"),
+            ("minutes", "800"),
+            ("price", "650"),
+            ("tax_code", "999721"),
+        ],
+    )
+    .await;
+    let too_long = html(too_long, 422).await;
+    assert!(too_long.contains("id=\"minutes-error\">"), "{too_long}");
+    assert_eq!(
+        support::count(&app, "SELECT count(*) FROM services", &[]).await,
+        0
+    );
+
+    let added = send_form(
+        &app,
+        &owner,
+        "/app/services",
+        &[
+            ("name", "Haircut"),
+            ("minutes", "45"),
+            ("price", "650"),
+            ("tax_code", "999721"),
+            ("online", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(added.status(), 303);
+    assert_eq!(added.headers()[LOCATION], "/app/services?added=Haircut");
+    let services = html(page(&app, &owner, "/app/services?added=Haircut").await, 200).await;
+    assert!(services.contains("Added “Haircut”."));
+    // GST on hairdressing is 5% since 22 September 2025.
+    assert!(
+        services.contains("<tr><td>Haircut</td><td class=\"num\">45</td><td class=\"num\">₹650.00</td><td>999721 · GST 5%</td><td>Yes</td></tr>"),
+        "{services}"
+    );
+    let haircut = support::count(&app, "SELECT count(*) FROM services WHERE name = 'Haircut' AND price_paise = 65000 AND duration_minutes = 45 AND online_bookable", &[]).await;
+    assert_eq!(haircut, 1);
+
+    let staff_form = html(page(&app, &owner, "/app/staff").await, 200).await;
+    let location = hidden(&staff_form, "location");
+    let service_id = staff_form
+        .split("name=\"service\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let member = |break_from: &'static str| {
+        vec![
+            ("location", location.clone()),
+            ("name", "Kavya Nair".to_owned()),
+            ("title", "Senior Stylist".to_owned()),
+            ("service", service_id.clone()),
+            ("day", "1".into()),
+            ("day", "2".into()),
+            ("day", "3".into()),
+            ("day", "4".into()),
+            ("day", "5".into()),
+            ("day", "6".into()),
+            ("from", "10:00".into()),
+            ("to", "19:00".into()),
+            ("break_from", break_from.into()),
+            ("break_to", "20:30".into()),
+        ]
+    };
+    let fields = |m: &Vec<(&'static str, String)>| m.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+    let outside = fields(&member("20:00"));
+    let outside: Vec<(&str, &str)> = outside.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = html(send_form(&app, &owner, "/app/staff", &outside).await, 422).await;
+    assert!(refused.contains("id=\"break_from-error\">"), "{refused}");
+    assert!(
+        refused.contains("name=\"name\" type=\"text\" value=\"Kavya Nair\""),
+        "{refused}"
+    );
+    // Neither the person nor their services were kept.
+    assert_eq!(support::count(&app, "SELECT count(*) FROM staff", &[]).await, 0);
+    assert_eq!(
+        support::count(&app, "SELECT count(*) FROM staff_services", &[]).await,
+        0
+    );
+
+    let mut good = fields(&member("14:00"));
+    good.retain(|(k, _)| *k != "break_to");
+    good.push(("break_to", "14:30".into()));
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let added = send_form(&app, &owner, "/app/staff", &good).await;
+    assert_eq!(added.status(), 303);
+    let listed = html(
+        page(&app, &owner, added.headers()[LOCATION].to_str().unwrap()).await,
+        200,
+    )
+    .await;
+    assert!(listed.contains("Added Kavya Nair."));
+    assert!(
+        listed.contains("<tr><td>Kavya Nair <span class=\"muted\">· Senior Stylist</span></td><td>Haircut</td><td>Mon–Sat 10:00–19:00 (break 14:00–14:30)</td></tr>"),
+        "{listed}"
+    );
+    assert_eq!(
+        support::count(
+            &app,
+            "SELECT count(*) FROM staff_hours WHERE kind = 'work' AND starts = 600 AND ends = 1140",
+            &[]
+        )
+        .await,
+        6
+    );
+    assert_eq!(
+        support::count(&app, "SELECT count(*) FROM staff_services", &[]).await,
+        1
+    );
+    app.stop().await;
+}
+
+/// A salon set up through its pages: opening hours every day 10:00–20:00,
+/// a ₹650 haircut and one stylist; returns the branch and the ids.
+async fn set_up_through_the_pages(app: &TestApp, owner: &Browser) -> (String, String, String) {
+    let branch = html(page(app, owner, "/app/branch").await, 200).await;
+    assert!(branch.contains("No opening hours yet: nothing can be booked here until they are saved."));
+    let location = hidden(&branch, "location");
+    let mut hours = vec![("location".to_owned(), location.clone())];
+    for day in 1..=7 {
+        hours.push((format!("open_{day}"), "yes".into()));
+        hours.push((format!("from_{day}"), "10:00".into()));
+        hours.push((format!("to_{day}"), "20:00".into()));
+    }
+    let hours: Vec<(&str, &str)> = hours.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let saved = send_form(app, owner, "/app/branch/hours", &hours).await;
+    assert_eq!(saved.status(), 303);
+    let added = send_form(
+        app,
+        owner,
+        "/app/services",
+        &[
+            ("name", "Haircut"),
+            ("minutes", "45"),
+            ("price", "650"),
+            ("tax_code", "999721"),
+            ("online", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(added.status(), 303);
+    let staff_form = html(page(app, owner, "/app/staff").await, 200).await;
+    let service = staff_form
+        .split("name=\"service\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let mut member = vec![
+        ("location", location.as_str()),
+        ("name", "Kavya Nair"),
+        ("service", service.as_str()),
+        ("from", "10:00"),
+        ("to", "20:00"),
+    ];
+    for day in ["1", "2", "3", "4", "5", "6", "7"] {
+        member.push(("day", day));
+    }
+    assert_eq!(send_form(app, owner, "/app/staff", &member).await.status(), 303);
+    let staff: uuid::Uuid = {
+        let mut db = support::admin(app).await;
+        sqlx::query_scalar("SELECT id FROM staff WHERE name = 'Kavya Nair'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    };
+    (location, service, staff.to_string())
+}
+
+#[tokio::test]
+async fn a_visit_is_checked_out_with_a_tip_paid_in_two_parts_and_its_pdf_opens() {
+    let app = TestApp::fresh().await;
+    let owner = signed_up(&app, "chandan-checkout").await;
+    let (location, service, staff) = set_up_through_the_pages(&app, &owner).await;
+    let branch = html(page(&app, &owner, "/app/branch").await, 200).await;
+    assert!(
+        branch.contains("<dt>GSTIN</dt><dd>27AAACR5055K1Z7</dd>"),
+        "{branch}"
+    );
+    assert!(branch.contains("name=\"from_7\" value=\"10:00\""));
+
+    let date = day(1).to_string();
+    let form = html(page(&app, &owner, "/app/appointments/new").await, 200).await;
+    let booked = send_form(
+        &app,
+        &owner,
+        "/app/appointments",
+        &[
+            ("key", &hidden(&form, "key")),
+            ("location", &location),
+            ("phone", "98220 44556"),
+            ("name", "Ishita Kapoor"),
+            ("date", &date),
+            ("time", "11:00"),
+            ("service_0", &service),
+            ("staff_0", &staff),
+        ],
+    )
+    .await;
+    assert_eq!(booked.status(), 303, "{}", booked.text().await.unwrap());
+    let appointment: uuid::Uuid = {
+        let mut db = support::admin(&app).await;
+        sqlx::query_scalar("SELECT id FROM appointments")
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    };
+    let shown = html(
+        page(&app, &owner, &format!("/app/appointments/{appointment}")).await,
+        200,
+    )
+    .await;
+    assert!(shown.contains(">Check out</button>"), "{shown}");
+
+    // Check out: the visit's service becomes the draft's line.
+    let checkout = format!("/app/appointments/{appointment}/checkout");
+    let started = send_form(&app, &owner, &checkout, &[]).await;
+    assert_eq!(started.status(), 303);
+    let invoice_path = started.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(invoice_path.starts_with("/app/invoices/"));
+    // Twice: the same invoice, not a second one.
+    let again = send_form(&app, &owner, &checkout, &[]).await;
+    assert_eq!(again.headers()[LOCATION].to_str().unwrap(), invoice_path);
+    let draft = html(page(&app, &owner, &invoice_path).await, 200).await;
+    assert!(draft.contains("<h1>Draft invoice"), "{draft}");
+    // Prices include GST (the business's default): of ₹650 at 5%, CGST and
+    // SGST are ₹15.48 each (650 × 2.5 / 105, rounded), the taxable value the rest.
+    assert!(
+        draft.contains("<tr><td>Haircut</td><td>Kavya Nair</td><td class=\"num\">1</td><td class=\"num\">₹650.00</td><td class=\"num\"></td><td class=\"num\">₹619.04</td><td class=\"num\">₹30.96 (5%)</td><td class=\"num\">₹650.00</td></tr>"),
+        "{draft}"
+    );
+    assert!(draft.contains("<th scope=\"row\">CGST</th><td class=\"num\">₹15.48</td>"));
+    assert!(draft.contains("<th scope=\"row\">SGST</th><td class=\"num\">₹15.48</td>"));
+    assert!(draft.contains("id=\"grand-total\">₹650.00</td>"), "{draft}");
+
+    // A tip that is not an amount is refused next to the tip; then ₹50 for Kavya.
+    let bad_tip = send_form(
+        &app,
+        &owner,
+        &format!("{invoice_path}/adjust"),
+        &[("tip", "fifty")],
+    )
+    .await;
+    let bad_tip = html(bad_tip, 422).await;
+    assert!(bad_tip.contains("id=\"tip-error\">Enter the tip in rupees, e.g. 50.</p>"));
+    let tipped = send_form(
+        &app,
+        &owner,
+        &format!("{invoice_path}/adjust"),
+        &[
+            ("discount", ""),
+            ("discount_kind", "rupees"),
+            ("tip", "50"),
+            ("tip_staff", &staff),
+        ],
+    )
+    .await;
+    assert_eq!(tipped.status(), 303);
+    let draft = html(page(&app, &owner, &invoice_path).await, 200).await;
+    assert!(
+        draft.contains("<th scope=\"row\">Tip</th><td class=\"num\">₹50.00</td>"),
+        "{draft}"
+    );
+    assert!(draft.contains("id=\"grand-total\">₹700.00</td>"), "{draft}");
+    // Payment waits for the invoice to be final.
+    assert!(!draft.contains("/pay\""));
+
+    let finalized = send_form(&app, &owner, &format!("{invoice_path}/finalize"), &[]).await;
+    assert_eq!(finalized.status(), 303);
+    let invoice = html(page(&app, &owner, &invoice_path).await, 200).await;
+    let number: String = {
+        let mut db = support::admin(&app).await;
+        sqlx::query_scalar("SELECT number FROM invoices")
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    };
+    assert!(invoice.contains(&format!("<h1>Invoice {number} <span class=\"badge\">Finalized</span> <span class=\"badge pay-false\">Unpaid</span>")), "{invoice}");
+    assert!(invoice.contains("id=\"due\">₹700.00</td>"));
+    assert!(invoice.contains("name=\"amount\" type=\"text\" value=\"700\""));
+
+    // More than is due: refused at the amount; nothing recorded.
+    let too_much = send_form(
+        &app,
+        &owner,
+        &format!("{invoice_path}/pay"),
+        &[("method", "upi"), ("amount", "800")],
+    )
+    .await;
+    let too_much = html(too_much, 422).await;
+    assert!(too_much.contains("id=\"amount-error\">"), "{too_much}");
+    assert!(too_much.contains("name=\"amount\" type=\"text\" value=\"800\""));
+    assert_eq!(
+        support::count(&app, "SELECT count(*) FROM payments", &[]).await,
+        0
+    );
+
+    // Split: ₹500 in cash, the rest by UPI.
+    let cash = send_form(
+        &app,
+        &owner,
+        &format!("{invoice_path}/pay"),
+        &[("method", "cash"), ("amount", "500")],
+    )
+    .await;
+    assert_eq!(cash.status(), 303);
+    let part = html(page(&app, &owner, &invoice_path).await, 200).await;
+    assert!(part.contains("<span class=\"badge pay-false\">Part paid</span>"));
+    assert!(
+        part.contains("id=\"due\">₹200.00</td>") && part.contains("value=\"200\""),
+        "{part}"
+    );
+    let upi = send_form(
+        &app,
+        &owner,
+        &format!("{invoice_path}/pay"),
+        &[("method", "upi"), ("amount", "200"), ("reference", "UPI-4471")],
+    )
+    .await;
+    assert_eq!(upi.status(), 303);
+    let paid = html(page(&app, &owner, &invoice_path).await, 200).await;
+    assert!(
+        paid.contains("<span class=\"badge pay-true\">Paid</span>"),
+        "{paid}"
+    );
+    assert!(paid.contains("id=\"paid\">₹700.00</td>") && paid.contains("id=\"due\">₹0.00</td>"));
+    assert!(
+        paid.contains("<td>Cash</td><td></td><td class=\"num\">₹500.00</td>"),
+        "{paid}"
+    );
+    assert!(
+        paid.contains("<td>UPI</td><td>UPI-4471</td><td class=\"num\">₹200.00</td>"),
+        "{paid}"
+    );
+    assert!(!paid.contains("/pay\""), "nothing more to pay");
+    assert_eq!(
+        support::count(
+            &app,
+            "SELECT count(*) FROM payments WHERE amount_paise IN (50000, 20000)",
+            &[]
+        )
+        .await,
+        2
+    );
+
+    // The PDF opens with the page's own cookie.
+    let pdf = page(
+        &app,
+        &owner,
+        &format!("/api/v1/invoices/{}/pdf", &invoice_path["/app/invoices/".len()..]),
+    )
+    .await;
+    assert_eq!(pdf.status(), 200);
+    assert_eq!(pdf.headers()[CONTENT_TYPE], "application/pdf");
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
+
+    // The appointment now links to its invoice.
+    let shown = html(
+        page(&app, &owner, &format!("/app/appointments/{appointment}")).await,
+        200,
+    )
+    .await;
+    assert!(shown.contains(&format!(
+        "<a class=\"button\" href=\"{invoice_path}\">Open the invoice</a>"
+    )));
+    app.stop().await;
+}

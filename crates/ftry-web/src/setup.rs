@@ -1,0 +1,885 @@
+//! Setting a salon up: its services (name, duration, price, GST class,
+//! bookable online) and its staff (who they are, the services they do and
+//! their week at a branch). Each form calls the API's use case; a new staff
+//! member, their services and their hours are one transaction.
+
+use askama::Template;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{OriginalUri, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use chrono::NaiveTime;
+use ftry_api::access::RequestOrigin;
+use ftry_api::AppState;
+use ftry_app::catalog::{LocationHoursRequest, OpeningDay, ServiceFilter, ServiceInput};
+use ftry_app::staff::{StaffHoursRequest, StaffInput, StaffServiceInput, StaffServicesRequest, WorkingDay};
+use ftry_app::{AppError, Principal};
+use ftry_domain::permissions::Permission;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::format::rupees;
+use crate::forms::{paise, FieldErrors};
+use crate::page::{self, html, Chrome};
+use crate::session::{form_sender, signed_in, to_login, SignedIn};
+
+// ------------------------------------------------------------ services
+
+struct ServiceRow {
+    name: String,
+    minutes: i32,
+    price: String,
+    tax: String,
+    online: bool,
+}
+
+struct TaxChoice {
+    code: String,
+    label: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ServiceForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    minutes: String,
+    #[serde(default)]
+    price: String,
+    #[serde(default)]
+    tax_code: String,
+    /// A checkbox: present when ticked.
+    online: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "services.html")]
+struct ServicesPage<'a> {
+    chrome: Chrome,
+    services: Vec<ServiceRow>,
+    manage: bool,
+    tax_classes: Vec<TaxChoice>,
+    form: &'a ServiceForm,
+    online: bool,
+    errors: FieldErrors,
+    added: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AddedQuery {
+    /// The name just added, for the page to say so.
+    added: Option<String>,
+    location: Option<String>,
+}
+
+async fn services_page(
+    state: &AppState,
+    principal: &Principal,
+    csrf: &str,
+    status: StatusCode,
+    form: &ServiceForm,
+    errors: FieldErrors,
+    added: String,
+) -> Response {
+    let services = match state.app.services(principal, &ServiceFilter::default()).await {
+        Ok(services) => services,
+        Err(e) => return page::app_error(e, csrf),
+    };
+    let classes = match state.app.tax_classes(principal).await {
+        Ok(classes) => classes,
+        Err(e) => return page::app_error(e, csrf),
+    };
+    let rate = |code: &str| {
+        classes
+            .iter()
+            .find(|c| c.code == code)
+            .map_or(String::new(), |c| {
+                format!(" · GST {}%", f64::from(c.rate_bp) / 100.0)
+            })
+    };
+    let page = ServicesPage {
+        chrome: Chrome::signed("Services", csrf, principal),
+        services: services
+            .iter()
+            .map(|s| ServiceRow {
+                name: s.fields.name.clone(),
+                minutes: s.fields.duration_minutes,
+                price: rupees(s.fields.price_paise),
+                tax: format!("{}{}", s.fields.tax_code, rate(&s.fields.tax_code)),
+                online: s.fields.online_bookable,
+            })
+            .collect(),
+        manage: principal.can(Permission::ServicesManage),
+        tax_classes: classes
+            .iter()
+            .filter(|c| c.kind == "service")
+            .map(|c| TaxChoice {
+                code: c.code.clone(),
+                label: format!("{} ({})", c.description, c.code),
+            })
+            .collect(),
+        form,
+        // A new form is bookable online; a refused one keeps what was ticked.
+        online: form.online.is_some() || form.csrf.is_empty(),
+        errors,
+        added,
+    };
+    html(status, &page)
+}
+
+/// `GET /app/services`.
+pub async fn services(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    query: Result<Query<AddedQuery>, QueryRejection>,
+) -> Response {
+    let Some(SignedIn { principal, csrf }) = signed_in(&state, &headers).await else {
+        return to_login(uri.path());
+    };
+    let added = query.ok().and_then(|Query(q)| q.added).unwrap_or_default();
+    services_page(
+        &state,
+        &principal,
+        &csrf,
+        StatusCode::OK,
+        &ServiceForm::default(),
+        FieldErrors::default(),
+        added,
+    )
+    .await
+}
+
+/// `POST /app/services`.
+pub async fn add_service(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    Form(form): Form<ServiceForm>,
+) -> Response {
+    let refused = (
+        "Not added",
+        "The form had expired. Open the services page again and retry.",
+    );
+    let SignedIn { principal, csrf } =
+        match form_sender(&state, &headers, &form.csrf, "/app/services", refused).await {
+            Ok(sender) => sender,
+            Err(answer) => return answer,
+        };
+    let mut errors = FieldErrors::default();
+    let minutes = form.minutes.trim().parse::<i32>().ok();
+    if minutes.is_none() {
+        errors.push("minutes", "Enter the length in minutes, e.g. 45.");
+    }
+    let price = paise(&form.price);
+    if price.is_none() {
+        errors.push("price", "Enter the price in rupees, e.g. 650 or 650.50.");
+    }
+    if form.tax_code.is_empty() {
+        errors.push("tax_code", "Pick the kind of service (its GST class).");
+    }
+    if form.name.trim().is_empty() {
+        errors.push("name", "Enter the service's name.");
+    }
+    if !errors.is_empty() {
+        return services_page(
+            &state,
+            &principal,
+            &csrf,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &form,
+            errors,
+            String::new(),
+        )
+        .await;
+    }
+    let input = ServiceInput {
+        name: Some(form.name.clone()),
+        duration_minutes: minutes,
+        price_paise: price,
+        tax_code: Some(form.tax_code.clone()),
+        online_bookable: Some(form.online.is_some()),
+        ..ServiceInput::default()
+    };
+    match state.app.create_service(&principal, &input, &origin).await {
+        Ok(created) => {
+            let name: String = url_encoded(&created.fields.name);
+            Redirect::to(&format!("/app/services?added={name}")).into_response()
+        }
+        Err(AppError::Validation(fields)) => {
+            let errors = FieldErrors::from_use_case(&fields, |field| {
+                match field {
+                    "duration_minutes" => "minutes",
+                    "price_paise" => "price",
+                    other => other,
+                }
+                .to_owned()
+            });
+            services_page(
+                &state,
+                &principal,
+                &csrf,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form,
+                errors,
+                String::new(),
+            )
+            .await
+        }
+        Err(e) => page::app_error(e, &csrf),
+    }
+}
+
+/// A text as a query value.
+fn url_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------ staff
+
+const WEEKDAYS: [(i16, &str); 7] = [
+    (1, "Mon"),
+    (2, "Tue"),
+    (3, "Wed"),
+    (4, "Thu"),
+    (5, "Fri"),
+    (6, "Sat"),
+    (7, "Sun"),
+];
+
+struct StaffRow {
+    name: String,
+    title: String,
+    services: String,
+    hours: String,
+}
+
+struct Check {
+    value: String,
+    label: String,
+    checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff.html")]
+struct StaffPage {
+    chrome: Chrome,
+    staff: Vec<StaffRow>,
+    manage: bool,
+    location: String,
+    location_name: String,
+    services: Vec<Check>,
+    days: Vec<Check>,
+    name: String,
+    title: String,
+    from: String,
+    to: String,
+    break_from: String,
+    break_to: String,
+    errors: FieldErrors,
+    added: String,
+}
+
+/// The staff form as typed: its ticked services and days repeat their names.
+#[derive(Debug, Default)]
+struct StaffForm {
+    csrf: String,
+    location: String,
+    name: String,
+    title: String,
+    services: Vec<String>,
+    days: Vec<String>,
+    from: String,
+    to: String,
+    break_from: String,
+    break_to: String,
+}
+
+impl StaffForm {
+    fn blank() -> Self {
+        Self {
+            days: ["1", "2", "3", "4", "5", "6"].map(String::from).to_vec(),
+            from: "10:00".into(),
+            to: "19:00".into(),
+            ..Self::default()
+        }
+    }
+
+    fn read(pairs: Vec<(String, String)>) -> Self {
+        let mut form = Self::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "csrf" => form.csrf = value,
+                "location" => form.location = value,
+                "name" => form.name = value,
+                "title" => form.title = value,
+                "service" => form.services.push(value),
+                "day" => form.days.push(value),
+                "from" => form.from = value,
+                "to" => form.to = value,
+                "break_from" => form.break_from = value,
+                "break_to" => form.break_to = value,
+                _ => {}
+            }
+        }
+        form
+    }
+}
+
+/// A week as one line: "Mon–Sat 10:00–19:00 (break 14:00–14:30)".
+fn week_summary(days: &[WorkingDay]) -> String {
+    let mut parts: Vec<(Vec<i16>, String)> = Vec::new();
+    for day in days {
+        let work = day
+            .work
+            .iter()
+            .map(|[from, to]| format!("{from}–{to}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let breaks = day
+            .breaks
+            .iter()
+            .map(|[from, to]| format!("{from}–{to}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let text = if breaks.is_empty() {
+            work
+        } else {
+            format!("{work} (break {breaks})")
+        };
+        match parts.last_mut() {
+            Some((weekdays, last)) if *last == text && weekdays.last() == Some(&(day.weekday - 1)) => {
+                weekdays.push(day.weekday)
+            }
+            _ => parts.push((vec![day.weekday], text)),
+        }
+    }
+    let name = |d: i16| {
+        WEEKDAYS
+            .iter()
+            .find(|(n, _)| *n == d)
+            .map_or("?", |(_, name)| name)
+    };
+    if parts.is_empty() {
+        return "No hours yet".into();
+    }
+    parts
+        .iter()
+        .map(|(days, text)| match (days.first(), days.last()) {
+            (Some(first), Some(last)) if first != last => format!("{}–{} {text}", name(*first), name(*last)),
+            (Some(first), _) => format!("{} {text}", name(*first)),
+            _ => text.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+async fn staff_page(
+    state: &AppState,
+    principal: &Principal,
+    csrf: &str,
+    status: StatusCode,
+    form: &StaffForm,
+    errors: FieldErrors,
+    added: String,
+) -> Response {
+    let wanted = form.location.parse::<Uuid>().ok();
+    let (_, location) = match page::branch(state, principal, wanted, csrf).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
+    };
+    let list = match state.app.staff_list(principal).await {
+        Ok(list) => list,
+        Err(e) => return page::app_error(e, csrf),
+    };
+    let mut staff = Vec::with_capacity(list.len());
+    for member in &list {
+        let detail = match state.app.staff_member(principal, member.id).await {
+            Ok(detail) => detail,
+            Err(e) => return page::app_error(e, csrf),
+        };
+        let here = detail.hours.iter().find(|h| h.location_id == location.id);
+        staff.push(StaffRow {
+            name: member.fields.name.clone(),
+            title: member.fields.title.clone(),
+            services: detail
+                .services
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            hours: here.map_or_else(|| "No hours yet".to_owned(), |h| week_summary(&h.days)),
+        });
+    }
+    let filter = ServiceFilter {
+        location_id: Some(location.id),
+        active: Some(true),
+    };
+    let services = match state.app.services(principal, &filter).await {
+        Ok(services) => services,
+        Err(e) => return page::app_error(e, csrf),
+    };
+    let page = StaffPage {
+        chrome: Chrome::signed("Staff", csrf, principal),
+        staff,
+        manage: principal.can(Permission::StaffManage),
+        location: location.id.to_string(),
+        location_name: location.name.clone(),
+        services: services
+            .iter()
+            .map(|s| Check {
+                value: s.id.to_string(),
+                label: format!("{} · {} min", s.fields.name, s.fields.duration_minutes),
+                checked: form.services.contains(&s.id.to_string()),
+            })
+            .collect(),
+        days: WEEKDAYS
+            .iter()
+            .map(|(n, label)| Check {
+                value: n.to_string(),
+                label: (*label).to_owned(),
+                checked: form.days.contains(&n.to_string()),
+            })
+            .collect(),
+        name: form.name.clone(),
+        title: form.title.clone(),
+        from: form.from.clone(),
+        to: form.to.clone(),
+        break_from: form.break_from.clone(),
+        break_to: form.break_to.clone(),
+        errors,
+        added,
+    };
+    html(status, &page)
+}
+
+/// `GET /app/staff`.
+pub async fn staff(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    query: Result<Query<AddedQuery>, QueryRejection>,
+) -> Response {
+    let Some(SignedIn { principal, csrf }) = signed_in(&state, &headers).await else {
+        return to_login(uri.path());
+    };
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let form = StaffForm {
+        location: query.location.unwrap_or_default(),
+        ..StaffForm::blank()
+    };
+    let added = query.added.unwrap_or_default();
+    staff_page(
+        &state,
+        &principal,
+        &csrf,
+        StatusCode::OK,
+        &form,
+        FieldErrors::default(),
+        added,
+    )
+    .await
+}
+
+fn time_field(errors: &mut FieldErrors, field: &str, text: &str, missing: &str) -> Option<NaiveTime> {
+    let parsed = NaiveTime::parse_from_str(text.trim(), "%H:%M").ok();
+    if parsed.is_none() {
+        errors.push(field, missing);
+    }
+    parsed
+}
+
+/// The use case's field names as the form's.
+fn staff_field(field: &str) -> String {
+    if field.starts_with("services") {
+        "services".into()
+    } else if field.starts_with("days") {
+        if field.ends_with(".breaks") {
+            "break_from".into()
+        } else {
+            "from".into()
+        }
+    } else {
+        field.to_owned()
+    }
+}
+
+/// `POST /app/staff`: a new staff member with services and hours.
+pub async fn add_staff(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let form = StaffForm::read(pairs);
+    let refused = (
+        "Not added",
+        "The form had expired. Open the staff page again and retry.",
+    );
+    let SignedIn { principal, csrf } =
+        match form_sender(&state, &headers, &form.csrf, "/app/staff", refused).await {
+            Ok(sender) => sender,
+            Err(answer) => return answer,
+        };
+    let again = |status, errors| staff_page(&state, &principal, &csrf, status, &form, errors, String::new());
+    let mut errors = FieldErrors::default();
+    if form.name.trim().is_empty() {
+        errors.push("name", "Enter the person's name.");
+    }
+    let location = form.location.parse::<Uuid>().ok();
+    let services: Vec<Uuid> = form.services.iter().filter_map(|s| s.parse().ok()).collect();
+    if services.len() != form.services.len() {
+        errors.push("services", "Tick services from the list.");
+    }
+    let days: Vec<i16> = form.days.iter().filter_map(|d| d.parse().ok()).collect();
+    if days.is_empty() {
+        errors.push("days", "Tick the days they work.");
+    }
+    let from = time_field(
+        &mut errors,
+        "from",
+        &form.from,
+        "Enter when the day starts, e.g. 10:00.",
+    );
+    let to = time_field(
+        &mut errors,
+        "to",
+        &form.to,
+        "Enter when the day ends, e.g. 19:00.",
+    );
+    let break_span = if form.break_from.trim().is_empty() && form.break_to.trim().is_empty() {
+        None
+    } else {
+        let start = time_field(
+            &mut errors,
+            "break_from",
+            &form.break_from,
+            "Enter when the break starts.",
+        );
+        let end = time_field(
+            &mut errors,
+            "break_to",
+            &form.break_to,
+            "Enter when the break ends.",
+        );
+        start.zip(end)
+    };
+    let (Some(location), Some(from), Some(to), true) = (location, from, to, errors.is_empty()) else {
+        return again(StatusCode::UNPROCESSABLE_ENTITY, errors).await;
+    };
+    let hhmm = |t: NaiveTime| t.format("%H:%M").to_string();
+    let hours = StaffHoursRequest {
+        location_id: Some(location),
+        days: Some(
+            days.iter()
+                .map(|weekday| WorkingDay {
+                    weekday: *weekday,
+                    work: vec![[hhmm(from), hhmm(to)]],
+                    breaks: break_span
+                        .map(|(start, end)| vec![[hhmm(start), hhmm(end)]])
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        ),
+    };
+    let input = StaffInput {
+        name: Some(form.name.clone()),
+        title: Some(form.title.clone()),
+        ..StaffInput::default()
+    };
+    let services = StaffServicesRequest {
+        services: Some(
+            services
+                .into_iter()
+                .map(|service_id| StaffServiceInput {
+                    service_id,
+                    price_paise: None,
+                    duration_minutes: None,
+                })
+                .collect(),
+        ),
+    };
+    match state
+        .app
+        .add_staff_member(&principal, &input, &services, &hours, &origin)
+        .await
+    {
+        Ok(detail) => Redirect::to(&format!(
+            "/app/staff?location={location}&added={}",
+            url_encoded(&detail.staff.fields.name)
+        ))
+        .into_response(),
+        Err(AppError::Validation(fields)) => {
+            again(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                FieldErrors::from_use_case(&fields, staff_field),
+            )
+            .await
+        }
+        Err(AppError::Conflict { detail, .. } | AppError::ConflictWith { detail, .. }) => {
+            let mut errors = FieldErrors::default();
+            errors.push("from", crate::booking::sentence(&detail));
+            again(StatusCode::CONFLICT, errors).await
+        }
+        Err(e) => page::app_error(e, &csrf),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{week_summary, WorkingDay};
+
+    fn day(weekday: i16, work: [&str; 2], breaks: &[[&str; 2]]) -> WorkingDay {
+        WorkingDay {
+            weekday,
+            work: vec![work.map(String::from)],
+            breaks: breaks.iter().map(|b| b.map(String::from)).collect(),
+        }
+    }
+
+    #[test]
+    fn sums_a_week_up_in_one_line() {
+        let week = [
+            day(1, ["10:00", "19:00"], &[["14:00", "14:30"]]),
+            day(2, ["10:00", "19:00"], &[["14:00", "14:30"]]),
+            day(3, ["10:00", "19:00"], &[["14:00", "14:30"]]),
+            day(5, ["10:00", "19:00"], &[["14:00", "14:30"]]),
+            day(6, ["09:00", "20:00"], &[]),
+        ];
+        assert_eq!(
+            week_summary(&week),
+            "Mon–Wed 10:00–19:00 (break 14:00–14:30); Fri 10:00–19:00 (break 14:00–14:30); Sat 09:00–20:00"
+        );
+        assert_eq!(week_summary(&[]), "No hours yet");
+    }
+}
+
+// ------------------------------------------------------------ branch
+
+struct OpeningRow {
+    weekday: i16,
+    label: &'static str,
+    open: bool,
+    from: String,
+    to: String,
+    error: String,
+}
+
+#[derive(Template)]
+#[template(path = "branch.html")]
+struct BranchPage {
+    chrome: Chrome,
+    location: String,
+    name: String,
+    state: String,
+    gstin: String,
+    timezone: String,
+    /// Branches to switch between, when there are several.
+    branches: Vec<(String, String)>,
+    manage: bool,
+    /// No opening hours yet: nothing can be booked.
+    unset: bool,
+    rows: Vec<OpeningRow>,
+    saved: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct BranchQuery {
+    location: Option<String>,
+    saved: Option<String>,
+}
+
+/// The week's rows as typed (`open_N`, `from_N`, `to_N` for weekday N).
+fn opening_rows(pairs: &[(String, String)]) -> Vec<OpeningRow> {
+    let value = |key: String| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    WEEKDAYS
+        .iter()
+        .map(|(weekday, label)| OpeningRow {
+            weekday: *weekday,
+            label,
+            open: value(format!("open_{weekday}")).is_some(),
+            from: value(format!("from_{weekday}")).unwrap_or_default(),
+            to: value(format!("to_{weekday}")).unwrap_or_default(),
+            error: String::new(),
+        })
+        .collect()
+}
+
+async fn branch_page(
+    state: &AppState,
+    principal: &Principal,
+    csrf: &str,
+    status: StatusCode,
+    wanted: Option<Uuid>,
+    typed: Option<Vec<OpeningRow>>,
+    saved: bool,
+) -> Response {
+    let (locations, location) = match page::branch(state, principal, wanted, csrf).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
+    };
+    let hours = match state.app.location_hours(principal, location.id).await {
+        Ok(hours) => hours,
+        Err(e) => return page::app_error(e, csrf),
+    };
+    let unset = hours.days.is_empty();
+    let rows = typed.unwrap_or_else(|| {
+        WEEKDAYS
+            .iter()
+            .map(|(weekday, label)| {
+                let day = hours.days.iter().find(|d| d.weekday == *weekday);
+                let span = day.and_then(|d| d.work.first());
+                OpeningRow {
+                    weekday: *weekday,
+                    label,
+                    // A new branch is offered every day, 10:00–20:00, to save.
+                    open: day.is_some() || unset,
+                    from: span.map_or("10:00".into(), |[from, _]| from.clone()),
+                    to: span.map_or("20:00".into(), |[_, to]| to.clone()),
+                    error: String::new(),
+                }
+            })
+            .collect()
+    });
+    let page = BranchPage {
+        chrome: Chrome::signed(location.name.clone(), csrf, principal),
+        location: location.id.to_string(),
+        name: location.name.clone(),
+        state: ftry_domain::gstin::state_name(&location.state_code)
+            .map_or(location.state_code.clone(), |name| {
+                format!("{name} ({})", location.state_code)
+            }),
+        gstin: location.gstin.clone().unwrap_or_default(),
+        timezone: location.timezone.clone(),
+        branches: if locations.len() > 1 {
+            locations
+                .iter()
+                .map(|l| (l.id.to_string(), l.name.clone()))
+                .collect()
+        } else {
+            Vec::new()
+        },
+        manage: principal.can(Permission::LocationsManage),
+        unset,
+        rows,
+        saved,
+    };
+    html(status, &page)
+}
+
+/// `GET /app/branch`: the branch's details and its opening hours.
+pub async fn branch(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    query: Result<Query<BranchQuery>, QueryRejection>,
+) -> Response {
+    let Some(SignedIn { principal, csrf }) = signed_in(&state, &headers).await else {
+        return to_login(uri.path());
+    };
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let wanted = query.location.and_then(|l| l.parse().ok());
+    branch_page(
+        &state,
+        &principal,
+        &csrf,
+        StatusCode::OK,
+        wanted,
+        None,
+        query.saved.is_some(),
+    )
+    .await
+}
+
+/// `POST /app/branch/hours`: the week's opening hours, replaced as a whole.
+pub async fn set_hours(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    let refused = (
+        "Not saved",
+        "The form had expired. Open the branch page again and retry.",
+    );
+    let SignedIn { principal, csrf } =
+        match form_sender(&state, &headers, field("csrf"), "/app/branch", refused).await {
+            Ok(sender) => sender,
+            Err(answer) => return answer,
+        };
+    let Ok(location) = field("location").parse::<Uuid>() else {
+        return page::app_error(AppError::NotFound, &csrf);
+    };
+    let mut rows = opening_rows(&pairs);
+    let mut days = Vec::new();
+    for row in rows.iter_mut().filter(|r| r.open) {
+        let from = NaiveTime::parse_from_str(&row.from, "%H:%M");
+        let to = NaiveTime::parse_from_str(&row.to, "%H:%M");
+        match (from, to) {
+            (Ok(from), Ok(to)) if from < to => days.push(OpeningDay {
+                weekday: row.weekday,
+                work: vec![[from.format("%H:%M").to_string(), to.format("%H:%M").to_string()]],
+            }),
+            (Ok(_), Ok(_)) => row.error = "Closing comes after opening.".into(),
+            _ => row.error = "Enter opening and closing times, e.g. 10:00 and 20:00.".into(),
+        }
+    }
+    let again = |status, rows| {
+        branch_page(
+            &state,
+            &principal,
+            &csrf,
+            status,
+            Some(location),
+            Some(rows),
+            false,
+        )
+    };
+    if rows.iter().any(|r| !r.error.is_empty()) {
+        return again(StatusCode::UNPROCESSABLE_ENTITY, rows).await;
+    }
+    let request = LocationHoursRequest { days: Some(days) };
+    match state
+        .app
+        .set_location_hours(&principal, location, &request, &origin)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/app/branch?location={location}&saved=hours")).into_response(),
+        Err(AppError::Validation(fields)) => {
+            // `days[i]…`: the i-th open day.
+            let open: Vec<usize> = (0..rows.len()).filter(|i| rows[*i].open).collect();
+            for f in &fields {
+                let index = f
+                    .field
+                    .strip_prefix("days[")
+                    .and_then(|rest| rest.split(']').next())
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .and_then(|i| open.get(i).copied());
+                if let Some(i) = index {
+                    rows[i].error = crate::booking::sentence(&f.message);
+                }
+            }
+            again(StatusCode::UNPROCESSABLE_ENTITY, rows).await
+        }
+        Err(e) => page::app_error(e, &csrf),
+    }
+}
