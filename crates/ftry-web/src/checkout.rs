@@ -74,6 +74,8 @@ struct InvoicePage {
     products: Vec<Choice>,
     staff: Vec<Choice>,
     appointment: String,
+    /// The invoice a credit note credits.
+    original: String,
     can_refund: bool,
     errors: FieldErrors,
     /// What was typed into the form that was refused.
@@ -303,6 +305,7 @@ async fn render(
             .appointment_id
             .map(|id| id.to_string())
             .unwrap_or_default(),
+        original: invoice.original_id.map(|id| id.to_string()).unwrap_or_default(),
         can_refund: !draft && !credit_note && principal.can(Permission::InvoicesRefund),
         errors,
         typed,

@@ -1524,6 +1524,52 @@ async fn a_visit_is_checked_out_with_a_tip_paid_in_two_parts_and_its_pdf_opens()
     assert_eq!(pdf.headers()[CONTENT_TYPE], "application/pdf");
     assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
 
+    // A credit note needs a reason; with one, it credits the whole invoice and is refunded.
+    let credit = format!("{invoice_path}/credit");
+    let no_reason = html(send_form(&app, &owner, &credit, &[("reason", " ")]).await, 422).await;
+    assert!(no_reason.contains("id=\"reason-error\">"), "{no_reason}");
+    assert_eq!(
+        support::count(&app, "SELECT count(*) FROM invoices", &[]).await,
+        1
+    );
+    let credited = send_form(&app, &owner, &credit, &[("reason", "Charged twice by mistake")]).await;
+    assert_eq!(credited.status(), 303);
+    let note_path = credited.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert_ne!(note_path, invoice_path);
+    let note = html(page(&app, &owner, &note_path).await, 200).await;
+    assert!(note.contains("<h1>Credit note "), "{note}");
+    assert!(note.contains(&format!(
+        "Credits <a href=\"{invoice_path}\">the original invoice</a>."
+    )));
+    assert!(note.contains("<h2>Refunds</h2>") && note.contains(">Record the refund</button>"));
+    let to_refund = note
+        .split("To refund</th><td class=\"num\" id=\"due\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    // The lines (the haircut): the tip is no supply and is not credited.
+    assert_eq!(to_refund, "₹650.00");
+    let refunded = send_form(
+        &app,
+        &owner,
+        &format!("{note_path}/pay"),
+        &[("method", "cash"), ("amount", "650")],
+    )
+    .await;
+    assert_eq!(refunded.status(), 303);
+    let note = html(page(&app, &owner, &note_path).await, 200).await;
+    assert!(note.contains("id=\"due\">₹0.00</td>"), "{note}");
+    assert_eq!(
+        support::count(
+            &app,
+            "SELECT count(*) FROM payments WHERE kind = 'refund' AND amount_paise = 65000",
+            &[]
+        )
+        .await,
+        1
+    );
+
     // The appointment now links to its invoice.
     let shown = html(
         page(&app, &owner, &format!("/app/appointments/{appointment}")).await,
