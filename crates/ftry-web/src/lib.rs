@@ -55,4 +55,5 @@ pub fn routes() -> Router<AppState> {
         .route("/{salon}/times", get(public::times))
         .route("/{salon}/details", get(public::details))
         .route("/{salon}/book", post(public::book))
+        .layer(axum::middleware::from_fn(page::with_request_id))
 }

@@ -2,8 +2,11 @@
 //! navigation), rendering, and the error pages.
 
 use askama::Template;
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use ftry_api::observe::RequestId;
 use ftry_api::AppState;
 use ftry_app::tenant::Location;
 use ftry_app::{AppError, Principal};
@@ -62,6 +65,33 @@ impl Chrome {
     }
 }
 
+tokio::task_local! {
+    /// The id of the request a page is rendered for (`x-request-id`).
+    static REQUEST_ID: String;
+}
+
+/// Middleware: pages rendered for this request know its id, so an error page
+/// can give it as the reference to quote (it is in the logs and the trace).
+pub async fn with_request_id(request: Request, next: Next) -> Response {
+    let id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_default();
+    REQUEST_ID.scope(id, next.run(request)).await
+}
+
+/// What to say when ftry failed: never the cause, always the reference.
+fn failure_message() -> String {
+    match REQUEST_ID.try_with(Clone::clone) {
+        Ok(id) if !id.is_empty() => format!(
+            "ftry could not finish this. It has been logged; try again in a moment. \
+             If it keeps happening, give this reference to whoever runs ftry for you: {id}"
+        ),
+        _ => "ftry could not finish this. It has been logged; try again in a moment.".to_owned(),
+    }
+}
+
 /// A rendered page; never cached (it shows a signed-in person's data).
 pub fn html(status: StatusCode, template: &impl Template) -> Response {
     match template.render() {
@@ -77,8 +107,11 @@ pub fn html(status: StatusCode, template: &impl Template) -> Response {
         }
         Err(e) => {
             tracing::error!(error = %e, "a page failed to render");
-            let mut response =
-                (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown.").into_response();
+            let mut response = (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("The page could not be shown. {}", failure_message()),
+            )
+                .into_response();
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/html; charset=utf-8"),
@@ -157,7 +190,7 @@ pub fn app_error(e: AppError, csrf: &str) -> Response {
             error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
-                "ftry could not finish this. It has been logged; try again in a moment.",
+                failure_message(),
                 csrf,
             )
         }

@@ -1581,3 +1581,43 @@ async fn a_visit_is_checked_out_with_a_tip_paid_in_two_parts_and_its_pdf_opens()
     )));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_failure_shows_a_page_with_the_reference_of_the_request_and_never_its_cause() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    let (_, owner) = sign_in(
+        &app,
+        &salon.business.owner_email,
+        &salon.business.owner_password,
+        "/app",
+    )
+    .await;
+    let owner = owner.unwrap();
+    // The staff table gone from under the service: the page's query fails.
+    let mut db = support::admin(&app).await;
+    sqlx::query("ALTER TABLE staff RENAME TO staff_away")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let failed = app
+        .client
+        .get(app.url("/app/staff"))
+        .header("cookie", &owner.cookie)
+        .header("x-request-id", "desk-7f3a91")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.headers()["x-request-id"], "desk-7f3a91");
+    let failed = html(failed, 500).await;
+    assert!(failed.contains("<h1>Something went wrong</h1>"), "{failed}");
+    assert!(
+        failed.contains("give this reference to whoever runs ftry for you: desk-7f3a91"),
+        "{failed}"
+    );
+    assert!(
+        !failed.contains("staff") && !failed.contains("relation"),
+        "{failed}"
+    );
+    app.stop().await;
+}
