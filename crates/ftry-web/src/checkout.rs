@@ -11,8 +11,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use ftry_api::access::RequestOrigin;
 use ftry_api::AppState;
+use ftry_app::catalog::ServiceFilter;
 use ftry_app::invoices::{
-    CreditNoteRequest, DiscountInput, DraftRequest, DraftUpdate, InvoiceView, LineRequest, PaymentRequest,
+    CreditNoteRequest, CustomerInput, DiscountInput, DraftRequest, DraftUpdate, InvoiceView, LineRequest,
+    PaymentRequest,
 };
 use ftry_app::products::ProductFilter;
 use ftry_app::{AppError, Principal};
@@ -72,6 +74,7 @@ struct InvoicePage {
     methods: &'static [(&'static str, &'static str)],
     payments: Vec<PaymentRow>,
     products: Vec<Choice>,
+    services: Vec<Choice>,
     staff: Vec<Choice>,
     appointment: String,
     /// The invoice a credit note credits.
@@ -87,10 +90,14 @@ struct InvoicePage {
 pub struct InvoiceForm {
     #[serde(default)]
     csrf: String,
+    /// `service:<id>` or `product:<id>`.
     #[serde(default)]
-    product: String,
+    item: String,
     #[serde(default)]
     quantity: String,
+    /// Who did the service or sold the product.
+    #[serde(default)]
+    staff: String,
     #[serde(default)]
     discount: String,
     /// `rupees` or `percent`.
@@ -219,6 +226,27 @@ async fn render(
     }
     let grand_total = amount(&totals_json, "grand_total");
     let paid: i64 = view.payments.iter().map(|p| p.amount_paise).sum();
+    let services = if draft {
+        state
+            .app
+            .services(
+                principal,
+                &ServiceFilter {
+                    location_id: Some(invoice.location_id),
+                    active: Some(true),
+                },
+            )
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| Choice {
+                id: format!("service:{}", s.id),
+                label: format!("{} · {}", s.fields.name, rupees(s.fields.price_paise)),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let products = if draft {
         let filter = ProductFilter {
             active: Some(true),
@@ -231,7 +259,7 @@ async fn render(
             .unwrap_or_default()
             .into_iter()
             .map(|p| Choice {
-                id: p.id.to_string(),
+                id: format!("product:{}", p.id),
                 label: format!("{} · {}", p.fields.name, rupees(p.fields.price_paise)),
             })
             .collect()
@@ -293,6 +321,7 @@ async fn render(
             })
             .collect(),
         products,
+        services,
         staff: staff
             .iter()
             .filter(|s| s.fields.active)
@@ -371,6 +400,67 @@ pub async fn start_for_appointment(
     }
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct WalkInForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    location: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+}
+
+/// `POST /app/invoices`: a walk-in sale, a draft with no lines yet.
+pub async fn walk_in(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    Form(form): Form<WalkInForm>,
+) -> Response {
+    let refused = (
+        "No sale started",
+        "The form had expired. Open the day again and retry.",
+    );
+    let SignedIn { principal, csrf } = match form_sender(&state, &headers, &form.csrf, "/app", refused).await
+    {
+        Ok(sender) => sender,
+        Err(answer) => return answer,
+    };
+    let Ok(location) = form.location.parse::<Uuid>() else {
+        return page::app_error(AppError::NotFound, &csrf);
+    };
+    let optional = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+    let request = DraftRequest {
+        location_id: Some(location),
+        appointment_id: None,
+        client_id: None,
+        customer: Some(CustomerInput {
+            name: optional(&form.name),
+            phone: optional(&form.phone),
+            gstin: None,
+            address: None,
+            state_code: None,
+        }),
+    };
+    match state.app.create_draft(&principal, &request, &origin).await {
+        Ok(view) => Redirect::to(&format!("/app/invoices/{}", view.invoice.id)).into_response(),
+        Err(e) => page::app_error(e, &csrf),
+    }
+}
+
+/// A line's `kind:id` choice.
+fn item_of(choice: &str) -> Option<(&'static str, Uuid)> {
+    let (kind, id) = choice.split_once(':')?;
+    let kind = match kind {
+        "service" => "service",
+        "product" => "product",
+        _ => return None,
+    };
+    Some((kind, id.parse().ok()?))
+}
+
 /// What a form of the invoice page asks for.
 enum Asked {
     Line,
@@ -387,7 +477,8 @@ fn form_field(field: &str) -> String {
         "tendered_paise" => "amount",
         "tip_paise" => "tip",
         "tip_staff_id" => "tip_staff",
-        "product_id" => "product",
+        "product_id" | "service_id" | "kind" => "item",
+        "staff_id" => "staff",
         "invoice_discount" => "discount",
         other => other,
     }
@@ -397,7 +488,7 @@ fn form_field(field: &str) -> String {
 /// The page's form for a refusal that names no field.
 fn general_field(asked: &Asked) -> &'static str {
     match asked {
-        Asked::Line => "product",
+        Asked::Line => "item",
         Asked::Adjust => "discount",
         Asked::Finalize => "finalize",
         Asked::Pay => "amount",
@@ -435,18 +526,18 @@ pub async fn action(
     };
     let mut errors = FieldErrors::default();
     let done = match asked {
-        Asked::Line => match (form.product.parse::<Uuid>(), form.quantity.trim().parse::<i32>()) {
-            (Ok(product), Ok(quantity)) => {
+        Asked::Line => match (item_of(&form.item), form.quantity.trim().parse::<i32>()) {
+            (Some((kind, item)), Ok(quantity)) => {
                 let request = LineRequest {
-                    kind: "product".into(),
-                    product_id: Some(product),
-                    service_id: None,
+                    kind: kind.into(),
+                    product_id: Some(item).filter(|_| kind == "product"),
+                    service_id: Some(item).filter(|_| kind == "service"),
                     description: None,
                     code: None,
                     quantity: Some(quantity),
                     unit_price_paise: None,
                     discount: None,
-                    staff_id: None,
+                    staff_id: form.staff.parse().ok(),
                 };
                 Some(
                     state
@@ -455,9 +546,9 @@ pub async fn action(
                         .await,
                 )
             }
-            (product, _) => {
-                if product.is_err() {
-                    errors.push("product", "Pick a product.");
+            (item, _) => {
+                if item.is_none() {
+                    errors.push("item", "Pick a service or a product.");
                 } else {
                     errors.push("quantity", "Enter how many, e.g. 1.");
                 }

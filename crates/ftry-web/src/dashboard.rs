@@ -49,6 +49,8 @@ struct DashboardPage {
     /// Empty without `reports:revenue`.
     revenue: String,
     invoices: i64,
+    /// A walk-in sale can be started here (`invoices:create`).
+    sells: bool,
 }
 
 fn minutes(spans: &[Span]) -> i64 {
@@ -151,6 +153,7 @@ pub async fn today(
         staff,
         revenue,
         invoices,
+        sells: principal.can(Permission::InvoicesCreate),
     };
     html(StatusCode::OK, &page)
 }

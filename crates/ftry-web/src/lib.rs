@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/app/appointments", post(booking::create))
         .route("/app/appointments/{id}", get(appointment::show))
         .route("/app/appointments/{id}/{action}", post(appointment::action))
+        .route("/app/invoices", post(checkout::walk_in))
         .route("/app/invoices/{id}", get(checkout::show))
         .route("/app/invoices/{id}/{action}", post(checkout::action))
         .route("/app/branch", get(setup::branch))

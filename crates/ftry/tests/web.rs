@@ -1621,3 +1621,96 @@ async fn a_failure_shows_a_page_with_the_reference_of_the_request_and_never_its_
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_walk_in_sale_starts_from_the_day_and_takes_services_and_products() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    let shampoo = body(
+        post(
+            &app,
+            salon.token(),
+            "/api/v1/products",
+            &json!({"sku": "SH-200", "name": "Argan shampoo 200 ml", "hsn_code": "3305", "price_paise": 45_000}),
+        )
+        .await,
+        201,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, owner) = sign_in(
+        &app,
+        &salon.business.owner_email,
+        &salon.business.owner_password,
+        "/app",
+    )
+    .await;
+    let owner = owner.unwrap();
+    let today = html(page(&app, &owner, "/app").await, 200).await;
+    assert!(today.contains("<h2>Walk-in sale</h2>"));
+    let location = salon.location.to_string();
+    let started = send_form(
+        &app,
+        &owner,
+        "/app/invoices",
+        &[("location", &location), ("name", "Zoya Mirza"), ("phone", "")],
+    )
+    .await;
+    assert_eq!(started.status(), 303);
+    let path = started.headers()[LOCATION].to_str().unwrap().to_owned();
+    let empty = html(page(&app, &owner, &path).await, 200).await;
+    assert!(empty.contains("<p class=\"when\">Zoya Mirza</p>"), "{empty}");
+    assert!(empty.contains("Nothing on this invoice yet: add a service or a product below."));
+    assert!(empty.contains(&format!(
+        "<option value=\"service:{}\">Haircut · ₹600.00</option>",
+        salon.services[0]
+    )));
+    assert!(empty.contains(&format!(
+        "<option value=\"product:{shampoo}\">Argan shampoo 200 ml · ₹450.00</option>"
+    )));
+
+    let line = format!("{path}/line");
+    let nothing = html(
+        send_form(&app, &owner, &line, &[("item", ""), ("quantity", "1")]).await,
+        422,
+    )
+    .await;
+    assert!(nothing.contains("id=\"item-error\">Pick a service or a product.</p>"));
+    let stylist = salon.stylists[0].to_string();
+    let haircut = format!("service:{}", salon.services[0]);
+    let added = send_form(
+        &app,
+        &owner,
+        &line,
+        &[("item", &haircut), ("quantity", "1"), ("staff", &stylist)],
+    )
+    .await;
+    assert_eq!(added.status(), 303);
+    let two = format!("product:{shampoo}");
+    let added = send_form(
+        &app,
+        &owner,
+        &line,
+        &[("item", &two), ("quantity", "2"), ("staff", "")],
+    )
+    .await;
+    assert_eq!(added.status(), 303);
+    let draft = html(page(&app, &owner, &path).await, 200).await;
+    // The branch has no GSTIN: a bill of supply, without GST.
+    assert!(
+        draft.contains(
+            "<tr><td>Haircut</td><td>Stylist 0</td><td class=\"num\">1</td><td class=\"num\">₹600.00</td>"
+        ),
+        "{draft}"
+    );
+    assert!(draft.contains("<tr><td>Argan shampoo 200 ml</td><td></td><td class=\"num\">2</td><td class=\"num\">₹450.00</td>"), "{draft}");
+    assert!(!draft.contains(">CGST<"));
+    assert!(draft.contains("id=\"grand-total\">₹1,500.00</td>"), "{draft}");
+    assert_eq!(
+        support::count(&app, "SELECT count(*) FROM invoice_lines", &[]).await,
+        2
+    );
+    app.stop().await;
+}
