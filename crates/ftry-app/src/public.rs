@@ -445,6 +445,38 @@ impl App {
         Ok(booking)
     }
 
+    /// The times on `date` (the branch's local day) a booking made from a
+    /// private link can move to: its services with the same staff, as the
+    /// move keeps them. The booking's own time counts as taken, so the times
+    /// offered lie apart from it.
+    pub async fn public_move_times(
+        &self,
+        token: &str,
+        date: chrono::NaiveDate,
+    ) -> Result<Vec<ftry_domain::availability::Slot>, AppError> {
+        let (tenant_id, id, mut tx) = self.managed(token).await?;
+        let appointment = appointments::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let items = appointments::items(&mut tx, &[id]).await?;
+        tx.commit().await?;
+        let live: Vec<_> = items.iter().filter(|i| i.active).collect();
+        let query = AvailabilityQuery {
+            services: live.iter().map(|i| i.service_id).collect(),
+            staff: live.iter().map(|i| Some(i.staff_id)).collect(),
+            first_date: date,
+            last_date: date,
+        };
+        let search = crate::schedule_cache::Search {
+            tenant_id,
+            location_id: appointment.location_id,
+            first: date,
+            last: date,
+            online: true,
+            services: &query.services,
+        };
+        let loaded = self.schedules.schedule(&self.pools, &search).await?;
+        crate::appointments::slots(&loaded, &query)
+    }
+
     pub async fn public_reschedule(
         &self,
         token: &str,

@@ -52,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .route("/static/{name}", get(assets::serve))
         .route("/b/{token}", get(public::manage))
         .route("/b/{token}/cancel", post(public::cancel))
+        .route("/b/{token}/move", post(public::move_booking))
         .route("/{salon}", get(public::salon))
         .route("/{salon}/times", get(public::times))
         .route("/{salon}/details", get(public::details))

@@ -566,24 +566,81 @@ struct BookingPage {
     total: String,
     changeable: bool,
     changeable_until: String,
+    /// Days to move to, each showing its free times.
+    days: Vec<DayLink>,
+    /// The day picked to move to ("" before one is), and its free starts
+    /// (RFC 3339, label).
+    day_label: String,
+    times: Vec<(String, String)>,
+    moved: bool,
+    move_error: String,
 }
 
+/// How far ahead a booking can be moved from its link.
+const MOVE_DAYS: u64 = 14;
+
 /// `GET /b/{token}`: the client's own booking, from the link they were sent.
+/// `?date=` shows that day's times to move to; `?moved` says it was moved.
 pub async fn manage(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    match state.app.public_booking(&token).await {
-        Ok(booking) => booking_page(&token, booking),
-        Err(e) => refusal(e, &headers),
-    }
+    let query = query.unwrap_or_default();
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let date = pairs
+        .iter()
+        .find(|(k, _)| k == "date")
+        .and_then(|(_, v)| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok());
+    let moved = pairs.iter().any(|(k, _)| k == "moved");
+    let booking = match state.app.public_booking(&token).await {
+        Ok(booking) => booking,
+        Err(e) => return refusal(e, &headers),
+    };
+    booking_page(&state, &token, booking, date, moved, String::new()).await
 }
 
-fn booking_page(token: &str, booking: ftry_app::public::PublicBooking) -> Response {
+async fn booking_page(
+    state: &AppState,
+    token: &str,
+    booking: ftry_app::public::PublicBooking,
+    date: Option<NaiveDate>,
+    moved: bool,
+    move_error: String,
+) -> Response {
     let zone = page::zone(&booking.timezone);
-    let starts = booking.starts_at.with_timezone(&zone);
     let holds = !matches!(booking.status.as_str(), "cancelled" | "no_show" | "completed");
+    let changeable = holds && Utc::now() < booking.changeable_until;
+    let today = Utc::now().with_timezone(&zone).date_naive();
+    let date = date.filter(|d| *d >= today && *d <= today + Days::new(MOVE_DAYS));
+    let times = match (changeable, date) {
+        (true, Some(date)) => match state.app.public_move_times(token, date).await {
+            Ok(slots) => slots
+                .iter()
+                .filter(|slot| slot.start > Utc::now())
+                .map(|slot| {
+                    (
+                        slot.start.to_rfc3339(),
+                        slot.local_start.format("%H:%M").to_string(),
+                    )
+                })
+                .collect(),
+            Err(e) => return page::app_error(e, ""),
+        },
+        _ => Vec::new(),
+    };
+    let days = (0..MOVE_DAYS)
+        .map(|n| today + Days::new(n))
+        .map(|d| DayLink {
+            label: d.format("%a %-d %b").to_string(),
+            href: format!("/b/{token}?date={d}#move"),
+            current: Some(d) == date,
+        })
+        .collect();
+    let starts = booking.starts_at.with_timezone(&zone);
     let page = BookingPage {
         chrome: Chrome::new(format!("Your booking · {}", booking.location_name), ""),
         token: token.to_owned(),
@@ -606,14 +663,70 @@ fn booking_page(token: &str, booking: ftry_app::public::PublicBooking) -> Respon
             })
             .collect(),
         total: rupees(booking.items.iter().map(|i| i.price_paise).sum()),
-        changeable: holds && Utc::now() < booking.changeable_until,
+        changeable,
         changeable_until: booking
             .changeable_until
             .with_timezone(&zone)
             .format("%-d %B at %H:%M")
             .to_string(),
+        days,
+        day_label: date
+            .map(|d| d.format("%A, %-d %B").to_string())
+            .unwrap_or_default(),
+        times,
+        moved,
+        move_error: move_error.clone(),
     };
-    html(StatusCode::OK, &page)
+    let status = if move_error.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::CONFLICT
+    };
+    html(status, &page)
+}
+
+/// `POST /b/{token}/move`: to the start picked from the day's times.
+pub async fn move_booking(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let start = url::form_urlencoded::parse(&body)
+        .find(|(key, _)| key == "start")
+        .and_then(|(_, value)| DateTime::parse_from_rfc3339(&value).ok())
+        .map(|start| start.with_timezone(&Utc));
+    let Some(start) = start else {
+        return page::error(
+            StatusCode::BAD_REQUEST,
+            "Not moved",
+            "Pick one of the times shown.",
+            "",
+        );
+    };
+    let request = ftry_app::public::PublicRescheduleRequest { start };
+    match state.app.public_reschedule(&token, &request, &origin).await {
+        Ok(_) => Redirect::to(&format!("/b/{token}?moved")).into_response(),
+        Err(AppError::Conflict { detail, .. } | AppError::ConflictWith { detail, .. }) => {
+            let booking = match state.app.public_booking(&token).await {
+                Ok(booking) => booking,
+                Err(e) => return refusal(e, &headers),
+            };
+            let zone = page::zone(&booking.timezone);
+            let day = start.with_timezone(&zone).date_naive();
+            booking_page(
+                &state,
+                &token,
+                booking,
+                Some(day),
+                false,
+                crate::booking::as_the_form_counts(&detail),
+            )
+            .await
+        }
+        Err(e) => refusal(e, &headers),
+    }
 }
 
 /// `POST /b/{token}/cancel`.

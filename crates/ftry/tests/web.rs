@@ -1714,3 +1714,98 @@ async fn a_walk_in_sale_starts_from_the_day_and_takes_services_and_products() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_moves_their_booking_from_its_private_link_to_a_free_time_of_the_same_stylist() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    let slug = &salon.business.slug;
+    let stylist = salon.stylists[0];
+    let fields = vec![
+        ("location", salon.location.to_string()),
+        ("s", salon.services[0].to_string()),
+        ("staff", stylist.to_string()),
+        ("start", pune(day(2), 10, 0).to_rfc3339()),
+        ("key", "public-move-key-1".to_owned()),
+        ("name", "Tara Menon".to_owned()),
+        ("phone", "+91 98450 22334".to_owned()),
+        ("email", String::new()),
+    ];
+    let booked = app
+        .client
+        .post(app.url(&format!("/{slug}/book")))
+        .header("accept", "text/html")
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(booked.status(), 303);
+    let link = booked.headers()[LOCATION].to_str().unwrap().to_owned();
+    // The same stylist is busy 12:00–12:45 the day after.
+    body(
+        post(
+            &app,
+            salon.token(),
+            "/api/v1/appointments",
+            &json!({
+                "location_id": salon.location, "client_id": salon.client, "start": pune(day(3), 12, 0),
+                "items": [{"service_id": salon.services[0], "staff_id": stylist}],
+            }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let get = |path: String| {
+        app.client
+            .get(app.url(&path))
+            .header("accept", "text/html")
+            .send()
+    };
+
+    let mine = html(get(link.clone()).await.unwrap(), 200).await;
+    assert!(mine.contains("<h2 id=\"move\">Move to another time</h2>"));
+    assert!(mine.contains(&format!("href=\"{link}?date={}#move\"", day(3))));
+    let day3 = html(get(format!("{link}?date={}", day(3))).await.unwrap(), 200).await;
+    let offered = |hour: u32, minute: u32| {
+        day3.contains(&format!(
+            "name=\"start\" value=\"{}\">{hour:02}:{minute:02}</button>",
+            pune(day(3), hour, minute).to_rfc3339()
+        ))
+    };
+    assert!(offered(11, 15) && offered(12, 45) && offered(14, 0), "{day3}");
+    assert!(!offered(11, 30) && !offered(12, 0) && !offered(12, 30));
+
+    let move_to = |hour: u32| {
+        let start = pune(day(3), hour, 0).to_rfc3339();
+        app.client
+            .post(app.url(&format!("{link}/move")))
+            .header("accept", "text/html")
+            .form(&[("start", start)])
+            .send()
+    };
+    let moved = move_to(14).await.unwrap();
+    assert_eq!(moved.status(), 303);
+    assert_eq!(
+        moved.headers()[LOCATION].to_str().unwrap(),
+        format!("{link}?moved")
+    );
+    let now = html(get(format!("{link}?moved")).await.unwrap(), 200).await;
+    assert!(now.contains("Moved. The new time is above."));
+    assert!(
+        now.contains(&format!("{} at 14:00", day(3).format("%A, %-d %B %Y"))),
+        "{now}"
+    );
+
+    // A taken time (sent by hand: it is not offered) is refused and nothing moves.
+    let refused = html(move_to(12).await.unwrap(), 409).await;
+    assert!(refused.contains("not free then"), "{refused}");
+    let starts = support::count(
+        &app,
+        "SELECT count(*) FROM appointments WHERE starts_at = $1::timestamptz",
+        &[&pune(day(3), 14, 0).to_rfc3339()],
+    )
+    .await;
+    assert_eq!(starts, 1);
+    app.stop().await;
+}
