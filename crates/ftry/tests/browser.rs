@@ -231,7 +231,7 @@ async fn the_front_desk_books_from_a_free_spot_and_a_clash_shows_next_to_the_tim
 }
 
 #[tokio::test]
-async fn a_client_books_on_the_salon_page_from_a_phone_and_cancels_through_the_private_link() {
+async fn a_client_books_on_the_salon_page_from_a_phone_and_moves_and_cancels_through_the_private_link() {
     let app = TestApp::fresh().await;
     let salon = salon_with_a_booking(&app, 2).await;
     let mut browser = Browser::start("client-books-online", 360, 740).await;
@@ -282,7 +282,25 @@ async fn a_client_books_on_the_salon_page_from_a_phone_and_cancels_through_the_p
         .await;
     assert_eq!(fits, json!(true), "the booking pages fit a 360 px phone");
 
-    // The private link cancels it.
+    // The private link moves it to the day after, at its first free time.
+    let after = day(2);
+    browser.click(&format!("a[href$=\"date={after}#move\"]")).await;
+    browser.wait_for_url(&format!("date={after}")).await;
+    assert_eq!(browser.text("button.time").await, "09:00");
+    browser.screenshot("move-times").await;
+    let fits = browser
+        .eval("return document.documentElement.scrollWidth <= window.innerWidth;")
+        .await;
+    assert_eq!(fits, json!(true), "the times fit a 360 px phone");
+    browser.click("button.time").await;
+    browser.wait_for_url("?moved").await;
+    assert_eq!(
+        browser.text(".when").await,
+        format!("{} at 09:00", after.format("%A, %-d %B %Y"))
+    );
+    assert_eq!(browser.text("p.done").await, "Moved. The new time is above.");
+
+    // And cancels it.
     browser.type_into("#reason", "Travelling that day").await;
     browser.click("button.danger").await;
     browser.wait_for_text("h1 .badge", "Cancelled").await;
