@@ -52,10 +52,13 @@ pub enum RouteClass {
 }
 
 impl RouteClass {
-    /// The class of a request: the sign-in and sign-up forms' submissions
-    /// count like the API's login and sign-up; everything else goes by its path.
+    /// The class of a request: the submissions of the signed-out forms (sign
+    /// in, sign up, accept an invitation, reset a password) count like the
+    /// API's credential routes; everything else goes by its path.
     pub fn of_request(method: &axum::http::Method, path: &str) -> Option<Self> {
-        if matches!(path, "/login" | "/signup") && method == axum::http::Method::POST {
+        if matches!(path, "/login" | "/signup" | "/invite/accept" | "/password-reset")
+            && method == axum::http::Method::POST
+        {
             return Some(Self::Auth);
         }
         Self::of(path)
@@ -349,6 +352,14 @@ mod tests {
         assert_eq!(RouteClass::of_request(&get, "/login"), Some(RouteClass::Public));
         assert_eq!(RouteClass::of_request(&post, "/signup"), Some(RouteClass::Auth));
         assert_eq!(RouteClass::of_request(&get, "/signup"), Some(RouteClass::Public));
+        assert_eq!(
+            RouteClass::of_request(&post, "/password-reset"),
+            Some(RouteClass::Auth)
+        );
+        assert_eq!(
+            RouteClass::of_request(&post, "/invite/accept"),
+            Some(RouteClass::Auth)
+        );
         assert_eq!(RouteClass::of("/lotus-demo"), Some(RouteClass::Public));
     }
 }

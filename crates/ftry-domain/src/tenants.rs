@@ -9,9 +9,26 @@ use serde::Serialize;
 pub struct InvalidSlug;
 
 /// Words that can never be a salon's slug: they are, or may become, ftry's own paths.
-const RESERVED: [&str; 16] = [
-    "api", "admin", "app", "assets", "auth", "book", "docs", "health", "login", "logout", "metrics",
-    "platform", "signup", "static", "status", "www",
+/// Addresses of ftry's own pages, which a salon's booking page would hide.
+const RESERVED: [&str; 18] = [
+    "api",
+    "admin",
+    "app",
+    "assets",
+    "auth",
+    "book",
+    "docs",
+    "health",
+    "invite",
+    "login",
+    "logout",
+    "metrics",
+    "password-reset",
+    "platform",
+    "signup",
+    "static",
+    "status",
+    "www",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]

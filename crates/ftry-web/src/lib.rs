@@ -5,6 +5,7 @@
 //! httpOnly session cookie as the API's browser mode, and every form that
 //! changes something carries the double-submit CSRF token.
 
+mod account;
 mod appointment;
 mod assets;
 mod booking;
@@ -32,6 +33,11 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(session::login_form).post(session::login))
         .route("/logout", post(session::logout))
         .route("/signup", get(signup::form).post(signup::create))
+        .route(
+            "/invite/accept",
+            get(account::invitation).post(account::accept_invitation),
+        )
+        .route("/password-reset", get(account::reset).post(account::reset_submit))
         .route("/app", get(dashboard::today))
         .route("/app/calendar", get(calendar::day))
         .route("/app/appointments/new", get(booking::new))

@@ -80,11 +80,15 @@ struct LoginPage {
     error: String,
     /// The browser had a session: the page's script tries to renew it.
     resume: bool,
+    /// What happened just before (a password changed).
+    notice: &'static str,
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct LoginQuery {
     next: Option<String>,
+    /// `done` after a password was reset from its link.
+    reset: Option<String>,
 }
 
 /// The sign-in form's own CSRF cookie (against login CSRF), apart from the
@@ -132,7 +136,12 @@ pub async fn login_form(
     headers: HeaderMap,
     query: Result<Query<LoginQuery>, QueryRejection>,
 ) -> Response {
-    let next = query.ok().and_then(|Query(q)| q.next).unwrap_or_default();
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let notice = match query.reset.as_deref() {
+        Some("done") => "Your password was changed. Sign in with the new one.",
+        _ => "",
+    };
+    let next = query.next.unwrap_or_default();
     let next = safe_next(Some(&next)).to_owned();
     if signed_in(&state, &headers).await.is_some() {
         return Redirect::to(&next).into_response();
@@ -146,6 +155,7 @@ pub async fn login_form(
         ask_business: false,
         error: String::new(),
         resume: false,
+        notice,
     })
 }
 
@@ -180,6 +190,7 @@ pub async fn login(
             ask_business: ask_business || !form.business.is_empty(),
             error: error.to_owned(),
             resume: false,
+            notice: "",
         })
     };
     if !same_secret(&cookies::get(&headers, FORM_CSRF).unwrap_or_default(), &form.csrf) {

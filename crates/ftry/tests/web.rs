@@ -1809,3 +1809,156 @@ async fn a_client_moves_their_booking_from_its_private_link_to_a_free_time_of_th
     assert_eq!(starts, 1);
     app.stop().await;
 }
+
+/// A signed-out form of `path` sent with that page's own CSRF cookie.
+async fn signed_out_form(
+    app: &TestApp,
+    page_path: &str,
+    post_path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let shown = app.get(page_path).await;
+    assert_eq!(shown.status(), 200);
+    let form_cookie = cookie_value(&set_cookies(&shown), "ftry_form");
+    let csrf = hidden(&shown.text().await.unwrap(), "csrf");
+    let mut fields = fields.to_vec();
+    fields.push(("csrf", &csrf));
+    app.client
+        .post(app.url(post_path))
+        .header("cookie", format!("ftry_form={form_cookie}"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_links_of_invitation_and_reset_emails_open_pages_that_set_the_password() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    let tenant = &salon.business.tenant_id;
+    let email = "ritu.sharma@example.com";
+    let invited = post(
+        &app,
+        salon.token(),
+        "/api/v1/users/invitations",
+        &json!({"email": email, "name": "Ritu Sharma", "roles": ["receptionist"]}),
+    )
+    .await;
+    assert_eq!(invited.status(), 201);
+    let token = app.outbox_token(tenant, email, "/invite/accept?token=").await;
+    let link = format!("/invite/accept?token={token}");
+    let shown = html(app.get(&link).await, 200).await;
+    assert!(shown.contains("<h1>Join your team on ftry</h1>"));
+    assert_eq!(hidden(&shown, "token"), token);
+
+    // Two different passwords, then a weak one: said on the page; the link still works.
+    let differ = signed_out_form(
+        &app,
+        &link,
+        "/invite/accept",
+        &[
+            ("token", &token),
+            ("password", "lemon-grass-tiger-81"),
+            ("repeat", "lemon-grass-tiger-18"),
+        ],
+    )
+    .await;
+    let differ = html(differ, 422).await;
+    assert!(differ.contains("The two passwords differ; type the same one twice."));
+    let weak = signed_out_form(
+        &app,
+        &link,
+        "/invite/accept",
+        &[
+            ("token", &token),
+            ("password", "short-pass"),
+            ("repeat", "short-pass"),
+        ],
+    )
+    .await;
+    let weak = html(weak, 422).await;
+    assert!(weak.contains("id=\"password-error\">The password "), "{weak}");
+    let accepted = signed_out_form(
+        &app,
+        &link,
+        "/invite/accept",
+        &[
+            ("token", &token),
+            ("password", "lemon-grass-tiger-81"),
+            ("repeat", "lemon-grass-tiger-81"),
+        ],
+    )
+    .await;
+    assert_eq!(accepted.status(), 303);
+    assert_eq!(accepted.headers()[LOCATION], "/app");
+    let cookies = set_cookies(&accepted);
+    let member = Browser {
+        cookie: format!(
+            "ftry_access={}; ftry_csrf={}",
+            cookie_value(&cookies, "ftry_access"),
+            cookie_value(&cookies, "ftry_csrf")
+        ),
+        csrf: cookie_value(&cookies, "ftry_csrf"),
+    };
+    let today = html(page(&app, &member, "/app").await, 200).await;
+    assert!(today.contains("<h1>Today"), "{today}");
+    // The link is used up.
+    let again = signed_out_form(
+        &app,
+        &link,
+        "/invite/accept",
+        &[
+            ("token", &token),
+            ("password", "lemon-grass-tiger-81"),
+            ("repeat", "lemon-grass-tiger-81"),
+        ],
+    )
+    .await;
+    let again = html(again, 409).await;
+    assert!(again.contains("This link is invalid, expired or already used; ask for a new one."));
+
+    // Forgotten: the same answer for an unknown email as for a known one.
+    let login = html(app.get("/login").await, 200).await;
+    assert!(login.contains("<a href=\"/password-reset\">Forgot your password?</a>"));
+    for asked in ["nobody@example.com", email] {
+        let sent = signed_out_form(
+            &app,
+            "/password-reset",
+            "/password-reset",
+            &[("email", asked), ("business", "")],
+        )
+        .await;
+        let sent = html(sent, 200).await;
+        assert!(sent.contains(&format!(
+            "If an account signs in with {asked}, a link to choose a new password is on its way."
+        )));
+    }
+    let token = app.outbox_token(tenant, email, "/password-reset?token=").await;
+    let link = format!("/password-reset?token={token}");
+    let shown = html(app.get(&link).await, 200).await;
+    assert!(shown.contains("<h1>Choose a new password</h1>"));
+    let changed = signed_out_form(
+        &app,
+        &link,
+        "/password-reset",
+        &[
+            ("token", &token),
+            ("password", "monsoon-cedar-violin-63"),
+            ("repeat", "monsoon-cedar-violin-63"),
+        ],
+    )
+    .await;
+    assert_eq!(changed.status(), 303);
+    assert_eq!(changed.headers()[LOCATION], "/login?reset=done");
+    let notice = html(app.get("/login?reset=done").await, 200).await;
+    assert!(notice.contains("Your password was changed. Sign in with the new one."));
+    // Every session of the account ended; the new password signs in, the old one not.
+    assert_eq!(page(&app, &member, "/app").await.status(), 303);
+    let (old, none) = sign_in(&app, email, "lemon-grass-tiger-81", "/app").await;
+    assert!(none.is_none());
+    assert_eq!(old.status(), 401);
+    let (_, signed) = sign_in(&app, email, "monsoon-cedar-violin-63", "/app").await;
+    assert!(signed.is_some());
+    app.stop().await;
+}
