@@ -6,18 +6,22 @@ use askama::Template;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use ftry_api::access::RequestOrigin;
 use ftry_api::AppState;
 use ftry_app::appointments::AppointmentView;
-use ftry_app::clients::ClientSearch;
-use ftry_app::AppError;
+use ftry_app::clients::{ClientChanges, ClientSearch, MergeRequest};
+use ftry_app::{AppError, Principal};
+use ftry_domain::permissions::Permission;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::calendar::status_label;
 use crate::format::rupees;
+use crate::forms::FieldErrors;
 use crate::page::{self, html, Chrome};
-use crate::session::{signed_in, to_login, SignedIn};
+use crate::session::{form_sender, signed_in, to_login, SignedIn};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SearchQuery {
@@ -131,6 +135,7 @@ struct Visit {
 #[template(path = "client.html")]
 struct ClientPage {
     chrome: Chrome,
+    id: Uuid,
     name: String,
     phone: String,
     email: String,
@@ -144,6 +149,15 @@ struct ClientPage {
     completed: i64,
     no_shows: i64,
     cancelled: i64,
+    /// May edit and merge (`clients:manage`).
+    manage: bool,
+    form: ClientForm,
+    form_marketing: bool,
+    channels: &'static [(&'static str, &'static str)],
+    errors: FieldErrors,
+    /// Others of the same name, to merge into this one.
+    duplicates: Vec<Found>,
+    done: &'static str,
 }
 
 fn visits(views: &[AppointmentView]) -> Vec<Visit> {
@@ -172,28 +186,107 @@ fn visits(views: &[AppointmentView]) -> Vec<Visit> {
         .collect()
 }
 
-pub async fn profile(
-    State(state): State<AppState>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+/// The edit form's fields, as typed (or as stored, before any edit).
+#[derive(Debug, Default, Deserialize)]
+pub struct ClientForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    tags: String,
+    #[serde(default)]
+    allergies: String,
+    #[serde(default)]
+    consent_notes: String,
+    #[serde(default)]
+    notes: String,
+    /// A checkbox: present when ticked.
+    marketing: Option<String>,
+    /// How the client agreed to offers (a record the law asks for).
+    #[serde(default)]
+    consent_channel: String,
+}
+
+/// The ways a client can agree to offers, as the form names them.
+const CONSENT_CHANNELS: [(&str, &str); 7] = [
+    ("in_person", "In person, at the desk"),
+    ("phone", "On the phone"),
+    ("paper_form", "On a paper form"),
+    ("whatsapp", "On WhatsApp"),
+    ("sms", "By SMS"),
+    ("email", "By email"),
+    ("online", "Online"),
+];
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ProfileQuery {
+    /// `saved` or `merged`: what was just done.
+    done: Option<String>,
+}
+
+#[allow(clippy::too_many_arguments)] // the page keeps what was typed into its two forms
+async fn render_profile(
+    state: &AppState,
+    principal: &Principal,
+    csrf: &str,
+    status: StatusCode,
+    id: Uuid,
+    typed: Option<ClientForm>,
+    errors: FieldErrors,
+    done: &str,
 ) -> Response {
-    let Some(SignedIn { principal, csrf }) = signed_in(&state, &headers).await else {
-        return to_login(uri.path());
-    };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return page::not_found().await;
-    };
-    let client = match state.app.get_client(&principal, id).await {
+    let client = match state.app.get_client(principal, id).await {
         Ok(client) => client,
-        Err(e) => return page::app_error(e, &csrf),
+        Err(e) => return page::app_error(e, csrf),
     };
-    let history = match state.app.client_history(&principal, id).await {
+    let history = match state.app.client_history(principal, id).await {
         Ok(history) => history,
-        Err(e) => return page::app_error(e, &csrf),
+        Err(e) => return page::app_error(e, csrf),
     };
+    let manage = principal.can(Permission::ClientsManage);
+    // Others of the same name: the likely duplicates to merge into this one.
+    let duplicates = if manage {
+        let search = ClientSearch {
+            q: Some(client.name.clone()),
+            limit: Some(11),
+            ..ClientSearch::default()
+        };
+        match state.app.search_clients(principal, &search).await {
+            Ok(found) => found
+                .items
+                .into_iter()
+                .filter(|c| c.id != id)
+                .map(|c| Found {
+                    id: c.id,
+                    name: c.name,
+                    phone: c.phone.unwrap_or_default(),
+                })
+                .collect(),
+            Err(e) => return page::app_error(e, csrf),
+        }
+    } else {
+        Vec::new()
+    };
+    let form = typed.unwrap_or_else(|| ClientForm {
+        name: client.name.clone(),
+        phone: client.phone.clone().unwrap_or_default(),
+        email: client.email.clone().unwrap_or_default(),
+        tags: client.tags.join(", "),
+        allergies: client.allergies.clone(),
+        consent_notes: client.consent_notes.clone(),
+        notes: client.notes.clone(),
+        marketing: client.marketing_consent.then(String::new),
+        consent_channel: client.consent_channel.clone().unwrap_or_default(),
+        ..ClientForm::default()
+    });
     let page = ClientPage {
-        chrome: Chrome::signed(client.name.clone(), csrf, &principal),
+        chrome: Chrome::signed(client.name.clone(), csrf, principal),
+        id,
         name: client.name,
         phone: client.phone.unwrap_or_default(),
         email: client.email.unwrap_or_default(),
@@ -207,8 +300,198 @@ pub async fn profile(
         completed: history.completed_count,
         no_shows: history.no_show_count,
         cancelled: history.cancelled_count,
+        manage,
+        form_marketing: form.marketing.is_some(),
+        channels: &CONSENT_CHANNELS,
+        form,
+        errors,
+        duplicates,
+        done: match done {
+            "saved" => "Saved.",
+            "merged" => "Merged: the other record's visits are now this client's, and its contact details, tags, notes, allergies and consent were added here.",
+            _ => "",
+        },
     };
-    html(StatusCode::OK, &page)
+    html(status, &page)
+}
+
+pub async fn profile(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    query: Result<Query<ProfileQuery>, QueryRejection>,
+) -> Response {
+    let Some(SignedIn { principal, csrf }) = signed_in(&state, &headers).await else {
+        return to_login(uri.path());
+    };
+    let Ok(id) = id.parse::<Uuid>() else {
+        return page::not_found().await;
+    };
+    let done = query.ok().and_then(|Query(q)| q.done).unwrap_or_default();
+    render_profile(
+        &state,
+        &principal,
+        &csrf,
+        StatusCode::OK,
+        id,
+        None,
+        FieldErrors::default(),
+        &done,
+    )
+    .await
+}
+
+/// An optional text: `None` when left empty (the field is cleared).
+fn cleared(text: &str) -> Option<String> {
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// `POST /app/clients/{id}`: the edit form.
+pub async fn update(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<ClientForm>,
+) -> Response {
+    let Ok(id) = id.parse::<Uuid>() else {
+        return page::not_found().await;
+    };
+    let back = format!("/app/clients/{id}");
+    let refused = (
+        "Not saved",
+        "The form had expired. Open the client again and retry.",
+    );
+    let SignedIn { principal, csrf } = match form_sender(&state, &headers, &form.csrf, &back, refused).await {
+        Ok(sender) => sender,
+        Err(answer) => return answer,
+    };
+    let changes = ClientChanges {
+        name: Some(form.name.clone()),
+        phone: Some(cleared(&form.phone)),
+        email: Some(cleared(&form.email)),
+        tags: Some(
+            form.tags
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ),
+        allergies: Some(form.allergies.trim().to_owned()),
+        consent_notes: Some(form.consent_notes.trim().to_owned()),
+        notes: Some(form.notes.trim().to_owned()),
+        marketing_consent: Some(form.marketing.is_some()),
+        // Recorded with a consent only; a withdrawn consent drops it.
+        consent_channel: form
+            .marketing
+            .as_ref()
+            .map(|_| Some(form.consent_channel.clone()).filter(|c| !c.is_empty())),
+        ..ClientChanges::default()
+    };
+    match state.app.update_client(&principal, id, &changes, &origin).await {
+        Ok(_) => Redirect::to(&format!("{back}?done=saved")).into_response(),
+        Err(AppError::Validation(fields)) => {
+            let errors =
+                FieldErrors::from_use_case(&fields, |f| f.split(['[', '.']).next().unwrap_or(f).to_owned());
+            render_profile(
+                &state,
+                &principal,
+                &csrf,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                id,
+                Some(form),
+                errors,
+                "",
+            )
+            .await
+        }
+        Err(AppError::Conflict { detail, .. } | AppError::ConflictWith { detail, .. }) => {
+            let mut errors = FieldErrors::default();
+            errors.push("phone", crate::booking::sentence(&detail));
+            render_profile(
+                &state,
+                &principal,
+                &csrf,
+                StatusCode::CONFLICT,
+                id,
+                Some(form),
+                errors,
+                "",
+            )
+            .await
+        }
+        Err(e) => page::app_error(e, &csrf),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MergeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    duplicate: String,
+}
+
+/// `POST /app/clients/{id}/merge`: the duplicate picked is merged into this client.
+pub async fn merge(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<MergeForm>,
+) -> Response {
+    let Ok(id) = id.parse::<Uuid>() else {
+        return page::not_found().await;
+    };
+    let back = format!("/app/clients/{id}");
+    let refused = (
+        "Not merged",
+        "The form had expired. Open the client again and retry.",
+    );
+    let SignedIn { principal, csrf } = match form_sender(&state, &headers, &form.csrf, &back, refused).await {
+        Ok(sender) => sender,
+        Err(answer) => return answer,
+    };
+    let Ok(duplicate_id) = form.duplicate.parse::<Uuid>() else {
+        let mut errors = FieldErrors::default();
+        errors.push("duplicate", "Pick the other record of this person.");
+        return render_profile(
+            &state,
+            &principal,
+            &csrf,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            id,
+            None,
+            errors,
+            "",
+        )
+        .await;
+    };
+    match state
+        .app
+        .merge_clients(&principal, id, &MergeRequest { duplicate_id }, &origin)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("{back}?done=merged")).into_response(),
+        Err(AppError::Conflict { detail, .. } | AppError::ConflictWith { detail, .. }) => {
+            let mut errors = FieldErrors::default();
+            errors.push("duplicate", crate::booking::sentence(&detail));
+            render_profile(
+                &state,
+                &principal,
+                &csrf,
+                StatusCode::CONFLICT,
+                id,
+                None,
+                errors,
+                "",
+            )
+            .await
+        }
+        Err(e) => page::app_error(e, &csrf),
+    }
 }
 
 #[cfg(test)]

@@ -1962,3 +1962,114 @@ async fn the_links_of_invitation_and_reset_emails_open_pages_that_set_the_passwo
     assert!(signed.is_some());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_is_edited_from_the_profile_and_a_duplicate_is_merged_into_it() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    let kept = support::salon::add_client(&app, &salon, "Pooja Hegde", "+919820011111").await;
+    let duplicate = support::salon::add_client(&app, &salon, "Pooja Hegde", "+919820022222").await;
+    // The duplicate's visit, to see it move.
+    body(
+        post(
+            &app,
+            salon.token(),
+            "/api/v1/appointments",
+            &json!({
+                "location_id": salon.location, "client_id": duplicate, "start": pune(day(2), 10, 0),
+                "items": [{"service_id": salon.services[0], "staff_id": salon.stylists[0]}],
+            }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let (_, owner) = sign_in(
+        &app,
+        &salon.business.owner_email,
+        &salon.business.owner_password,
+        "/app",
+    )
+    .await;
+    let owner = owner.unwrap();
+    let path = format!("/app/clients/{kept}");
+    let profile = html(page(&app, &owner, &path).await, 200).await;
+    assert!(
+        profile.contains("name=\"phone\" type=\"tel\" value=\"+919820011111\""),
+        "{profile}"
+    );
+    assert!(profile.contains(&format!(
+        "name=\"duplicate\" value=\"{duplicate}\"> Pooja Hegde · +919820022222"
+    )));
+
+    let fields = |email: &'static str, channel: &'static str| {
+        vec![
+            ("name", "Pooja Hegde"),
+            ("phone", "+91 98200 11111"),
+            ("email", email),
+            ("tags", "VIP, bridal"),
+            ("allergies", "Ammonia"),
+            ("consent_notes", "Patch test 1 Dec"),
+            ("notes", "Prefers the window chair"),
+            ("marketing", "yes"),
+            ("consent_channel", channel),
+        ]
+    };
+    // A wrong email, and a consent without how it was given: each said at its field.
+    let bad = html(
+        send_form(&app, &owner, &path, &fields("pooja-at-example", "")).await,
+        422,
+    )
+    .await;
+    assert!(bad.contains("id=\"email-error\">"), "{bad}");
+    assert!(
+        bad.contains("id=\"consent_channel-error\">Required when marketing_consent is true"),
+        "{bad}"
+    );
+    assert!(bad.contains("name=\"allergies\" type=\"text\" value=\"Ammonia\""));
+    let saved = send_form(&app, &owner, &path, &fields("pooja@example.com", "in_person")).await;
+    assert_eq!(saved.status(), 303);
+    assert_eq!(
+        saved.headers()[LOCATION].to_str().unwrap(),
+        format!("{path}?done=saved")
+    );
+    let profile = html(page(&app, &owner, &format!("{path}?done=saved")).await, 200).await;
+    assert!(profile.contains("<p class=\"done\" role=\"status\">Saved.</p>"));
+    assert!(
+        profile.contains("<dt>Email</dt><dd>pooja@example.com</dd>"),
+        "{profile}"
+    );
+    // Tags are kept in lower case.
+    assert!(profile.contains("<dt>Tags</dt><dd>vip, bridal</dd>"), "{profile}");
+    assert!(profile.contains("<dt>Allergies</dt><dd class=\"warn\">Ammonia</dd>"));
+    assert!(profile.contains("<dt>Marketing</dt><dd>Agreed</dd>"));
+
+    let nothing = html(send_form(&app, &owner, &format!("{path}/merge"), &[]).await, 422).await;
+    assert!(nothing.contains("id=\"duplicate-error\">Pick the other record of this person.</p>"));
+    let merged = send_form(
+        &app,
+        &owner,
+        &format!("{path}/merge"),
+        &[("duplicate", &duplicate.to_string())],
+    )
+    .await;
+    assert_eq!(merged.status(), 303);
+    let profile = html(page(&app, &owner, &format!("{path}?done=merged")).await, 200).await;
+    assert!(profile.contains("Merged: the other record"));
+    // The duplicate's visit is this client's now, and it is no longer offered to merge.
+    assert!(
+        profile.contains(&format!("{}, 10:00", day(2).format("%a %-d %b %Y"))),
+        "{profile}"
+    );
+    assert!(!profile.contains("name=\"duplicate\""));
+    assert_eq!(
+        support::count(
+            &app,
+            "SELECT count(*) FROM appointments WHERE client_id = $1::uuid",
+            &[&kept.to_string()]
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+}
