@@ -51,6 +51,19 @@ pub(crate) fn actor_label(principal: &Principal) -> String {
     format!("user:{}", principal.user_id)
 }
 
+/// A visit that may be missed, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoShowRisk {
+    pub appointment_id: Uuid,
+    pub starts_at: DateTime<Utc>,
+    pub client_name: String,
+    /// `high` or `medium`.
+    pub level: &'static str,
+    pub reason: String,
+    #[serde(skip)]
+    high: bool,
+}
+
 impl App {
     /// Whether this principal may see this appointment: everyone's with
     /// `calendar:read`, only their own items' with `calendar:own`.
@@ -607,6 +620,62 @@ pub struct ClientHistory {
 }
 
 impl App {
+    /// The visits at a branch between `from` and `to`, still to come, that
+    /// may be missed (`ftry_domain::no_show::risk`), highest risk first, then
+    /// by time. Needs the whole calendar and the clients' names.
+    pub async fn no_show_risks(
+        &self,
+        principal: &Principal,
+        location_id: Uuid,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<NoShowRisk>, AppError> {
+        principal.require(Permission::CalendarRead)?;
+        principal.require(Permission::ClientsRead)?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
+        let rows: Vec<(Uuid, DateTime<Utc>, String, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT a.id, a.starts_at, c.name, a.status, a.source,
+                    count(h.id) FILTER (WHERE h.status = 'no_show'),
+                    count(h.id) FILTER (WHERE h.status = 'completed')
+               FROM appointments a
+               JOIN clients c ON c.tenant_id = a.tenant_id AND c.id = a.client_id
+               LEFT JOIN appointments h ON h.tenant_id = a.tenant_id AND h.client_id = a.client_id
+                                       AND h.starts_at < a.starts_at AND h.id <> a.id
+              WHERE a.location_id = $1 AND a.starts_at >= $2 AND a.starts_at < $3
+                AND a.status IN ('booked', 'confirmed')
+              GROUP BY a.id, a.starts_at, c.name, a.status, a.source",
+        )
+        .bind(location_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut risks: Vec<NoShowRisk> = rows
+            .into_iter()
+            .filter_map(
+                |(id, starts_at, client_name, status, source, no_shows, attended)| {
+                    let record = ftry_domain::no_show::Record {
+                        no_shows: u32::try_from(no_shows).unwrap_or(u32::MAX),
+                        attended: u32::try_from(attended).unwrap_or(u32::MAX),
+                        online: source == "online",
+                        confirmed: status == "confirmed",
+                    };
+                    ftry_domain::no_show::risk(record).map(|risk| NoShowRisk {
+                        appointment_id: id,
+                        starts_at,
+                        client_name,
+                        level: risk.level.name(),
+                        reason: risk.reason,
+                        high: risk.level == ftry_domain::no_show::Level::High,
+                    })
+                },
+            )
+            .collect();
+        risks.sort_by(|a, b| b.high.cmp(&a.high).then(a.starts_at.cmp(&b.starts_at)));
+        Ok(risks)
+    }
+
     pub async fn client_history(
         &self,
         principal: &Principal,

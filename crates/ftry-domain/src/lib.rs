@@ -7,6 +7,7 @@ pub mod contact;
 pub mod gstin;
 pub mod ledger;
 pub mod money;
+pub mod no_show;
 pub mod numbering;
 pub mod password;
 pub mod permissions;

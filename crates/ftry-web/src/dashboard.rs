@@ -51,6 +51,17 @@ struct DashboardPage {
     invoices: i64,
     /// A walk-in sale can be started here (`invoices:create`).
     sells: bool,
+    /// Visits of the day and the next that may be missed; `None` for those
+    /// who may not see the whole calendar and the clients.
+    risks: Option<Vec<RiskLine>>,
+}
+
+struct RiskLine {
+    appointment: Uuid,
+    when: String,
+    client: String,
+    level: &'static str,
+    reason: String,
 }
 
 fn minutes(spans: &[Span]) -> i64 {
@@ -141,6 +152,38 @@ pub async fn today(
     } else {
         (String::new(), 0)
     };
+    // From now (or the day's start, for another day) to the end of the next day.
+    let day_start = |date: chrono::NaiveDate| {
+        ftry_domain::schedule::start_instant(zone, date.and_time(chrono::NaiveTime::MIN)).unwrap_or(now)
+    };
+    let risks = if principal.can(Permission::CalendarRead) && principal.can(Permission::ClientsRead) {
+        let from = day_start(today).max(now);
+        let to = day_start(today + chrono::Days::new(2));
+        match state.app.no_show_risks(&principal, location.id, from, to).await {
+            Ok(risks) => Some(
+                risks
+                    .into_iter()
+                    .map(|r| {
+                        let at = r.starts_at.with_timezone(&zone);
+                        RiskLine {
+                            appointment: r.appointment_id,
+                            when: if at.date_naive() == today {
+                                at.format("%H:%M").to_string()
+                            } else {
+                                at.format("%a %H:%M").to_string()
+                            },
+                            client: r.client_name,
+                            level: r.level,
+                            reason: r.reason,
+                        }
+                    })
+                    .collect(),
+            ),
+            Err(e) => return page::app_error(e, &csrf),
+        }
+    } else {
+        None
+    };
     let page = DashboardPage {
         chrome: Chrome::signed("Today", csrf, &principal),
         location_id: location.id,
@@ -154,6 +197,7 @@ pub async fn today(
         revenue,
         invoices,
         sells: principal.can(Permission::InvoicesCreate),
+        risks,
     };
     html(StatusCode::OK, &page)
 }

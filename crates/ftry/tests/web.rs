@@ -2073,3 +2073,104 @@ async fn a_client_is_edited_from_the_profile_and_a_duplicate_is_merged_into_it()
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_day_lists_the_visits_that_may_be_missed_and_why() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    let book = |client: uuid::Uuid, date: chrono::NaiveDate, hour: u32| {
+        let request = json!({
+            "location_id": salon.location, "client_id": client, "start": pune(date, hour, 0),
+            "items": [{"service_id": salon.services[0], "staff_id": salon.stylists[0]}],
+        });
+        let app = &app;
+        let token = salon.token().to_owned();
+        async move {
+            body(post(app, &token, "/api/v1/appointments", &request).await, 201).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let often_away = support::salon::add_client(&app, &salon, "Sameer Khan", "+919811100001").await;
+    let regular = support::salon::add_client(&app, &salon, "Lata Pillai", "+919811100002").await;
+    // Sameer's record: four visits a month ago, two of them missed.
+    let mut db = support::admin(&app).await;
+    for (n, status) in ["no_show", "completed", "no_show", "completed"]
+        .iter()
+        .enumerate()
+    {
+        let id = book(often_away, day(3), 9 + n as u32).await;
+        sqlx::query(
+            "UPDATE appointments SET status = $2, starts_at = starts_at - interval '33 days',
+                    ends_at = ends_at - interval '33 days' WHERE id = $1::uuid",
+        )
+        .bind(&id)
+        .bind(status)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    }
+    let sameer = book(often_away, day(1), 11).await;
+    book(regular, day(1), 13).await;
+    // A first-time client books online.
+    let slug = &salon.business.slug;
+    let online = app
+        .client
+        .post(app.url(&format!("/{slug}/book")))
+        .header("accept", "text/html")
+        .form(&[
+            ("location", salon.location.to_string()),
+            ("s", salon.services[0].to_string()),
+            ("staff", salon.stylists[1].to_string()),
+            ("start", pune(day(1), 12, 0).to_rfc3339()),
+            ("key", "risk-online-1".to_owned()),
+            ("name", "Irfan Ali".to_owned()),
+            ("phone", "+91 98111 00003".to_owned()),
+            ("email", String::new()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(online.status(), 303);
+
+    let (_, owner) = sign_in(
+        &app,
+        &salon.business.owner_email,
+        &salon.business.owner_password,
+        "/app",
+    )
+    .await;
+    let owner = owner.unwrap();
+    let today = html(page(&app, &owner, "/app").await, 200).await;
+    let risks = today
+        .split("<ul class=\"visits\" id=\"risks\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</ul>").next())
+        .unwrap_or_else(|| panic!("no risks in {today}"));
+    let lines: Vec<&str> = risks.split("<li>").skip(1).collect();
+    assert_eq!(lines.len(), 2, "{risks}");
+    let tomorrow = day(1).format("%a").to_string();
+    assert!(
+        lines[0].starts_with(&format!(
+            "<span class=\"badge risk-high\">high</span> {tomorrow} 11:00 · <a href=\"/app/appointments/{sameer}\">Sameer Khan</a> · Missed 2 of 4 visits; not confirmed"
+        )),
+        "{risks}"
+    );
+    assert!(
+        lines[1].contains(&format!("{tomorrow} 12:00 · <a href="))
+            && lines[1].contains(">Irfan Ali</a> · First visit, booked online; not confirmed"),
+        "{risks}"
+    );
+    assert!(!risks.contains("Lata Pillai"));
+
+    // Confirmed, Sameer is less likely to miss it; Irfan, confirmed, drops off.
+    sqlx::query("UPDATE appointments SET status = 'confirmed' WHERE starts_at > now()")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let today = html(page(&app, &owner, "/app").await, 200).await;
+    assert!(today.contains("Missed 2 of 4 visits; confirmed") && today.contains("risk-medium"));
+    assert!(!today.contains("Irfan Ali"));
+    app.stop().await;
+}
