@@ -2174,3 +2174,139 @@ async fn the_day_lists_the_visits_that_may_be_missed_and_why() {
     assert!(!today.contains("Irfan Ali"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_gst_staff_and_appointment_reports_show_the_figures_of_the_api() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    // A registered branch: its invoices charge GST.
+    let mut db = support::admin(&app).await;
+    sqlx::query("UPDATE locations SET gstin = $1")
+        .bind(GSTIN)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    haircut_sold(&app, &salon, salon.stylists[0]).await;
+    haircut_sold(&app, &salon, salon.stylists[0]).await;
+    haircut_sold(&app, &salon, salon.stylists[1]).await;
+    let (_, owner) = sign_in(
+        &app,
+        &salon.business.owner_email,
+        &salon.business.owner_password,
+        "/app",
+    )
+    .await;
+    let owner = owner.unwrap();
+
+    // ₹600 with GST included at 5%: CGST and SGST ₹14.29 each (600 × 2.5 / 105),
+    // taxable ₹571.42; three haircuts to walk-in customers are B2C, in Maharashtra.
+    let tax = html(page(&app, &owner, "/app/reports/tax").await, 200).await;
+    assert!(tax.contains("Taxable value ₹1,714.26, GST ₹85.74."), "{tax}");
+    assert!(
+        tax.contains("<tr><td>27 Maharashtra</td><td class=\"num\">5%</td><td class=\"num\">₹1,714.26</td><td class=\"num\">₹42.87</td><td class=\"num\">₹42.87</td><td class=\"num\">₹0.00</td></tr>"),
+        "{tax}"
+    );
+    assert!(
+        tax.contains("<tr><td>999721</td>")
+            && tax.contains(
+                "<td class=\"num\">3</td><td class=\"num\">₹1,714.26</td><td class=\"num\">₹85.74</td></tr>"
+            ),
+        "{tax}"
+    );
+    assert!(
+        tax.contains("<h2>B2B: invoices to registered businesses") && tax.contains("None in this period.")
+    );
+
+    let staff = html(page(&app, &owner, "/app/reports/staff").await, 200).await;
+    assert!(
+        staff.contains("<tr><th scope=\"row\">Stylist 0</th><td class=\"num\">₹1,142.84</td><td class=\"num\">₹0.00</td>"),
+        "{staff}"
+    );
+    assert!(staff.contains("<tr><th scope=\"row\">Stylist 1</th><td class=\"num\">₹571.42</td>"));
+    // Stylist 0 sold twice what Stylist 1 did: a full bar and a half one.
+    assert!(
+        staff.contains("width=\"720.0\"") && staff.contains("width=\"360.0\""),
+        "{staff}"
+    );
+
+    // Appointments tomorrow: one booked, one cancelled.
+    let tomorrow = day(1);
+    for hour in [10, 12] {
+        let booked = body(
+            post(
+                &app,
+                salon.token(),
+                "/api/v1/appointments",
+                &json!({
+                    "location_id": salon.location, "client_id": salon.client, "start": pune(tomorrow, hour, 0),
+                    "items": [{"service_id": salon.services[0], "staff_id": salon.stylists[1]}],
+                }),
+            )
+            .await,
+            201,
+        )
+        .await;
+        if hour == 12 {
+            let id = booked["id"].as_str().unwrap();
+            body(
+                post(
+                    &app,
+                    salon.token(),
+                    &format!("/api/v1/appointments/{id}/cancel"),
+                    &json!({"reason": "Unwell"}),
+                )
+                .await,
+                200,
+            )
+            .await;
+        }
+    }
+    let month_start = support::salon::today_in_pune().format("%Y-%m-01").to_string();
+    let query = format!("location={}&from={month_start}&to={tomorrow}", salon.location);
+    let stats = html(
+        page(&app, &owner, &format!("/app/reports/appointments?{query}")).await,
+        200,
+    )
+    .await;
+    let api = body(
+        support::get(
+            &app,
+            salon.token(),
+            &format!(
+                "/api/v1/reports/appointments?location_id={}&from={month_start}&to={tomorrow}",
+                salon.location
+            ),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (api["booked"].as_i64(), api["cancelled"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert!(
+        stats.contains("<li class=\"tile\"><span class=\"figure\">1</span> Booked</li>"),
+        "{stats}"
+    );
+    assert!(stats.contains("<li class=\"tile\"><span class=\"figure\">1</span> Cancelled</li>"));
+    assert!(
+        stats.contains(&format!(
+            "<span class=\"figure\">{}</span> new clients, {} returning",
+            api["new_clients"], api["returning_clients"]
+        )),
+        "{stats}"
+    );
+
+    // The reception desk sees none of the money reports.
+    let (_, _, email) = app
+        .add_member(salon.token(), &salon.business.tenant_id, &["receptionist"])
+        .await;
+    let (_, desk) = sign_in(&app, &email, "copper-kettle-monsoon-77", "/app").await;
+    let desk = desk.unwrap();
+    for report in ["/app/reports/tax", "/app/reports/staff"] {
+        let refused = html(page(&app, &desk, report).await, 403).await;
+        assert!(refused.contains("<h1>Not allowed</h1>"), "{refused}");
+    }
+    app.stop().await;
+}
