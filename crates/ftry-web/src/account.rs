@@ -2,7 +2,9 @@
 //! password, then signed in) and resetting a forgotten password (ask for a
 //! link by email; choose a new password from it, which ends every session of
 //! the account). Each is the API's use case; the forms are signed out, so
-//! each has its own CSRF cookie like the sign-in form.
+//! each has its own CSRF cookie like the sign-in form. And, signed in, where
+//! one is signed in: each session's device, address and times, and another
+//! device signed out.
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
@@ -18,7 +20,7 @@ use ftry_app::AppError;
 use serde::Deserialize;
 
 use crate::page::{self, html, Chrome};
-use crate::session::{form_csrf, same_secret, FORM_CSRF};
+use crate::session::{form_csrf, form_sender, same_secret, signed_in, to_login, SignedIn, FORM_CSRF};
 
 /// Which link a password page answers.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -336,5 +338,141 @@ async fn confirm_reset(
             Some(text) => again(status_of(&e), &text),
             None => page::app_error(e, ""),
         },
+    }
+}
+
+struct SessionLine {
+    id: String,
+    device: String,
+    place: String,
+    started: String,
+    last_used: String,
+    this_one: bool,
+}
+
+#[derive(Template)]
+#[template(path = "sessions.html")]
+struct SessionsPage {
+    chrome: Chrome,
+    sessions: Vec<SessionLine>,
+    ended: bool,
+}
+
+/// A browser's or app's name from its user agent, for a person to recognise.
+fn device(user_agent: Option<&str>) -> String {
+    let Some(agent) = user_agent.filter(|a| !a.is_empty()) else {
+        return "Unknown device".into();
+    };
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Chrome/", "Chrome"),
+        ("Firefox/", "Firefox"),
+        ("Safari/", "Safari"),
+    ]
+    .iter()
+    .find(|(marker, _)| agent.contains(marker))
+    .map(|(_, name)| *name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "Mac"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(marker, _)| agent.contains(marker))
+    .map(|(_, name)| *name);
+    match (browser, system) {
+        (Some(browser), Some(system)) => format!("{browser} on {system}"),
+        (Some(browser), None) => browser.to_owned(),
+        (None, Some(system)) => system.to_owned(),
+        (None, None) => agent.chars().take(60).collect(),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SessionsQuery {
+    ended: Option<String>,
+}
+
+/// `GET /app/account`: where the signed-in person is signed in.
+pub async fn sessions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<SessionsQuery>, QueryRejection>,
+) -> Response {
+    let Some(SignedIn { principal, csrf }) = signed_in(&state, &headers).await else {
+        return to_login("/app/account");
+    };
+    let list = match state.app.my_sessions(&principal).await {
+        Ok(list) => list,
+        Err(e) => return page::app_error(e, &csrf),
+    };
+    let zone = chrono_tz::Asia::Kolkata;
+    let when =
+        |at: chrono::DateTime<chrono::Utc>| at.with_timezone(&zone).format("%-d %b %Y, %H:%M").to_string();
+    let page = SessionsPage {
+        chrome: Chrome::signed("Your sessions", &csrf, &principal),
+        sessions: list
+            .iter()
+            .map(|s| SessionLine {
+                id: s.id.to_string(),
+                device: device(s.user_agent.as_deref()),
+                place: s.ip.map(|ip| ip.addr().to_string()).unwrap_or_default(),
+                started: when(s.created_at),
+                last_used: when(s.last_used_at),
+                this_one: s.id == principal.session_id,
+            })
+            .collect(),
+        ended: query.ok().and_then(|Query(q)| q.ended).is_some(),
+    };
+    html(StatusCode::OK, &page)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct EndForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    session: String,
+}
+
+/// `POST /app/account/sessions`: sign another device out.
+pub async fn end_session(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    Form(form): Form<EndForm>,
+) -> Response {
+    let refused = (
+        "Not signed out",
+        "The form had expired. Open the page again and retry.",
+    );
+    let SignedIn { principal, csrf } =
+        match form_sender(&state, &headers, &form.csrf, "/app/account", refused).await {
+            Ok(sender) => sender,
+            Err(answer) => return answer,
+        };
+    let Ok(session) = form.session.parse::<uuid::Uuid>() else {
+        return page::app_error(AppError::NotFound, &csrf);
+    };
+    match state.app.revoke_my_session(&principal, session, &origin).await {
+        Ok(()) => Redirect::to("/app/account?ended").into_response(),
+        Err(e) => page::app_error(e, &csrf),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_a_device_from_its_user_agent() {
+        let phone = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36";
+        assert_eq!(super::device(Some(phone)), "Chrome on Android");
+        let mac = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
+        assert_eq!(super::device(Some(mac)), "Safari on Mac");
+        assert_eq!(super::device(Some("reqwest/0.12")), "reqwest/0.12");
+        assert_eq!(super::device(None), "Unknown device");
     }
 }

@@ -39,6 +39,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/password-reset", get(account::reset).post(account::reset_submit))
         .route("/app", get(dashboard::today))
+        .route("/app/account", get(account::sessions))
+        .route("/app/account/sessions", post(account::end_session))
         .route("/app/calendar", get(calendar::day))
         .route("/app/appointments/new", get(booking::new))
         .route("/app/appointments", post(booking::create))

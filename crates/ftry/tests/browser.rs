@@ -54,7 +54,7 @@ async fn sign_in(browser: &mut Browser, app: &TestApp, salon: &Salon) {
         .type_into("#password", &salon.business.owner_password)
         .await;
     browser.click("button.primary").await;
-    browser.wait_for_url("/app/calendar").await;
+    browser.wait_for_path("/app/calendar").await;
 }
 
 #[tokio::test]
@@ -168,7 +168,7 @@ async fn the_front_desk_books_from_a_free_spot_and_a_clash_shows_next_to_the_tim
     browser
         .click_at("section.col:nth-of-type(2) .slots", 24.5 / 144.0)
         .await;
-    browser.wait_for_url("/app/appointments/new").await;
+    browser.wait_for_path("/app/appointments/new").await;
     let url = browser.url().await;
     assert!(
         url.ends_with(&format!("date={}&staff={}&time=11:00", day(1), salon.stylists[1])),
@@ -178,7 +178,7 @@ async fn the_front_desk_books_from_a_free_spot_and_a_clash_shows_next_to_the_tim
     browser.select("#service_0", &salon.services[1].to_string()).await;
     browser.screenshot("booking-form").await;
     browser.click("button.primary").await;
-    browser.wait_for_url("/app/calendar").await;
+    browser.wait_for_path("/app/calendar").await;
     assert_eq!(browser.text("#summary").await, "3 services booked.");
     let booked = browser.text("section.col:nth-of-type(2) article.item").await;
     assert!(
@@ -189,7 +189,7 @@ async fn the_front_desk_books_from_a_free_spot_and_a_clash_shows_next_to_the_tim
 
     // Stylist 0 is busy 11:00–12:15: the form says so next to the start time.
     browser.click("section.col:nth-of-type(1) h2 a.book").await;
-    browser.wait_for_url("/app/appointments/new").await;
+    browser.wait_for_path("/app/appointments/new").await;
     browser.type_into("#phone", "+91 98765 00001").await;
     browser.type_into("#name", "Rohan Mehta").await;
     browser.select("#service_0", &salon.services[0].to_string()).await;
@@ -217,11 +217,11 @@ async fn the_front_desk_books_from_a_free_spot_and_a_clash_shows_next_to_the_tim
 
     // From the day, the new booking's page: Neha arrives and is checked in.
     browser.click(".actions a").await;
-    browser.wait_for_url("/app/calendar").await;
+    browser.wait_for_path("/app/calendar").await;
     browser
         .click("section.col:nth-of-type(2) article.item strong a")
         .await;
-    browser.wait_for_url("/app/appointments/").await;
+    browser.wait_for_path("/app/appointments/").await;
     assert_eq!(browser.text("h1 .badge").await, "Booked");
     browser.click("button[value=checked_in]").await;
     browser.wait_for_text("h1 .badge", "Checked in").await;
@@ -332,7 +332,7 @@ async fn the_reception_desk_cannot_open_the_revenue_report() {
     browser.type_into("#email", &email).await;
     browser.type_into("#password", "copper-kettle-monsoon-77").await;
     browser.click("button.primary").await;
-    browser.wait_for_url("/app/calendar").await;
+    browser.wait_for_path("/app/calendar").await;
     browser
         .goto(&app.url(&format!("/app/calendar?date={}", day(1))))
         .await;
@@ -369,7 +369,7 @@ async fn a_new_salon_signs_up_sets_up_books_checks_out_a_split_payment_and_opens
     browser.type_into("#password", "jasmine-kettle-harbour-58").await;
     browser.screenshot("sign-up").await;
     browser.click("button.primary").await;
-    browser.wait_for_url("/app/branch").await;
+    browser.wait_for_path("/app/branch").await;
     assert_eq!(
         browser.text("p.error").await,
         "No opening hours yet: nothing can be booked here until they are saved."
@@ -380,7 +380,7 @@ async fn a_new_salon_signs_up_sets_up_books_checks_out_a_split_payment_and_opens
     browser.wait_for_text("p.done", "Opening hours saved.").await;
 
     browser.click(".subnav a[href='/app/services']").await;
-    browser.wait_for_url("/app/services").await;
+    browser.wait_for_path("/app/services").await;
     browser.type_into("#name", "Haircut and blow-dry").await;
     browser.type_into("#minutes", "60").await;
     browser.type_into("#price", "900").await;
@@ -392,7 +392,7 @@ async fn a_new_salon_signs_up_sets_up_books_checks_out_a_split_payment_and_opens
     browser.screenshot("service-added").await;
 
     browser.click(".subnav a[href='/app/staff']").await;
-    browser.wait_for_url("/app/staff").await;
+    browser.wait_for_path("/app/staff").await;
     browser.type_into("#name", "Kavya Nair").await;
     browser.click("input[name=service]").await;
     // Monday to Saturday are ticked for a new person; Sunday too.
@@ -417,7 +417,7 @@ async fn a_new_salon_signs_up_sets_up_books_checks_out_a_split_payment_and_opens
     browser
         .click_at("section.col:nth-of-type(1) .slots", 12.5 / 120.0)
         .await;
-    browser.wait_for_url("/app/appointments/new").await;
+    browser.wait_for_path("/app/appointments/new").await;
     assert!(
         browser.url().await.ends_with("&time=11:00"),
         "{}",
@@ -435,16 +435,16 @@ async fn a_new_salon_signs_up_sets_up_books_checks_out_a_split_payment_and_opens
     };
     browser.select("#service_0", &service).await;
     browser.click("button.primary").await;
-    browser.wait_for_url("/app/calendar").await;
+    browser.wait_for_path("/app/calendar").await;
     browser
         .click("section.col:nth-of-type(1) article.item strong a")
         .await;
-    browser.wait_for_url("/app/appointments/").await;
+    browser.wait_for_path("/app/appointments/").await;
     browser.screenshot("appointment").await;
 
     // Check out: ₹900, GST included (₹21.43 CGST and ₹21.43 SGST).
     browser.click("form[action$='/checkout'] button").await;
-    browser.wait_for_url("/app/invoices/").await;
+    browser.wait_for_path("/app/invoices/").await;
     assert_eq!(browser.text("#grand-total").await, "₹900.00");
     browser.screenshot("draft-invoice").await;
     browser.click("form[action$='/finalize'] button").await;

@@ -2310,3 +2310,53 @@ async fn the_gst_staff_and_appointment_reports_show_the_figures_of_the_api() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_account_page_lists_where_one_is_signed_in_and_signs_another_device_out() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    let email = &salon.business.owner_email;
+    let password = &salon.business.owner_password;
+    let (_, desk) = sign_in(&app, email, password, "/app").await;
+    let (_, phone) = sign_in(&app, email, password, "/app").await;
+    let (desk, phone) = (desk.unwrap(), phone.unwrap());
+    let account = html(page(&app, &desk, "/app/account").await, 200).await;
+    let rows = account.matches("<tr>\n        <td>").count();
+    // The sign-up's session (the API's) and the two browsers.
+    assert_eq!(rows, 3, "{account}");
+    assert_eq!(account.matches("<strong>This device</strong>").count(), 1);
+    assert_eq!(
+        account.matches(">Sign out</button>\n          </form>").count(),
+        2
+    );
+    // The phone's session is the newest; sign it out from the desk.
+    let sessions: Vec<String> = {
+        let mut db = support::admin(&app).await;
+        sqlx::query_scalar("SELECT id::text FROM sessions WHERE revoked_at IS NULL ORDER BY created_at DESC")
+            .fetch_all(&mut db)
+            .await
+            .unwrap()
+    };
+    let ended = send_form(&app, &desk, "/app/account/sessions", &[("session", &sessions[0])]).await;
+    assert_eq!(ended.status(), 303);
+    assert_eq!(ended.headers()[LOCATION], "/app/account?ended");
+    let account = html(page(&app, &desk, "/app/account?ended").await, 200).await;
+    assert!(account.contains("That device is signed out."));
+    assert_eq!(account.matches("<tr>\n        <td>").count(), 2);
+    assert_eq!(
+        page(&app, &phone, "/app").await.status(),
+        303,
+        "the phone must sign in again"
+    );
+    assert_eq!(page(&app, &desk, "/app").await.status(), 200);
+    // Another person's session is not theirs to end.
+    let foreign = send_form(
+        &app,
+        &desk,
+        "/app/account/sessions",
+        &[("session", &uuid::Uuid::now_v7().to_string())],
+    )
+    .await;
+    assert_eq!(foreign.status(), 404);
+    app.stop().await;
+}

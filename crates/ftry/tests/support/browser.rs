@@ -237,6 +237,25 @@ impl Browser {
         }
     }
 
+    /// Wait until the page's path (not its query, which may name another
+    /// page, as the sign-in page's `next` does) starts with `path`.
+    pub async fn wait_for_path(&self, path: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = self.url().await;
+            let after_host = url.splitn(4, '/').nth(3).unwrap_or_default();
+            let current = format!("/{}", after_host.split(['?', '#']).next().unwrap_or_default());
+            if current.starts_with(path) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the browser stayed on {url}, not {path}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Save the page as `<n>-<step>.png`; returns its size in bytes.
     pub async fn screenshot(&mut self, step: &str) -> usize {
         self.step += 1;
