@@ -9,7 +9,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use chrono::{DateTime, Days, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Datelike, Days, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use ftry_api::AppState;
 use ftry_app::calendar::{CalendarDay, Span};
@@ -397,4 +397,163 @@ mod tests {
             ["22:00", "23:00"]
         );
     }
+}
+
+struct WeekItem {
+    appointment: Uuid,
+    time: String,
+    client: String,
+    service: String,
+    status: String,
+}
+
+struct WeekCell {
+    /// Working hours that day ("10:00–19:00"), empty on a day off.
+    hours: String,
+    off: bool,
+    items: Vec<WeekItem>,
+}
+
+struct WeekRow {
+    name: String,
+    cells: Vec<WeekCell>,
+}
+
+struct WeekDay {
+    iso: String,
+    label: String,
+    closed: bool,
+    is_today: bool,
+}
+
+#[derive(Template)]
+#[template(path = "week.html")]
+struct WeekPage {
+    chrome: Chrome,
+    location_id: Uuid,
+    location_name: String,
+    range_label: String,
+    prev: String,
+    next: String,
+    days: Vec<WeekDay>,
+    rows: Vec<WeekRow>,
+    booked: usize,
+}
+
+/// `GET /app/calendar/week`: the week (Monday to Sunday) of `date` at a
+/// branch, a row per staff member and a column per day, each booked service
+/// at its time; a stylist with only `calendar:own` sees their own row.
+pub async fn week(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    query: Result<Query<DayQuery>, QueryRejection>,
+) -> Response {
+    let Some(SignedIn { principal, csrf }) = signed_in(&state, &headers).await else {
+        return to_login(uri.path_and_query().map_or("/app/calendar/week", |p| p.as_str()));
+    };
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let wanted = query.location.as_deref().and_then(|l| l.parse::<Uuid>().ok());
+    let (_, location) = match page::branch(&state, &principal, wanted, &csrf).await {
+        Ok(found) => found,
+        Err(refused) => return refused,
+    };
+    let zone = page::zone(&location.timezone);
+    let today = Utc::now().with_timezone(&zone).date_naive();
+    let date = match query.date.as_deref().filter(|d| !d.is_empty()) {
+        None => today,
+        Some(text) => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            Ok(date) => date,
+            Err(_) => {
+                return page::error(
+                    StatusCode::BAD_REQUEST,
+                    "Not a date",
+                    format!("“{text}” is not a date. Use the date picker, or write it as YYYY-MM-DD."),
+                    &csrf,
+                )
+            }
+        },
+    };
+    let monday = date - Days::new(u64::from(date.weekday().num_days_from_monday()));
+    let calendar = match state.app.calendar(&principal, location.id, monday, 7).await {
+        Ok(calendar) => calendar,
+        Err(e) => return page::app_error(e, &csrf),
+    };
+    // Everyone who appears on any day, in the calendar's order.
+    let mut people: Vec<(Uuid, String)> = Vec::new();
+    for day in &calendar.days {
+        for column in &day.staff {
+            if !people.iter().any(|(id, _)| *id == column.staff_id) {
+                people.push((column.staff_id, column.name.clone()));
+            }
+        }
+    }
+    let hhmm = |at: DateTime<Utc>| at.with_timezone(&zone).format("%H:%M").to_string();
+    let rows: Vec<WeekRow> = people
+        .iter()
+        .map(|(id, name)| WeekRow {
+            name: name.clone(),
+            cells: calendar
+                .days
+                .iter()
+                .map(|day| match day.staff.iter().find(|c| c.staff_id == *id) {
+                    None => WeekCell {
+                        hours: String::new(),
+                        off: true,
+                        items: Vec::new(),
+                    },
+                    Some(column) => WeekCell {
+                        hours: column
+                            .working
+                            .iter()
+                            .map(|s| format!("{}–{}", hhmm(s.start), hhmm(s.end)))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        off: column.working.is_empty(),
+                        items: column
+                            .items
+                            .iter()
+                            .map(|item| WeekItem {
+                                appointment: item.appointment_id,
+                                time: hhmm(item.starts_at),
+                                client: item.client_name.clone(),
+                                service: item.service_name.clone(),
+                                status: item.status.clone(),
+                            })
+                            .collect(),
+                    },
+                })
+                .collect(),
+        })
+        .collect();
+    let sunday = monday + Days::new(6);
+    let page = WeekPage {
+        chrome: Chrome::signed(
+            format!("Week of {}", monday.format("%-d %b %Y")),
+            csrf,
+            &principal,
+        ),
+        location_id: location.id,
+        location_name: location.name.clone(),
+        range_label: format!("{} – {}", monday.format("%-d %b"), sunday.format("%-d %b %Y")),
+        prev: (monday - Days::new(7)).to_string(),
+        next: (monday + Days::new(7)).to_string(),
+        days: calendar
+            .days
+            .iter()
+            .map(|day| WeekDay {
+                iso: day.date.to_string(),
+                label: day.date.format("%a %-d").to_string(),
+                closed: day.closed,
+                is_today: day.date == today,
+            })
+            .collect(),
+        booked: rows
+            .iter()
+            .flat_map(|r| r.cells.iter())
+            .map(|c| c.items.len())
+            .sum(),
+        rows,
+    };
+    html(StatusCode::OK, &page)
 }

@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/app/account", get(account::sessions))
         .route("/app/account/sessions", post(account::end_session))
         .route("/app/calendar", get(calendar::day))
+        .route("/app/calendar/week", get(calendar::week))
         .route("/app/appointments/new", get(booking::new))
         .route("/app/appointments", post(booking::create))
         .route("/app/appointments/{id}", get(appointment::show))

@@ -2360,3 +2360,87 @@ async fn the_account_page_lists_where_one_is_signed_in_and_signs_another_device_
     assert_eq!(foreign.status(), 404);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_week_shows_each_stylist_s_bookings_day_by_day() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    // Two weeks ahead, so the whole week is in the future whenever this runs.
+    let some_day = day(14);
+    let monday = some_day
+        - chrono::Days::new(u64::from(
+            chrono::Datelike::weekday(&some_day).num_days_from_monday(),
+        ));
+    let wednesday = monday + chrono::Days::new(2);
+    let saturday = monday + chrono::Days::new(5);
+    for (date, hour, stylist) in [(wednesday, 10, 0), (saturday, 15, 1)] {
+        body(
+            post(
+                &app,
+                salon.token(),
+                "/api/v1/appointments",
+                &json!({
+                    "location_id": salon.location, "client_id": salon.client, "start": pune(date, hour, 30),
+                    "items": [{"service_id": salon.services[0], "staff_id": salon.stylists[stylist]}],
+                }),
+            )
+            .await,
+            201,
+        )
+        .await;
+    }
+    let (_, owner) = sign_in(
+        &app,
+        &salon.business.owner_email,
+        &salon.business.owner_password,
+        "/app",
+    )
+    .await;
+    let owner = owner.unwrap();
+    let week = html(
+        page(&app, &owner, &format!("/app/calendar/week?date={some_day}")).await,
+        200,
+    )
+    .await;
+    assert!(week.contains("2 services booked this week."), "{week}");
+    let rows: Vec<&str> = week.split("<th scope=\"row\">").skip(1).collect();
+    assert_eq!(rows.len(), 2);
+    let cells = |row: &str| -> Vec<String> {
+        row.split("<td")
+            .skip(1)
+            .map(|c| c.split("</td>").next().unwrap().to_owned())
+            .collect()
+    };
+    let (first, second) = (cells(rows[0]), cells(rows[1]));
+    assert_eq!((first.len(), second.len()), (7, 7));
+    // Stylist 0 on Wednesday, Stylist 1 on Saturday, each in their branch's time.
+    assert!(rows[0].starts_with("Stylist 0</th>"));
+    assert!(
+        first[2].contains("<time>10:30</time> Neha Kulkarni · Haircut</a>"),
+        "{}",
+        first[2]
+    );
+    assert!(
+        second[5].contains("<time>15:30</time> Neha Kulkarni · Haircut</a>"),
+        "{}",
+        second[5]
+    );
+    let elsewhere = first
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 2)
+        .chain(second.iter().enumerate().filter(|(i, _)| *i != 5));
+    for (_, cell) in elsewhere {
+        assert!(!cell.contains("week-item"), "{cell}");
+        assert!(
+            cell.contains("<span class=\"muted hours\">09:00–21:00</span>"),
+            "{cell}"
+        );
+    }
+    assert!(week.contains(&format!(
+        "href=\"/app/calendar?location={}&amp;date={wednesday}\">",
+        salon.location
+    )));
+    assert!(week.contains(&format!("date={}\" rel=\"next\"", monday + chrono::Days::new(7))));
+    app.stop().await;
+}
