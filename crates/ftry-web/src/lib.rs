@@ -21,6 +21,7 @@ mod reports;
 mod session;
 mod setup;
 mod signup;
+mod team;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -54,6 +55,8 @@ pub fn routes() -> Router<AppState> {
         .route("/app/branch/hours", post(setup::set_hours))
         .route("/app/services", get(setup::services).post(setup::add_service))
         .route("/app/staff", get(setup::staff).post(setup::add_staff))
+        .route("/app/team", get(team::team).post(team::invite))
+        .route("/app/team/{id}/unlock", post(team::unlock))
         .route("/app/reports/revenue", get(reports::revenue))
         .route("/app/reports/tax", get(reports::tax))
         .route("/app/reports/staff", get(reports::staff))

@@ -53,6 +53,7 @@ impl Chrome {
                 Permission::LocationsManage,
                 Permission::ServicesManage,
                 Permission::StaffManage,
+                Permission::UsersInvite,
             ]
             .into_iter()
             .any(|p| principal.can(p)),

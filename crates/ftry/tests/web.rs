@@ -2444,3 +2444,120 @@ async fn the_week_shows_each_stylist_s_bookings_day_by_day() {
     assert!(week.contains(&format!("date={}\" rel=\"next\"", monday + chrono::Days::new(7))));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_owner_invites_a_receptionist_from_the_team_page_and_unlocks_a_locked_account() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    let (_, owner) = sign_in(
+        &app,
+        &salon.business.owner_email,
+        &salon.business.owner_password,
+        "/app",
+    )
+    .await;
+    let owner = owner.unwrap();
+    let team = html(page(&app, &owner, "/app/team").await, 200).await;
+    assert!(
+        team.contains("<option value=\"receptionist\" selected>receptionist</option>"),
+        "{team}"
+    );
+
+    let bad = html(
+        send_form(
+            &app,
+            &owner,
+            "/app/team",
+            &[
+                ("name", "Anil Joshi"),
+                ("email", "anil-at-example"),
+                ("role", "receptionist"),
+            ],
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(bad.contains("id=\"email-error\">"), "{bad}");
+    assert!(bad.contains("name=\"name\" type=\"text\" value=\"Anil Joshi\""));
+    let invited = send_form(
+        &app,
+        &owner,
+        "/app/team",
+        &[
+            ("name", "Anil Joshi"),
+            ("email", "anil@example.com"),
+            ("role", "receptionist"),
+        ],
+    )
+    .await;
+    assert_eq!(invited.status(), 303);
+    let team = html(page(&app, &owner, "/app/team?done=invited").await, 200).await;
+    assert!(team.contains("Invited: the invitation is on its way by email."));
+    assert!(team.contains("<tr><td>Anil Joshi</td><td>anil@example.com</td><td>receptionist</td>\n        <td>Invited</td></tr>"), "{team}");
+    // Again: the address is taken, said next to it.
+    let again = html(
+        send_form(
+            &app,
+            &owner,
+            "/app/team",
+            &[
+                ("name", "Anil Joshi"),
+                ("email", "anil@example.com"),
+                ("role", "receptionist"),
+            ],
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert!(
+        again.contains("id=\"email-error\">Someone in this business already uses that email.</p>"),
+        "{again}"
+    );
+
+    // The invitation's link sets the password; the account is active.
+    let token = app
+        .outbox_token(
+            &salon.business.tenant_id,
+            "anil@example.com",
+            "/invite/accept?token=",
+        )
+        .await;
+    let link = format!("/invite/accept?token={token}");
+    let accepted = signed_out_form(
+        &app,
+        &link,
+        "/invite/accept",
+        &[
+            ("token", &token),
+            ("password", "banyan-ochre-kestrel-27"),
+            ("repeat", "banyan-ochre-kestrel-27"),
+        ],
+    )
+    .await;
+    assert_eq!(accepted.status(), 303);
+
+    // Locked by failed sign-ins: the owner unlocks it.
+    let mut db = support::admin(&app).await;
+    sqlx::query(
+        "UPDATE users SET locked_until = now() + interval '15 minutes' WHERE email = 'anil@example.com'",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let team = html(page(&app, &owner, "/app/team").await, 200).await;
+    assert!(team.contains("<td>Active · locked"), "{team}");
+    let anil: String = sqlx::query_scalar("SELECT id::text FROM users WHERE email = 'anil@example.com'")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    let unlocked = send_form(&app, &owner, &format!("/app/team/{anil}/unlock"), &[]).await;
+    assert_eq!(unlocked.status(), 303);
+    let team = html(page(&app, &owner, "/app/team?done=unlocked").await, 200).await;
+    assert!(team.contains("Unlocked: they can sign in again."));
+    assert!(!team.contains("· locked"));
+    let (_, signed) = sign_in(&app, "anil@example.com", "banyan-ochre-kestrel-27", "/app").await;
+    assert!(signed.is_some());
+    app.stop().await;
+}
