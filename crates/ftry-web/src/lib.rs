@@ -16,6 +16,7 @@ mod dashboard;
 mod format;
 mod forms;
 mod page;
+mod products;
 mod public;
 mod reports;
 mod session;
@@ -56,6 +57,8 @@ pub fn routes() -> Router<AppState> {
         .route("/app/services", get(setup::services).post(setup::add_service))
         .route("/app/staff", get(setup::staff).post(setup::add_staff))
         .route("/app/team", get(team::team).post(team::invite))
+        .route("/app/products", get(products::list).post(products::add))
+        .route("/app/products/stock", post(products::move_stock))
         .route("/app/team/{id}/unlock", post(team::unlock))
         .route("/app/reports/revenue", get(reports::revenue))
         .route("/app/reports/tax", get(reports::tax))

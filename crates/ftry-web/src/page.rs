@@ -54,6 +54,7 @@ impl Chrome {
                 Permission::ServicesManage,
                 Permission::StaffManage,
                 Permission::UsersInvite,
+                Permission::StockManage,
             ]
             .into_iter()
             .any(|p| principal.can(p)),

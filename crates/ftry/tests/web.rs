@@ -2561,3 +2561,126 @@ async fn the_owner_invites_a_receptionist_from_the_team_page_and_unlocks_a_locke
     assert!(signed.is_some());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn products_are_added_and_their_stock_received_and_used_from_the_products_page() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    let (_, owner) = sign_in(
+        &app,
+        &salon.business.owner_email,
+        &salon.business.owner_password,
+        "/app",
+    )
+    .await;
+    let owner = owner.unwrap();
+    let empty = html(page(&app, &owner, "/app/products").await, 200).await;
+    assert!(empty.contains("No products yet."));
+    let location = hidden(&empty, "location");
+
+    let product = |price: &'static str| {
+        vec![
+            ("location", location.clone()),
+            ("sku", "SH-200".to_owned()),
+            ("name", "Argan shampoo 200 ml".to_owned()),
+            ("hsn_code", "3305".to_owned()),
+            ("price", price.to_owned()),
+            ("low_stock", "3".to_owned()),
+        ]
+    };
+    let as_refs = |fields: &Vec<(&'static str, String)>| {
+        fields.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>()
+    };
+    let bad = as_refs(&product("four fifty"));
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = html(send_form(&app, &owner, "/app/products", &bad).await, 422).await;
+    assert!(
+        refused.contains("id=\"price-error\">Enter the price in rupees, e.g. 450.</p>"),
+        "{refused}"
+    );
+    assert_eq!(
+        support::count(&app, "SELECT count(*) FROM products", &[]).await,
+        0
+    );
+    let good = as_refs(&product("450"));
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let added = send_form(&app, &owner, "/app/products", &good).await;
+    assert_eq!(added.status(), 303);
+    let listed = html(
+        page(&app, &owner, added.headers()[LOCATION].to_str().unwrap()).await,
+        200,
+    )
+    .await;
+    assert!(listed.contains("Product added."));
+    // None in stock yet: low.
+    assert!(
+        listed.contains("<tr><td>SH-200</td><td>Argan shampoo 200 ml</td><td class=\"num\">₹450.00</td><td class=\"num\">0</td><td><span class=\"badge risk-medium\">Low</span></td></tr>"),
+        "{listed}"
+    );
+
+    // Twelve received (the form sent twice: recorded once), then two used in the salon.
+    let key = hidden(&listed, "key");
+    let product_id = listed
+        .split("<select id=\"product\" name=\"product\">")
+        .nth(1)
+        .and_then(|rest| rest.split("value=\"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let received = [
+        ("key", key.as_str()),
+        ("location", location.as_str()),
+        ("product", product_id.as_str()),
+        ("kind", "purchase"),
+        ("quantity", "12"),
+        ("note", "Bill 4471"),
+    ];
+    for _ in 0..2 {
+        assert_eq!(
+            send_form(&app, &owner, "/app/products/stock", &received)
+                .await
+                .status(),
+            303
+        );
+    }
+    let used = [
+        ("key", "another-key-0123456789"),
+        ("location", location.as_str()),
+        ("product", product_id.as_str()),
+        ("kind", "internal_use"),
+        ("quantity", "-2"),
+        ("note", ""),
+    ];
+    assert_eq!(
+        send_form(&app, &owner, "/app/products/stock", &used)
+            .await
+            .status(),
+        303
+    );
+    let stock = html(
+        page(
+            &app,
+            &owner,
+            &format!("/app/products?location={location}&done=moved"),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert!(stock.contains("Stock recorded."));
+    assert!(
+        stock.contains("<td class=\"num\">₹450.00</td><td class=\"num\">10</td><td></td></tr>"),
+        "{stock}"
+    );
+    assert_eq!(
+        support::count(&app, "SELECT count(*) FROM stock_movements", &[]).await,
+        2
+    );
+    // Units that are not a number: said next to them.
+    let mut typo = used;
+    typo[0] = ("key", "third-key-0123456789");
+    typo[4] = ("quantity", "two");
+    let typo = html(send_form(&app, &owner, "/app/products/stock", &typo).await, 422).await;
+    assert!(typo.contains("id=\"quantity-error\">"), "{typo}");
+    app.stop().await;
+}
