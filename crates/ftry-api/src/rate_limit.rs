@@ -56,8 +56,10 @@ impl RouteClass {
     /// in, sign up, accept an invitation, reset a password) count like the
     /// API's credential routes; everything else goes by its path.
     pub fn of_request(method: &axum::http::Method, path: &str) -> Option<Self> {
-        if matches!(path, "/login" | "/signup" | "/invite/accept" | "/password-reset")
-            && method == axum::http::Method::POST
+        if matches!(
+            path,
+            "/login" | "/signup" | "/invite/accept" | "/password-reset" | "/platform/login"
+        ) && method == axum::http::Method::POST
         {
             return Some(Self::Auth);
         }
@@ -358,6 +360,10 @@ mod tests {
         );
         assert_eq!(
             RouteClass::of_request(&post, "/invite/accept"),
+            Some(RouteClass::Auth)
+        );
+        assert_eq!(
+            RouteClass::of_request(&post, "/platform/login"),
             Some(RouteClass::Auth)
         );
         assert_eq!(RouteClass::of("/lotus-demo"), Some(RouteClass::Public));

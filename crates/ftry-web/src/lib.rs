@@ -15,6 +15,7 @@ mod clients;
 mod dashboard;
 mod format;
 mod forms;
+mod operator;
 mod page;
 mod products;
 mod public;
@@ -69,6 +70,10 @@ pub fn routes() -> Router<AppState> {
         .route("/app/clients/{id}/merge", post(clients::merge))
         .route("/app/{*rest}", get(page::not_found))
         .route("/static/{name}", get(assets::serve))
+        .route("/platform", get(operator::tenants))
+        .route("/platform/login", get(operator::login_form).post(operator::login))
+        .route("/platform/logout", post(operator::logout))
+        .route("/platform/tenants/{id}/{action}", post(operator::set_status))
         .route("/b/{token}", get(public::manage))
         .route("/b/{token}/cancel", post(public::cancel))
         .route("/b/{token}/move", post(public::move_booking))

@@ -2684,3 +2684,146 @@ async fn products_are_added_and_their_stock_received_and_used_from_the_products_
     assert!(typo.contains("id=\"quantity-error\">"), "{typo}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_operator_signs_in_to_the_platform_pages_and_suspends_and_reactivates_a_business() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    let db = app.db.as_ref().unwrap();
+    let created = support::ftry_command()
+        .args([
+            "admin",
+            "create",
+            "--email",
+            "ops@ftry.example",
+            "--name",
+            "Ops Person",
+        ])
+        .env("DATABASE_URL", db.app_url())
+        .env("FTRY_DATABASE_OWNER_URL", db.owner_url())
+        .env("FTRY_ADMIN_PASSWORD", "granite-sunrise-operator-91")
+        .output()
+        .unwrap();
+    assert_eq!(
+        created.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+
+    // A business's session opens nothing here.
+    let (_, owner) = sign_in(
+        &app,
+        &salon.business.owner_email,
+        &salon.business.owner_password,
+        "/app",
+    )
+    .await;
+    let owner = owner.unwrap();
+    let refused = page(&app, &owner, "/platform").await;
+    assert_eq!(refused.status(), 303);
+    assert_eq!(refused.headers()[LOCATION], "/platform/login");
+
+    let wrong = signed_out_form(
+        &app,
+        "/platform/login",
+        "/platform/login",
+        &[
+            ("email", "ops@ftry.example"),
+            ("password", "not-the-operator-password"),
+        ],
+    )
+    .await;
+    let wrong = html(wrong, 401).await;
+    assert!(wrong.contains("id=\"login-error\">"), "{wrong}");
+    let signed = signed_out_form(
+        &app,
+        "/platform/login",
+        "/platform/login",
+        &[
+            ("email", "ops@ftry.example"),
+            ("password", "granite-sunrise-operator-91"),
+        ],
+    )
+    .await;
+    assert_eq!(signed.status(), 303);
+    let raw: Vec<String> = signed
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        raw.iter()
+            .all(|c| c.contains("Path=/platform") && c.contains("HttpOnly") && c.contains("SameSite=Strict")),
+        "{raw:?}"
+    );
+    let cookies = set_cookies(&signed);
+    let operator = Browser {
+        cookie: format!(
+            "ftry_operator={}; ftry_operator_csrf={}",
+            cookie_value(&cookies, "ftry_operator"),
+            cookie_value(&cookies, "ftry_operator_csrf")
+        ),
+        csrf: cookie_value(&cookies, "ftry_operator_csrf"),
+    };
+    let list = html(page(&app, &operator, "/platform").await, 200).await;
+    assert!(
+        list.contains(&format!(
+            "<th scope=\"row\">Kesar Studio</th><td>/{}</td>",
+            salon.business.slug
+        )),
+        "{list}"
+    );
+    assert!(
+        list.contains("<td>1 of ") && list.contains(">Suspend</button>"),
+        "{list}"
+    );
+
+    let tenant = &salon.business.tenant_id;
+    let suspended = send_form(
+        &app,
+        &operator,
+        &format!("/platform/tenants/{tenant}/suspend"),
+        &[("reason", "Unpaid invoice")],
+    )
+    .await;
+    assert_eq!(suspended.status(), 303);
+    let list = html(page(&app, &operator, "/platform?done=suspended").await, 200).await;
+    assert!(
+        list.contains("<td>suspended <span class=\"muted\">· Unpaid invoice</span></td>"),
+        "{list}"
+    );
+    assert!(list.contains(">Reactivate</button>"));
+    // Its people are signed out of the web app while it is suspended.
+    assert_eq!(page(&app, &owner, "/app").await.status(), 303);
+    let reactivated = send_form(
+        &app,
+        &operator,
+        &format!("/platform/tenants/{tenant}/activate"),
+        &[("reason", "Paid")],
+    )
+    .await;
+    assert_eq!(reactivated.status(), 303);
+    assert_eq!(
+        support::count(&app, "SELECT count(*) FROM tenants WHERE status = 'active'", &[]).await,
+        1
+    );
+    // Without the session's token, nothing changes.
+    let forged = send_form(
+        &app,
+        &Browser {
+            cookie: operator.cookie.clone(),
+            csrf: "0000000000000000000000".into(),
+        },
+        &format!("/platform/tenants/{tenant}/suspend"),
+        &[],
+    )
+    .await;
+    assert_eq!(forged.status(), 403);
+    assert_eq!(
+        support::count(&app, "SELECT count(*) FROM tenants WHERE status = 'active'", &[]).await,
+        1
+    );
+    app.stop().await;
+}
