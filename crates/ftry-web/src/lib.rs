@@ -55,6 +55,8 @@ pub fn routes() -> Router<AppState> {
         .route("/app/invoices/{id}/{action}", post(checkout::action))
         .route("/app/branch", get(setup::branch))
         .route("/app/branch/hours", post(setup::set_hours))
+        .route("/app/branch/closures", post(setup::add_closure))
+        .route("/app/branch/closures/remove", post(setup::remove_closure))
         .route("/app/services", get(setup::services).post(setup::add_service))
         .route("/app/staff", get(setup::staff).post(setup::add_staff))
         .route("/app/team", get(team::team).post(team::invite))

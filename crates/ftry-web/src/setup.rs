@@ -12,7 +12,7 @@ use axum::Form;
 use chrono::NaiveTime;
 use ftry_api::access::RequestOrigin;
 use ftry_api::AppState;
-use ftry_app::catalog::{LocationHoursRequest, OpeningDay, ServiceFilter, ServiceInput};
+use ftry_app::catalog::{ClosureRequest, LocationHoursRequest, OpeningDay, ServiceFilter, ServiceInput};
 use ftry_app::staff::{StaffHoursRequest, StaffInput, StaffServiceInput, StaffServicesRequest, WorkingDay};
 use ftry_app::{AppError, Principal};
 use ftry_domain::permissions::Permission;
@@ -688,12 +688,38 @@ struct BranchPage {
     /// No opening hours yet: nothing can be booked.
     unset: bool,
     rows: Vec<OpeningRow>,
-    saved: bool,
+    /// What was just saved: the hours, or the days closed.
+    saved: &'static str,
+    /// Days the branch is closed (holidays), from today on.
+    closures: Vec<ClosureLine>,
+    closure_form: ClosureForm,
+    closure_error: String,
+}
+
+struct ClosureLine {
+    id: Uuid,
+    days: String,
+    reason: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ClosureForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    location: String,
+    #[serde(default)]
+    first_day: String,
+    #[serde(default)]
+    last_day: String,
+    #[serde(default)]
+    reason: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct BranchQuery {
     location: Option<String>,
+    /// `hours` or `closed`: what was just saved.
     saved: Option<String>,
 }
 
@@ -718,6 +744,7 @@ fn opening_rows(pairs: &[(String, String)]) -> Vec<OpeningRow> {
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)] // the page keeps what was typed into its two forms
 async fn branch_page(
     state: &AppState,
     principal: &Principal,
@@ -725,7 +752,8 @@ async fn branch_page(
     status: StatusCode,
     wanted: Option<Uuid>,
     typed: Option<Vec<OpeningRow>>,
-    saved: bool,
+    saved: &'static str,
+    closure: (ClosureForm, String),
 ) -> Response {
     let (locations, location) = match page::branch(state, principal, wanted, csrf).await {
         Ok(found) => found,
@@ -736,6 +764,13 @@ async fn branch_page(
         Err(e) => return page::app_error(e, csrf),
     };
     let unset = hours.days.is_empty();
+    let closures = match state.app.location_closures(principal, location.id).await {
+        Ok(closures) => closures,
+        Err(e) => return page::app_error(e, csrf),
+    };
+    let today = chrono::Utc::now()
+        .with_timezone(&page::zone(&location.timezone))
+        .date_naive();
     let rows = typed.unwrap_or_else(|| {
         WEEKDAYS
             .iter()
@@ -776,6 +811,25 @@ async fn branch_page(
         unset,
         rows,
         saved,
+        closures: closures
+            .iter()
+            .filter(|c| c.last_day >= today)
+            .map(|c| ClosureLine {
+                id: c.id,
+                days: if c.first_day == c.last_day {
+                    c.first_day.format("%a %-d %b %Y").to_string()
+                } else {
+                    format!(
+                        "{} – {}",
+                        c.first_day.format("%a %-d %b"),
+                        c.last_day.format("%a %-d %b %Y")
+                    )
+                },
+                reason: c.reason.clone(),
+            })
+            .collect(),
+        closure_form: closure.0,
+        closure_error: closure.1,
     };
     html(status, &page)
 }
@@ -792,6 +846,12 @@ pub async fn branch(
     };
     let query = query.map(|Query(q)| q).unwrap_or_default();
     let wanted = query.location.and_then(|l| l.parse().ok());
+    let saved = match query.saved.as_deref() {
+        Some("hours") => "Opening hours saved.",
+        Some("closed") => "Closed days saved: nothing can be booked on them.",
+        Some("reopened") => "Open again on those days.",
+        _ => "",
+    };
     branch_page(
         &state,
         &principal,
@@ -799,7 +859,8 @@ pub async fn branch(
         StatusCode::OK,
         wanted,
         None,
-        query.saved.is_some(),
+        saved,
+        (ClosureForm::default(), String::new()),
     )
     .await
 }
@@ -851,7 +912,8 @@ pub async fn set_hours(
             status,
             Some(location),
             Some(rows),
-            false,
+            "",
+            (ClosureForm::default(), String::new()),
         )
     };
     if rows.iter().any(|r| !r.error.is_empty()) {
@@ -880,6 +942,111 @@ pub async fn set_hours(
             }
             again(StatusCode::UNPROCESSABLE_ENTITY, rows).await
         }
+        Err(e) => page::app_error(e, &csrf),
+    }
+}
+
+/// `POST /app/branch/closures`: days the branch is closed (a holiday).
+pub async fn add_closure(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    Form(form): Form<ClosureForm>,
+) -> Response {
+    let refused = (
+        "Not saved",
+        "The form had expired. Open the branch page again and retry.",
+    );
+    let SignedIn { principal, csrf } =
+        match form_sender(&state, &headers, &form.csrf, "/app/branch", refused).await {
+            Ok(sender) => sender,
+            Err(answer) => return answer,
+        };
+    let Ok(location) = form.location.parse::<Uuid>() else {
+        return page::app_error(AppError::NotFound, &csrf);
+    };
+    let day = |text: &str| chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok();
+    let first = day(&form.first_day);
+    // One day when the last is left empty.
+    let last = if form.last_day.trim().is_empty() {
+        first
+    } else {
+        day(&form.last_day)
+    };
+    let request = ClosureRequest {
+        first_day: first,
+        last_day: last,
+        reason: Some(form.reason.trim().to_owned()).filter(|r| !r.is_empty()),
+    };
+    let refusal = match (first, last) {
+        (Some(_), Some(_)) => match state
+            .app
+            .add_location_closure(&principal, location, &request, &origin)
+            .await
+        {
+            Ok(_) => {
+                return Redirect::to(&format!("/app/branch?location={location}&saved=closed")).into_response()
+            }
+            Err(AppError::Validation(fields)) => fields
+                .iter()
+                .map(|f| {
+                    crate::booking::sentence(&format!("the {} {}", f.field.replace('_', " "), f.message))
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+            Err(AppError::Conflict { detail, .. } | AppError::ConflictWith { detail, .. }) => detail,
+            Err(e) => return page::app_error(e, &csrf),
+        },
+        _ => "Pick the first day closed (and the last, for more than one).".to_owned(),
+    };
+    branch_page(
+        &state,
+        &principal,
+        &csrf,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some(location),
+        None,
+        "",
+        (form, refusal),
+    )
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ReopenForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    location: String,
+    #[serde(default)]
+    closure: String,
+}
+
+/// `POST /app/branch/closures/remove`: open again on days marked closed.
+pub async fn remove_closure(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    Form(form): Form<ReopenForm>,
+) -> Response {
+    let refused = (
+        "Not saved",
+        "The form had expired. Open the branch page again and retry.",
+    );
+    let SignedIn { principal, csrf } =
+        match form_sender(&state, &headers, &form.csrf, "/app/branch", refused).await {
+            Ok(sender) => sender,
+            Err(answer) => return answer,
+        };
+    let (Ok(location), Ok(closure)) = (form.location.parse::<Uuid>(), form.closure.parse::<Uuid>()) else {
+        return page::app_error(AppError::NotFound, &csrf);
+    };
+    match state
+        .app
+        .remove_location_closure(&principal, location, closure, &origin)
+        .await
+    {
+        Ok(()) => Redirect::to(&format!("/app/branch?location={location}&saved=reopened")).into_response(),
         Err(e) => page::app_error(e, &csrf),
     }
 }

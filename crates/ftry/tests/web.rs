@@ -2827,3 +2827,101 @@ async fn an_operator_signs_in_to_the_platform_pages_and_suspends_and_reactivates
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_branch_page_closes_days_for_a_holiday_and_opens_them_again() {
+    let app = TestApp::fresh().await;
+    let owner = signed_up(&app, "chandan-holidays").await;
+    let branch = html(page(&app, &owner, "/app/branch").await, 200).await;
+    assert!(branch.contains("No holidays ahead."));
+    let location = hidden(&branch, "location");
+    let nothing = html(
+        send_form(
+            &app,
+            &owner,
+            "/app/branch/closures",
+            &[
+                ("location", &location),
+                ("first_day", ""),
+                ("last_day", ""),
+                ("reason", "Diwali"),
+            ],
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(
+        nothing.contains(
+            "id=\"closure-error\">Pick the first day closed (and the last, for more than one).</p>"
+        ),
+        "{nothing}"
+    );
+    let (first, last) = (day(10), day(12));
+    let backwards = html(
+        send_form(
+            &app,
+            &owner,
+            "/app/branch/closures",
+            &[
+                ("location", &location),
+                ("first_day", &last.to_string()),
+                ("last_day", &first.to_string()),
+                ("reason", "Diwali"),
+            ],
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(backwards.contains("id=\"closure-error\">"), "{backwards}");
+    assert!(
+        backwards.contains("name=\"reason\" value=\"Diwali\""),
+        "what was typed is kept"
+    );
+    let closed = send_form(
+        &app,
+        &owner,
+        "/app/branch/closures",
+        &[
+            ("location", &location),
+            ("first_day", &first.to_string()),
+            ("last_day", &last.to_string()),
+            ("reason", "Diwali"),
+        ],
+    )
+    .await;
+    assert_eq!(closed.status(), 303);
+    let branch = html(
+        page(&app, &owner, closed.headers()[LOCATION].to_str().unwrap()).await,
+        200,
+    )
+    .await;
+    assert!(branch.contains("Closed days saved: nothing can be booked on them."));
+    assert!(
+        branch.contains(&format!(
+            "<li>{} – {} · Diwali",
+            first.format("%a %-d %b"),
+            last.format("%a %-d %b %Y")
+        )),
+        "{branch}"
+    );
+    let closure: String = {
+        let mut db = support::admin(&app).await;
+        sqlx::query_scalar("SELECT id::text FROM location_closures")
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    };
+    let reopened = send_form(
+        &app,
+        &owner,
+        "/app/branch/closures/remove",
+        &[("location", &location), ("closure", &closure)],
+    )
+    .await;
+    assert_eq!(reopened.status(), 303);
+    let branch = html(page(&app, &owner, "/app/branch?saved=reopened").await, 200).await;
+    assert!(branch.contains("Open again on those days.") && branch.contains("No holidays ahead."));
+    app.stop().await;
+}
