@@ -59,6 +59,8 @@ pub fn routes() -> Router<AppState> {
         .route("/app/branch/closures/remove", post(setup::remove_closure))
         .route("/app/services", get(setup::services).post(setup::add_service))
         .route("/app/staff", get(setup::staff).post(setup::add_staff))
+        .route("/app/staff/time-off", post(setup::add_time_off))
+        .route("/app/staff/time-off/remove", post(setup::remove_time_off))
         .route("/app/team", get(team::team).post(team::invite))
         .route("/app/products", get(products::list).post(products::add))
         .route("/app/products/stock", post(products::move_stock))

@@ -13,7 +13,10 @@ use chrono::NaiveTime;
 use ftry_api::access::RequestOrigin;
 use ftry_api::AppState;
 use ftry_app::catalog::{ClosureRequest, LocationHoursRequest, OpeningDay, ServiceFilter, ServiceInput};
-use ftry_app::staff::{StaffHoursRequest, StaffInput, StaffServiceInput, StaffServicesRequest, WorkingDay};
+use ftry_app::staff::{
+    StaffHoursRequest, StaffInput, StaffServiceInput, StaffServicesRequest, TimeOffRequest, TimeOffWindow,
+    WorkingDay,
+};
 use ftry_app::{AppError, Principal};
 use ftry_domain::permissions::Permission;
 use serde::Deserialize;
@@ -256,10 +259,40 @@ const WEEKDAYS: [(i16, &str); 7] = [
 ];
 
 struct StaffRow {
+    id: Uuid,
     name: String,
     title: String,
     services: String,
     hours: String,
+    /// Time off from now on.
+    time_off: Vec<TimeOffLine>,
+}
+
+struct TimeOffLine {
+    id: Uuid,
+    when: String,
+    reason: String,
+}
+
+/// The time-off form as typed, in the branch's time.
+#[derive(Debug, Default, Deserialize)]
+pub struct TimeOffForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    location: String,
+    #[serde(default)]
+    staff: String,
+    #[serde(default)]
+    from_day: String,
+    #[serde(default)]
+    from_time: String,
+    #[serde(default)]
+    to_day: String,
+    #[serde(default)]
+    to_time: String,
+    #[serde(default)]
+    reason: String,
 }
 
 struct Check {
@@ -286,6 +319,8 @@ struct StaffPage {
     break_to: String,
     errors: FieldErrors,
     added: String,
+    time_off_form: TimeOffForm,
+    time_off_error: String,
 }
 
 /// The staff form as typed: its ticked services and days repeat their names.
@@ -382,6 +417,7 @@ fn week_summary(days: &[WorkingDay]) -> String {
         .join("; ")
 }
 
+#[allow(clippy::too_many_arguments)] // the page keeps what was typed into its two forms
 async fn staff_page(
     state: &AppState,
     principal: &Principal,
@@ -390,6 +426,7 @@ async fn staff_page(
     form: &StaffForm,
     errors: FieldErrors,
     added: String,
+    time_off: (TimeOffForm, String),
 ) -> Response {
     let wanted = form.location.parse::<Uuid>().ok();
     let (_, location) = match page::branch(state, principal, wanted, csrf).await {
@@ -407,7 +444,27 @@ async fn staff_page(
             Err(e) => return page::app_error(e, csrf),
         };
         let here = detail.hours.iter().find(|h| h.location_id == location.id);
+        let window = TimeOffWindow {
+            from: Some(chrono::Utc::now()),
+            to: None,
+        };
+        let time_off = match state.app.time_off(principal, member.id, &window).await {
+            Ok(list) => list,
+            Err(e) => return page::app_error(e, csrf),
+        };
+        let zone = page::zone(&location.timezone);
+        let local =
+            |at: chrono::DateTime<chrono::Utc>| at.with_timezone(&zone).format("%a %-d %b %H:%M").to_string();
         staff.push(StaffRow {
+            id: member.id,
+            time_off: time_off
+                .iter()
+                .map(|t| TimeOffLine {
+                    id: t.id,
+                    when: format!("{} – {}", local(t.starts_at), local(t.ends_at)),
+                    reason: t.reason.clone(),
+                })
+                .collect(),
             name: member.fields.name.clone(),
             title: member.fields.title.clone(),
             services: detail
@@ -457,6 +514,8 @@ async fn staff_page(
         break_to: form.break_to.clone(),
         errors,
         added,
+        time_off_form: time_off.0,
+        time_off_error: time_off.1,
     };
     html(status, &page)
 }
@@ -485,6 +544,7 @@ pub async fn staff(
         &form,
         FieldErrors::default(),
         added,
+        (TimeOffForm::default(), String::new()),
     )
     .await
 }
@@ -529,7 +589,18 @@ pub async fn add_staff(
             Ok(sender) => sender,
             Err(answer) => return answer,
         };
-    let again = |status, errors| staff_page(&state, &principal, &csrf, status, &form, errors, String::new());
+    let again = |status, errors| {
+        staff_page(
+            &state,
+            &principal,
+            &csrf,
+            status,
+            &form,
+            errors,
+            String::new(),
+            (TimeOffForm::default(), String::new()),
+        )
+    };
     let mut errors = FieldErrors::default();
     if form.name.trim().is_empty() {
         errors.push("name", "Enter the person's name.");
@@ -1047,6 +1118,143 @@ pub async fn remove_closure(
         .await
     {
         Ok(()) => Redirect::to(&format!("/app/branch?location={location}&saved=reopened")).into_response(),
+        Err(e) => page::app_error(e, &csrf),
+    }
+}
+
+/// `POST /app/staff/time-off`: someone away (leave, training), in the branch's time.
+pub async fn add_time_off(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    Form(form): Form<TimeOffForm>,
+) -> Response {
+    let refused = (
+        "Not saved",
+        "The form had expired. Open the staff page again and retry.",
+    );
+    let SignedIn { principal, csrf } =
+        match form_sender(&state, &headers, &form.csrf, "/app/staff", refused).await {
+            Ok(sender) => sender,
+            Err(answer) => return answer,
+        };
+    let location = form.location.parse::<Uuid>().ok();
+    let zone = match location {
+        Some(id) => match state.app.location(&principal, id).await {
+            Ok(location) => page::zone(&location.timezone),
+            Err(e) => return page::app_error(e, &csrf),
+        },
+        None => chrono_tz::Asia::Kolkata,
+    };
+    let instant = |day: &str, time: &str, default: &str| {
+        let day = chrono::NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").ok()?;
+        let time = if time.trim().is_empty() {
+            default
+        } else {
+            time.trim()
+        };
+        let time = NaiveTime::parse_from_str(time, "%H:%M").ok()?;
+        ftry_domain::schedule::start_instant(zone, day.and_time(time))
+    };
+    // A whole day when no time is given: from its start to the next day's.
+    let starts_at = instant(&form.from_day, &form.from_time, "00:00");
+    let to_day = if form.to_day.trim().is_empty() {
+        &form.from_day
+    } else {
+        &form.to_day
+    };
+    let ends_at = if form.to_time.trim().is_empty() {
+        chrono::NaiveDate::parse_from_str(to_day.trim(), "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.succ_opt())
+            .and_then(|d| ftry_domain::schedule::start_instant(zone, d.and_time(NaiveTime::MIN)))
+    } else {
+        instant(to_day, &form.to_time, "00:00")
+    };
+    let staff_form = StaffForm {
+        location: form.location.clone(),
+        ..StaffForm::blank()
+    };
+    let refusal = match (form.staff.parse::<Uuid>(), starts_at, ends_at) {
+        (Ok(staff), Some(starts_at), Some(ends_at)) => {
+            let request = TimeOffRequest {
+                starts_at: Some(starts_at),
+                ends_at: Some(ends_at),
+                reason: Some(form.reason.trim().to_owned()).filter(|r| !r.is_empty()),
+            };
+            match state.app.add_time_off(&principal, staff, &request, &origin).await {
+                Ok(_) => {
+                    return Redirect::to(&format!("/app/staff?location={}&added=time%20off", form.location))
+                        .into_response()
+                }
+                Err(AppError::Validation(fields)) => fields
+                    .iter()
+                    .map(|f| {
+                        crate::booking::sentence(&format!(
+                            "the {} {}",
+                            f.field.replace('_', " "),
+                            f.message.replace('`', "")
+                        ))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                Err(AppError::Conflict { detail, .. } | AppError::ConflictWith { detail, .. }) => detail,
+                Err(e) => return page::app_error(e, &csrf),
+            }
+        }
+        (Err(_), _, _) => "Pick who is away.".to_owned(),
+        _ => "Pick the first day away (and times, for part of a day).".to_owned(),
+    };
+    staff_page(
+        &state,
+        &principal,
+        &csrf,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &staff_form,
+        FieldErrors::default(),
+        String::new(),
+        (form, refusal),
+    )
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct BackForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    location: String,
+    #[serde(default)]
+    staff: String,
+    #[serde(default)]
+    time_off: String,
+}
+
+/// `POST /app/staff/time-off/remove`: time off cancelled (they are in after all).
+pub async fn remove_time_off(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    Form(form): Form<BackForm>,
+) -> Response {
+    let refused = (
+        "Not saved",
+        "The form had expired. Open the staff page again and retry.",
+    );
+    let SignedIn { principal, csrf } =
+        match form_sender(&state, &headers, &form.csrf, "/app/staff", refused).await {
+            Ok(sender) => sender,
+            Err(answer) => return answer,
+        };
+    let (Ok(staff), Ok(time_off)) = (form.staff.parse::<Uuid>(), form.time_off.parse::<Uuid>()) else {
+        return page::app_error(AppError::NotFound, &csrf);
+    };
+    match state
+        .app
+        .remove_time_off(&principal, staff, time_off, &origin)
+        .await
+    {
+        Ok(()) => Redirect::to(&format!("/app/staff?location={}", form.location)).into_response(),
         Err(e) => page::app_error(e, &csrf),
     }
 }

@@ -2925,3 +2925,102 @@ async fn the_branch_page_closes_days_for_a_holiday_and_opens_them_again() {
     assert!(branch.contains("Open again on those days.") && branch.contains("No holidays ahead."));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn time_off_from_the_staff_page_keeps_bookings_away_until_it_is_cancelled() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    let (_, owner) = sign_in(
+        &app,
+        &salon.business.owner_email,
+        &salon.business.owner_password,
+        "/app",
+    )
+    .await;
+    let owner = owner.unwrap();
+    let location = salon.location.to_string();
+    let stylist = salon.stylists[0].to_string();
+    let away = day(3);
+    let no_day = html(
+        send_form(
+            &app,
+            &owner,
+            "/app/staff/time-off",
+            &[
+                ("location", &location),
+                ("staff", &stylist),
+                ("from_day", ""),
+                ("reason", "Leave"),
+            ],
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(
+        no_day.contains("id=\"time-off-error\">Pick the first day away (and times, for part of a day).</p>"),
+        "{no_day}"
+    );
+    assert!(no_day.contains("name=\"reason\" value=\"Leave\""));
+    let saved = send_form(
+        &app,
+        &owner,
+        "/app/staff/time-off",
+        &[
+            ("location", &location),
+            ("staff", &stylist),
+            ("from_day", &away.to_string()),
+            ("from_time", ""),
+            ("to_day", ""),
+            ("to_time", ""),
+            ("reason", "Leave"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status(), 303);
+    let staff = html(
+        page(&app, &owner, saved.headers()[LOCATION].to_str().unwrap()).await,
+        200,
+    )
+    .await;
+    let whole_day = format!(
+        "Away {} 00:00 – {} 00:00 · Leave",
+        away.format("%a %-d %b"),
+        away.succ_opt().unwrap().format("%a %-d %b")
+    );
+    assert!(staff.contains(&whole_day), "{staff}");
+    let booking = json!({
+        "location_id": salon.location, "client_id": salon.client, "start": pune(away, 11, 0),
+        "items": [{"service_id": salon.services[0], "staff_id": salon.stylists[0]}],
+    });
+    let refused = post(&app, salon.token(), "/api/v1/appointments", &booking).await;
+    assert_eq!(refused.status(), 409, "away all day");
+
+    let time_off: String = {
+        let mut db = support::admin(&app).await;
+        sqlx::query_scalar("SELECT id::text FROM time_off")
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    };
+    let cancelled = send_form(
+        &app,
+        &owner,
+        "/app/staff/time-off/remove",
+        &[
+            ("location", &location),
+            ("staff", &stylist),
+            ("time_off", &time_off),
+        ],
+    )
+    .await;
+    assert_eq!(cancelled.status(), 303);
+    let staff = html(page(&app, &owner, "/app/staff").await, 200).await;
+    assert!(!staff.contains("Away "));
+    body(
+        post(&app, salon.token(), "/api/v1/appointments", &booking).await,
+        201,
+    )
+    .await;
+    app.stop().await;
+}
