@@ -56,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .route("/app/branch", get(setup::branch))
         .route("/app/branch/hours", post(setup::set_hours))
         .route("/app/branch/closures", post(setup::add_closure))
+        .route("/app/branch/rules", post(setup::set_rules))
         .route("/app/branch/closures/remove", post(setup::remove_closure))
         .route("/app/services", get(setup::services).post(setup::add_service))
         .route("/app/staff", get(setup::staff).post(setup::add_staff))

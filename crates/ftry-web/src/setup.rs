@@ -12,7 +12,9 @@ use axum::Form;
 use chrono::NaiveTime;
 use ftry_api::access::RequestOrigin;
 use ftry_api::AppState;
-use ftry_app::catalog::{ClosureRequest, LocationHoursRequest, OpeningDay, ServiceFilter, ServiceInput};
+use ftry_app::catalog::{
+    BookingRulesInput, ClosureRequest, LocationHoursRequest, OpeningDay, ServiceFilter, ServiceInput,
+};
 use ftry_app::staff::{
     StaffHoursRequest, StaffInput, StaffServiceInput, StaffServicesRequest, TimeOffRequest, TimeOffWindow,
     WorkingDay,
@@ -765,6 +767,36 @@ struct BranchPage {
     closures: Vec<ClosureLine>,
     closure_form: ClosureForm,
     closure_error: String,
+    /// The branch's booking rules, as the form shows them.
+    rules: RulesForm,
+    rules_error: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RulesForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    location: String,
+    /// A checkbox: present when ticked.
+    online: Option<String>,
+    #[serde(default)]
+    notice_hours: String,
+    #[serde(default)]
+    days_ahead: String,
+    #[serde(default)]
+    step: String,
+    #[serde(default)]
+    cancel_hours: String,
+}
+
+/// Minutes as the form shows them, in hours ("1.5" for 90).
+fn hours_of(minutes: i32) -> String {
+    if minutes % 60 == 0 {
+        (minutes / 60).to_string()
+    } else {
+        format!("{}", f64::from(minutes) / 60.0)
+    }
 }
 
 struct ClosureLine {
@@ -825,6 +857,7 @@ async fn branch_page(
     typed: Option<Vec<OpeningRow>>,
     saved: &'static str,
     closure: (ClosureForm, String),
+    rules_typed: Option<(RulesForm, String)>,
 ) -> Response {
     let (locations, location) = match page::branch(state, principal, wanted, csrf).await {
         Ok(found) => found,
@@ -835,6 +868,23 @@ async fn branch_page(
         Err(e) => return page::app_error(e, csrf),
     };
     let unset = hours.days.is_empty();
+    let (rules, rules_error) = match rules_typed {
+        Some(typed) => typed,
+        None => match state.app.booking_rules(principal, location.id).await {
+            Ok(r) => (
+                RulesForm {
+                    online: r.online_booking.then(String::new),
+                    notice_hours: hours_of(r.min_notice_minutes),
+                    days_ahead: r.max_days_ahead.to_string(),
+                    step: r.slot_step_minutes.to_string(),
+                    cancel_hours: hours_of(r.cancellation_window_minutes),
+                    ..RulesForm::default()
+                },
+                String::new(),
+            ),
+            Err(e) => return page::app_error(e, csrf),
+        },
+    };
     let closures = match state.app.location_closures(principal, location.id).await {
         Ok(closures) => closures,
         Err(e) => return page::app_error(e, csrf),
@@ -901,6 +951,8 @@ async fn branch_page(
             .collect(),
         closure_form: closure.0,
         closure_error: closure.1,
+        rules,
+        rules_error,
     };
     html(status, &page)
 }
@@ -921,6 +973,7 @@ pub async fn branch(
         Some("hours") => "Opening hours saved.",
         Some("closed") => "Closed days saved: nothing can be booked on them.",
         Some("reopened") => "Open again on those days.",
+        Some("rules") => "Booking rules saved.",
         _ => "",
     };
     branch_page(
@@ -932,6 +985,7 @@ pub async fn branch(
         None,
         saved,
         (ClosureForm::default(), String::new()),
+        None,
     )
     .await
 }
@@ -985,6 +1039,7 @@ pub async fn set_hours(
             Some(rows),
             "",
             (ClosureForm::default(), String::new()),
+            None,
         )
     };
     if rows.iter().any(|r| !r.error.is_empty()) {
@@ -1079,6 +1134,7 @@ pub async fn add_closure(
         None,
         "",
         (form, refusal),
+        None,
     )
     .await
 }
@@ -1256,5 +1312,106 @@ pub async fn remove_time_off(
     {
         Ok(()) => Redirect::to(&format!("/app/staff?location={}", form.location)).into_response(),
         Err(e) => page::app_error(e, &csrf),
+    }
+}
+
+/// `POST /app/branch/rules`: how clients may book and cancel online.
+pub async fn set_rules(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    Form(form): Form<RulesForm>,
+) -> Response {
+    let refused = (
+        "Not saved",
+        "The form had expired. Open the branch page again and retry.",
+    );
+    let SignedIn { principal, csrf } =
+        match form_sender(&state, &headers, &form.csrf, "/app/branch", refused).await {
+            Ok(sender) => sender,
+            Err(answer) => return answer,
+        };
+    let Ok(location) = form.location.parse::<Uuid>() else {
+        return page::app_error(AppError::NotFound, &csrf);
+    };
+    let minutes = |hours: &str| {
+        hours
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|h| h.is_finite() && *h >= 0.0 && *h <= 10_000.0)
+            .map(|h| (h * 60.0).round() as i32)
+    };
+    let input = BookingRulesInput {
+        online_booking: Some(form.online.is_some()),
+        min_notice_minutes: minutes(&form.notice_hours),
+        max_days_ahead: form.days_ahead.trim().parse().ok(),
+        slot_step_minutes: form.step.trim().parse().ok(),
+        cancellation_window_minutes: minutes(&form.cancel_hours),
+    };
+    let missing = [
+        (
+            input.min_notice_minutes.is_none(),
+            "Enter the notice in hours, e.g. 2.",
+        ),
+        (
+            input.max_days_ahead.is_none(),
+            "Enter how many days ahead clients may book, e.g. 60.",
+        ),
+        (
+            input.slot_step_minutes.is_none(),
+            "Pick the spacing of the times offered.",
+        ),
+        (
+            input.cancellation_window_minutes.is_none(),
+            "Enter the cancellation window in hours, e.g. 24.",
+        ),
+    ]
+    .iter()
+    .filter(|(missing, _)| *missing)
+    .map(|(_, message)| *message)
+    .collect::<Vec<_>>()
+    .join(" ");
+    let refusal = if missing.is_empty() {
+        match state
+            .app
+            .update_booking_rules(&principal, location, &input, &origin)
+            .await
+        {
+            Ok(_) => {
+                return Redirect::to(&format!("/app/branch?location={location}&saved=rules")).into_response()
+            }
+            Err(AppError::Validation(fields)) => fields
+                .iter()
+                .map(|f| crate::booking::sentence(&format!("{} {}", rule_name(&f.field), f.message)))
+                .collect::<Vec<_>>()
+                .join(" "),
+            Err(e) => return page::app_error(e, &csrf),
+        }
+    } else {
+        missing
+    };
+    branch_page(
+        &state,
+        &principal,
+        &csrf,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some(location),
+        None,
+        "",
+        (ClosureForm::default(), String::new()),
+        Some((form, refusal)),
+    )
+    .await
+}
+
+/// A booking rule's field as the form names it.
+fn rule_name(field: &str) -> &str {
+    match field {
+        "min_notice_minutes" => "the notice (in minutes)",
+        "max_days_ahead" => "the days ahead",
+        "slot_step_minutes" => "the spacing of times (in minutes)",
+        "cancellation_window_minutes" => "the cancellation window (in minutes)",
+        other => other,
     }
 }

@@ -3024,3 +3024,69 @@ async fn time_off_from_the_staff_page_keeps_bookings_away_until_it_is_cancelled(
     .await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_branch_page_sets_how_clients_book_and_cancel_online() {
+    let app = TestApp::fresh().await;
+    let owner = signed_up(&app, "chandan-rules").await;
+    let branch = html(page(&app, &owner, "/app/branch").await, 200).await;
+    // A new branch's rules: online, an hour's notice.
+    assert!(
+        branch.contains("name=\"online\" value=\"yes\" checked>"),
+        "{branch}"
+    );
+    assert!(
+        branch.contains("name=\"notice_hours\" type=\"number\" min=\"0\" step=\"0.25\" value=\"1\""),
+        "{branch}"
+    );
+    let location = hidden(&branch, "location");
+    let rules = |step: &'static str| {
+        vec![
+            ("location", location.clone()),
+            ("notice_hours", "2.5".to_owned()),
+            ("days_ahead", "30".to_owned()),
+            ("step", step.to_owned()),
+            ("cancel_hours", "12".to_owned()),
+        ]
+    };
+    let as_refs =
+        |v: &Vec<(&'static str, String)>| v.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+    let odd = as_refs(&rules("7"));
+    let odd: Vec<(&str, &str)> = odd.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = html(send_form(&app, &owner, "/app/branch/rules", &odd).await, 422).await;
+    assert!(
+        refused.contains("id=\"rules-error\">The spacing of times (in minutes) "),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("name=\"days_ahead\" type=\"number\" min=\"0\" max=\"365\" value=\"30\""),
+        "what was typed is kept"
+    );
+    let good = as_refs(&rules("30"));
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // The checkbox left unticked: no online booking.
+    let saved = send_form(&app, &owner, "/app/branch/rules", &good).await;
+    assert_eq!(saved.status(), 303);
+    let branch = html(
+        page(&app, &owner, saved.headers()[LOCATION].to_str().unwrap()).await,
+        200,
+    )
+    .await;
+    assert!(branch.contains("Booking rules saved."));
+    assert!(
+        branch.contains("name=\"online\" value=\"yes\">")
+            && branch.contains("<option value=\"30\" selected>30 minutes</option>"),
+        "{branch}"
+    );
+    assert_eq!(
+        support::count(
+            &app,
+            "SELECT count(*) FROM locations WHERE NOT online_booking AND min_notice_minutes = 150 AND max_days_ahead = 30
+               AND slot_step_minutes = 30 AND cancellation_window_minutes = 720",
+            &[]
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+}
