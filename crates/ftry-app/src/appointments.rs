@@ -51,6 +51,10 @@ pub(crate) fn actor_label(principal: &Principal) -> String {
     format!("user:{}", principal.user_id)
 }
 
+/// A visit with its client's record: id, start, client, status, source,
+/// missed visits, visits attended.
+type RiskRow = (Uuid, DateTime<Utc>, String, String, String, i64, i64);
+
 /// A visit that may be missed, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct NoShowRisk {
@@ -633,7 +637,7 @@ impl App {
         principal.require(Permission::CalendarRead)?;
         principal.require(Permission::ClientsRead)?;
         let mut tx = self.pools.begin(principal.tenant_id).await?;
-        let rows: Vec<(Uuid, DateTime<Utc>, String, String, String, i64, i64)> = sqlx::query_as(
+        let rows: Vec<RiskRow> = sqlx::query_as(
             "SELECT a.id, a.starts_at, c.name, a.status, a.source,
                     count(h.id) FILTER (WHERE h.status = 'no_show'),
                     count(h.id) FILTER (WHERE h.status = 'completed')

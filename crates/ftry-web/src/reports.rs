@@ -283,14 +283,14 @@ impl ReportNav {
 
 /// A use case's refusal of the period (more than a year, backwards) as the
 /// page's message; anything else is its own page.
-fn period_refusal(e: ftry_app::AppError, csrf: &str) -> Result<String, Response> {
+fn period_refusal(e: ftry_app::AppError) -> Result<String, ftry_app::AppError> {
     match e {
         ftry_app::AppError::Validation(fields) => Ok(fields
             .iter()
             .map(|f| crate::booking::sentence(&format!("the end date {}", f.message.replace('`', ""))))
             .collect::<Vec<_>>()
             .join(" ")),
-        e => Err(page::app_error(e, csrf)),
+        e => Err(e),
     }
 }
 
@@ -380,9 +380,9 @@ pub async fn tax(
     };
     let (report, error) = match state.app.tax_report(&principal, &period).await {
         Ok(report) => (Some(report), String::new()),
-        Err(e) => match period_refusal(e, &csrf) {
+        Err(e) => match period_refusal(e) {
             Ok(error) => (None, error),
-            Err(answer) => return answer,
+            Err(e) => return page::app_error(e, &csrf),
         },
     };
     let (b2b, b2c, hsn) = report.map(|r| (r.b2b, r.b2c, r.hsn)).unwrap_or_default();
@@ -498,9 +498,9 @@ pub async fn staff(
     };
     let (rows, error) = match state.app.staff_report(&principal, &period).await {
         Ok(rows) => (rows, String::new()),
-        Err(e) => match period_refusal(e, &csrf) {
+        Err(e) => match period_refusal(e) {
             Ok(error) => (Vec::new(), error),
-            Err(answer) => return answer,
+            Err(e) => return page::app_error(e, &csrf),
         },
     };
     let sold: Vec<(i64, String)> = rows
@@ -584,9 +584,9 @@ pub async fn appointments(
     };
     let (stats, error) = match state.app.appointment_stats(&principal, &period).await {
         Ok(stats) => (stats, String::new()),
-        Err(e) => match period_refusal(e, &csrf) {
+        Err(e) => match period_refusal(e) {
             Ok(error) => (ftry_app::reports::AppointmentStats::default(), error),
-            Err(answer) => return answer,
+            Err(e) => return page::app_error(e, &csrf),
         },
     };
     let counts = vec![
