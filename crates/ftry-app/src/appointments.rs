@@ -644,7 +644,7 @@ impl App {
                FROM appointments a
                JOIN clients c ON c.tenant_id = a.tenant_id AND c.id = a.client_id
                LEFT JOIN appointments h ON h.tenant_id = a.tenant_id AND h.client_id = a.client_id
-                                       AND h.starts_at < a.starts_at AND h.id <> a.id
+                                       AND h.starts_at < a.starts_at
               WHERE a.location_id = $1 AND a.starts_at >= $2 AND a.starts_at < $3
                 AND a.status IN ('booked', 'confirmed')
               GROUP BY a.id, a.starts_at, c.name, a.status, a.source",

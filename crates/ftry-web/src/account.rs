@@ -148,13 +148,7 @@ fn typed_twice(form: &PasswordForm) -> Option<&'static str> {
 /// What a use case's refusal of a password or a link says on the page.
 fn refusal_text(e: &AppError) -> Option<String> {
     match e {
-        AppError::Validation(fields) => Some(
-            fields
-                .iter()
-                .map(|f| crate::booking::sentence(&format!("the {} {}", f.field, f.message)))
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
+        AppError::Validation(fields) => Some(crate::forms::in_words(fields, crate::forms::the_field)),
         AppError::Conflict { detail, .. } | AppError::Forbidden { detail, .. } => Some(detail.clone()),
         _ => None,
     }

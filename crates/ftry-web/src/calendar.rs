@@ -122,19 +122,9 @@ pub async fn day(
     };
     let zone = page::zone(&location.timezone);
     let today = Utc::now().with_timezone(&zone).date_naive();
-    let date = match query.date.as_deref().filter(|d| !d.is_empty()) {
-        None => today,
-        Some(text) => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-            Ok(date) => date,
-            Err(_) => {
-                return page::error(
-                    StatusCode::BAD_REQUEST,
-                    "Not a date",
-                    format!("“{text}” is not a date. Use the date picker, or write it as YYYY-MM-DD."),
-                    &csrf,
-                )
-            }
-        },
+    let date = match asked_date(query.date.as_deref(), today) {
+        Ok(date) => date,
+        Err(text) => return not_a_date(&text, &csrf),
     };
     let calendar = match state.app.calendar(&principal, location.id, date, 1).await {
         Ok(calendar) => calendar,
@@ -186,6 +176,24 @@ pub async fn day(
         columns,
     };
     html(StatusCode::OK, &page)
+}
+
+/// The date a calendar page asks for, today when none; the text when it is
+/// not a date.
+fn asked_date(text: Option<&str>, today: NaiveDate) -> Result<NaiveDate, String> {
+    match text.filter(|d| !d.is_empty()) {
+        None => Ok(today),
+        Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| text.to_owned()),
+    }
+}
+
+fn not_a_date(text: &str, csrf: &str) -> Response {
+    page::error(
+        StatusCode::BAD_REQUEST,
+        "Not a date",
+        format!("“{text}” is not a date. Use the date picker, or write it as YYYY-MM-DD."),
+        csrf,
+    )
 }
 
 /// Minutes after the day's local midnight, clamped to the day.
@@ -460,19 +468,9 @@ pub async fn week(
     };
     let zone = page::zone(&location.timezone);
     let today = Utc::now().with_timezone(&zone).date_naive();
-    let date = match query.date.as_deref().filter(|d| !d.is_empty()) {
-        None => today,
-        Some(text) => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-            Ok(date) => date,
-            Err(_) => {
-                return page::error(
-                    StatusCode::BAD_REQUEST,
-                    "Not a date",
-                    format!("“{text}” is not a date. Use the date picker, or write it as YYYY-MM-DD."),
-                    &csrf,
-                )
-            }
-        },
+    let date = match asked_date(query.date.as_deref(), today) {
+        Ok(date) => date,
+        Err(text) => return not_a_date(&text, &csrf),
     };
     let monday = date - Days::new(u64::from(date.weekday().num_days_from_monday()));
     let calendar = match state.app.calendar(&principal, location.id, monday, 7).await {

@@ -35,6 +35,21 @@ impl FieldErrors {
     }
 }
 
+/// A use case's refusal of fields as sentences for a page, each field named
+/// by `name` ("The last day must be on or after the first day.").
+pub fn in_words(fields: &[ftry_app::FieldError], name: impl Fn(&str) -> String) -> String {
+    fields
+        .iter()
+        .map(|f| crate::booking::sentence(&format!("{} {}", name(&f.field), f.message.replace('`', ""))))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A field's name in words: `last_day` → "the last day".
+pub fn the_field(field: &str) -> String {
+    format!("the {}", field.replace('_', " "))
+}
+
 /// An amount typed in rupees ("650", "1,250.50", "₹ 99.9") in paise; `None`
 /// when it is not one (negative, more than two decimals, not a number).
 pub fn paise(text: &str) -> Option<i64> {
@@ -90,6 +105,24 @@ mod tests {
         assert_eq!(rupees_plain(65_000), "650");
         assert_eq!(rupees_plain(9_990), "99.90");
         assert_eq!(rupees_plain(5), "0.05");
+    }
+
+    #[test]
+    fn says_a_refusal_of_fields_in_sentences() {
+        let fields = [
+            ftry_app::FieldError {
+                field: "last_day".into(),
+                message: "must be on or after `first_day`".into(),
+            },
+            ftry_app::FieldError {
+                field: "reason".into(),
+                message: "is too long".into(),
+            },
+        ];
+        assert_eq!(
+            super::in_words(&fields, super::the_field),
+            "The last day must be on or after first_day. The reason is too long."
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::format::rupees;
+use crate::forms::in_words;
 use crate::page::{self, html, Chrome};
 use crate::session::{signed_in, to_login, SignedIn};
 
@@ -141,6 +142,43 @@ fn chart(values: &[(i64, String)], columns: bool) -> (Vec<Bar>, f64) {
     }
 }
 
+/// A report's request: who asks, and for which branch and period.
+struct Asked {
+    principal: Principal,
+    csrf: String,
+    location: Location,
+    period: Period,
+    query: RevenueQuery,
+}
+
+/// The signed-in person (else the sign-in page, coming back to `path`) and
+/// the branch and period the report's query names.
+async fn asked(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+    query: Result<Query<RevenueQuery>, QueryRejection>,
+    path: &str,
+) -> Result<Asked, Response> {
+    let Some(SignedIn { principal, csrf }) = signed_in(state, headers).await else {
+        return Err(to_login(uri.path_and_query().map_or(path, |p| p.as_str())));
+    };
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let (location, from, to) = period_of(state, &principal, &csrf, &query).await?;
+    let period = Period {
+        location_id: location.id,
+        from,
+        to,
+    };
+    Ok(Asked {
+        principal,
+        csrf,
+        location,
+        period,
+        query,
+    })
+}
+
 /// A report's branch and period from its query: this month so far unless
 /// dates are given; a date that is not one is a 400 page.
 async fn period_of(
@@ -181,38 +219,28 @@ pub async fn revenue(
     headers: HeaderMap,
     query: Result<Query<RevenueQuery>, QueryRejection>,
 ) -> Response {
-    let Some(SignedIn { principal, csrf }) = signed_in(&state, &headers).await else {
-        return to_login(
-            uri.path_and_query()
-                .map_or("/app/reports/revenue", |p| p.as_str()),
-        );
-    };
-    let query = query.map(|Query(q)| q).unwrap_or_default();
-    let (location, from, to) = match period_of(&state, &principal, &csrf, &query).await {
-        Ok(found) => found,
+    let Asked {
+        principal,
+        csrf,
+        location,
+        period,
+        query,
+    } = match asked(&state, &headers, &uri, query, "/app/reports/revenue").await {
+        Ok(asked) => asked,
         Err(answer) => return answer,
     };
+    let (from, to) = (period.from, period.to);
     let (by, _, group) = GROUPS
         .iter()
         .copied()
         .find(|(value, _, _)| Some(*value) == query.by.as_deref())
         .unwrap_or(GROUPS[0]);
-    let period = Period {
-        location_id: location.id,
-        from,
-        to,
-    };
     let (rows, error) = match state.app.revenue(&principal, &period, group).await {
         Ok(rows) => (rows, String::new()),
-        Err(ftry_app::AppError::Validation(fields)) => (
-            Vec::new(),
-            fields
-                .iter()
-                .map(|f| crate::booking::sentence(&format!("the end date {}", f.message.replace('`', ""))))
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
-        Err(e) => return page::app_error(e, &csrf),
+        Err(e) => match period_refusal(e) {
+            Ok(error) => (Vec::new(), error),
+            Err(e) => return page::app_error(e, &csrf),
+        },
     };
     // Days as columns; everything else as horizontal bars.
     let (bars, chart_height) = bars(&rows, group == RevenueGroup::Day);
@@ -285,11 +313,7 @@ impl ReportNav {
 /// page's message; anything else is its own page.
 fn period_refusal(e: ftry_app::AppError) -> Result<String, ftry_app::AppError> {
     match e {
-        ftry_app::AppError::Validation(fields) => Ok(fields
-            .iter()
-            .map(|f| crate::booking::sentence(&format!("the end date {}", f.message.replace('`', ""))))
-            .collect::<Vec<_>>()
-            .join(" ")),
+        ftry_app::AppError::Validation(fields) => Ok(in_words(&fields, |_| "the end date".to_owned())),
         e => Err(e),
     }
 }
@@ -365,19 +389,17 @@ pub async fn tax(
     headers: HeaderMap,
     query: Result<Query<RevenueQuery>, QueryRejection>,
 ) -> Response {
-    let Some(SignedIn { principal, csrf }) = signed_in(&state, &headers).await else {
-        return to_login(uri.path_and_query().map_or("/app/reports/tax", |p| p.as_str()));
-    };
-    let query = query.map(|Query(q)| q).unwrap_or_default();
-    let (location, from, to) = match period_of(&state, &principal, &csrf, &query).await {
-        Ok(found) => found,
+    let Asked {
+        principal,
+        csrf,
+        location,
+        period,
+        ..
+    } = match asked(&state, &headers, &uri, query, "/app/reports/tax").await {
+        Ok(asked) => asked,
         Err(answer) => return answer,
     };
-    let period = Period {
-        location_id: location.id,
-        from,
-        to,
-    };
+    let (from, to) = (period.from, period.to);
     let (report, error) = match state.app.tax_report(&principal, &period).await {
         Ok(report) => (Some(report), String::new()),
         Err(e) => match period_refusal(e) {
@@ -483,19 +505,17 @@ pub async fn staff(
     headers: HeaderMap,
     query: Result<Query<RevenueQuery>, QueryRejection>,
 ) -> Response {
-    let Some(SignedIn { principal, csrf }) = signed_in(&state, &headers).await else {
-        return to_login(uri.path_and_query().map_or("/app/reports/staff", |p| p.as_str()));
-    };
-    let query = query.map(|Query(q)| q).unwrap_or_default();
-    let (location, from, to) = match period_of(&state, &principal, &csrf, &query).await {
-        Ok(found) => found,
+    let Asked {
+        principal,
+        csrf,
+        location,
+        period,
+        ..
+    } = match asked(&state, &headers, &uri, query, "/app/reports/staff").await {
+        Ok(asked) => asked,
         Err(answer) => return answer,
     };
-    let period = Period {
-        location_id: location.id,
-        from,
-        to,
-    };
+    let (from, to) = (period.from, period.to);
     let (rows, error) = match state.app.staff_report(&principal, &period).await {
         Ok(rows) => (rows, String::new()),
         Err(e) => match period_refusal(e) {
@@ -566,22 +586,17 @@ pub async fn appointments(
     headers: HeaderMap,
     query: Result<Query<RevenueQuery>, QueryRejection>,
 ) -> Response {
-    let Some(SignedIn { principal, csrf }) = signed_in(&state, &headers).await else {
-        return to_login(
-            uri.path_and_query()
-                .map_or("/app/reports/appointments", |p| p.as_str()),
-        );
-    };
-    let query = query.map(|Query(q)| q).unwrap_or_default();
-    let (location, from, to) = match period_of(&state, &principal, &csrf, &query).await {
-        Ok(found) => found,
+    let Asked {
+        principal,
+        csrf,
+        location,
+        period,
+        ..
+    } = match asked(&state, &headers, &uri, query, "/app/reports/appointments").await {
+        Ok(asked) => asked,
         Err(answer) => return answer,
     };
-    let period = Period {
-        location_id: location.id,
-        from,
-        to,
-    };
+    let (from, to) = (period.from, period.to);
     let (stats, error) = match state.app.appointment_stats(&principal, &period).await {
         Ok(stats) => (stats, String::new()),
         Err(e) => match period_refusal(e) {

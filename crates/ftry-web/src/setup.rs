@@ -25,7 +25,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::format::rupees;
-use crate::forms::{paise, FieldErrors};
+use crate::forms::{in_words, paise, the_field, FieldErrors};
 use crate::page::{self, html, Chrome};
 use crate::session::{form_sender, signed_in, to_login, SignedIn};
 
@@ -240,12 +240,7 @@ pub async fn add_service(
 
 /// A text as a query value.
 fn url_encoded(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 // ------------------------------------------------------------ staff
@@ -1113,13 +1108,7 @@ pub async fn add_closure(
             Ok(_) => {
                 return Redirect::to(&format!("/app/branch?location={location}&saved=closed")).into_response()
             }
-            Err(AppError::Validation(fields)) => fields
-                .iter()
-                .map(|f| {
-                    crate::booking::sentence(&format!("the {} {}", f.field.replace('_', " "), f.message))
-                })
-                .collect::<Vec<_>>()
-                .join(" "),
+            Err(AppError::Validation(fields)) => in_words(&fields, the_field),
             Err(AppError::Conflict { detail, .. } | AppError::ConflictWith { detail, .. }) => detail,
             Err(e) => return page::app_error(e, &csrf),
         },
@@ -1243,17 +1232,7 @@ pub async fn add_time_off(
                     return Redirect::to(&format!("/app/staff?location={}&added=time%20off", form.location))
                         .into_response()
                 }
-                Err(AppError::Validation(fields)) => fields
-                    .iter()
-                    .map(|f| {
-                        crate::booking::sentence(&format!(
-                            "the {} {}",
-                            f.field.replace('_', " "),
-                            f.message.replace('`', "")
-                        ))
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                Err(AppError::Validation(fields)) => in_words(&fields, the_field),
                 Err(AppError::Conflict { detail, .. } | AppError::ConflictWith { detail, .. }) => detail,
                 Err(e) => return page::app_error(e, &csrf),
             }
@@ -1381,11 +1360,7 @@ pub async fn set_rules(
             Ok(_) => {
                 return Redirect::to(&format!("/app/branch?location={location}&saved=rules")).into_response()
             }
-            Err(AppError::Validation(fields)) => fields
-                .iter()
-                .map(|f| crate::booking::sentence(&format!("{} {}", rule_name(&f.field), f.message)))
-                .collect::<Vec<_>>()
-                .join(" "),
+            Err(AppError::Validation(fields)) => in_words(&fields, |f| rule_name(f).to_owned()),
             Err(e) => return page::app_error(e, &csrf),
         }
     } else {

@@ -85,16 +85,21 @@ async fn sign_in(
     if response.status() != 303 {
         return (response, None);
     }
-    let cookies = set_cookies(&response);
-    let browser = Browser {
+    let browser = session_of(&response);
+    (response, Some(browser))
+}
+
+/// The browser session a response's cookies open (sign-in, sign-up, an accepted invitation).
+fn session_of(response: &reqwest::Response) -> Browser {
+    let cookies = set_cookies(response);
+    Browser {
         cookie: format!(
             "ftry_access={}; ftry_csrf={}",
             cookie_value(&cookies, "ftry_access"),
             cookie_value(&cookies, "ftry_csrf")
         ),
         csrf: cookie_value(&cookies, "ftry_csrf"),
-    };
-    (response, Some(browser))
+    }
 }
 
 async fn page(app: &TestApp, browser: &Browser, path: &str) -> reqwest::Response {
@@ -1029,15 +1034,7 @@ async fn signed_up(app: &TestApp, slug: &str) -> Browser {
     .await;
     assert_eq!(created.status(), 303);
     assert_eq!(created.headers()[LOCATION], "/app/branch");
-    let cookies = set_cookies(&created);
-    Browser {
-        cookie: format!(
-            "ftry_access={}; ftry_csrf={}",
-            cookie_value(&cookies, "ftry_access"),
-            cookie_value(&cookies, "ftry_csrf")
-        ),
-        csrf: cookie_value(&cookies, "ftry_csrf"),
-    }
+    session_of(&created)
 }
 
 async fn send_form(
@@ -1892,15 +1889,7 @@ async fn the_links_of_invitation_and_reset_emails_open_pages_that_set_the_passwo
     .await;
     assert_eq!(accepted.status(), 303);
     assert_eq!(accepted.headers()[LOCATION], "/app");
-    let cookies = set_cookies(&accepted);
-    let member = Browser {
-        cookie: format!(
-            "ftry_access={}; ftry_csrf={}",
-            cookie_value(&cookies, "ftry_access"),
-            cookie_value(&cookies, "ftry_csrf")
-        ),
-        csrf: cookie_value(&cookies, "ftry_csrf"),
-    };
+    let member = session_of(&accepted);
     let today = html(page(&app, &member, "/app").await, 200).await;
     assert!(today.contains("<h1>Today"), "{today}");
     // The link is used up.
