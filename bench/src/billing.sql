@@ -20,12 +20,13 @@ SELECT n, gen_random_uuid() AS id,
 
 INSERT INTO invoices (tenant_id, id, location_id, kind, status, customer_name, place_of_supply, number,
                       financial_year, sequence, issued_on, document_kind, totals, content_hash, finalized_at,
-                      payment_status, total_paise, supplier)
+                      payment_status, total_paise, supplier, taxable_paise, tax_paise, lines_total_paise)
 SELECT :tenant, id, :location, 'invoice', 'finalized', 'Client ' || (n % 997), '27',
        'BX/' || lpad(n::text, 12, '0'), 2000 + n / 100000, n, issued_on, 'tax_invoice',
        jsonb_build_object('grand_total', 105000 + 47250 * (n % 3 = 0)::int), sha256(n::text::bytea),
        issued_on + time '18:00', 'paid', 105000 + 47250 * (n % 3 = 0)::int,
-       '{"name": "Benchmark Salon"}'
+       '{"name": "Benchmark Salon"}', 100000 + 45000 * (n % 3 = 0)::int, 5000 + 2250 * (n % 3 = 0)::int,
+       105000 + 47250 * (n % 3 = 0)::int
   FROM bench_invoices;
 
 INSERT INTO invoice_lines (tenant_id, invoice_id, position, kind, description, code, quantity, unit_price_paise,

@@ -107,13 +107,15 @@ SELECT fi.invoice_id, fi.tenant_id, i.second::int AS position, i.staff_id, i.ite
 
 INSERT INTO invoices (tenant_id, id, location_id, kind, status, appointment_id, client_id, customer_name,
                       place_of_supply, number, financial_year, sequence, issued_on, document_kind, totals,
-                      content_hash, finalized_at, payment_status, total_paise, supplier)
+                      content_hash, finalized_at, payment_status, total_paise, supplier, taxable_paise, tax_paise,
+                      lines_total_paise)
 SELECT fi.tenant_id, fi.invoice_id, fi.location_id, 'invoice', 'finalized', fi.appointment_id, fi.client_id,
        'Client', '29', 'FX/' || lpad(fi.seq::text, 10, '0'), 2026, fi.seq, fi.issued_on, 'tax_invoice',
        jsonb_build_object('grand_total', t.total), sha256(fi.invoice_id::text::bytea), fi.ends_at, 'paid',
-       t.total, '{"name": "Filler salon"}'
+       t.total, '{"name": "Filler salon"}', t.taxable, t.tax, t.total
   FROM filler_invoices fi
-  JOIN (SELECT invoice_id, sum(price * 118 / 100) AS total FROM filler_lines GROUP BY invoice_id) t
+  JOIN (SELECT invoice_id, sum(price * 118 / 100) AS total, sum(price) AS taxable, sum(2 * (price * 9 / 100)) AS tax
+          FROM filler_lines GROUP BY invoice_id) t
  USING (invoice_id);
 
 INSERT INTO invoice_lines (tenant_id, invoice_id, position, kind, description, code, quantity, unit_price_paise,

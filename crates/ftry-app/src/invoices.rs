@@ -1283,11 +1283,13 @@ async fn verify_in(tx: &mut sqlx::PgConnection) -> Result<LedgerReport, AppError
             });
         }
     }
+    // The figures the reports read from the document must be its lines' sums.
+    let wrong = invoices::first_with_wrong_figures(tx).await?;
     Ok(LedgerReport {
-        ok: true,
+        ok: wrong.is_none(),
         series_checked: all_series.len(),
         documents_checked,
-        broken: None,
+        broken: wrong,
     })
 }
 
@@ -1385,6 +1387,14 @@ async fn finalize_in(
             },
             totals,
             total_paise: figures.totals.grand_total.0,
+            taxable_paise: figures.totals.taxable_value.0,
+            tax_paise: figures
+                .totals
+                .cgst
+                .0
+                .saturating_add(figures.totals.sgst.0)
+                .saturating_add(figures.totals.igst.0),
+            lines_total_paise: figures.totals.lines_total.0,
             content_hash: &hash,
             previous_hash: previous.as_deref(),
             finalized_by: Some(principal.user_id),

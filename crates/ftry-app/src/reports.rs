@@ -181,8 +181,14 @@ impl App {
              COALESCE(sum({SIGN} * l.total_paise), 0)::bigint AS total_paise"
         );
         let sql = match group {
+            // From the documents alone: their stored figures are their lines' sums.
             RevenueGroup::Day => format!(
-                "SELECT i.issued_on::text AS key, to_char(i.issued_on, 'DD Mon YYYY') AS label, {figures} {lines}
+                "SELECT i.issued_on::text AS key, to_char(i.issued_on, 'DD Mon YYYY') AS label,
+                        count(*) AS documents, COALESCE(sum({SIGN} * i.taxable_paise), 0)::bigint AS taxable_paise,
+                        COALESCE(sum({SIGN} * i.tax_paise), 0)::bigint AS tax_paise,
+                        COALESCE(sum({SIGN} * i.lines_total_paise), 0)::bigint AS total_paise
+                   FROM invoices i
+                  WHERE {FINALIZED_IN_PERIOD}
                  GROUP BY i.issued_on ORDER BY i.issued_on"
             ),
             RevenueGroup::Staff => format!(

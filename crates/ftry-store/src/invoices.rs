@@ -362,6 +362,11 @@ pub struct Finalization<'a> {
     pub document_kind: &'a str,
     pub totals: serde_json::Value,
     pub total_paise: i64,
+    /// The sums of the lines' taxable value, tax and total (stored on the
+    /// document for the reports that read documents, not lines).
+    pub taxable_paise: i64,
+    pub tax_paise: i64,
+    pub lines_total_paise: i64,
     pub content_hash: &'a [u8],
     pub previous_hash: Option<&'a [u8]>,
     pub finalized_by: Option<Uuid>,
@@ -399,7 +404,8 @@ pub async fn finalize(
     sqlx::query(
         "UPDATE invoices SET status = 'finalized', number = $2, financial_year = $3, sequence = $4, issued_on = $5,
                 document_kind = $6, totals = $7, total_paise = $8, content_hash = $9, previous_hash = $10,
-                finalized_at = now(), finalized_by = $11, supplier = $12
+                finalized_at = now(), finalized_by = $11, supplier = $12, taxable_paise = $13, tax_paise = $14,
+                lines_total_paise = $15
           WHERE id = $1",
     )
     .bind(id)
@@ -414,6 +420,9 @@ pub async fn finalize(
     .bind(f.previous_hash)
     .bind(f.finalized_by)
     .bind(&f.supplier)
+    .bind(f.taxable_paise)
+    .bind(f.tax_paise)
+    .bind(f.lines_total_paise)
     .execute(conn)
     .await?;
     Ok(())
@@ -553,6 +562,24 @@ pub async fn series_lines(
         lines.entry(row.invoice_id).or_default().push(row.line);
     }
     Ok(lines)
+}
+
+/// The first finalized document whose stored figures (taxable value, tax,
+/// lines' total) differ from the sums of its lines, if any.
+pub async fn first_with_wrong_figures(conn: &mut PgConnection) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT i.number FROM invoices i
+           LEFT JOIN (SELECT tenant_id, invoice_id, sum(taxable_paise) AS taxable,
+                             sum(cgst_paise + sgst_paise + igst_paise) AS tax, sum(total_paise) AS total
+                        FROM invoice_lines GROUP BY tenant_id, invoice_id) l
+             ON l.tenant_id = i.tenant_id AND l.invoice_id = i.id
+          WHERE i.status = 'finalized'
+            AND (i.taxable_paise, i.tax_paise, i.lines_total_paise)
+                IS DISTINCT FROM (COALESCE(l.taxable, 0), COALESCE(l.tax, 0), COALESCE(l.total, 0))
+          ORDER BY i.finalized_at, i.number LIMIT 1",
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// The series that have documents: (location, kind, financial year).

@@ -1573,6 +1573,58 @@ async fn the_ledger_verifies_and_names_the_first_document_whose_figures_were_cha
     app.stop().await;
 }
 
+#[tokio::test]
+async fn the_ledger_names_a_document_whose_stored_figures_are_not_its_lines_sums() {
+    let app = TestApp::fresh().await;
+    let salon = registered_salon(&app, "Figures Salon").await;
+    let mut invoices = Vec::new();
+    for price in [10000, 20000] {
+        invoices.push(quick_invoice(&app, salon.token(), salon.location, price).await);
+    }
+    let verify = || async { body(get(&app, salon.token(), "/api/v1/ledger/verify").await, 200).await };
+    assert_eq!(
+        verify().await,
+        json!({"ok": true, "series_checked": 1, "documents_checked": 2, "broken": null})
+    );
+
+    // The revenue report reads these figures; the chain covers the lines, so
+    // the check compares the two.
+    let target: Uuid = id_of(&invoices[1]).parse().unwrap();
+    let mut owner = PgConnection::connect(&app.db.as_ref().unwrap().owner_url())
+        .await
+        .unwrap();
+    let mut tx = owner.begin().await.unwrap();
+    sqlx::query("SELECT set_config('ftry.tenant_id', $1, true)")
+        .bind(salon.tenant.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE invoices DISABLE TRIGGER invoices_finalized_is_immutable")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let changed =
+        sqlx::query("UPDATE invoices SET lines_total_paise = lines_total_paise + 100 WHERE id = $1")
+            .bind(target)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    assert_eq!(changed.rows_affected(), 1);
+    sqlx::query("ALTER TABLE invoices ENABLE TRIGGER invoices_finalized_is_immutable")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    owner.close().await.unwrap();
+
+    assert_eq!(
+        verify().await,
+        json!({"ok": false, "series_checked": 1, "documents_checked": 2,
+               "broken": invoice_number("L1", 2)})
+    );
+    app.stop().await;
+}
+
 // ---------------------------------------------------------------------------
 // 8. Bad input: a precise 4xx and nothing half-written.
 
