@@ -498,15 +498,6 @@ impl App {
             },
         )
         .await?;
-        crate::booking::insert_items(
-            &mut tx,
-            principal.tenant_id,
-            id,
-            request.location_id,
-            &items,
-            true,
-        )
-        .await?;
         appointments::record_event(
             &mut tx,
             principal.tenant_id,
@@ -536,6 +527,18 @@ impl App {
             Event::new(principal.actor(), "appointment.booked", "appointment", id).after(
                 serde_json::json!({ "starts_at": slot.start, "items": slot.items.len(), "source": source }),
             ),
+        )
+        .await?;
+        // The items last: writing them takes the staff members' (and
+        // resources') turn, held to the commit, so everything else is
+        // written before it.
+        crate::booking::insert_items(
+            &mut tx,
+            principal.tenant_id,
+            id,
+            request.location_id,
+            &items,
+            true,
         )
         .await?;
         let appointment = appointments::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;

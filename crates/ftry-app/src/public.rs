@@ -301,7 +301,6 @@ impl App {
             },
         )
         .await?;
-        crate::booking::insert_items(&mut tx, tenant.id, id, request.location_id, &new_items, false).await?;
         appointments::record_event(
             &mut tx,
             tenant.id,
@@ -331,6 +330,8 @@ impl App {
                 .after(serde_json::json!({ "starts_at": slot.start, "items": slot.items.len() })),
         )
         .await?;
+        // The items last: see `insert_items` (the staff member's turn is held to the commit).
+        crate::booking::insert_items(&mut tx, tenant.id, id, request.location_id, &new_items, false).await?;
         let booking = public_view(&mut tx, id).await?;
         let stored = serde_json::json!({ "booking": booking, "appointment_id": id });
         if let Some(key) = idempotency_key {
