@@ -17,7 +17,20 @@ use crate::{App, Principal};
 #[serde(deny_unknown_fields)]
 pub struct TenantUpdateRequest {
     pub name: Option<String>,
+    /// `regular` (GST charged where the branch has a GSTIN), `composition`
+    /// (bills of supply, no GST collected) or `unregistered`. Applies to
+    /// documents finalized from now on.
+    pub gst_registration: Option<String>,
+    /// Whether the prices of services and products include GST.
+    pub prices_include_tax: Option<bool>,
+    /// Whether invoice totals are rounded to the rupee.
+    pub round_off: Option<bool>,
+    /// Whether a sale may take stock below zero.
+    pub allow_negative_stock: Option<bool>,
 }
+
+/// The registrations a business may have under GST.
+pub const GST_REGISTRATIONS: [&str; 3] = ["regular", "composition", "unregistered"];
 
 impl App {
     pub async fn tenant(&self, principal: &Principal) -> Result<Tenant, AppError> {
@@ -39,24 +52,65 @@ impl App {
         principal.require(Permission::TenantUpdate)?;
         let mut v = Validator::default();
         let name = request.name.as_deref().and_then(|n| v.text("name", n, 200));
+        if let Some(registration) = request.gst_registration.as_deref() {
+            if !GST_REGISTRATIONS.contains(&registration) {
+                v.push("gst_registration", "must be regular, composition or unregistered");
+            }
+        }
         v.finish()?;
         let mut tx = self.pools.begin(principal.tenant_id).await?;
         let before = tenants::get(&mut tx, principal.tenant_id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if let Some(name) = &name {
-            tenants::rename(&mut tx, principal.tenant_id, name).await?;
-        }
+        tenants::change_settings(
+            &mut tx,
+            principal.tenant_id,
+            &tenants::SettingsChange {
+                name: name.as_deref(),
+                gst_registration: request.gst_registration.as_deref(),
+                prices_include_tax: request.prices_include_tax,
+                round_off: request.round_off,
+                allow_negative_stock: request.allow_negative_stock,
+            },
+        )
+        .await?;
         let after = tenants::get(&mut tx, principal.tenant_id)
             .await?
             .ok_or(AppError::NotFound)?;
+        // The log keeps the settings the request named, as they were and are.
+        let named = |t: &Tenant| {
+            let mut fields = serde_json::Map::new();
+            let mut put = |asked: bool, key: &str, value: serde_json::Value| {
+                if asked {
+                    fields.insert(key.into(), value);
+                }
+            };
+            put(request.name.is_some(), "name", t.name.clone().into());
+            put(
+                request.gst_registration.is_some(),
+                "gst_registration",
+                t.gst_registration.clone().into(),
+            );
+            put(
+                request.prices_include_tax.is_some(),
+                "prices_include_tax",
+                t.prices_include_tax.into(),
+            );
+            put(request.round_off.is_some(), "round_off", t.round_off.into());
+            put(
+                request.allow_negative_stock.is_some(),
+                "allow_negative_stock",
+                t.allow_negative_stock.into(),
+            );
+            serde_json::Value::Object(fields)
+        };
         audit::record(
             &mut tx,
             principal.tenant_id,
             origin,
             Event::new(principal.actor(), "tenant.updated", "tenant", principal.tenant_id)
-                .before(serde_json::json!({ "name": before.name }))
-                .after(serde_json::json!({ "name": after.name })),
+                .before(named(&before))
+                .after(named(&after)),
         )
         .await?;
         tx.commit().await?;

@@ -14,7 +14,25 @@ pub struct Tenant {
     pub status_reason: Option<String>,
     pub max_users: i32,
     pub max_locations: i32,
+    /// How the business charges GST: `regular`, `composition` or `unregistered`.
+    pub gst_registration: String,
+    /// Whether prices are shown to clients with GST in them.
+    pub prices_include_tax: bool,
+    /// Whether an invoice's grand total is rounded to the rupee.
+    pub round_off: bool,
+    /// Whether a sale may take a product's stock below zero.
+    pub allow_negative_stock: bool,
     pub created_at: DateTime<Utc>,
+}
+
+/// Changes to a business's settings; `None` leaves a setting as it is.
+#[derive(Debug, Default)]
+pub struct SettingsChange<'a> {
+    pub name: Option<&'a str>,
+    pub gst_registration: Option<&'a str>,
+    pub prices_include_tax: Option<bool>,
+    pub round_off: Option<bool>,
+    pub allow_negative_stock: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -38,7 +56,9 @@ pub struct NewLocation<'a> {
     pub timezone: &'a str,
 }
 
-const TENANT_COLUMNS: &str = "id, slug, name, status, status_reason, max_users, max_locations, created_at";
+const TENANT_COLUMNS: &str =
+    "id, slug, name, status, status_reason, max_users, max_locations, gst_registration,
+     prices_include_tax, round_off, allow_negative_stock, created_at";
 const LOCATION_COLUMNS: &str = "id, name, address, state_code, gstin, timezone, currency, created_at";
 
 /// Insert a tenant; the transaction's tenant context must be `id`.
@@ -70,12 +90,25 @@ pub async fn find_by_slug(conn: &mut PgConnection, slug: &str) -> Result<Option<
         .await
 }
 
-pub async fn rename(conn: &mut PgConnection, id: Uuid, name: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE tenants SET name = $2 WHERE id = $1")
-        .bind(id)
-        .bind(name)
-        .execute(conn)
-        .await?;
+pub async fn change_settings(
+    conn: &mut PgConnection,
+    id: Uuid,
+    change: &SettingsChange<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tenants SET name = COALESCE($2, name), gst_registration = COALESCE($3, gst_registration),
+                prices_include_tax = COALESCE($4, prices_include_tax), round_off = COALESCE($5, round_off),
+                allow_negative_stock = COALESCE($6, allow_negative_stock)
+          WHERE id = $1",
+    )
+    .bind(id)
+    .bind(change.name)
+    .bind(change.gst_registration)
+    .bind(change.prices_include_tax)
+    .bind(change.round_off)
+    .bind(change.allow_negative_stock)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -77,16 +77,11 @@ async fn registered_salon(app: &TestApp, name: &str) -> Salon {
     salon
 }
 
-/// Change one of the business's billing settings as the superuser.
-async fn tenant_setting(app: &TestApp, salon: &Salon, column: &str, value: bool) {
-    let mut db = admin(app).await;
-    sqlx::query(&format!("UPDATE tenants SET {column} = $2 WHERE id = $1"))
-        .bind(salon.tenant)
-        .bind(value)
-        .execute(&mut db)
-        .await
-        .unwrap();
-    db.close().await.unwrap();
+/// Change one of the business's billing settings through the API.
+async fn tenant_setting(app: &TestApp, salon: &Salon, setting: &str, value: bool) {
+    let mut change = serde_json::Map::new();
+    change.insert(setting.into(), value.into());
+    support::tenant_settings(app, salon.token(), Value::Object(change)).await;
 }
 
 /// A second branch of the business, in the same state, added as the superuser.
@@ -696,6 +691,93 @@ async fn an_appointment_checks_out_as_a_tax_invoice_with_product_custom_line_dis
         ]
     );
     db.close().await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_business_sets_how_it_charges_gst_and_the_next_documents_follow_while_issued_ones_stay() {
+    let app = TestApp::fresh().await;
+    let salon = registered_salon(&app, "Settings Salon").await;
+    let before = quick_invoice(&app, salon.token(), salon.location, 10000).await;
+    assert_eq!(totals(&before), (9524, 238, 238, 0, 10000, 0, 0, 10000));
+
+    let change = |changes: Value| {
+        let token = salon.token().to_owned();
+        let app = &app;
+        async move { send(app, &token, Method::PATCH, "/api/v1/tenant", Some(&changes)).await }
+    };
+    invalid(
+        change(json!({"gst_registration": "exempt"})).await,
+        "gst_registration",
+    )
+    .await;
+    invalid(change(json!({"name": " "})).await, "name").await;
+    let tenant = body(get(&app, salon.token(), "/api/v1/tenant").await, 200).await;
+    assert_eq!(
+        (
+            &tenant["gst_registration"],
+            &tenant["prices_include_tax"],
+            &tenant["round_off"]
+        ),
+        (&json!("regular"), &json!(true), &json!(true)),
+        "refused changes change nothing"
+    );
+
+    // A composition dealer issues bills of supply and collects no GST.
+    support::tenant_settings(&app, salon.token(), json!({"gst_registration": "composition"})).await;
+    let bill = quick_invoice(&app, salon.token(), salon.location, 10000).await;
+    assert_eq!(bill["document_kind"], "bill_of_supply");
+    assert_eq!(totals(&bill), (10000, 0, 0, 0, 10000, 0, 0, 10000));
+
+    // Registered again, with prices before tax: ₹100 + 2.5% + 2.5%.
+    support::tenant_settings(
+        &app,
+        salon.token(),
+        json!({"gst_registration": "regular", "prices_include_tax": false}),
+    )
+    .await;
+    let after = quick_invoice(&app, salon.token(), salon.location, 10000).await;
+    assert_eq!(after["document_kind"], "tax_invoice");
+    assert_eq!(totals(&after), (10000, 250, 250, 0, 10500, 0, 0, 10500));
+
+    // What was issued keeps its figures.
+    let first = body(
+        get(
+            &app,
+            salon.token(),
+            &format!("/api/v1/invoices/{}", id_of(&before)),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(totals(&first), totals(&before));
+
+    // The audit log keeps what each change named, before and after.
+    let log = body(
+        get(&app, salon.token(), "/api/v1/audit-events?action=tenant.updated").await,
+        200,
+    )
+    .await;
+    let changes: Vec<(&Value, &Value)> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (&e["before"], &e["after"]))
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            (
+                &json!({"gst_registration": "composition", "prices_include_tax": true}),
+                &json!({"gst_registration": "regular", "prices_include_tax": false})
+            ),
+            (
+                &json!({"gst_registration": "regular"}),
+                &json!({"gst_registration": "composition"})
+            ),
+        ]
+    );
     app.stop().await;
 }
 

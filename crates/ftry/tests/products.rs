@@ -39,13 +39,12 @@ async fn stock_rows(app: &TestApp) -> Vec<String> {
 }
 
 async fn allow_negative_stock(app: &TestApp, business: &Business, allowed: bool) {
-    let mut conn = app.db.as_ref().unwrap().admin().await;
-    sqlx::query("UPDATE tenants SET allow_negative_stock = $2 WHERE id = $1::uuid")
-        .bind(&business.tenant_id)
-        .bind(allowed)
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    support::tenant_settings(
+        app,
+        &business.access_token,
+        json!({"allow_negative_stock": allowed}),
+    )
+    .await;
 }
 
 fn shampoo() -> Value {

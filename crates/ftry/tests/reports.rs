@@ -80,16 +80,12 @@ struct Products {
     lipstick: Uuid,
 }
 
-/// Make the salon bill GST: prices before tax and a GSTIN on the branch
-/// (there is no API for these two settings); add two products, 20 of each
-/// in stock.
+/// Make the salon bill GST: prices before tax (the business's setting) and a
+/// GSTIN on the branch (set as the superuser: a branch's GSTIN has no API
+/// yet); add two products, 20 of each in stock.
 async fn billing(app: &TestApp, salon: &Salon) -> Products {
+    support::tenant_settings(app, salon.token(), json!({"prices_include_tax": false})).await;
     let mut db = admin(app).await;
-    sqlx::query("UPDATE tenants SET prices_include_tax = false WHERE id = $1")
-        .bind(salon.tenant)
-        .execute(&mut db)
-        .await
-        .unwrap();
     sqlx::query("UPDATE locations SET gstin = $2 WHERE id = $1")
         .bind(salon.location)
         .bind(SUPPLIER_GSTIN)

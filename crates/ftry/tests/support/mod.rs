@@ -249,6 +249,27 @@ pub async fn expect(response: reqwest::Response, status: u16) -> serde_json::Val
     }
 }
 
+/// Change the business's settings through `PATCH /api/v1/tenant` (as someone
+/// allowed to) and check the answer holds each of them.
+pub async fn tenant_settings(app: &TestApp, token: &str, changes: serde_json::Value) -> serde_json::Value {
+    let answer = expect(
+        send(
+            app,
+            token,
+            reqwest::Method::PATCH,
+            "/api/v1/tenant",
+            Some(&changes),
+        )
+        .await,
+        200,
+    )
+    .await;
+    for (setting, value) in changes.as_object().unwrap() {
+        assert_eq!(&answer[setting], value, "{setting} in {answer}");
+    }
+    answer
+}
+
 /// A 422 `validation_failed` naming exactly one field, with a message.
 pub async fn invalid(response: reqwest::Response, field: &str) -> serde_json::Value {
     let body = problem(response, 422, "validation_failed").await;
