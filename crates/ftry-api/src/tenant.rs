@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use ftry_app::signup::NewLocationRequest;
-use ftry_app::tenant::TenantUpdateRequest;
+use ftry_app::tenant::{LocationUpdateRequest, TenantUpdateRequest};
 use ftry_store::tenants::{Location, Tenant};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -18,7 +18,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_tenant, update_tenant))
         .routes(routes!(list_locations, add_location))
-        .routes(routes!(get_location))
+        .routes(routes!(get_location, update_location))
 }
 
 /// The business: name, slug, status and plan limits.
@@ -69,6 +69,27 @@ async fn add_location(
     Ok((
         StatusCode::CREATED,
         Json(state.app.add_location(&principal, &request, &origin).await?),
+    ))
+}
+
+/// Change a branch's name, address or GSTIN (its state stays).
+#[utoipa::path(patch, path = "/api/v1/locations/{location_id}", tag = "tenant", params(("location_id" = Uuid, Path)),
+    request_body = LocationUpdateRequest,
+    responses((status = 200, description = "The branch"), (status = 404, body = ProblemDoc),
+              (status = 422, body = ProblemDoc)),
+    security(("bearer" = ["locations:manage"])))]
+async fn update_location(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    RequestOrigin(origin): RequestOrigin,
+    Path(location_id): Path<Uuid>,
+    Json(request): Json<LocationUpdateRequest>,
+) -> Result<Json<Location>, ApiError> {
+    Ok(Json(
+        state
+            .app
+            .update_location(&principal, location_id, &request, &origin)
+            .await?,
     ))
 }
 

@@ -29,6 +29,18 @@ pub struct TenantUpdateRequest {
     pub allow_negative_stock: Option<bool>,
 }
 
+/// Changes to a branch: its name, address and GSTIN (`null` removes the
+/// GSTIN). Its state and time zone stay: documents and bookings depend on them.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocationUpdateRequest {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    #[serde(default, deserialize_with = "crate::invoices::present")]
+    #[schema(value_type = Option<String>)]
+    pub gstin: Option<Option<String>>,
+}
+
 /// The registrations a business may have under GST.
 pub const GST_REGISTRATIONS: [&str; 3] = ["regular", "composition", "unregistered"];
 
@@ -133,6 +145,68 @@ impl App {
             .ok_or(AppError::NotFound)?;
         tx.commit().await?;
         Ok(location)
+    }
+
+    /// Change a branch's name, address or GSTIN (documents already issued
+    /// keep the supplier details they were issued with).
+    pub async fn update_location(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        request: &LocationUpdateRequest,
+        origin: &Origin,
+    ) -> Result<Location, AppError> {
+        principal.require(Permission::LocationsManage)?;
+        let mut v = Validator::default();
+        let name = request.name.as_deref().and_then(|n| v.text("name", n, 200));
+        let address = request
+            .address
+            .as_deref()
+            .and_then(|a| v.optional_text("address", Some(a), 500));
+        let gstin = match &request.gstin {
+            Some(Some(text)) if !text.trim().is_empty() => v
+                .check("gstin", ftry_domain::gstin::Gstin::parse(text.trim()))
+                .map(Some),
+            Some(_) => Some(None),
+            None => None,
+        };
+        v.finish()?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
+        let before = tenants::get_location(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if let Some(Some(gstin)) = &gstin {
+            if gstin.state_code() != before.state_code {
+                return Err(AppError::invalid(
+                    "gstin",
+                    format!(
+                        "is registered in state {}, not the branch's state {}",
+                        gstin.state_code(),
+                        before.state_code
+                    ),
+                ));
+            }
+        }
+        let after = tenants::update_location(
+            &mut tx,
+            id,
+            name.as_deref(),
+            address.as_deref(),
+            gstin.as_ref().map(|g| g.as_ref().map(|g| g.as_str())),
+        )
+        .await?
+        .ok_or(AppError::NotFound)?;
+        audit::record(
+            &mut tx,
+            principal.tenant_id,
+            origin,
+            Event::new(principal.actor(), "location.updated", "location", id)
+                .before(&before)
+                .after(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
     }
 
     /// Add a branch, within the plan's limit.

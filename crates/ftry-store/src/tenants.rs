@@ -165,6 +165,29 @@ pub async fn insert_location(
     .await
 }
 
+/// Change a branch's name, address or GSTIN (`Some(None)` removes the GSTIN);
+/// `None` leaves each as it is.
+pub async fn update_location(
+    conn: &mut PgConnection,
+    id: Uuid,
+    name: Option<&str>,
+    address: Option<&str>,
+    gstin: Option<Option<&str>>,
+) -> Result<Option<Location>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE locations SET name = COALESCE($2, name), address = COALESCE($3, address),
+                gstin = CASE WHEN $4 THEN $5 ELSE gstin END
+          WHERE id = $1 RETURNING {LOCATION_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(name)
+    .bind(address)
+    .bind(gstin.is_some())
+    .bind(gstin.flatten())
+    .fetch_optional(conn)
+    .await
+}
+
 pub async fn list_locations(conn: &mut PgConnection) -> Result<Vec<Location>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {LOCATION_COLUMNS} FROM locations ORDER BY created_at, id"

@@ -59,21 +59,26 @@ async fn salon_with(app: &TestApp, name: &str) -> Salon {
 }
 
 /// The branch becomes GST-registered: it issues tax invoices.
-async fn give_gstin(app: &TestApp, location: Uuid) {
-    let mut db = admin(app).await;
-    sqlx::query("UPDATE locations SET gstin = $2 WHERE id = $1")
-        .bind(location)
-        .bind(SUPPLIER_GSTIN)
-        .execute(&mut db)
-        .await
-        .unwrap();
-    db.close().await.unwrap();
+async fn give_gstin(app: &TestApp, salon: &Salon) {
+    let branch = body(
+        send(
+            app,
+            salon.token(),
+            Method::PATCH,
+            &format!("/api/v1/locations/{}", salon.location),
+            Some(&json!({"gstin": SUPPLIER_GSTIN})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(branch["gstin"], SUPPLIER_GSTIN);
 }
 
 /// A registered salon: the fixture with a GSTIN on its branch.
 async fn registered_salon(app: &TestApp, name: &str) -> Salon {
     let salon = salon_with(app, name).await;
-    give_gstin(app, salon.location).await;
+    give_gstin(app, &salon).await;
     salon
 }
 
@@ -722,6 +727,61 @@ async fn the_business_sets_how_it_charges_gst_and_the_next_documents_follow_whil
         (&json!("regular"), &json!(true), &json!(true)),
         "refused changes change nothing"
     );
+
+    // A branch's GSTIN: its state must be the branch's; removing it means
+    // bills of supply from that branch.
+    let branch = format!("/api/v1/locations/{}", salon.location);
+    let tamil_nadu = "33AAACH7409R1Z8";
+    invalid(
+        send(
+            &app,
+            salon.token(),
+            Method::PATCH,
+            &branch,
+            Some(&json!({"gstin": tamil_nadu})),
+        )
+        .await,
+        "gstin",
+    )
+    .await;
+    invalid(
+        send(
+            &app,
+            salon.token(),
+            Method::PATCH,
+            &branch,
+            Some(&json!({"gstin": "27ABC"})),
+        )
+        .await,
+        "gstin",
+    )
+    .await;
+    let other = salon_with(&app, "Other Salon").await;
+    let foreign = send(
+        &app,
+        other.token(),
+        Method::PATCH,
+        &branch,
+        Some(&json!({"name": "Mine"})),
+    )
+    .await;
+    assert_eq!(foreign.status(), 404, "another business's branch is not found");
+    let unregistered = body(
+        send(
+            &app,
+            salon.token(),
+            Method::PATCH,
+            &branch,
+            Some(&json!({"gstin": null})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(unregistered["gstin"], Value::Null);
+    let bill = quick_invoice(&app, salon.token(), salon.location, 10000).await;
+    assert_eq!(bill["document_kind"], "bill_of_supply");
+    give_gstin(&app, &salon).await;
 
     // A composition dealer issues bills of supply and collects no GST.
     support::tenant_settings(&app, salon.token(), json!({"gst_registration": "composition"})).await;

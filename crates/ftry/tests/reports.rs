@@ -80,19 +80,22 @@ struct Products {
     lipstick: Uuid,
 }
 
-/// Make the salon bill GST: prices before tax (the business's setting) and a
-/// GSTIN on the branch (set as the superuser: a branch's GSTIN has no API
-/// yet); add two products, 20 of each in stock.
+/// Make the salon bill GST: prices before tax and a GSTIN on the branch;
+/// add two products, 20 of each in stock.
 async fn billing(app: &TestApp, salon: &Salon) -> Products {
     support::tenant_settings(app, salon.token(), json!({"prices_include_tax": false})).await;
-    let mut db = admin(app).await;
-    sqlx::query("UPDATE locations SET gstin = $2 WHERE id = $1")
-        .bind(salon.location)
-        .bind(SUPPLIER_GSTIN)
-        .execute(&mut db)
-        .await
-        .unwrap();
-    db.close().await.unwrap();
+    expect(
+        send(
+            app,
+            salon.token(),
+            Method::PATCH,
+            &format!("/api/v1/locations/{}", salon.location),
+            Some(&json!({"gstin": SUPPLIER_GSTIN})),
+        )
+        .await,
+        200,
+    )
+    .await;
     let shampoo = product(app, salon, "HC-SH300", "Repair Shampoo 300 ml", "3305", 115000).await;
     let lipstick = product(app, salon, "MU-LIP01", "Matte Lipstick", "3304", 59900).await;
     Products { shampoo, lipstick }
