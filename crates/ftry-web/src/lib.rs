@@ -9,6 +9,7 @@ mod account;
 mod appointment;
 mod assets;
 mod booking;
+mod business;
 mod calendar;
 mod checkout;
 mod clients;
@@ -53,6 +54,9 @@ pub fn routes() -> Router<AppState> {
         .route("/app/invoices", post(checkout::walk_in))
         .route("/app/invoices/{id}", get(checkout::show))
         .route("/app/invoices/{id}/{action}", post(checkout::action))
+        .route("/app/business", get(business::show).post(business::save_settings))
+        .route("/app/business/branches", post(business::add_branch))
+        .route("/app/business/branches/{id}", post(business::save_branch))
         .route("/app/branch", get(setup::branch))
         .route("/app/branch/hours", post(setup::set_hours))
         .route("/app/branch/closures", post(setup::add_closure))

@@ -50,6 +50,7 @@ impl Chrome {
         Self {
             revenue: principal.can(Permission::ReportsRevenue),
             setup: [
+                Permission::TenantUpdate,
                 Permission::LocationsManage,
                 Permission::ServicesManage,
                 Permission::StaffManage,

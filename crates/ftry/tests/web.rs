@@ -3079,3 +3079,173 @@ async fn the_branch_page_sets_how_clients_book_and_cancel_online() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_owner_sets_how_the_business_charges_gst_and_adds_and_changes_a_branch() {
+    let app = TestApp::fresh().await;
+    let owner = signed_up(&app, "chandan-business").await;
+    let business = html(page(&app, &owner, "/app/business").await, 200).await;
+    assert!(business.contains("<h1>Business and billing</h1>"), "{business}");
+    assert!(business.contains("name=\"gst_registration\" value=\"regular\" checked"));
+    assert!(business.contains("name=\"prices_include_tax\" value=\"yes\" checked"));
+    assert!(business.contains("<a href=\"/app/business\">Business and billing</a>"));
+    let settings = || {
+        support::count(
+            &app,
+            "SELECT ((gst_registration = 'composition')::int * 100 + (prices_include_tax)::int * 10
+                    + (round_off)::int)::bigint FROM tenants",
+            &[],
+        )
+    };
+    assert_eq!(settings().await, 11);
+
+    // Prices before tax; everything else as it was (an unticked box is "no").
+    let saved = send_form(
+        &app,
+        &owner,
+        "/app/business",
+        &[
+            ("business_name", "Chandan Beauty Lounge"),
+            ("gst_registration", "regular"),
+            ("round_off", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status(), 303);
+    assert_eq!(saved.headers()[LOCATION], "/app/business?saved=settings");
+    assert_eq!(settings().await, 1);
+    let after = html(page(&app, &owner, "/app/business?saved=settings").await, 200).await;
+    assert!(after.contains("Saved: invoices finalized from now on follow these settings."));
+    assert!(
+        after.contains("name=\"prices_include_tax\" value=\"yes\">"),
+        "{after}"
+    );
+    // Only what changed is sent, so the audit log names just that.
+    let changes: (String, String) = {
+        let mut db = support::admin(&app).await;
+        sqlx::query_as("SELECT before::text, after::text FROM audit_events WHERE action = 'tenant.updated'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        changes,
+        (
+            r#"{"prices_include_tax": true}"#.to_owned(),
+            r#"{"prices_include_tax": false}"#.to_owned()
+        )
+    );
+
+    // A refusal is shown next to its field and what was typed is kept.
+    let refused = html(
+        send_form(
+            &app,
+            &owner,
+            "/app/business",
+            &[("business_name", " "), ("gst_registration", "composition")],
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(refused.contains("id=\"business_name-error\">"), "{refused}");
+    assert!(refused.contains("name=\"gst_registration\" value=\"composition\" checked"));
+    assert_eq!(settings().await, 1, "nothing saved");
+
+    // A second branch: its GSTIN must be of its state.
+    let branches = || support::count(&app, "SELECT count(*) FROM locations", &[]);
+    let wrong_state = html(
+        send_form(
+            &app,
+            &owner,
+            "/app/business/branches",
+            &[
+                ("branch_name", "Koregaon Park"),
+                ("address", "Lane 6, Koregaon Park, Pune"),
+                ("state_code", "29"),
+                ("gstin", GSTIN),
+            ],
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(wrong_state.contains("id=\"gstin-error\">"), "{wrong_state}");
+    assert!(wrong_state.contains("value=\"Lane 6, Koregaon Park, Pune\""));
+    assert!(wrong_state.contains("<option value=\"29\" selected>"));
+    assert_eq!(branches().await, 1);
+    let added = send_form(
+        &app,
+        &owner,
+        "/app/business/branches",
+        &[
+            ("branch_name", "Koregaon Park"),
+            ("address", "Lane 6, Koregaon Park, Pune"),
+            ("state_code", "27"),
+            ("gstin", ""),
+        ],
+    )
+    .await;
+    assert_eq!(added.status(), 303);
+    let new_branch: String = {
+        let mut db = support::admin(&app).await;
+        sqlx::query_scalar("SELECT id::text FROM locations WHERE name = 'Koregaon Park'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    };
+    // Straight to its hours: nothing can be booked there until they are saved.
+    assert_eq!(
+        added.headers()[LOCATION].to_str().unwrap(),
+        format!("/app/branch?location={new_branch}")
+    );
+    let hours = html(
+        page(&app, &owner, &format!("/app/branch?location={new_branch}")).await,
+        200,
+    )
+    .await;
+    assert!(hours.contains("nothing can be booked here until they are saved"));
+
+    // Its GSTIN, given later from the branch's "Change" form.
+    let listed = html(page(&app, &owner, "/app/business").await, 200).await;
+    assert!(listed.contains("None: bills of supply"), "{listed}");
+    let change = html(
+        page(&app, &owner, &format!("/app/business?branch={new_branch}")).await,
+        200,
+    )
+    .await;
+    assert!(change.contains("<h2>Change Koregaon Park</h2>"), "{change}");
+    let given = send_form(
+        &app,
+        &owner,
+        &format!("/app/business/branches/{new_branch}"),
+        &[
+            ("branch_name", "Koregaon Park"),
+            ("address", "Lane 6, Koregaon Park, Pune"),
+            ("gstin", "27AAACR5055K1Z8"),
+        ],
+    )
+    .await;
+    let refused = html(given, 422).await;
+    assert!(
+        refused.contains("id=\"gstin-error\">"),
+        "a wrong check character: {refused}"
+    );
+    let given = send_form(
+        &app,
+        &owner,
+        &format!("/app/business/branches/{new_branch}"),
+        &[
+            ("branch_name", "Koregaon Park"),
+            ("address", "Lane 6, Koregaon Park, Pune"),
+            ("gstin", GSTIN),
+        ],
+    )
+    .await;
+    assert_eq!(given.status(), 303);
+    assert_eq!(
+        support::count(&app, "SELECT count(*) FROM locations WHERE gstin = $1", &[GSTIN]).await,
+        2
+    );
+    app.stop().await;
+}
