@@ -105,7 +105,7 @@ pub struct CreditNoteRequest {
     pub restock: bool,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreditLine {
     pub position: i16,
@@ -127,6 +127,18 @@ pub struct InvoiceView {
     pub due_paise: i64,
     #[schema(value_type = Option<Object>)]
     pub preview: Option<tax::Invoice>,
+    /// A finalized invoice's credit notes, oldest first.
+    pub credit_notes: Vec<CreditNoteRef>,
+    /// What of a finalized invoice may still be credited: each line's
+    /// position and quantity not yet credited (lines all credited left out).
+    pub creditable: Vec<CreditLine>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreditNoteRef {
+    pub id: Uuid,
+    pub number: String,
+    pub total_paise: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -355,12 +367,43 @@ async fn view(
     let lines = invoices::lines(tx, invoice.id).await?;
     let payments = invoices::payments(tx, invoice.id).await?;
     let due_paise = invoice.total_paise - paid(&payments);
+    let (credit_notes, creditable) = if invoice.kind == "invoice" && invoice.status == "finalized" {
+        let notes = invoices::credit_notes_of(tx, invoice.id).await?;
+        let credited = invoices::credited_quantities(tx, invoice.id).await?;
+        let creditable = lines
+            .iter()
+            .filter_map(|l| {
+                let done = credited
+                    .iter()
+                    .find(|(p, _)| *p == l.position)
+                    .map_or(0, |(_, q)| *q);
+                let left = i32::try_from(i64::from(l.quantity) - done).unwrap_or(0);
+                (left > 0).then_some(CreditLine {
+                    position: l.position,
+                    quantity: left,
+                })
+            })
+            .collect();
+        let notes = notes
+            .into_iter()
+            .map(|(id, number, total_paise)| CreditNoteRef {
+                id,
+                number,
+                total_paise,
+            })
+            .collect();
+        (notes, creditable)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     Ok(InvoiceView {
         invoice,
         lines,
         payments,
         due_paise,
         preview,
+        credit_notes,
+        creditable,
     })
 }
 

@@ -515,6 +515,20 @@ pub async fn credited_quantities(
     .await
 }
 
+/// The credit notes issued against an invoice, oldest first.
+pub async fn credit_notes_of(
+    conn: &mut PgConnection,
+    original_id: Uuid,
+) -> Result<Vec<(Uuid, String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, number, total_paise FROM invoices
+          WHERE original_id = $1 AND status = 'finalized' ORDER BY finalized_at, number",
+    )
+    .bind(original_id)
+    .fetch_all(conn)
+    .await
+}
+
 /// Every finalized document of one series, in order, for ledger checks.
 pub async fn series_documents(
     conn: &mut PgConnection,

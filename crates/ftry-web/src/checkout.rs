@@ -2,7 +2,8 @@
 //! draft invoice; products, a discount and a tip are added; the invoice is
 //! finalized (its GST figures, number and place in the hash chain fixed) and
 //! paid in one or several parts; its PDF opens from the page; a credit note
-//! reverses it. Every step is the API's use case.
+//! reverses it, whole or some quantities of some lines (products may go back
+//! in stock). Every step is the API's use case.
 
 use askama::Template;
 use axum::extract::{OriginalUri, Path, State};
@@ -13,8 +14,8 @@ use ftry_api::access::RequestOrigin;
 use ftry_api::AppState;
 use ftry_app::catalog::ServiceFilter;
 use ftry_app::invoices::{
-    CreditNoteRequest, CustomerInput, DiscountInput, DraftRequest, DraftUpdate, InvoiceView, LineRequest,
-    PaymentRequest,
+    CreditLine, CreditNoteRequest, CustomerInput, DiscountInput, DraftRequest, DraftUpdate, InvoiceView,
+    LineRequest, PaymentRequest,
 };
 use ftry_app::products::ProductFilter;
 use ftry_app::{AppError, Principal};
@@ -36,6 +37,15 @@ struct LineRow {
     taxable: String,
     gst: String,
     total: String,
+}
+
+/// A line of a finalized invoice that can still be credited.
+struct CreditRow {
+    position: i16,
+    description: String,
+    left: i32,
+    /// The quantity the form offers: what is left, or what was typed.
+    typed: String,
 }
 
 struct PaymentRow {
@@ -80,6 +90,11 @@ struct InvoicePage {
     /// The invoice a credit note credits.
     original: String,
     can_refund: bool,
+    /// The invoice's credit notes: id, number, total.
+    credit_notes: Vec<(Uuid, String, String)>,
+    credit_lines: Vec<CreditRow>,
+    /// Whether a credited product may go back in stock.
+    restockable: bool,
     errors: FieldErrors,
     /// What was typed into the form that was refused.
     typed: InvoiceForm,
@@ -115,6 +130,32 @@ pub struct InvoiceForm {
     reference: String,
     #[serde(default)]
     reason: String,
+    /// A checkbox of the credit note form: put credited products back in stock.
+    restock: Option<String>,
+    /// The credit note form's `credit_<position>` quantities.
+    #[serde(flatten)]
+    more: std::collections::BTreeMap<String, String>,
+}
+
+impl InvoiceForm {
+    /// The quantities typed into the credit note form, by line position;
+    /// `Err` names the first that is not a whole number.
+    fn credit_quantities(&self) -> Result<Vec<(i16, i32)>, String> {
+        let mut chosen = Vec::new();
+        for (name, value) in &self.more {
+            let Some(position) = name.strip_prefix("credit_").and_then(|p| p.parse::<i16>().ok()) else {
+                continue;
+            };
+            let value = value.trim();
+            let quantity = if value.is_empty() {
+                0
+            } else {
+                value.parse::<i32>().map_err(|_| format!("credit_{position}"))?
+            };
+            chosen.push((position, quantity));
+        }
+        Ok(chosen)
+    }
 }
 
 pub const METHODS: [(&str, &str); 6] = [
@@ -336,6 +377,33 @@ async fn render(
             .unwrap_or_default(),
         original: invoice.original_id.map(|id| id.to_string()).unwrap_or_default(),
         can_refund: !draft && !credit_note && principal.can(Permission::InvoicesRefund),
+        credit_notes: view
+            .credit_notes
+            .iter()
+            .map(|n| (n.id, n.number.clone(), rupees(n.total_paise)))
+            .collect(),
+        credit_lines: view
+            .creditable
+            .iter()
+            .filter_map(|c| {
+                let line = view.lines.iter().find(|l| l.position == c.position)?;
+                Some(CreditRow {
+                    position: c.position,
+                    description: line.description.clone(),
+                    left: c.quantity,
+                    typed: typed
+                        .more
+                        .get(&format!("credit_{}", c.position))
+                        .cloned()
+                        .unwrap_or_else(|| c.quantity.to_string()),
+                })
+            })
+            .collect(),
+        restockable: view.creditable.iter().any(|c| {
+            view.lines
+                .iter()
+                .any(|l| l.position == c.position && l.kind == "product")
+        }),
         errors,
         typed,
     };
@@ -618,19 +686,58 @@ pub async fn action(
                 None
             }
         },
-        Asked::Credit => {
-            let request = CreditNoteRequest {
-                reason: form.reason.trim().to_owned(),
-                lines: None,
-                restock: false,
-            };
-            match state.app.credit_note(&principal, id, &request, &origin).await {
-                Ok(note) => {
-                    return Redirect::to(&format!("/app/invoices/{}", note.invoice.id)).into_response()
-                }
-                Err(e) => Some(Err(e)),
+        Asked::Credit => match form.credit_quantities() {
+            Err(field) => {
+                errors.push(
+                    "credit_lines",
+                    format!("Enter a whole number of each item to credit ({field})."),
+                );
+                None
             }
-        }
+            // A form without quantities (none were offered) credits what is left.
+            Ok(chosen) if !chosen.is_empty() && chosen.iter().all(|(_, q)| *q == 0) => {
+                errors.push("credit_lines", "Enter how many of at least one item to credit.");
+                None
+            }
+            Ok(chosen) => {
+                let asked: Vec<CreditLine> = chosen
+                    .iter()
+                    .filter(|(_, q)| *q != 0)
+                    .map(|(position, quantity)| CreditLine {
+                        position: *position,
+                        quantity: *quantity,
+                    })
+                    .collect();
+                let request = CreditNoteRequest {
+                    reason: form.reason.trim().to_owned(),
+                    lines: (!chosen.is_empty()).then(|| asked.clone()),
+                    restock: form.restock.is_some(),
+                };
+                match state.app.credit_note(&principal, id, &request, &origin).await {
+                    Ok(note) => {
+                        return Redirect::to(&format!("/app/invoices/{}", note.invoice.id)).into_response()
+                    }
+                    // A refused quantity is shown next to its line.
+                    Err(AppError::Validation(fields))
+                        if fields.iter().any(|f| f.field.starts_with("lines[")) =>
+                    {
+                        for f in &fields {
+                            let line = f
+                                .field
+                                .strip_prefix("lines[")
+                                .and_then(|rest| rest.split(']').next())
+                                .and_then(|i| i.parse::<usize>().ok())
+                                .and_then(|i| asked.get(i));
+                            let field =
+                                line.map_or("credit_lines".to_owned(), |l| format!("credit_{}", l.position));
+                            errors.push(field, crate::booking::sentence(&f.message));
+                        }
+                        None
+                    }
+                    Err(e) => Some(Err(e)),
+                }
+            }
+        },
     };
     let status = match done {
         Some(Ok(_)) => return Redirect::to(&back).into_response(),

@@ -1266,6 +1266,20 @@ async fn credit_notes_take_part_then_the_rest_of_an_invoice_in_their_own_series_
     assert_eq!(first["lines"][0]["original_position"], 1);
     assert_eq!(totals(&first), (42810, 1070, 1070, 0, 44950, 0, 0, 44950));
     assert_eq!(stock_of(&app, &salon, shampoo).await, 9, "restocked");
+    // The invoice names its credit note and what is left to credit.
+    let original = body(
+        get(&app, salon.token(), &format!("/api/v1/invoices/{id}")).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        original["credit_notes"],
+        json!([{"id": first["id"], "number": credit_note_number("L1", 1), "total_paise": 44950}])
+    );
+    assert_eq!(
+        original["creditable"],
+        json!([{"position": 0, "quantity": 1}, {"position": 1, "quantity": 1}])
+    );
 
     // More than is left of a line: refused, nothing written.
     let before = written(&app, salon.tenant).await;
@@ -1322,6 +1336,13 @@ async fn credit_notes_take_part_then_the_rest_of_an_invoice_in_their_own_series_
         "nothing_to_credit",
     )
     .await;
+    let original = body(
+        get(&app, salon.token(), &format!("/api/v1/invoices/{id}")).await,
+        200,
+    )
+    .await;
+    assert_eq!(original["creditable"], json!([]));
+    assert_eq!(original["credit_notes"].as_array().unwrap().len(), 2);
     support::problem(
         credit(
             &app,

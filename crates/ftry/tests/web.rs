@@ -1709,6 +1709,130 @@ async fn a_walk_in_sale_starts_from_the_day_and_takes_services_and_products() {
         support::count(&app, "SELECT count(*) FROM invoice_lines", &[]).await,
         2
     );
+
+    // Sold from stock, then one shampoo comes back: a credit note of that
+    // quantity only, the shampoo back on the shelf.
+    body(
+        post(
+            &app,
+            salon.token(),
+            &format!("/api/v1/locations/{location}/stock/movements"),
+            &json!({"product_id": shampoo, "kind": "purchase", "quantity": 5}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let shelf = [shampoo.as_str()];
+    let stock = || {
+        support::count(
+            &app,
+            "SELECT quantity::bigint FROM stock_levels WHERE product_id = $1::uuid",
+            &shelf,
+        )
+    };
+    assert_eq!(
+        send_form(&app, &owner, &format!("{path}/finalize"), &[])
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(stock().await, 3);
+    let issued = html(page(&app, &owner, &path).await, 200).await;
+    assert!(
+        issued.contains("id=\"credit_0\" name=\"credit_0\" min=\"0\" max=\"1\" step=\"1\" value=\"1\""),
+        "{issued}"
+    );
+    assert!(issued.contains("id=\"credit_1\" name=\"credit_1\" min=\"0\" max=\"2\" step=\"1\" value=\"2\""));
+    assert!(issued.contains("Put the credited products back in stock"));
+    let credit = format!("{path}/credit");
+    let none = html(
+        send_form(
+            &app,
+            &owner,
+            &credit,
+            &[("credit_0", "0"), ("credit_1", "0"), ("reason", "Returned")],
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(
+        none.contains("id=\"credit_lines-error\">Enter how many of at least one item to credit.</p>"),
+        "{none}"
+    );
+    let too_many = html(
+        send_form(
+            &app,
+            &owner,
+            &credit,
+            &[("credit_0", "0"), ("credit_1", "3"), ("reason", "Returned")],
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(
+        too_many.contains("id=\"credit_1-error\">Must be 1 to 2, what is left to credit.</p>"),
+        "{too_many}"
+    );
+    assert!(
+        too_many.contains("name=\"credit_1\" min=\"0\" max=\"2\" step=\"1\" value=\"3\""),
+        "what was typed is kept"
+    );
+    assert_eq!(
+        support::count(&app, "SELECT count(*) FROM invoices", &[]).await,
+        1
+    );
+    let credited = send_form(
+        &app,
+        &owner,
+        &credit,
+        &[
+            ("credit_0", "0"),
+            ("credit_1", "1"),
+            ("restock", "yes"),
+            ("reason", "Unopened, returned"),
+        ],
+    )
+    .await;
+    assert_eq!(credited.status(), 303);
+    let note_path = credited.headers()[LOCATION].to_str().unwrap().to_owned();
+    let note = html(page(&app, &owner, &note_path).await, 200).await;
+    assert!(note.contains("<tr><td>Argan shampoo 200 ml</td><td></td><td class=\"num\">1</td><td class=\"num\">₹450.00</td>"), "{note}");
+    assert!(!note.contains("<td>Haircut</td>"));
+    assert!(note.contains("id=\"grand-total\">₹450.00</td>"));
+    assert_eq!(stock().await, 4);
+
+    // The invoice lists its credit note and offers what is left: the haircut
+    // and the other shampoo.
+    let after = html(page(&app, &owner, &path).await, 200).await;
+    assert!(
+        after.contains(&format!("<li><a href=\"{note_path}\">")),
+        "{after}"
+    );
+    assert!(
+        after.contains("name=\"credit_1\" min=\"0\" max=\"1\" step=\"1\" value=\"1\""),
+        "{after}"
+    );
+    let rest = send_form(
+        &app,
+        &owner,
+        &credit,
+        &[
+            ("credit_0", "1"),
+            ("credit_1", "1"),
+            ("reason", "Closing the sale"),
+        ],
+    )
+    .await;
+    assert_eq!(rest.status(), 303);
+    let done = html(page(&app, &owner, &path).await, 200).await;
+    assert!(
+        done.contains("Everything on this invoice has been credited."),
+        "{done}"
+    );
+    assert_eq!(stock().await, 4, "not put back when not asked");
     app.stop().await;
 }
 
