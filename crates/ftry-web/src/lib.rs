@@ -21,6 +21,7 @@ mod page;
 mod products;
 mod public;
 mod reports;
+mod roles;
 mod session;
 mod setup;
 mod signup;
@@ -70,6 +71,10 @@ pub fn routes() -> Router<AppState> {
         .route("/app/products", get(products::list).post(products::add))
         .route("/app/products/stock", post(products::move_stock))
         .route("/app/team/{id}/unlock", post(team::unlock))
+        .route("/app/team/{id}/roles", post(team::set_roles))
+        .route("/app/roles", get(roles::list).post(roles::create))
+        .route("/app/roles/{id}", post(roles::save))
+        .route("/app/roles/{id}/delete", post(roles::delete))
         .route("/app/reports/revenue", get(reports::revenue))
         .route("/app/reports/tax", get(reports::tax))
         .route("/app/reports/staff", get(reports::staff))

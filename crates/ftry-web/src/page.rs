@@ -55,6 +55,8 @@ impl Chrome {
                 Permission::ServicesManage,
                 Permission::StaffManage,
                 Permission::UsersInvite,
+                Permission::UsersManage,
+                Permission::RolesManage,
                 Permission::StockManage,
             ]
             .into_iter()

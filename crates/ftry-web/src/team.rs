@@ -1,6 +1,7 @@
 //! The team's accounts: who can sign in, with which roles; invite someone
-//! (the email's link opens `/invite/accept`), and unlock an account locked
-//! by failed sign-ins. Each is the API's use case.
+//! (the email's link opens `/invite/accept`), give someone another role (a
+//! custom one from the roles page, say), and unlock an account locked by
+//! failed sign-ins. Each is the API's use case.
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
@@ -11,7 +12,7 @@ use axum::Form;
 use chrono::Utc;
 use ftry_api::access::RequestOrigin;
 use ftry_api::AppState;
-use ftry_app::users::InviteRequest;
+use ftry_app::users::{InviteRequest, UpdateUserRequest};
 use ftry_app::{AppError, Principal};
 use ftry_domain::permissions::Permission;
 use serde::Deserialize;
@@ -28,6 +29,8 @@ struct Member {
     roles: String,
     status: &'static str,
     locked: bool,
+    /// The signed-in person: their own roles are changed by someone else.
+    me: bool,
 }
 
 #[derive(Template)]
@@ -101,6 +104,7 @@ async fn render(
                 roles: u.roles.join(", "),
                 status: status_label(&u.status),
                 locked: u.locked_until.is_some_and(|until| until > now),
+                me: u.id == principal.user_id,
             })
             .collect(),
         invites: principal.can(Permission::UsersInvite),
@@ -126,6 +130,7 @@ pub async fn team(
     let done = match query.ok().and_then(|Query(q)| q.done).as_deref() {
         Some("invited") => "Invited: the invitation is on its way by email. Its link works once.",
         Some("unlocked") => "Unlocked: they can sign in again.",
+        Some("roles") => "Role changed: it applies from their next request.",
         _ => "",
     };
     let form = InviteForm {
@@ -228,4 +233,56 @@ pub async fn unlock(
         Ok(_) => Redirect::to("/app/team?done=unlocked").into_response(),
         Err(e) => page::app_error(e, &csrf),
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// `POST /app/team/{id}/roles`: give an account one role in place of its
+/// roles (nobody changes their own, nor gives more than they hold).
+pub async fn set_roles(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<RoleForm>,
+) -> Response {
+    let refused = (
+        "Role not changed",
+        "The form had expired. Open the team page again and retry.",
+    );
+    let SignedIn { principal, csrf } =
+        match form_sender(&state, &headers, &form.csrf, "/app/team", refused).await {
+            Ok(sender) => sender,
+            Err(answer) => return answer,
+        };
+    let Ok(id) = id.parse::<Uuid>() else {
+        return page::not_found().await;
+    };
+    let request = UpdateUserRequest {
+        status: None,
+        roles: Some(vec![form.role.clone()]),
+    };
+    let (status, detail) = match state.app.update_user(&principal, id, &request, &origin).await {
+        Ok(_) => return Redirect::to("/app/team?done=roles").into_response(),
+        Err(AppError::Validation(fields)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            crate::forms::in_words(&fields, crate::forms::the_field),
+        ),
+        Err(AppError::Forbidden { detail, .. }) => (StatusCode::FORBIDDEN, detail),
+        Err(AppError::Conflict { detail, .. }) => (StatusCode::CONFLICT, detail),
+        Err(e) => return page::app_error(e, &csrf),
+    };
+    let mut errors = FieldErrors::default();
+    errors.push("members", crate::booking::sentence(&detail.replace('`', "")));
+    let form = InviteForm {
+        role: "receptionist".into(),
+        ..InviteForm::default()
+    };
+    render(&state, &principal, &csrf, status, form, errors, "").await
 }

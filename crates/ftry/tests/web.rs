@@ -2607,7 +2607,12 @@ async fn the_owner_invites_a_receptionist_from_the_team_page_and_unlocks_a_locke
     assert_eq!(invited.status(), 303);
     let team = html(page(&app, &owner, "/app/team?done=invited").await, 200).await;
     assert!(team.contains("Invited: the invitation is on its way by email."));
-    assert!(team.contains("<tr><td>Anil Joshi</td><td>anil@example.com</td><td>receptionist</td>\n        <td>Invited</td></tr>"), "{team}");
+    assert!(
+        team.contains(
+            "<tr><td>Anil Joshi</td><td>anil@example.com</td><td>receptionist</td>\n        <td>Invited</td>"
+        ),
+        "{team}"
+    );
     // Again: the address is taken, said next to it.
     let again = html(
         send_form(
@@ -3371,5 +3376,159 @@ async fn the_owner_sets_how_the_business_charges_gst_and_adds_and_changes_a_bran
         support::count(&app, "SELECT count(*) FROM locations WHERE gstin = $1", &[GSTIN]).await,
         2
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_owner_makes_a_role_of_their_own_and_gives_it_to_a_receptionist_who_then_sees_revenue() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    let (_, owner) = sign_in(
+        &app,
+        &salon.business.owner_email,
+        &salon.business.owner_password,
+        "/app",
+    )
+    .await;
+    let owner = owner.unwrap();
+    let (desk_id, _, desk_email) = app
+        .add_member(salon.token(), &salon.business.tenant_id, &["receptionist"])
+        .await;
+
+    let roles = html(page(&app, &owner, "/app/roles").await, 200).await;
+    assert!(
+        roles.contains("<h1>Roles</h1>") && roles.contains("<h2>New role</h2>"),
+        "{roles}"
+    );
+    assert!(roles.contains("receptionist <span class=\"badge\">built in</span>"));
+    let custom = || support::count(&app, "SELECT count(*) FROM roles WHERE builtin IS NULL", &[]);
+    assert_eq!(custom().await, 0);
+
+    // A name people cannot type elsewhere is refused next to it; the ticks stay.
+    let refused = html(
+        send_form(
+            &app,
+            &owner,
+            "/app/roles",
+            &[
+                ("name", "Senior Stylist!"),
+                ("description", "Front desk who may see revenue"),
+                ("permission", "calendar:read"),
+                ("permission", "reports:revenue"),
+            ],
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(
+        refused.contains("id=\"name-error\">Use lowercase letters"),
+        "{refused}"
+    );
+    assert!(refused.contains("name=\"permission\" value=\"reports:revenue\" checked"));
+    assert_eq!(custom().await, 0);
+
+    let created = send_form(
+        &app,
+        &owner,
+        "/app/roles",
+        &[
+            ("name", "desk lead"),
+            ("description", "Front desk who may see revenue"),
+            ("permission", "locations:read"),
+            ("permission", "calendar:read"),
+            ("permission", "appointments:manage"),
+            ("permission", "reports:revenue"),
+        ],
+    )
+    .await;
+    assert_eq!(created.status(), 303);
+    assert_eq!(created.headers()[LOCATION], "/app/roles?done=created");
+    assert_eq!(custom().await, 1);
+    let again = html(
+        send_form(
+            &app,
+            &owner,
+            "/app/roles",
+            &[("name", "desk lead"), ("permission", "calendar:read")],
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert!(
+        again.contains("id=\"name-error\">A role named desk lead exists already.</p>"),
+        "{again}"
+    );
+
+    // Given to the receptionist from the team page: the revenue report opens.
+    let (_, desk) = sign_in(&app, &desk_email, "copper-kettle-monsoon-77", "/app").await;
+    let desk = desk.unwrap();
+    html(page(&app, &desk, "/app/reports/revenue").await, 403).await;
+    let team = html(page(&app, &owner, "/app/team").await, 200).await;
+    assert!(
+        team.contains(&format!("action=\"/app/team/{desk_id}/roles\"")),
+        "{team}"
+    );
+    assert!(team.contains("<option value=\"desk lead\">desk lead</option>"));
+    let given = send_form(
+        &app,
+        &owner,
+        &format!("/app/team/{desk_id}/roles"),
+        &[("role", "desk lead")],
+    )
+    .await;
+    assert_eq!(given.status(), 303);
+    let team = html(page(&app, &owner, "/app/team?done=roles").await, 200).await;
+    assert!(team.contains("Role changed: it applies from their next request."));
+    assert!(
+        team.contains(&format!("<td>{desk_email}</td><td>desk lead</td>")),
+        "{team}"
+    );
+    html(page(&app, &desk, "/app/reports/revenue").await, 200).await;
+
+    // A role someone holds is not deleted; once nobody does, it is.
+    let role_id: String = {
+        let mut db = support::admin(&app).await;
+        sqlx::query_scalar("SELECT id::text FROM roles WHERE name = 'desk lead'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    };
+    let held = html(
+        send_form(&app, &owner, &format!("/app/roles/{role_id}/delete"), &[]).await,
+        409,
+    )
+    .await;
+    assert!(
+        held.contains("id=\"permissions-error\">Some accounts hold this role; change their roles first.</p>"),
+        "{held}"
+    );
+    // Changed: without the revenue report, the receptionist loses it at once.
+    let saved = send_form(
+        &app,
+        &owner,
+        &format!("/app/roles/{role_id}"),
+        &[
+            ("description", "Front desk lead"),
+            ("permission", "locations:read"),
+            ("permission", "calendar:read"),
+            ("permission", "appointments:manage"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status(), 303);
+    html(page(&app, &desk, "/app/reports/revenue").await, 403).await;
+    let back = send_form(
+        &app,
+        &owner,
+        &format!("/app/team/{desk_id}/roles"),
+        &[("role", "receptionist")],
+    )
+    .await;
+    assert_eq!(back.status(), 303);
+    let deleted = send_form(&app, &owner, &format!("/app/roles/{role_id}/delete"), &[]).await;
+    assert_eq!(deleted.status(), 303);
+    assert_eq!(custom().await, 0);
     app.stop().await;
 }
