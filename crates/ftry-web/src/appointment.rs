@@ -13,6 +13,7 @@ use chrono_tz::Tz;
 use ftry_api::access::RequestOrigin;
 use ftry_api::AppState;
 use ftry_app::appointments::{AppointmentView, CancelRequest, RescheduleRequest, StatusChange};
+use ftry_app::booking::ItemRequest;
 use ftry_app::{AppError, Principal};
 use ftry_domain::appointments::Status;
 use ftry_domain::permissions::Permission;
@@ -234,6 +235,14 @@ pub struct ActionForm {
     time: String,
     #[serde(default)]
     reason: String,
+    /// A move dragged on the calendar: the service dragged (`time` is its new
+    /// start), the person it was dropped on, and the day to go back to.
+    #[serde(default)]
+    item: String,
+    #[serde(default)]
+    staff: String,
+    #[serde(default)]
+    back: String,
 }
 
 /// What a form asks for.
@@ -279,15 +288,16 @@ async fn act(
                 .cancel_appointment(&principal, id, &request, &origin)
                 .await
         }
-        Asked::Move => match moved_start(&state, &principal, id, &form).await {
-            Ok(start) => {
-                let request = RescheduleRequest { start, items: None };
-                state.app.reschedule(&principal, id, &request, &origin).await
-            }
+        Asked::Move => match moved(&state, &principal, id, &form).await {
+            Ok(request) => state.app.reschedule(&principal, id, &request, &origin).await,
             Err(e) => Err(e),
         },
     };
     let refusal = match done {
+        // A move dragged on the calendar goes back to the calendar's day.
+        Ok(_) if matches!(asked, Asked::Move) && form.back.starts_with("/app/calendar?") => {
+            return Redirect::to(&form.back).into_response()
+        }
         Ok(_) => return Redirect::to(&format!("/app/appointments/{id}")).into_response(),
         Err(AppError::Validation(fields)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -331,21 +341,50 @@ async fn act(
     render(&state, &principal, &csrf, status, view, refused, typed).await
 }
 
-/// The new start typed into the move form, in the branch's time zone.
-async fn moved_start(
+/// The move asked for, in the branch's time zone: from the move form, the
+/// visit's new start; dragged on the calendar, one service's new start and
+/// person (the visit moves with it, its other services keep their people).
+async fn moved(
     state: &AppState,
     principal: &Principal,
     id: Uuid,
     form: &ActionForm,
-) -> Result<chrono::DateTime<chrono::Utc>, AppError> {
+) -> Result<RescheduleRequest, AppError> {
     let date = NaiveDate::parse_from_str(&form.date, "%Y-%m-%d")
         .map_err(|_| AppError::invalid("date", "pick a date"))?;
     let time = NaiveTime::parse_from_str(&form.time, "%H:%M")
         .map_err(|_| AppError::invalid("time", "pick a start time"))?;
     let view = state.app.appointment(principal, id).await?;
     let zone = zone_of(state, principal, view.appointment.location_id).await;
-    ftry_domain::schedule::start_instant(zone, date.and_time(time))
-        .ok_or_else(|| AppError::invalid("time", "the clocks skip this time on that day (daylight saving)"))
+    let start = ftry_domain::schedule::start_instant(zone, date.and_time(time)).ok_or_else(|| {
+        AppError::invalid("time", "the clocks skip this time on that day (daylight saving)")
+    })?;
+    if form.item.is_empty() {
+        return Ok(RescheduleRequest { start, items: None });
+    }
+    let dragged = form
+        .item
+        .parse::<Uuid>()
+        .ok()
+        .and_then(|item| view.items.iter().find(|i| i.id == item))
+        .ok_or_else(|| AppError::invalid("item", "is not a service of this visit"))?;
+    let staff = form
+        .staff
+        .parse::<Uuid>()
+        .map_err(|_| AppError::invalid("staff", "pick who is to do it"))?;
+    let items = view
+        .items
+        .iter()
+        .map(|i| ItemRequest {
+            service_id: i.service_id,
+            staff_id: Some(if i.id == dragged.id { staff } else { i.staff_id }),
+            resource_id: i.resource_id,
+        })
+        .collect();
+    Ok(RescheduleRequest {
+        start: start - (dragged.starts_at - view.appointment.starts_at),
+        items: Some(items),
+    })
 }
 
 /// `POST /app/appointments/{id}/{status|move|cancel}`.

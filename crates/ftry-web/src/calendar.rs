@@ -51,6 +51,9 @@ struct Block {
 
 struct ItemView {
     appointment: Uuid,
+    item: Uuid,
+    /// Whether it may be dragged to another time or person (booked or confirmed).
+    movable: bool,
     row: usize,
     span: usize,
     status: String,
@@ -292,6 +295,8 @@ fn layout(day: &CalendarDay, zone: Tz) -> (u32, usize, Vec<HourMark>, Vec<Column
                     let end = local_minutes(item.ends_at, zone, date);
                     place(start, end).map(|(row, span)| ItemView {
                         appointment: item.appointment_id,
+                        item: item.item_id,
+                        movable: matches!(item.status.as_str(), "booked" | "confirmed"),
                         row,
                         span,
                         status: item.status.clone(),

@@ -30,9 +30,12 @@
   // The calendar: a click on a free spot of a staff member's column opens the
   // booking form for them at that quarter hour. (Without the script, each
   // column's "+" opens the form for them.)
+  // A drag that just ended is not a click on the column below it.
+  let dragged = false;
   document.querySelectorAll(".slots[data-book]").forEach((column) => {
     column.addEventListener("click", (event) => {
-      if (event.target.closest(".item")) {
+      if (dragged || event.target.closest(".item")) {
+        dragged = false;
         return;
       }
       const box = column.getBoundingClientRect();
@@ -42,6 +45,111 @@
       const quarter = minutes - (minutes % 15);
       const time = String(Math.floor(quarter / 60)).padStart(2, "0") + ":" + String(quarter % 60).padStart(2, "0");
       window.location.href = column.dataset.book + "&time=" + time;
+    });
+  });
+
+  // Dragging a booked service to another time or person moves the visit
+  // (with a mouse or a pen; on a touch screen the finger scrolls the day). The drop is sent as the appointment page's move
+  // form, so the server checks it as any move: a clash comes back on that
+  // page, next to its move form. (Without the script, or from the keyboard,
+  // the appointment page's form moves it.)
+  function clock(minutes) {
+    return String(Math.floor(minutes / 60)).padStart(2, "0") + ":" + String(minutes % 60).padStart(2, "0");
+  }
+
+  function columnAt(x, y, skip) {
+    const below = document.elementsFromPoint(x, y);
+    for (const element of below) {
+      if (skip.contains(element)) {
+        continue;
+      }
+      const column = element.closest(".slots[data-staff]");
+      if (column) {
+        return column;
+      }
+    }
+    return null;
+  }
+
+  document.querySelectorAll(".item[data-move]").forEach((item) => {
+    item.addEventListener("pointerdown", (event) => {
+      if (event.button !== 0) {
+        return;
+      }
+      const start = { x: event.clientX, y: event.clientY };
+      const box = item.getBoundingClientRect();
+      const grabbed = event.clientY - box.top;
+      let moving = false;
+
+      function follow(move) {
+        const dx = move.clientX - start.x;
+        const dy = move.clientY - start.y;
+        if (!moving && Math.abs(dx) + Math.abs(dy) < 6) {
+          return;
+        }
+        if (!moving) {
+          moving = true;
+          item.classList.add("dragging");
+          item.setPointerCapture(event.pointerId);
+        }
+        move.preventDefault();
+        item.style.transform = "translate(" + dx + "px, " + dy + "px)";
+      }
+
+      function drop(up) {
+        item.removeEventListener("pointermove", follow);
+        item.removeEventListener("pointerup", drop);
+        item.removeEventListener("pointercancel", cancel);
+        if (!moving) {
+          return;
+        }
+        dragged = true;
+        setTimeout(() => {
+          dragged = false;
+        }, 0);
+        item.classList.remove("dragging");
+        item.style.transform = "";
+        const column = columnAt(up.clientX, up.clientY, item);
+        if (!column) {
+          return;
+        }
+        const area = column.getBoundingClientRect();
+        const rows = Number(column.dataset.rows);
+        const top = up.clientY - grabbed - area.top;
+        const minutes = Number(column.dataset.first) + Math.round(((top / area.height) * rows * 5) / 15) * 15;
+        const form = document.createElement("form");
+        form.method = "post";
+        form.action = item.dataset.move;
+        const fields = {
+          csrf: cookie("ftry_csrf"),
+          date: column.dataset.date,
+          time: clock(Math.max(0, Math.min(minutes, 24 * 60 - 15))),
+          item: item.dataset.item,
+          staff: column.dataset.staff,
+          back: window.location.pathname + window.location.search,
+        };
+        for (const [name, value] of Object.entries(fields)) {
+          const input = document.createElement("input");
+          input.type = "hidden";
+          input.name = name;
+          input.value = value;
+          form.appendChild(input);
+        }
+        document.body.appendChild(form);
+        form.submit();
+      }
+
+      function cancel() {
+        item.removeEventListener("pointermove", follow);
+        item.removeEventListener("pointerup", drop);
+        item.removeEventListener("pointercancel", cancel);
+        item.classList.remove("dragging");
+        item.style.transform = "";
+      }
+
+      item.addEventListener("pointermove", follow);
+      item.addEventListener("pointerup", drop);
+      item.addEventListener("pointercancel", cancel);
     });
   });
 })();

@@ -231,6 +231,102 @@ async fn the_front_desk_books_from_a_free_spot_and_a_clash_shows_next_to_the_tim
 }
 
 #[tokio::test]
+async fn the_front_desk_drags_a_service_to_another_stylist_and_time_and_a_clash_is_refused() {
+    let app = TestApp::fresh().await;
+    let salon = salon_with_a_booking(&app, 2).await;
+    let mut browser = Browser::start("drag-to-move", 1280, 1900).await;
+    sign_in(&mut browser, &app, &salon).await;
+    let visit = || async {
+        let mut db = support::admin(&app).await;
+        let items: Vec<(String, uuid::Uuid, String)> = sqlx::query_as(
+            "SELECT s.name, i.staff_id, to_char(i.starts_at AT TIME ZONE 'Asia/Kolkata', 'HH24:MI')
+               FROM appointment_items i JOIN services s ON s.id = i.service_id ORDER BY i.starts_at",
+        )
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+        items
+    };
+    let (first, second) = (salon.stylists[0], salon.stylists[1]);
+    assert_eq!(
+        visit().await,
+        vec![
+            ("Haircut".to_owned(), first, "11:00".to_owned()),
+            ("Head massage".to_owned(), first, "11:45".to_owned())
+        ]
+    );
+    browser.screenshot("before").await;
+
+    // The head massage (30 min) dropped on the other stylist at 14:00: its
+    // middle lands at row 63 of the day's 144 (09:00–21:00); the visit moves
+    // with it and the haircut keeps its stylist.
+    browser
+        .drag(
+            "section.col:nth-of-type(1) article.item:nth-of-type(2)",
+            "section.col:nth-of-type(2) .slots",
+            63.0 / 144.0,
+        )
+        .await;
+    browser.wait_for_text("#summary", "2 services booked.").await;
+    browser
+        .wait_for_text("section.col:nth-of-type(2) article.item time", "14:00–14:30")
+        .await;
+    assert_eq!(
+        visit().await,
+        vec![
+            ("Haircut".to_owned(), first, "13:15".to_owned()),
+            ("Head massage".to_owned(), second, "14:00".to_owned())
+        ]
+    );
+    assert!(browser
+        .url()
+        .await
+        .contains(&format!("/app/calendar?date={}", day(1))));
+    browser.screenshot("dragged").await;
+
+    // The other stylist is booked at 16:00: the haircut dropped there is refused
+    // on the appointment's page, next to its move form, and nothing moves.
+    body(
+        post(
+            &app,
+            salon.token(),
+            "/api/v1/appointments",
+            &json!({
+                "location_id": salon.location, "client_id": salon.client, "start": pune(day(1), 16, 0),
+                "items": [{"service_id": salon.services[1], "staff_id": second}],
+            }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    browser.goto(&browser.url().await).await;
+    browser.wait_for_text("#summary", "3 services booked.").await;
+    browser
+        .drag(
+            "section.col:nth-of-type(1) article.item",
+            "section.col:nth-of-type(2) .slots",
+            88.5 / 144.0,
+        )
+        .await;
+    browser.wait_for_path("/app/appointments/").await;
+    assert_eq!(
+        browser.text("#move-error").await,
+        "Service 1: the staff member is not free then."
+    );
+    browser.screenshot("clash").await;
+    assert_eq!(
+        visit().await[..2],
+        [
+            ("Haircut".to_owned(), first, "13:15".to_owned()),
+            ("Head massage".to_owned(), second, "14:00".to_owned())
+        ]
+    );
+    browser.quit().await;
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_client_books_on_the_salon_page_from_a_phone_and_moves_and_cancels_through_the_private_link() {
     let app = TestApp::fresh().await;
     let salon = salon_with_a_booking(&app, 2).await;

@@ -321,6 +321,38 @@ impl Browser {
         .await;
     }
 
+    /// A real mouse drag: press on the middle of the element matching `from`,
+    /// move in steps, and let go over the element matching `to` at its
+    /// horizontal middle and `from_top` (0 to 1) of its height.
+    pub async fn drag(&self, from: &str, to: &str, from_top: f64) {
+        let source = self.find(from).await;
+        let target = self.find(to).await;
+        let rect = self
+            .command(
+                reqwest::Method::GET,
+                &format!("/element/{target}/rect"),
+                Value::Null,
+            )
+            .await;
+        let height = rect["height"].as_f64().unwrap();
+        let from_centre = ((from_top - 0.5) * height).round() as i64;
+        self.command(
+            reqwest::Method::POST,
+            "/actions",
+            json!({"actions": [{
+                "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+                "actions": [
+                    {"type": "pointerMove", "duration": 0, "origin": {ELEMENT: source}, "x": 0, "y": 0},
+                    {"type": "pointerDown", "button": 0},
+                    {"type": "pointerMove", "duration": 100, "origin": "pointer", "x": 0, "y": 12},
+                    {"type": "pointerMove", "duration": 300, "origin": {ELEMENT: target}, "x": 0, "y": from_centre},
+                    {"type": "pointerUp", "button": 0},
+                ],
+            }]}),
+        )
+        .await;
+    }
+
     /// Choose the option with `value` in the select matching `css`.
     pub async fn select(&self, css: &str, value: &str) {
         self.click(&format!("{css} option[value=\"{value}\"]")).await;
