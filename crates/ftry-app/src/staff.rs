@@ -385,6 +385,32 @@ async fn set_hours_in(
     Ok(after)
 }
 
+async fn update_staff_in(
+    tx: &mut sqlx::PgConnection,
+    principal: &Principal,
+    id: Uuid,
+    input: &StaffInput,
+    origin: &Origin,
+) -> Result<Staff, AppError> {
+    let before = staff::lock(tx, id).await?.ok_or(AppError::NotFound)?;
+    let fields = check_staff(input, before.fields.clone())?;
+    check_user(tx, fields.user_id).await?;
+    staff::update(tx, id, &fields)
+        .await
+        .map_err(on_constraint(USER_TAKEN))?;
+    let after = staff::get(tx, id).await?.ok_or(AppError::NotFound)?;
+    audit::record(
+        tx,
+        principal.tenant_id,
+        origin,
+        Event::new(principal.actor(), "staff.updated", "staff", id)
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    Ok(after)
+}
+
 impl App {
     pub async fn staff_list(&self, principal: &Principal) -> Result<Vec<Staff>, AppError> {
         principal.require(Permission::StaffRead)?;
@@ -453,24 +479,33 @@ impl App {
     ) -> Result<Staff, AppError> {
         principal.require(Permission::StaffManage)?;
         let mut tx = self.pools.begin(principal.tenant_id).await?;
-        let before = staff::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        let fields = check_staff(input, before.fields.clone())?;
-        check_user(&mut tx, fields.user_id).await?;
-        staff::update(&mut tx, id, &fields)
-            .await
-            .map_err(on_constraint(USER_TAKEN))?;
-        let after = staff::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        audit::record(
-            &mut tx,
-            principal.tenant_id,
-            origin,
-            Event::new(principal.actor(), "staff.updated", "staff", id)
-                .before(&before)
-                .after(&after),
-        )
-        .await?;
+        let after = update_staff_in(&mut tx, principal, id, input, origin).await?;
         tx.commit().await?;
         Ok(after)
+    }
+
+    /// Change a staff member, the services they do and their weekly hours at
+    /// one branch, in one transaction: a refusal of any part changes nothing.
+    pub async fn change_staff_member(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        input: &StaffInput,
+        services: &StaffServicesRequest,
+        hours: &StaffHoursRequest,
+        origin: &Origin,
+    ) -> Result<StaffDetail, AppError> {
+        principal.require(Permission::StaffManage)?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
+        let staff = update_staff_in(&mut tx, principal, id, input, origin).await?;
+        let services = set_services_in(&mut tx, principal, id, services, origin).await?;
+        let schedule = set_hours_in(&mut tx, principal, id, hours, origin).await?;
+        tx.commit().await?;
+        Ok(StaffDetail {
+            staff,
+            services,
+            hours: vec![schedule],
+        })
     }
 
     /// Replace the services someone performs, with their own prices and durations.
