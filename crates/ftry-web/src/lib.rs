@@ -21,6 +21,7 @@ mod page;
 mod products;
 mod public;
 mod reports;
+mod resources;
 mod roles;
 mod session;
 mod setup;
@@ -64,7 +65,10 @@ pub fn routes() -> Router<AppState> {
         .route("/app/branch/rules", post(setup::set_rules))
         .route("/app/branch/closures/remove", post(setup::remove_closure))
         .route("/app/services", get(setup::services).post(setup::add_service))
+        .route("/app/services/categories", post(setup::add_category))
+        .route("/app/services/{id}", post(setup::change_service))
         .route("/app/staff", get(setup::staff).post(setup::add_staff))
+        .route("/app/staff/{id}", post(setup::change_staff))
         .route("/app/staff/time-off", post(setup::add_time_off))
         .route("/app/staff/time-off/remove", post(setup::remove_time_off))
         .route("/app/team", get(team::team).post(team::invite))
@@ -73,6 +77,8 @@ pub fn routes() -> Router<AppState> {
         .route("/app/team/{id}/unlock", post(team::unlock))
         .route("/app/team/{id}/roles", post(team::set_roles))
         .route("/app/roles", get(roles::list).post(roles::create))
+        .route("/app/resources", get(resources::list).post(resources::add))
+        .route("/app/resources/{id}", post(resources::change))
         .route("/app/roles/{id}", post(roles::save))
         .route("/app/roles/{id}/delete", post(roles::delete))
         .route("/app/reports/revenue", get(reports::revenue))

@@ -52,6 +52,7 @@ impl Chrome {
             setup: [
                 Permission::TenantUpdate,
                 Permission::LocationsManage,
+                Permission::ResourcesManage,
                 Permission::ServicesManage,
                 Permission::StaffManage,
                 Permission::UsersInvite,

@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{OriginalUri, Query, State};
+use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -32,11 +32,14 @@ use crate::session::{form_sender, signed_in, to_login, SignedIn};
 // ------------------------------------------------------------ services
 
 struct ServiceRow {
+    id: Uuid,
     name: String,
+    category: String,
     minutes: i32,
     price: String,
     tax: String,
     online: bool,
+    active: bool,
 }
 
 struct TaxChoice {
@@ -58,6 +61,29 @@ pub struct ServiceForm {
     tax_code: String,
     /// A checkbox: present when ticked.
     online: Option<String>,
+    /// The category's id, or empty for none.
+    #[serde(default)]
+    category: String,
+    /// The kind of room or chair it takes, or empty for none.
+    #[serde(default)]
+    resource_type: String,
+    /// A checkbox of the change form: still offered.
+    active: Option<String>,
+    /// The service being changed (from the address, not the form).
+    #[serde(skip)]
+    editing: Option<Uuid>,
+    /// What was typed into the category form, when it was refused.
+    #[serde(skip)]
+    typed_category: String,
+}
+
+/// A new service category.
+#[derive(Debug, Default, Deserialize)]
+pub struct CategoryForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    category_name: String,
 }
 
 #[derive(Template)]
@@ -67,8 +93,14 @@ struct ServicesPage<'a> {
     services: Vec<ServiceRow>,
     manage: bool,
     tax_classes: Vec<TaxChoice>,
+    /// Categories to file a service under: id and name.
+    categories: Vec<(String, String)>,
+    /// The kinds of rooms and chairs the business has.
+    resource_types: Vec<String>,
     form: &'a ServiceForm,
     online: bool,
+    /// Whether the service being changed is still offered.
+    active: bool,
     errors: FieldErrors,
     added: String,
 }
@@ -78,6 +110,10 @@ pub struct AddedQuery {
     /// The name just added, for the page to say so.
     added: Option<String>,
     location: Option<String>,
+    /// The staff member (or service) whose form is shown for changing.
+    change: Option<String>,
+    /// The name just saved.
+    saved: Option<String>,
 }
 
 async fn services_page(
@@ -97,6 +133,23 @@ async fn services_page(
         Ok(classes) => classes,
         Err(e) => return page::app_error(e, csrf),
     };
+    let categories = match state.app.service_categories(principal).await {
+        Ok(categories) => categories,
+        Err(e) => return page::app_error(e, csrf),
+    };
+    // The kinds of rooms and chairs, for those who may see the branches' (else none).
+    let mut resource_types: Vec<String> = state
+        .app
+        .resources(principal, None)
+        .await
+        .map(|resources| resources.into_iter().map(|r| r.fields.resource_type).collect())
+        .unwrap_or_default();
+    resource_types.sort();
+    resource_types.dedup();
+    let category_name = |id: Option<Uuid>| {
+        id.and_then(|id| categories.iter().find(|c| c.id == id))
+            .map_or(String::new(), |c| c.name.clone())
+    };
     let rate = |code: &str| {
         classes
             .iter()
@@ -110,11 +163,14 @@ async fn services_page(
         services: services
             .iter()
             .map(|s| ServiceRow {
+                id: s.id,
                 name: s.fields.name.clone(),
+                category: category_name(s.fields.category_id),
                 minutes: s.fields.duration_minutes,
                 price: rupees(s.fields.price_paise),
                 tax: format!("{}{}", s.fields.tax_code, rate(&s.fields.tax_code)),
                 online: s.fields.online_bookable,
+                active: s.fields.active,
             })
             .collect(),
         manage: principal.can(Permission::ServicesManage),
@@ -126,9 +182,15 @@ async fn services_page(
                 label: format!("{} ({})", c.description, c.code),
             })
             .collect(),
+        categories: categories
+            .iter()
+            .map(|c| (c.id.to_string(), c.name.clone()))
+            .collect(),
+        resource_types,
         form,
         // A new form is bookable online; a refused one keeps what was ticked.
         online: form.online.is_some() || form.csrf.is_empty(),
+        active: form.active.is_some(),
         errors,
         added,
     };
@@ -145,13 +207,42 @@ pub async fn services(
     let Some(SignedIn { principal, csrf }) = signed_in(&state, &headers).await else {
         return to_login(uri.path());
     };
-    let added = query.ok().and_then(|Query(q)| q.added).unwrap_or_default();
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let added = match (query.saved, query.added) {
+        (Some(saved), _) => format!("Saved “{saved}”."),
+        (None, Some(added)) => format!("Added “{added}”."),
+        (None, None) => String::new(),
+    };
+    let form = match query.change.and_then(|id| id.parse::<Uuid>().ok()) {
+        Some(id) => match state.app.service(&principal, id).await {
+            Ok(service) => ServiceForm {
+                name: service.fields.name.clone(),
+                minutes: service.fields.duration_minutes.to_string(),
+                price: crate::forms::rupees_plain(service.fields.price_paise),
+                tax_code: service.fields.tax_code.clone(),
+                online: service.fields.online_bookable.then(String::new),
+                category: service
+                    .fields
+                    .category_id
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
+                resource_type: service.fields.resource_type.clone().unwrap_or_default(),
+                active: service.fields.active.then(String::new),
+                editing: Some(id),
+                // Not a refused form: what is stored is shown as it is.
+                csrf: "stored".into(),
+                typed_category: String::new(),
+            },
+            Err(e) => return page::app_error(e, &csrf),
+        },
+        None => ServiceForm::default(),
+    };
     services_page(
         &state,
         &principal,
         &csrf,
         StatusCode::OK,
-        &ServiceForm::default(),
+        &form,
         FieldErrors::default(),
         added,
     )
@@ -161,12 +252,34 @@ pub async fn services(
 /// `POST /app/services`.
 pub async fn add_service(
     State(state): State<AppState>,
-    RequestOrigin(origin): RequestOrigin,
+    origin: RequestOrigin,
     headers: HeaderMap,
     Form(form): Form<ServiceForm>,
 ) -> Response {
+    save_service(state, origin, headers, form).await
+}
+
+/// `POST /app/services/{id}`: a service's name, length, price, class,
+/// category, room, and whether it is offered (online, at all).
+pub async fn change_service(
+    State(state): State<AppState>,
+    origin: RequestOrigin,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(mut form): Form<ServiceForm>,
+) -> Response {
+    form.editing = Some(id);
+    save_service(state, origin, headers, form).await
+}
+
+async fn save_service(
+    state: AppState,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    form: ServiceForm,
+) -> Response {
     let refused = (
-        "Not added",
+        "Not saved",
         "The form had expired. Open the services page again and retry.",
     );
     let SignedIn { principal, csrf } =
@@ -207,12 +320,20 @@ pub async fn add_service(
         price_paise: price,
         tax_code: Some(form.tax_code.clone()),
         online_bookable: Some(form.online.is_some()),
+        category_id: Some(form.category.parse().ok()),
+        resource_type: Some(Some(form.resource_type.clone()).filter(|t| !t.is_empty())),
+        active: form.editing.map(|_| form.active.is_some()),
         ..ServiceInput::default()
     };
-    match state.app.create_service(&principal, &input, &origin).await {
-        Ok(created) => {
-            let name: String = url_encoded(&created.fields.name);
-            Redirect::to(&format!("/app/services?added={name}")).into_response()
+    let saved = match form.editing {
+        Some(id) => state.app.update_service(&principal, id, &input, &origin).await,
+        None => state.app.create_service(&principal, &input, &origin).await,
+    };
+    match saved {
+        Ok(service) => {
+            let name: String = url_encoded(&service.fields.name);
+            let said = if form.editing.is_some() { "saved" } else { "added" };
+            Redirect::to(&format!("/app/services?{said}={name}")).into_response()
         }
         Err(AppError::Validation(fields)) => {
             let errors = FieldErrors::from_use_case(&fields, |field| {
@@ -236,6 +357,53 @@ pub async fn add_service(
         }
         Err(e) => page::app_error(e, &csrf),
     }
+}
+
+/// `POST /app/services/categories`: a new category to file services under.
+pub async fn add_category(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    Form(form): Form<CategoryForm>,
+) -> Response {
+    let refused = (
+        "Not added",
+        "The form had expired. Open the services page again and retry.",
+    );
+    let SignedIn { principal, csrf } =
+        match form_sender(&state, &headers, &form.csrf, "/app/services", refused).await {
+            Ok(sender) => sender,
+            Err(answer) => return answer,
+        };
+    let input = ftry_app::catalog::CategoryInput {
+        name: Some(form.category_name.clone()),
+        display_order: None,
+    };
+    let mut errors = FieldErrors::default();
+    let status = match state
+        .app
+        .create_service_category(&principal, &input, &origin)
+        .await
+    {
+        Ok(category) => {
+            let name: String = url_encoded(&category.name);
+            return Redirect::to(&format!("/app/services?added={name}")).into_response();
+        }
+        Err(AppError::Validation(fields)) => {
+            errors = FieldErrors::from_use_case(&fields, |_| "category_name".to_owned());
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Err(AppError::Conflict { detail, .. }) => {
+            errors.push("category_name", detail);
+            StatusCode::CONFLICT
+        }
+        Err(e) => return page::app_error(e, &csrf),
+    };
+    let typed = ServiceForm {
+        typed_category: form.category_name.clone(),
+        ..ServiceForm::default()
+    };
+    services_page(&state, &principal, &csrf, status, &typed, errors, String::new()).await
 }
 
 /// A text as a query value.
@@ -316,6 +484,10 @@ struct StaffPage {
     break_to: String,
     errors: FieldErrors,
     added: String,
+    /// The person being changed (and their name as stored), or none to add one.
+    editing: Option<(Uuid, String)>,
+    /// Whether the person being changed takes clients.
+    active: bool,
     time_off_form: TimeOffForm,
     time_off_error: String,
 }
@@ -325,6 +497,10 @@ struct StaffPage {
 struct StaffForm {
     csrf: String,
     location: String,
+    /// The person being changed, or none to add one.
+    editing: Option<(Uuid, String)>,
+    /// A checkbox of the change form: still takes clients.
+    active: bool,
     name: String,
     title: String,
     services: Vec<String>,
@@ -359,6 +535,7 @@ impl StaffForm {
                 "to" => form.to = value,
                 "break_from" => form.break_from = value,
                 "break_to" => form.break_to = value,
+                "active" => form.active = true,
                 _ => {}
             }
         }
@@ -511,6 +688,8 @@ async fn staff_page(
         break_to: form.break_to.clone(),
         errors,
         added,
+        editing: form.editing.clone(),
+        active: form.active,
         time_off_form: time_off.0,
         time_off_error: time_off.1,
     };
@@ -528,11 +707,22 @@ pub async fn staff(
         return to_login(uri.path());
     };
     let query = query.map(|Query(q)| q).unwrap_or_default();
-    let form = StaffForm {
-        location: query.location.unwrap_or_default(),
-        ..StaffForm::blank()
+    let location = query.location.unwrap_or_default();
+    let form = match query.change.and_then(|id| id.parse::<Uuid>().ok()) {
+        Some(id) => match stored_staff_form(&state, &principal, id, location).await {
+            Ok(form) => form,
+            Err(e) => return page::app_error(e, &csrf),
+        },
+        None => StaffForm {
+            location,
+            ..StaffForm::blank()
+        },
     };
-    let added = query.added.unwrap_or_default();
+    let added = match (query.saved, query.added) {
+        (Some(saved), _) => format!("Saved: {saved}'s services and week."),
+        (None, Some(added)) => format!("Added {added}."),
+        (None, None) => String::new(),
+    };
     staff_page(
         &state,
         &principal,
@@ -544,6 +734,40 @@ pub async fn staff(
         (TimeOffForm::default(), String::new()),
     )
     .await
+}
+
+/// The change form of a staff member as stored: their name, services and
+/// their week at the branch (its first span and first break).
+async fn stored_staff_form(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    location: String,
+) -> Result<StaffForm, AppError> {
+    let detail = state.app.staff_member(principal, id).await?;
+    let wanted = location.parse::<Uuid>().ok();
+    let here = detail
+        .hours
+        .iter()
+        .find(|h| Some(h.location_id) == wanted)
+        .or_else(|| detail.hours.first());
+    let days = here.map(|h| h.days.as_slice()).unwrap_or_default();
+    let first = days.iter().find_map(|d| d.work.first());
+    let rest = days.iter().find_map(|d| d.breaks.first());
+    Ok(StaffForm {
+        location: here.map_or(location, |h| h.location_id.to_string()),
+        editing: Some((id, detail.staff.fields.name.clone())),
+        active: detail.staff.fields.active,
+        name: detail.staff.fields.name.clone(),
+        title: detail.staff.fields.title.clone(),
+        services: detail.services.iter().map(|s| s.service_id.to_string()).collect(),
+        days: days.iter().map(|d| d.weekday.to_string()).collect(),
+        from: first.map_or("10:00".into(), |[from, _]| from.clone()),
+        to: first.map_or("19:00".into(), |[_, to]| to.clone()),
+        break_from: rest.map_or(String::new(), |[from, _]| from.clone()),
+        break_to: rest.map_or(String::new(), |[_, to]| to.clone()),
+        ..StaffForm::default()
+    })
 }
 
 fn time_field(errors: &mut FieldErrors, field: &str, text: &str, missing: &str) -> Option<NaiveTime> {
@@ -572,13 +796,35 @@ fn staff_field(field: &str) -> String {
 /// `POST /app/staff`: a new staff member with services and hours.
 pub async fn add_staff(
     State(state): State<AppState>,
-    RequestOrigin(origin): RequestOrigin,
+    origin: RequestOrigin,
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let form = StaffForm::read(pairs);
+    save_staff(state, origin, headers, StaffForm::read(pairs)).await
+}
+
+/// `POST /app/staff/{id}`: a staff member's name, services and week here
+/// (and whether they still take clients), changed together or not at all.
+pub async fn change_staff(
+    State(state): State<AppState>,
+    origin: RequestOrigin,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let mut form = StaffForm::read(pairs);
+    form.editing = Some((id, String::new()));
+    save_staff(state, origin, headers, form).await
+}
+
+async fn save_staff(
+    state: AppState,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    form: StaffForm,
+) -> Response {
     let refused = (
-        "Not added",
+        "Not saved",
         "The form had expired. Open the staff page again and retry.",
     );
     let SignedIn { principal, csrf } =
@@ -661,6 +907,7 @@ pub async fn add_staff(
     let input = StaffInput {
         name: Some(form.name.clone()),
         title: Some(form.title.clone()),
+        active: form.editing.as_ref().map(|_| form.active),
         ..StaffInput::default()
     };
     let services = StaffServicesRequest {
@@ -675,13 +922,24 @@ pub async fn add_staff(
                 .collect(),
         ),
     };
-    match state
-        .app
-        .add_staff_member(&principal, &input, &services, &hours, &origin)
-        .await
-    {
+    let saved = match form.editing.as_ref() {
+        Some((id, _)) => {
+            state
+                .app
+                .change_staff_member(&principal, *id, &input, &services, &hours, &origin)
+                .await
+        }
+        None => {
+            state
+                .app
+                .add_staff_member(&principal, &input, &services, &hours, &origin)
+                .await
+        }
+    };
+    match saved {
         Ok(detail) => Redirect::to(&format!(
-            "/app/staff?location={location}&added={}",
+            "/app/staff?location={location}&{}={}",
+            if form.editing.is_some() { "saved" } else { "added" },
             url_encoded(&detail.staff.fields.name)
         ))
         .into_response(),

@@ -501,7 +501,7 @@ async fn a_new_salon_signs_up_sets_up_books_checks_out_a_split_payment_and_opens
     let row = browser.text("table.lines tbody tr").await;
     assert_eq!(
         row.split_whitespace().collect::<Vec<_>>().join(" "),
-        "Kavya Nair Haircut and blow-dry Mon–Sun 10:00–20:00"
+        "Kavya Nair Haircut and blow-dry Mon–Sun 10:00–20:00 Change"
     );
     browser.screenshot("stylist-added").await;
 

@@ -1197,7 +1197,7 @@ async fn services_and_staff_are_added_from_the_setup_pages_and_a_refusal_adds_no
     assert!(services.contains("Added “Haircut”."));
     // GST on hairdressing is 5% since 22 September 2025.
     assert!(
-        services.contains("<tr><td>Haircut</td><td class=\"num\">45</td><td class=\"num\">₹650.00</td><td>999721 · GST 5%</td><td>Yes</td></tr>"),
+        services.contains("<tr><td>Haircut</td><td class=\"num\">45</td><td class=\"num\">₹650.00</td><td>999721 · GST 5%</td><td>Yes</td><td><a href=\"/app/services?change="),
         "{services}"
     );
     let haircut = support::count(&app, "SELECT count(*) FROM services WHERE name = 'Haircut' AND price_paise = 65000 AND duration_minutes = 45 AND online_bookable", &[]).await;
@@ -1258,7 +1258,7 @@ async fn services_and_staff_are_added_from_the_setup_pages_and_a_refusal_adds_no
     .await;
     assert!(listed.contains("Added Kavya Nair."));
     assert!(
-        listed.contains("<tr><td>Kavya Nair <span class=\"muted\">· Senior Stylist</span></td><td>Haircut</td><td>Mon–Sat 10:00–19:00 (break 14:00–14:30)</td></tr>"),
+        listed.contains("<tr><td>Kavya Nair <span class=\"muted\">· Senior Stylist</span></td><td>Haircut</td><td>Mon–Sat 10:00–19:00 (break 14:00–14:30)</td>"),
         "{listed}"
     );
     assert_eq!(
@@ -1272,6 +1272,109 @@ async fn services_and_staff_are_added_from_the_setup_pages_and_a_refusal_adds_no
     );
     assert_eq!(
         support::count(&app, "SELECT count(*) FROM staff_services", &[]).await,
+        1
+    );
+
+    // Changed later: the form shows what is stored.
+    let kavya: String = {
+        let mut db = support::admin(&app).await;
+        sqlx::query_scalar("SELECT id::text FROM staff")
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    };
+    assert!(
+        listed.contains(&format!("change={kavya}#staff-form\">Change</a>")),
+        "{listed}"
+    );
+    let change = html(
+        page(
+            &app,
+            &owner,
+            &format!("/app/staff?location={location}&change={kavya}"),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert!(change.contains("<h2>Change Kavya Nair</h2>"), "{change}");
+    assert!(change.contains(&format!("action=\"/app/staff/{kavya}\"")));
+    assert!(
+        change.contains("name=\"day\" value=\"6\" checked") && change.contains("name=\"day\" value=\"7\">")
+    );
+    assert!(change.contains("name=\"break_from\" type=\"time\" value=\"14:00\""));
+    assert!(change.contains(&format!("name=\"service\" value=\"{service_id}\" checked")));
+    assert!(change.contains("name=\"active\" value=\"yes\" checked"));
+    let week = |name: &'static str, active: bool| {
+        let mut fields = vec![
+            ("location", location.clone()),
+            ("name", name.to_owned()),
+            ("title", "Senior Stylist".to_owned()),
+            ("service", service_id.clone()),
+            ("from", "11:00".to_owned()),
+            ("to", "20:00".to_owned()),
+            ("break_from", String::new()),
+            ("break_to", String::new()),
+        ];
+        fields.extend((1..=7).map(|d| ("day", d.to_string())));
+        if active {
+            fields.push(("active", "yes".to_owned()));
+        }
+        fields
+    };
+    let path = format!("/app/staff/{kavya}");
+    let nameless = week("", true);
+    let nameless: Vec<(&str, &str)> = nameless.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = html(send_form(&app, &owner, &path, &nameless).await, 422).await;
+    assert!(refused.contains("id=\"name-error\">"), "{refused}");
+    assert!(
+        refused.contains("name=\"from\" type=\"time\" value=\"11:00\""),
+        "what was typed is kept"
+    );
+    assert_eq!(
+        support::count(
+            &app,
+            "SELECT count(*) FROM staff_hours WHERE kind = 'work' AND starts = 600",
+            &[]
+        )
+        .await,
+        6,
+        "nothing changed"
+    );
+    let every_day = week("Kavya Nair", true);
+    let every_day: Vec<(&str, &str)> = every_day.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let saved = send_form(&app, &owner, &path, &every_day).await;
+    assert_eq!(saved.status(), 303);
+    let listed = html(
+        page(&app, &owner, saved.headers()[LOCATION].to_str().unwrap()).await,
+        200,
+    )
+    .await;
+    assert!(
+        listed.contains("Saved: Kavya Nair&#39;s services and week.")
+            || listed.contains("Saved: Kavya Nair&#x27;s services and week."),
+        "{listed}"
+    );
+    assert!(listed.contains("<td>Mon–Sun 11:00–20:00</td>"), "{listed}");
+    assert_eq!(
+        support::count(
+            &app,
+            "SELECT count(*) FROM staff_hours WHERE kind = 'work' AND starts = 660 AND ends = 1200",
+            &[]
+        )
+        .await,
+        7
+    );
+    assert_eq!(
+        support::count(&app, "SELECT count(*) FROM staff_hours WHERE kind = 'break'", &[]).await,
+        0
+    );
+    // She leaves: no longer takes clients.
+    let leaves = week("Kavya Nair", false);
+    let leaves: Vec<(&str, &str)> = leaves.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(send_form(&app, &owner, &path, &leaves).await.status(), 303);
+    assert_eq!(
+        support::count(&app, "SELECT count(*) FROM staff WHERE NOT active", &[]).await,
         1
     );
     app.stop().await;
@@ -3530,5 +3633,186 @@ async fn the_owner_makes_a_role_of_their_own_and_gives_it_to_a_receptionist_who_
     let deleted = send_form(&app, &owner, &format!("/app/roles/{role_id}/delete"), &[]).await;
     assert_eq!(deleted.status(), 303);
     assert_eq!(custom().await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn services_are_filed_in_categories_changed_and_given_a_room_from_the_setup_pages() {
+    let app = TestApp::fresh().await;
+    let owner = signed_up(&app, "chandan-catalog").await;
+
+    // A room first: the massage will need one.
+    let rooms = html(page(&app, &owner, "/app/resources").await, 200).await;
+    assert!(
+        rooms.contains("<h1>Rooms and chairs</h1>") && rooms.contains("None yet."),
+        "{rooms}"
+    );
+    let location = rooms
+        .split("<option value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let no_capacity = html(
+        send_form(
+            &app,
+            &owner,
+            "/app/resources",
+            &[
+                ("location", &location),
+                ("name", "Spa room 1"),
+                ("kind", "spa_room"),
+                ("capacity", ""),
+            ],
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(no_capacity.contains("id=\"capacity-error\">"), "{no_capacity}");
+    assert!(no_capacity.contains("name=\"name\" type=\"text\" value=\"Spa room 1\""));
+    let added = send_form(
+        &app,
+        &owner,
+        "/app/resources",
+        &[
+            ("location", &location),
+            ("name", "Spa room 1"),
+            ("kind", "spa_room"),
+            ("capacity", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(added.status(), 303);
+    assert_eq!(added.headers()[LOCATION], "/app/resources?done=added");
+    let rooms = html(page(&app, &owner, "/app/resources?done=added").await, 200).await;
+    assert!(
+        rooms.contains("<td>Spa room 1</td><td>spa_room</td><td>Baner</td><td class=\"num\">1</td>"),
+        "{rooms}"
+    );
+
+    // A category, then a service filed under it that needs the room.
+    let category = send_form(
+        &app,
+        &owner,
+        "/app/services/categories",
+        &[("category_name", "Spa")],
+    )
+    .await;
+    assert_eq!(category.status(), 303);
+    let again = html(
+        send_form(
+            &app,
+            &owner,
+            "/app/services/categories",
+            &[("category_name", "Spa")],
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert!(
+        again.contains("id=\"category_name-error\">Another service category already has this name.</p>"),
+        "{again}"
+    );
+    let form = html(page(&app, &owner, "/app/services").await, 200).await;
+    let spa: String = {
+        let mut db = support::admin(&app).await;
+        sqlx::query_scalar("SELECT id::text FROM service_categories WHERE name = 'Spa'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    };
+    assert!(
+        form.contains(&format!("<option value=\"{spa}\">Spa</option>")),
+        "{form}"
+    );
+    assert!(
+        form.contains("<option value=\"spa_room\">spa_room</option>"),
+        "{form}"
+    );
+    let massage = send_form(
+        &app,
+        &owner,
+        "/app/services",
+        &[
+            ("name", "Aroma massage"),
+            ("minutes", "60"),
+            ("price", "2,400"),
+            ("tax_code", "999723"),
+            ("online", "yes"),
+            ("category", &spa),
+            ("resource_type", "spa_room"),
+        ],
+    )
+    .await;
+    assert_eq!(massage.status(), 303, "{}", massage.text().await.unwrap());
+    let stored = || {
+        support::count(
+            &app,
+            "SELECT count(*) FROM services s JOIN service_categories c ON c.id = s.category_id
+              WHERE s.name = 'Aroma massage' AND c.name = 'Spa' AND s.resource_type = 'spa_room'
+                AND s.price_paise = 240000 AND s.active",
+            &[],
+        )
+    };
+    assert_eq!(stored().await, 1);
+    let id: String = {
+        let mut db = support::admin(&app).await;
+        sqlx::query_scalar("SELECT id::text FROM services")
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    };
+
+    // Changed: a new price and length; the form shows what is stored.
+    let change = html(
+        page(&app, &owner, &format!("/app/services?change={id}")).await,
+        200,
+    )
+    .await;
+    assert!(change.contains("<h2>Change Aroma massage</h2>"), "{change}");
+    assert!(change.contains("name=\"price\" type=\"text\" value=\"2400\""));
+    assert!(change.contains(&format!("<option value=\"{spa}\" selected>Spa</option>")));
+    assert!(change.contains("<option value=\"spa_room\" selected>spa_room</option>"));
+    let path = format!("/app/services/{id}");
+    let fields = |price: &'static str, active: bool| {
+        let mut fields = vec![
+            ("name", "Aroma massage"),
+            ("minutes", "75"),
+            ("price", price),
+            ("tax_code", "999723"),
+            ("online", "yes"),
+            ("category", spa.as_str()),
+            ("resource_type", "spa_room"),
+        ];
+        if active {
+            fields.push(("active", "yes"));
+        }
+        fields
+    };
+    let refused = html(send_form(&app, &owner, &path, &fields("a lot", true)).await, 422).await;
+    assert!(refused.contains("id=\"price-error\">"), "{refused}");
+    assert_eq!(stored().await, 1, "nothing changed");
+    let saved = send_form(&app, &owner, &path, &fields("2,600", true)).await;
+    assert_eq!(saved.status(), 303);
+    assert_eq!(saved.headers()[LOCATION], "/app/services?saved=Aroma+massage");
+    let listed = html(page(&app, &owner, "/app/services?saved=Aroma+massage").await, 200).await;
+    assert!(listed.contains("Saved “Aroma massage”."));
+    assert!(
+        listed.contains("<tr><td>Aroma massage <span class=\"muted\">· Spa</span></td><td class=\"num\">75</td><td class=\"num\">₹2,600.00</td>"),
+        "{listed}"
+    );
+    // No longer offered.
+    assert_eq!(
+        send_form(&app, &owner, &path, &fields("2,600", false))
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        support::count(&app, "SELECT count(*) FROM services WHERE NOT active", &[]).await,
+        1
+    );
     app.stop().await;
 }
