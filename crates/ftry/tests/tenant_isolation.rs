@@ -265,6 +265,9 @@ impl Populated {
             ("PATCH", "/api/v1/resources/{resource_id}") => {
                 json!({"name": "Chair 2", "location_id": location, "capacity": 1})
             }
+            ("PATCH", "/api/v1/locations/{location_id}") => {
+                json!({"name": "Main branch, Pune", "address": "FC Road, Pune"})
+            }
             ("PUT", "/api/v1/locations/{location_id}/hours") => json!({"days": whole_week()}),
             ("POST", "/api/v1/locations/{location_id}/closures") => json!({
                 "first_day": day(45), "last_day": day(46), "reason": "Diwali",
