@@ -1,7 +1,9 @@
 //! Reading the audit log.
 
 use ftry_domain::permissions::Permission;
-use ftry_store::audit::{self, Filter, StoredEvent};
+/// Which events to read: action, actor, resource, outcome, time, page.
+pub use ftry_store::audit::Filter;
+use ftry_store::audit::{self, StoredEvent};
 
 use crate::error::{AppError, Validator};
 use crate::{App, Principal};

@@ -14,6 +14,8 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use ftry_store::jobs::{self as jobs_store, Job, NewJob};
+/// Which messages to list: by visit, client, invoice, status, page.
+pub use ftry_store::notifications::Filter;
 use ftry_store::notifications::{self as store, NewNotification, Notification, Outcome, VisitContext};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};

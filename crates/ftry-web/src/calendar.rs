@@ -190,7 +190,7 @@ fn asked_date(text: Option<&str>, today: NaiveDate) -> Result<NaiveDate, String>
     }
 }
 
-fn not_a_date(text: &str, csrf: &str) -> Response {
+pub fn not_a_date(text: &str, csrf: &str) -> Response {
     page::error(
         StatusCode::BAD_REQUEST,
         "Not a date",
@@ -518,7 +518,7 @@ pub async fn week(
                             .iter()
                             .map(|item| WeekItem {
                                 appointment: item.appointment_id,
-                                time: hhmm(item.starts_at),
+                                time: format!("{}–{}", hhmm(item.starts_at), hhmm(item.ends_at)),
                                 client: item.client_name.clone(),
                                 service: item.service_name.clone(),
                                 status: item.status.clone(),

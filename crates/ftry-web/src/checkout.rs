@@ -29,6 +29,7 @@ use crate::page::{self, html, Chrome};
 use crate::session::{form_sender, signed_in, to_login, SignedIn};
 
 struct LineRow {
+    position: i16,
     description: String,
     staff: String,
     quantity: i32,
@@ -132,6 +133,9 @@ pub struct InvoiceForm {
     reason: String,
     /// A checkbox of the credit note form: put credited products back in stock.
     restock: Option<String>,
+    /// The draft's line to remove.
+    #[serde(default)]
+    position: String,
     /// The credit note form's `credit_<position>` quantities.
     #[serde(flatten)]
     more: std::collections::BTreeMap<String, String>,
@@ -234,6 +238,7 @@ async fn render(
                 .or(line.rate_bp.map(|r| r as u32))
                 .unwrap_or(0);
             LineRow {
+                position: line.position,
                 description: line.description.clone(),
                 staff: staff_name(line.staff_id),
                 quantity: line.quantity,
@@ -532,6 +537,7 @@ fn item_of(choice: &str) -> Option<(&'static str, Uuid)> {
 /// What a form of the invoice page asks for.
 enum Asked {
     Line,
+    Remove,
     Adjust,
     Finalize,
     Pay,
@@ -556,7 +562,7 @@ fn form_field(field: &str) -> String {
 /// The page's form for a refusal that names no field.
 fn general_field(asked: &Asked) -> &'static str {
     match asked {
-        Asked::Line => "item",
+        Asked::Line | Asked::Remove => "item",
         Asked::Adjust => "discount",
         Asked::Finalize => "finalize",
         Asked::Pay => "amount",
@@ -574,6 +580,7 @@ pub async fn action(
 ) -> Response {
     let asked = match action.as_str() {
         "line" => Asked::Line,
+        "remove" => Asked::Remove,
         "adjust" => Asked::Adjust,
         "finalize" => Asked::Finalize,
         "pay" => Asked::Pay,
@@ -594,6 +601,15 @@ pub async fn action(
     };
     let mut errors = FieldErrors::default();
     let done = match asked {
+        Asked::Remove => match form.position.trim().parse::<i16>() {
+            Ok(position) => Some(
+                state
+                    .app
+                    .remove_invoice_line(&principal, id, position, &origin)
+                    .await,
+            ),
+            Err(_) => Some(Err(AppError::NotFound)),
+        },
         Asked::Line => match (item_of(&form.item), form.quantity.trim().parse::<i32>()) {
             (Some((kind, item)), Ok(quantity)) => {
                 let request = LineRequest {

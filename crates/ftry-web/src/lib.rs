@@ -6,11 +6,13 @@
 //! changes something carries the double-submit CSRF token.
 
 mod account;
+mod activity;
 mod appointment;
 mod assets;
 mod booking;
 mod business;
 mod calendar;
+mod cash;
 mod checkout;
 mod clients;
 mod dashboard;
@@ -54,6 +56,9 @@ pub fn routes() -> Router<AppState> {
         .route("/app/appointments/{id}", get(appointment::show))
         .route("/app/appointments/{id}/{action}", post(appointment::action))
         .route("/app/invoices", post(checkout::walk_in))
+        .route("/app/till", get(cash::show).post(cash::close))
+        .route("/app/audit", get(activity::audit))
+        .route("/app/messages", get(activity::messages))
         .route("/app/invoices/{id}", get(checkout::show))
         .route("/app/invoices/{id}/{action}", post(checkout::action))
         .route("/app/business", get(business::show).post(business::save_settings))
@@ -74,8 +79,10 @@ pub fn routes() -> Router<AppState> {
         .route("/app/team", get(team::team).post(team::invite))
         .route("/app/products", get(products::list).post(products::add))
         .route("/app/products/stock", post(products::move_stock))
+        .route("/app/products/{id}", post(products::change))
         .route("/app/team/{id}/unlock", post(team::unlock))
         .route("/app/team/{id}/roles", post(team::set_roles))
+        .route("/app/team/{id}/status", post(team::set_status))
         .route("/app/roles", get(roles::list).post(roles::create))
         .route("/app/resources", get(resources::list).post(resources::add))
         .route("/app/resources/{id}", post(resources::change))

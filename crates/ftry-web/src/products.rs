@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{OriginalUri, Query, State};
+use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -23,6 +23,7 @@ use crate::page::{self, html, Chrome};
 use crate::session::{form_sender, signed_in, to_login, SignedIn};
 
 struct StockLine {
+    product: Uuid,
     sku: String,
     name: String,
     price: String,
@@ -77,6 +78,11 @@ pub struct ProductForm {
     price: String,
     #[serde(default)]
     low_stock: String,
+    /// A checkbox of the change form: still sold.
+    active: Option<String>,
+    /// The product being changed (from the address, not the form).
+    #[serde(skip)]
+    editing: Option<Uuid>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -101,6 +107,8 @@ pub struct MovementForm {
 pub struct ProductsQuery {
     location: Option<String>,
     done: Option<String>,
+    /// The product whose form is shown for changing.
+    change: Option<String>,
 }
 
 #[allow(clippy::too_many_arguments)] // the page keeps what was typed into its two forms
@@ -149,6 +157,7 @@ async fn render(
         lines: levels
             .iter()
             .map(|level| StockLine {
+                product: level.product_id,
                 sku: level.sku.clone(),
                 name: level.name.clone(),
                 price: products
@@ -204,6 +213,7 @@ pub async fn list(
     let query = query.map(|Query(q)| q).unwrap_or_default();
     let done = match query.done.as_deref() {
         Some("added") => "Product added.",
+        Some("saved") => "Product saved.",
         Some("moved") => "Stock recorded.",
         _ => "",
     };
@@ -212,13 +222,29 @@ pub async fn list(
         kind: "purchase".into(),
         ..MovementForm::default()
     };
+    let product_form = match query.change.and_then(|id| id.parse::<Uuid>().ok()) {
+        Some(id) => match state.app.product(&principal, id).await {
+            Ok(p) => ProductForm {
+                sku: p.fields.sku.clone(),
+                name: p.fields.name.clone(),
+                hsn_code: p.fields.hsn_code.clone(),
+                price: crate::forms::rupees_plain(p.fields.price_paise),
+                low_stock: p.fields.low_stock_threshold.to_string(),
+                active: p.fields.active.then(String::new),
+                editing: Some(id),
+                ..ProductForm::default()
+            },
+            Err(e) => return page::app_error(e, &csrf),
+        },
+        None => ProductForm::default(),
+    };
     render(
         &state,
         &principal,
         &csrf,
         StatusCode::OK,
         wanted,
-        ProductForm::default(),
+        product_form,
         movement,
         FieldErrors::default(),
         done,
@@ -229,12 +255,34 @@ pub async fn list(
 /// `POST /app/products`: a new product.
 pub async fn add(
     State(state): State<AppState>,
-    RequestOrigin(origin): RequestOrigin,
+    origin: RequestOrigin,
     headers: HeaderMap,
     Form(form): Form<ProductForm>,
 ) -> Response {
+    save(state, origin, headers, form).await
+}
+
+/// `POST /app/products/{id}`: a product's name, SKU, class, price, low mark,
+/// and whether it is still sold.
+pub async fn change(
+    State(state): State<AppState>,
+    origin: RequestOrigin,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(mut form): Form<ProductForm>,
+) -> Response {
+    form.editing = Some(id);
+    save(state, origin, headers, form).await
+}
+
+async fn save(
+    state: AppState,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    form: ProductForm,
+) -> Response {
     let refused = (
-        "Not added",
+        "Not saved",
         "The form had expired. Open the products page again and retry.",
     );
     let SignedIn { principal, csrf } =
@@ -275,11 +323,25 @@ pub async fn add(
         hsn_code: Some(form.hsn_code.clone()),
         price_paise: price,
         low_stock_threshold: low,
+        active: form.editing.map(|_| form.active.is_some()),
         ..ProductInput::default()
     };
-    match state.app.create_product(&principal, &input, None, &origin).await {
+    let saved = match form.editing {
+        Some(id) => state
+            .app
+            .update_product(&principal, id, &input, &origin)
+            .await
+            .map(drop),
+        None => state
+            .app
+            .create_product(&principal, &input, None, &origin)
+            .await
+            .map(drop),
+    };
+    match saved {
         Ok(_) => {
-            Redirect::to(&format!("/app/products?location={}&done=added", form.location)).into_response()
+            let done = if form.editing.is_some() { "saved" } else { "added" };
+            Redirect::to(&format!("/app/products?location={}&done={done}", form.location)).into_response()
         }
         Err(AppError::Validation(fields)) => {
             let errors = FieldErrors::from_use_case(&fields, |f| {

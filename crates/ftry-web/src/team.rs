@@ -131,6 +131,8 @@ pub async fn team(
         Some("invited") => "Invited: the invitation is on its way by email. Its link works once.",
         Some("unlocked") => "Unlocked: they can sign in again.",
         Some("roles") => "Role changed: it applies from their next request.",
+        Some("disabled") => "Disabled: they are signed out everywhere and cannot sign in.",
+        Some("enabled") => "Enabled: they can sign in again.",
         _ => "",
     };
     let form = InviteForm {
@@ -241,16 +243,42 @@ pub struct RoleForm {
     csrf: String,
     #[serde(default)]
     role: String,
+    /// `active` or `disabled`, for the account's status form.
+    #[serde(default)]
+    status: String,
 }
 
 /// `POST /app/team/{id}/roles`: give an account one role in place of its
 /// roles (nobody changes their own, nor gives more than they hold).
 pub async fn set_roles(
+    state: State<AppState>,
+    origin: RequestOrigin,
+    headers: HeaderMap,
+    id: Path<String>,
+    form: Form<RoleForm>,
+) -> Response {
+    change_account(state, origin, headers, id, form, false).await
+}
+
+/// `POST /app/team/{id}/status`: disable an account (someone who left: their
+/// sessions end) or enable it again.
+pub async fn set_status(
+    state: State<AppState>,
+    origin: RequestOrigin,
+    headers: HeaderMap,
+    id: Path<String>,
+    form: Form<RoleForm>,
+) -> Response {
+    change_account(state, origin, headers, id, form, true).await
+}
+
+async fn change_account(
     State(state): State<AppState>,
     RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<RoleForm>,
+    status: bool,
 ) -> Response {
     let refused = (
         "Role not changed",
@@ -264,12 +292,24 @@ pub async fn set_roles(
     let Ok(id) = id.parse::<Uuid>() else {
         return page::not_found().await;
     };
-    let request = UpdateUserRequest {
-        status: None,
-        roles: Some(vec![form.role.clone()]),
+    let request = if status {
+        UpdateUserRequest {
+            status: Some(form.status.clone()),
+            roles: None,
+        }
+    } else {
+        UpdateUserRequest {
+            status: None,
+            roles: Some(vec![form.role.clone()]),
+        }
+    };
+    let done = match (status, form.status.as_str()) {
+        (false, _) => "roles",
+        (true, "disabled") => "disabled",
+        (true, _) => "enabled",
     };
     let (status, detail) = match state.app.update_user(&principal, id, &request, &origin).await {
-        Ok(_) => return Redirect::to("/app/team?done=roles").into_response(),
+        Ok(_) => return Redirect::to(&format!("/app/team?done={done}")).into_response(),
         Err(AppError::Validation(fields)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             crate::forms::in_words(&fields, crate::forms::the_field),

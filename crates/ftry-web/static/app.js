@@ -27,6 +27,30 @@
     }).catch(() => {});
   }
 
+  // A form being sent says so on the button pressed, and a second press
+  // while it is on its way sends nothing more. (Coming back to the page
+  // from the browser's history makes its forms ready again.)
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form.method.toLowerCase() !== "post") {
+      return;
+    }
+    if (form.dataset.sending) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sending = "yes";
+    if (event.submitter) {
+      event.submitter.setAttribute("aria-busy", "true");
+    }
+  });
+  window.addEventListener("pageshow", () => {
+    document.querySelectorAll("form[data-sending]").forEach((form) => {
+      delete form.dataset.sending;
+      form.querySelectorAll("[aria-busy]").forEach((button) => button.removeAttribute("aria-busy"));
+    });
+  });
+
   // The calendar: a click on a free spot of a staff member's column opens the
   // booking form for them at that quarter hour. (Without the script, each
   // column's "+" opens the form for them.)

@@ -251,7 +251,7 @@ async fn the_day_page_shows_each_stylist_and_their_bookings_in_the_branch_time()
     // the booking starts on row 15 (10:15) and spans 9 rows (45 minutes).
     assert_eq!(page_html.matches("<div class=\"work r0 s144\"").count(), 2);
     let item = page_html
-        .split("<article class=\"item st-booked r15 s9\">")
+        .split("<article class=\"item st-booked r15 s9\" data-move=")
         .nth(1)
         .unwrap_or_else(|| panic!("no booking on rows 15–23: {page_html}"));
     let item = item.split("</article>").next().unwrap();
@@ -1496,7 +1496,7 @@ async fn a_visit_is_checked_out_with_a_tip_paid_in_two_parts_and_its_pdf_opens()
     // Prices include GST (the business's default): of ₹650 at 5%, CGST and
     // SGST are ₹15.48 each (650 × 2.5 / 105, rounded), the taxable value the rest.
     assert!(
-        draft.contains("<tr><td>Haircut</td><td>Kavya Nair</td><td class=\"num\">1</td><td class=\"num\">₹650.00</td><td class=\"num\"></td><td class=\"num\">₹619.04</td><td class=\"num\">₹30.96 (5%)</td><td class=\"num\">₹650.00</td></tr>"),
+        draft.contains("<tr><td>Haircut</td><td>Kavya Nair</td><td class=\"num\">1</td><td class=\"num\">₹650.00</td><td class=\"num\"></td><td class=\"num\">₹619.04</td><td class=\"num\">₹30.96 (5%)</td><td class=\"num\">₹650.00</td><td><form method=\"post\" action=\"/app/invoices/"),
         "{draft}"
     );
     assert!(draft.contains("<th scope=\"row\">CGST</th><td class=\"num\">₹15.48</td>"));
@@ -1812,6 +1812,27 @@ async fn a_walk_in_sale_starts_from_the_day_and_takes_services_and_products() {
         support::count(&app, "SELECT count(*) FROM invoice_lines", &[]).await,
         2
     );
+
+    // A line added by mistake is removed from the draft.
+    let wrong = send_form(
+        &app,
+        &owner,
+        &line,
+        &[("item", &two), ("quantity", "1"), ("staff", "")],
+    )
+    .await;
+    assert_eq!(wrong.status(), 303);
+    let three = html(page(&app, &owner, &path).await, 200).await;
+    assert!(three.contains("name=\"position\" value=\"2\""), "{three}");
+    assert!(three.contains("aria-label=\"Remove Argan shampoo 200 ml\""));
+    let removed = send_form(&app, &owner, &format!("{path}/remove"), &[("position", "2")]).await;
+    assert_eq!(removed.status(), 303);
+    assert_eq!(
+        support::count(&app, "SELECT count(*) FROM invoice_lines", &[]).await,
+        2
+    );
+    let missing = send_form(&app, &owner, &format!("{path}/remove"), &[("position", "7")]).await;
+    assert_eq!(missing.status(), 404);
 
     // Sold from stock, then one shampoo comes back: a credit note of that
     // quantity only, the shampoo back on the shelf.
@@ -2632,12 +2653,12 @@ async fn the_week_shows_each_stylist_s_bookings_day_by_day() {
     // Stylist 0 on Wednesday, Stylist 1 on Saturday, each in their branch's time.
     assert!(rows[0].starts_with("Stylist 0</th>"));
     assert!(
-        first[2].contains("<time>10:30</time> Neha Kulkarni · Haircut</a>"),
+        first[2].contains("<time>10:30–11:15</time> Neha Kulkarni · Haircut</a>"),
         "{}",
         first[2]
     );
     assert!(
-        second[5].contains("<time>15:30</time> Neha Kulkarni · Haircut</a>"),
+        second[5].contains("<time>15:30–16:15</time> Neha Kulkarni · Haircut</a>"),
         "{}",
         second[5]
     );
@@ -2835,7 +2856,7 @@ async fn products_are_added_and_their_stock_received_and_used_from_the_products_
     assert!(listed.contains("Product added."));
     // None in stock yet: low.
     assert!(
-        listed.contains("<tr><td>SH-200</td><td>Argan shampoo 200 ml</td><td class=\"num\">₹450.00</td><td class=\"num\">0</td><td><span class=\"badge risk-medium\">Low</span></td></tr>"),
+        listed.contains("<tr><td>SH-200</td><td>Argan shampoo 200 ml</td><td class=\"num\">₹450.00</td><td class=\"num\">0</td><td><span class=\"badge risk-medium\">Low</span></td><td><a href=\"/app/products?location="),
         "{listed}"
     );
 
@@ -2890,7 +2911,7 @@ async fn products_are_added_and_their_stock_received_and_used_from_the_products_
     .await;
     assert!(stock.contains("Stock recorded."));
     assert!(
-        stock.contains("<td class=\"num\">₹450.00</td><td class=\"num\">10</td><td></td></tr>"),
+        stock.contains("<td class=\"num\">₹450.00</td><td class=\"num\">10</td><td></td><td><a href=\"/app/products?location="),
         "{stock}"
     );
     assert_eq!(
@@ -2903,6 +2924,52 @@ async fn products_are_added_and_their_stock_received_and_used_from_the_products_
     typo[4] = ("quantity", "two");
     let typo = html(send_form(&app, &owner, "/app/products/stock", &typo).await, 422).await;
     assert!(typo.contains("id=\"quantity-error\">"), "{typo}");
+
+    // A new price and low mark: the form shows what is stored.
+    let product: String = {
+        let mut db = support::admin(&app).await;
+        sqlx::query_scalar("SELECT id::text FROM products")
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    };
+    let change = html(
+        page(
+            &app,
+            &owner,
+            &format!("/app/products?location={location}&change={product}"),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert!(change.contains("Change Argan shampoo 200 ml</h2>"), "{change}");
+    assert!(change.contains("name=\"price\" type=\"text\" value=\"450\""));
+    let fields = |price: &'static str| {
+        vec![
+            ("location", location.as_str()),
+            ("sku", "SH-200"),
+            ("name", "Argan shampoo 200 ml"),
+            ("hsn_code", "3305"),
+            ("price", price),
+            ("low_stock", "4"),
+            ("active", "yes"),
+        ]
+    };
+    let path = format!("/app/products/{product}");
+    let refused = html(send_form(&app, &owner, &path, &fields("lots")).await, 422).await;
+    assert!(refused.contains("id=\"price-error\">"), "{refused}");
+    let saved = send_form(&app, &owner, &path, &fields("495")).await;
+    assert_eq!(saved.status(), 303);
+    assert_eq!(
+        support::count(
+            &app,
+            "SELECT count(*) FROM products WHERE price_paise = 49500 AND low_stock_threshold = 4 AND active",
+            &[]
+        )
+        .await,
+        1
+    );
     app.stop().await;
 }
 
@@ -3633,6 +3700,37 @@ async fn the_owner_makes_a_role_of_their_own_and_gives_it_to_a_receptionist_who_
     let deleted = send_form(&app, &owner, &format!("/app/roles/{role_id}/delete"), &[]).await;
     assert_eq!(deleted.status(), 303);
     assert_eq!(custom().await, 0);
+
+    // The receptionist leaves: disabled, her session opens nothing; enabled again.
+    let disabled = send_form(
+        &app,
+        &owner,
+        &format!("/app/team/{desk_id}/status"),
+        &[("status", "disabled")],
+    )
+    .await;
+    assert_eq!(disabled.status(), 303);
+    assert_eq!(disabled.headers()[LOCATION], "/app/team?done=disabled");
+    let team = html(page(&app, &owner, "/app/team?done=disabled").await, 200).await;
+    assert!(team.contains("Disabled: they are signed out everywhere and cannot sign in."));
+    assert!(
+        team.contains("<button type=\"submit\" name=\"status\" value=\"active\">Enable</button>"),
+        "{team}"
+    );
+    let gone = page(&app, &desk, "/app").await;
+    assert_eq!(gone.status(), 303, "the session ended");
+    let (_, refused) = sign_in(&app, &desk_email, "copper-kettle-monsoon-77", "/app").await;
+    assert!(refused.is_none());
+    let enabled = send_form(
+        &app,
+        &owner,
+        &format!("/app/team/{desk_id}/status"),
+        &[("status", "active")],
+    )
+    .await;
+    assert_eq!(enabled.headers()[LOCATION], "/app/team?done=enabled");
+    let (_, back) = sign_in(&app, &desk_email, "copper-kettle-monsoon-77", "/app").await;
+    assert!(back.is_some());
     app.stop().await;
 }
 
@@ -3814,5 +3912,188 @@ async fn services_are_filed_in_categories_changed_and_given_a_room_from_the_setu
         support::count(&app, "SELECT count(*) FROM services WHERE NOT active", &[]).await,
         1
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_day_s_till_shows_the_takings_by_method_and_closes_once_with_the_cash_counted() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    let (_, owner) = sign_in(
+        &app,
+        &salon.business.owner_email,
+        &salon.business.owner_password,
+        "/app",
+    )
+    .await;
+    let owner = owner.unwrap();
+    let empty = html(page(&app, &owner, "/app/till").await, 200).await;
+    assert!(
+        empty.contains("Nothing was paid or refunded on this day."),
+        "{empty}"
+    );
+    assert!(empty.contains("id=\"expected\">₹0.00</strong>"));
+
+    // ₹600 haircuts: one paid ₹400 in cash and ₹200 by UPI, one by card.
+    for parts in [vec![("cash", 40_000), ("upi", 20_000)], vec![("card", 60_000)]] {
+        haircut_sold(&app, &salon, salon.stylists[0]).await;
+        let id: String = {
+            let mut db = support::admin(&app).await;
+            sqlx::query_scalar("SELECT id::text FROM invoices WHERE payment_status = 'unpaid'")
+                .fetch_one(&mut db)
+                .await
+                .unwrap()
+        };
+        for (method, amount) in parts {
+            body(
+                post(
+                    &app,
+                    salon.token(),
+                    &format!("/api/v1/invoices/{id}/payments"),
+                    &json!({"method": method, "amount_paise": amount}),
+                )
+                .await,
+                201,
+            )
+            .await;
+        }
+    }
+    let till = html(page(&app, &owner, "/app/till").await, 200).await;
+    assert!(
+        till.contains("<tr><th scope=\"row\">Cash</th><td class=\"num\">₹400.00</td></tr>")
+            && till.contains("<tr><th scope=\"row\">UPI</th><td class=\"num\">₹200.00</td></tr>")
+            && till.contains("<tr><th scope=\"row\">Card</th><td class=\"num\">₹600.00</td></tr>"),
+        "{till}"
+    );
+    assert!(till.contains("id=\"expected\">₹400.00</strong>"));
+    let location = hidden(&till, "location");
+    let date = hidden(&till, "date");
+    let unreadable = html(
+        send_form(
+            &app,
+            &owner,
+            "/app/till",
+            &[
+                ("location", &location),
+                ("date", &date),
+                ("counted", "four hundred"),
+            ],
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(unreadable.contains("id=\"counted-error\">"), "{unreadable}");
+    assert!(unreadable.contains("value=\"four hundred\""));
+    let closed = send_form(
+        &app,
+        &owner,
+        "/app/till",
+        &[
+            ("location", &location),
+            ("date", &date),
+            ("counted", "350"),
+            ("note", "₹50 short, to check"),
+        ],
+    )
+    .await;
+    assert_eq!(closed.status(), 303);
+    let shown = html(
+        page(&app, &owner, closed.headers()[LOCATION].to_str().unwrap()).await,
+        200,
+    )
+    .await;
+    assert!(
+        shown.contains("id=\"closed\">Closed: ₹350.00 counted, ₹50.00 short.</p>"),
+        "{shown}"
+    );
+    assert!(!shown.contains("name=\"counted\""), "no second close");
+    let again = send_form(
+        &app,
+        &owner,
+        "/app/till",
+        &[("location", &location), ("date", &date), ("counted", "400")],
+    )
+    .await;
+    assert_eq!(again.status(), 409);
+    assert_eq!(
+        support::count(
+            &app,
+            "SELECT count(*) FROM cash_closes WHERE counted_cash = 35000 AND difference = -5000",
+            &[]
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_audit_log_and_the_messages_to_clients_are_read_from_their_pages() {
+    let app = TestApp::fresh().await;
+    let salon = Salon::create(&app, setup()).await;
+    let (_, owner) = sign_in(
+        &app,
+        &salon.business.owner_email,
+        &salon.business.owner_password,
+        "/app",
+    )
+    .await;
+    let owner = owner.unwrap();
+    body(
+        post(
+            &app,
+            salon.token(),
+            "/api/v1/appointments",
+            &json!({
+                "location_id": salon.location, "client_id": salon.client, "start": pune(day(2), 10, 0),
+                "items": [{"service_id": salon.services[0], "staff_id": salon.stylists[0]}],
+            }),
+        )
+        .await,
+        201,
+    )
+    .await;
+
+    let log = html(
+        page(&app, &owner, "/app/audit?action=appointment.booked").await,
+        200,
+    )
+    .await;
+    let rows = log.matches("<td>appointment.booked</td>").count();
+    assert_eq!(rows, 1, "{log}");
+    let owner_name: String = {
+        let mut db = support::admin(&app).await;
+        sqlx::query_scalar("SELECT name FROM users")
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    };
+    assert!(
+        log.contains(&format!(
+            "<td>{owner_name}</td><td>appointment.booked</td><td>appointment "
+        )),
+        "{log}"
+    );
+    let nothing = html(page(&app, &owner, "/app/audit?action=no.such").await, 200).await;
+    assert!(nothing.contains("No event with that action."));
+    let all = html(page(&app, &owner, "/app/audit").await, 200).await;
+    let events = support::count(&app, "SELECT count(*) FROM audit_events", &[]).await;
+    assert_eq!(all.matches("</td></tr>").count() as i64, events.min(50), "{all}");
+
+    let messages = html(page(&app, &owner, "/app/messages").await, 200).await;
+    let planned = support::count(&app, "SELECT count(*) FROM notifications", &[]).await;
+    assert_eq!(
+        messages.matches("</td></tr>").count() as i64,
+        planned,
+        "{messages}"
+    );
+    html(page(&app, &owner, "/app/messages?status=lost").await, 400).await;
+    // The reception desk may not read the audit log.
+    let (_, _, email) = app
+        .add_member(salon.token(), &salon.business.tenant_id, &["receptionist"])
+        .await;
+    let (_, desk) = sign_in(&app, &email, "copper-kettle-monsoon-77", "/app").await;
+    html(page(&app, &desk.unwrap(), "/app/audit").await, 403).await;
     app.stop().await;
 }
