@@ -29,6 +29,7 @@ mod session;
 mod setup;
 mod signup;
 mod team;
+mod webhooks;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -58,6 +59,8 @@ pub fn routes() -> Router<AppState> {
         .route("/app/invoices", post(checkout::walk_in))
         .route("/app/till", get(cash::show).post(cash::close))
         .route("/app/audit", get(activity::audit))
+        .route("/app/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/app/webhooks/{id}/{action}", post(webhooks::action))
         .route("/app/messages", get(activity::messages))
         .route("/app/invoices/{id}", get(checkout::show))
         .route("/app/invoices/{id}/{action}", post(checkout::action))

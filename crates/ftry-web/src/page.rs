@@ -58,6 +58,8 @@ impl Chrome {
                 Permission::UsersInvite,
                 Permission::UsersManage,
                 Permission::RolesManage,
+                Permission::WebhooksManage,
+                Permission::AuditRead,
                 Permission::StockManage,
             ]
             .into_iter()

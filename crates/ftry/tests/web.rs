@@ -4097,3 +4097,112 @@ async fn the_audit_log_and_the_messages_to_clients_are_read_from_their_pages() {
     html(page(&app, &desk.unwrap(), "/app/audit").await, 403).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_integration_endpoint_is_added_with_its_secret_shown_once_turned_off_and_deleted() {
+    let app = TestApp::fresh().await;
+    let owner = signed_up(&app, "chandan-hooks").await;
+    let empty = html(page(&app, &owner, "/app/webhooks").await, 200).await;
+    assert!(
+        empty.contains("<h1>Integrations</h1>") && empty.contains("No endpoint yet."),
+        "{empty}"
+    );
+    let endpoints = || support::count(&app, "SELECT count(*) FROM webhook_endpoints", &[]);
+
+    let private = html(
+        send_form(
+            &app,
+            &owner,
+            "/app/webhooks",
+            &[("url", "https://10.0.0.7/hooks"), ("event", "appointment.booked")],
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(
+        private.contains("id=\"url-error\">Must be a public address, not a loopback or private one.</p>"),
+        "{private}"
+    );
+    assert!(private.contains("name=\"event\" value=\"appointment.booked\" checked"));
+    let no_event = html(
+        send_form(
+            &app,
+            &owner,
+            "/app/webhooks",
+            &[("url", "https://crm.example.com/hooks/ftry")],
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(
+        no_event.contains("id=\"events-error\">Pick at least one event.</p>"),
+        "{no_event}"
+    );
+    assert_eq!(endpoints().await, 0);
+
+    let made = html(
+        send_form(
+            &app,
+            &owner,
+            "/app/webhooks",
+            &[
+                ("url", "https://crm.example.com/hooks/ftry"),
+                ("description", "CRM sync"),
+                ("event", "appointment.booked"),
+                ("event", "invoice.finalized"),
+            ],
+        )
+        .await,
+        201,
+    )
+    .await;
+    let secret = made
+        .split("<p><code>")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .unwrap_or_else(|| panic!("no secret: {made}"))
+        .to_owned();
+    assert!(secret.len() >= 32, "{secret}");
+    assert!(
+        made.contains("<td>appointment.booked, invoice.finalized</td><td>On</td>"),
+        "{made}"
+    );
+    let again = html(page(&app, &owner, "/app/webhooks").await, 200).await;
+    assert!(!again.contains(&secret), "the secret is shown once");
+    let id: String = {
+        let mut db = support::admin(&app).await;
+        sqlx::query_scalar("SELECT id::text FROM webhook_endpoints")
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    };
+    let deliveries = html(
+        page(&app, &owner, &format!("/app/webhooks?deliveries={id}")).await,
+        200,
+    )
+    .await;
+    assert!(
+        deliveries.contains("Latest deliveries to https://crm.example.com/hooks/ftry")
+            && deliveries.contains("Nothing sent yet.")
+    );
+
+    let off = send_form(&app, &owner, &format!("/app/webhooks/{id}/off"), &[]).await;
+    assert_eq!(off.headers()[LOCATION], "/app/webhooks?done=off");
+    let listed = html(page(&app, &owner, "/app/webhooks?done=off").await, 200).await;
+    assert!(
+        listed.contains("<td>Off</td>") && listed.contains(">Turn on</button>"),
+        "{listed}"
+    );
+    let renewed = html(
+        send_form(&app, &owner, &format!("/app/webhooks/{id}/secret"), &[]).await,
+        200,
+    )
+    .await;
+    assert!(renewed.contains("<p><code>") && !renewed.contains(&secret));
+    let deleted = send_form(&app, &owner, &format!("/app/webhooks/{id}/delete"), &[]).await;
+    assert_eq!(deleted.headers()[LOCATION], "/app/webhooks?done=deleted");
+    assert_eq!(endpoints().await, 0);
+    app.stop().await;
+}
