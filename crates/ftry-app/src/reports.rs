@@ -545,6 +545,21 @@ pub fn csv<T: Serialize + Default>(rows: &[T]) -> String {
 }
 
 impl App {
+    /// A staff member's commission rates, in basis points: on the taxable
+    /// value of their services and of the products they sell.
+    pub async fn commission(&self, principal: &Principal, staff_id: Uuid) -> Result<(i32, i32), AppError> {
+        principal.require(Permission::StaffRead)?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
+        let rates =
+            sqlx::query_as("SELECT service_commission_bp, product_commission_bp FROM staff WHERE id = $1")
+                .bind(staff_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok(rates)
+    }
+
     pub async fn set_commission(
         &self,
         principal: &Principal,

@@ -77,6 +77,7 @@ pub fn routes() -> Router<AppState> {
         .route("/app/services/{id}", post(setup::change_service))
         .route("/app/staff", get(setup::staff).post(setup::add_staff))
         .route("/app/staff/{id}", post(setup::change_staff))
+        .route("/app/staff/{id}/commission", post(setup::set_commission))
         .route("/app/staff/time-off", post(setup::add_time_off))
         .route("/app/staff/time-off/remove", post(setup::remove_time_off))
         .route("/app/team", get(team::team).post(team::invite))

@@ -114,6 +114,8 @@ pub struct AddedQuery {
     change: Option<String>,
     /// The name just saved.
     saved: Option<String>,
+    /// Set when a staff member's commission was just saved.
+    commission: Option<String>,
 }
 
 async fn services_page(
@@ -488,6 +490,8 @@ struct StaffPage {
     editing: Option<(Uuid, String)>,
     /// Whether the person being changed takes clients.
     active: bool,
+    /// The person's commission in percent (services, products), when changing them.
+    commission: Option<(String, String)>,
     time_off_form: TimeOffForm,
     time_off_error: String,
 }
@@ -690,6 +694,13 @@ async fn staff_page(
         added,
         editing: form.editing.clone(),
         active: form.active,
+        commission: match &form.editing {
+            Some((id, _)) => match state.app.commission(principal, *id).await {
+                Ok((services, products)) => Some((percent(services), percent(products))),
+                Err(e) => return page::app_error(e, csrf),
+            },
+            None => None,
+        },
         time_off_form: time_off.0,
         time_off_error: time_off.1,
     };
@@ -719,6 +730,9 @@ pub async fn staff(
         },
     };
     let added = match (query.saved, query.added) {
+        _ if query.commission.is_some() => {
+            "Commission saved: the staff report counts it from now on.".to_owned()
+        }
         (Some(saved), _) => format!("Saved: {saved}'s services and week."),
         (None, Some(added)) => format!("Added {added}."),
         (None, None) => String::new(),
@@ -768,6 +782,72 @@ async fn stored_staff_form(
         break_to: rest.map_or(String::new(), |[_, to]| to.clone()),
         ..StaffForm::default()
     })
+}
+
+/// Basis points as a percentage for a form: 1250 → "12.5".
+fn percent(bp: i32) -> String {
+    let text = format!("{}.{:02}", bp / 100, bp % 100);
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CommissionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    location: String,
+    #[serde(default)]
+    services: String,
+    #[serde(default)]
+    products: String,
+}
+
+/// `POST /app/staff/{id}/commission`: what a person earns on the taxable
+/// value of their services and of the products they sell, in percent.
+pub async fn set_commission(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(form): Form<CommissionForm>,
+) -> Response {
+    let refused = (
+        "Not saved",
+        "The form had expired. Open the staff page again and retry.",
+    );
+    let SignedIn { principal, csrf } =
+        match form_sender(&state, &headers, &form.csrf, "/app/staff", refused).await {
+            Ok(sender) => sender,
+            Err(answer) => return answer,
+        };
+    // Percent with up to two decimals is a count of basis points.
+    let rate = |text: &str| paise(text.trim().trim_end_matches('%')).and_then(|bp| i32::try_from(bp).ok());
+    let result = match (rate(&form.services), rate(&form.products)) {
+        (Some(services), Some(products)) => {
+            state
+                .app
+                .set_commission(&principal, id, services, products, &origin)
+                .await
+        }
+        _ => Err(AppError::invalid(
+            "commission",
+            "must be a percentage such as 10 or 12.5",
+        )),
+    };
+    match result {
+        Ok(()) => Redirect::to(&format!(
+            "/app/staff?location={}&change={id}&commission=saved#commission",
+            form.location
+        ))
+        .into_response(),
+        Err(AppError::Validation(_)) => page::error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Not saved",
+            "A commission is a percentage from 0 to 100, such as 10 or 12.5.",
+            &csrf,
+        ),
+        Err(e) => page::app_error(e, &csrf),
+    }
 }
 
 fn time_field(errors: &mut FieldErrors, field: &str, text: &str, missing: &str) -> Option<NaiveTime> {

@@ -1369,6 +1369,43 @@ async fn services_and_staff_are_added_from_the_setup_pages_and_a_refusal_adds_no
         support::count(&app, "SELECT count(*) FROM staff_hours WHERE kind = 'break'", &[]).await,
         0
     );
+    // Her commission: 12.5% on services, 5% on products.
+    let commission = send_form(
+        &app,
+        &owner,
+        &format!("/app/staff/{kavya}/commission"),
+        &[("location", &location), ("services", "12.5"), ("products", "5%")],
+    )
+    .await;
+    assert_eq!(commission.status(), 303);
+    let shown = html(
+        page(&app, &owner, commission.headers()[LOCATION].to_str().unwrap()).await,
+        200,
+    )
+    .await;
+    assert!(shown.contains("Commission saved: the staff report counts it from now on."));
+    assert!(
+        shown.contains("name=\"services\" type=\"text\" value=\"12.5\""),
+        "{shown}"
+    );
+    assert_eq!(
+        support::count(
+            &app,
+            "SELECT count(*) FROM staff WHERE service_commission_bp = 1250 AND product_commission_bp = 500",
+            &[]
+        )
+        .await,
+        1
+    );
+    let too_much = send_form(
+        &app,
+        &owner,
+        &format!("/app/staff/{kavya}/commission"),
+        &[("location", &location), ("services", "120"), ("products", "5")],
+    )
+    .await;
+    assert_eq!(too_much.status(), 422);
+
     // She leaves: no longer takes clients.
     let leaves = week("Kavya Nair", false);
     let leaves: Vec<(&str, &str)> = leaves.iter().map(|(k, v)| (*k, v.as_str())).collect();
