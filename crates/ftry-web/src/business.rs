@@ -65,6 +65,8 @@ pub struct BusinessQuery {
     /// The branch whose details the form below shows for changing.
     branch: Option<String>,
     saved: Option<String>,
+    /// Set to check the invoice ledger.
+    verify: Option<String>,
 }
 
 /// Which form a refusal belongs to, with what was typed in it.
@@ -96,6 +98,9 @@ struct BusinessPage {
     /// Which form `errors` belongs to: "settings", "new" or "branch".
     refused: &'static str,
     saved: &'static str,
+    /// Whether the person may check the ledger, and what a check found.
+    may_verify: bool,
+    ledger: String,
 }
 
 const REGISTRATIONS: [(&str, &str); 3] = [
@@ -125,7 +130,7 @@ async fn render(
     status: StatusCode,
     typed: Typed,
     errors: FieldErrors,
-    saved: &'static str,
+    (saved, ledger): (&'static str, String),
 ) -> Response {
     let tenant = match state.app.tenant(principal).await {
         Ok(tenant) => tenant,
@@ -207,6 +212,8 @@ async fn render(
         errors,
         refused,
         saved,
+        may_verify: principal.can(Permission::ReportsRevenue),
+        ledger,
     };
     html(status, &page)
 }
@@ -228,6 +235,32 @@ pub async fn show(
         _ => "",
     };
     let editing = query.branch.and_then(|b| b.parse().ok());
+    if query.verify.is_some() {
+        return match state.app.verify_ledger(&principal).await {
+            Ok(report) => {
+                let ledger = match report.broken {
+                    None => format!(
+                        "The ledger checks out: {} documents in {} series, each chained to the one before.",
+                        report.documents_checked, report.series_checked
+                    ),
+                    Some(number) => format!(
+                        "The ledger does not check out: document {number} is not what was issued. Call your operator."
+                    ),
+                };
+                render(
+                    &state,
+                    &principal,
+                    &csrf,
+                    StatusCode::OK,
+                    Typed::Stored(None),
+                    FieldErrors::default(),
+                    ("", ledger),
+                )
+                .await
+            }
+            Err(e) => page::app_error(e, &csrf),
+        };
+    }
     render(
         &state,
         &principal,
@@ -235,7 +268,7 @@ pub async fn show(
         StatusCode::OK,
         Typed::Stored(editing),
         FieldErrors::default(),
-        saved,
+        (saved, String::new()),
     )
     .await
 }
@@ -288,7 +321,7 @@ pub async fn save_settings(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Typed::Settings(form),
                 errors,
-                "",
+                ("", String::new()),
             )
             .await
         }
@@ -337,7 +370,7 @@ pub async fn add_branch(
             status,
             Typed::NewBranch(form),
             errors,
-            "",
+            ("", String::new()),
         )
     };
     match state.app.add_location(&principal, &request, &origin).await {
@@ -385,7 +418,7 @@ pub async fn save_branch(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Typed::Branch(id, form),
                 errors,
-                "",
+                ("", String::new()),
             )
             .await
         }

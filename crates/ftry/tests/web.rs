@@ -3434,6 +3434,11 @@ async fn the_owner_sets_how_the_business_charges_gst_and_adds_and_changes_a_bran
         )
     };
     assert_eq!(settings().await, 11);
+    let checked = html(page(&app, &owner, "/app/business?verify=1").await, 200).await;
+    assert!(
+        checked.contains("id=\"ledger\">The ledger checks out: 0 documents in 0 series, each chained to the one before.</p>"),
+        "{checked}"
+    );
 
     // Prices before tax; everything else as it was (an unticked box is "no").
     let saved = send_form(
