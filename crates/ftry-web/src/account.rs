@@ -449,6 +449,21 @@ pub async fn end_session(
             Ok(sender) => sender,
             Err(answer) => return answer,
         };
+    // Every device, this one too: back to the sign-in page.
+    if form.session == "all" {
+        return match state.app.logout_all(&principal, &origin).await {
+            Ok(_) => {
+                let mut response = Redirect::to("/login").into_response();
+                for cookie in ftry_api::cookies::cleared() {
+                    response
+                        .headers_mut()
+                        .append(axum::http::header::SET_COOKIE, cookie);
+                }
+                response
+            }
+            Err(e) => page::app_error(e, &csrf),
+        };
+    }
     let Ok(session) = form.session.parse::<uuid::Uuid>() else {
         return page::app_error(AppError::NotFound, &csrf);
     };

@@ -72,6 +72,8 @@ struct AppointmentPage {
     move_time: String,
     reason: String,
     refused: Refusals,
+    /// What happened to it, oldest first: when, what, by whom.
+    history: Vec<(String, String, String)>,
 }
 
 fn action_label(status: Status) -> &'static str {
@@ -190,6 +192,26 @@ async fn render(
         },
         reason: typed.2.to_owned(),
         refused,
+        history: state
+            .app
+            .appointment_history(principal, appointment.id)
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|h| {
+                let what = match (h.kind.as_str(), h.to_status.as_deref()) {
+                    ("created", _) => "Booked".to_owned(),
+                    ("rescheduled", _) => "Moved".to_owned(),
+                    (_, Some(to)) => status_label(to).to_owned(),
+                    (kind, None) => kind.replace('_', " "),
+                };
+                (
+                    h.at.with_timezone(&zone).format("%-d %b %Y, %H:%M").to_string(),
+                    what,
+                    h.actor.clone(),
+                )
+            })
+            .collect(),
     };
     html(status, &page)
 }

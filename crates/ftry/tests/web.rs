@@ -643,6 +643,37 @@ async fn an_appointment_page_moves_checks_in_and_cancels_with_a_reason() {
         1,
         "nothing follows a cancellation but signing out: {shown}"
     );
+    // Its history, oldest first: what happened and by whom.
+    let history: Vec<String> = shown
+        .split("<ol class=\"history\" id=\"history\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</ol>").next())
+        .unwrap_or_else(|| panic!("no history: {shown}"))
+        .split("<li>")
+        .skip(1)
+        .map(|li| {
+            let li = li.split("</li>").next().unwrap();
+            li.split(" · ").nth(1).unwrap().to_owned()
+        })
+        .collect();
+    let statuses: Vec<String> = {
+        let mut db = support::admin(&app).await;
+        sqlx::query_scalar(
+            "SELECT kind || ':' || COALESCE(to_status, '') FROM appointment_events
+              WHERE appointment_id = $1::uuid ORDER BY at, id",
+        )
+        .bind(page_path.trim_start_matches("/app/appointments/"))
+        .fetch_all(&mut db)
+        .await
+        .unwrap()
+    };
+    assert_eq!(history.len(), statuses.len(), "{history:?} {statuses:?}");
+    assert_eq!(history.first().map(String::as_str), Some("Booked"));
+    assert_eq!(history.last().map(String::as_str), Some("Cancelled"));
+    assert!(
+        history.iter().any(|h| h == "Moved") && history.iter().any(|h| h == "Checked in"),
+        "{history:?}"
+    );
     app.stop().await;
 }
 
@@ -2632,6 +2663,22 @@ async fn the_account_page_lists_where_one_is_signed_in_and_signs_another_device_
     )
     .await;
     assert_eq!(foreign.status(), 404);
+    // Everywhere, this device too.
+    let (_, tablet) = sign_in(&app, email, password, "/app").await;
+    let tablet = tablet.unwrap();
+    let everywhere = send_form(&app, &desk, "/app/account/sessions", &[("session", "all")]).await;
+    assert_eq!(everywhere.headers()[LOCATION], "/login");
+    assert_eq!(page(&app, &desk, "/app").await.status(), 303);
+    assert_eq!(page(&app, &tablet, "/app").await.status(), 303);
+    assert_eq!(
+        support::count(
+            &app,
+            "SELECT count(*) FROM sessions WHERE revoked_at IS NULL",
+            &[]
+        )
+        .await,
+        0
+    );
     app.stop().await;
 }
 
