@@ -3,7 +3,7 @@
 //! Writes find the staff member first (404), then check the body (422), then
 //! what it refers to (404), as in the catalog.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use ftry_domain::permissions::Permission;
@@ -418,6 +418,47 @@ impl App {
         let list = staff::list(&mut tx).await?;
         tx.commit().await?;
         Ok(list)
+    }
+
+    /// Everyone with their services, their weeks and their time off from
+    /// `from` on, in four queries whatever the head count (the staff page).
+    pub async fn staff_overview(
+        &self,
+        principal: &Principal,
+        from: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(StaffDetail, Vec<staff::TimeOff>)>, AppError> {
+        principal.require(Permission::StaffRead)?;
+        let mut tx = self.pools.begin(principal.tenant_id).await?;
+        let people = staff::list(&mut tx).await?;
+        let ids: Vec<Uuid> = people.iter().map(|p| p.id).collect();
+        let services = staff::services_of_each(&mut tx, &ids).await?;
+        let hours = staff::hours_of_each(&mut tx, &ids).await?;
+        let away = staff::time_off_of_each(&mut tx, &ids, Some(from), None).await?;
+        tx.commit().await?;
+        let mut services_of: HashMap<Uuid, Vec<StaffService>> = HashMap::new();
+        for (id, service) in services {
+            services_of.entry(id).or_default().push(service);
+        }
+        let mut hours_of: HashMap<Uuid, Vec<staff::HoursRow>> = HashMap::new();
+        for (id, row) in hours {
+            hours_of.entry(id).or_default().push(row);
+        }
+        let mut away_of: HashMap<Uuid, Vec<staff::TimeOff>> = HashMap::new();
+        for time_off in away {
+            away_of.entry(time_off.staff_id).or_default().push(time_off);
+        }
+        Ok(people
+            .into_iter()
+            .map(|person| {
+                let detail = StaffDetail {
+                    services: services_of.remove(&person.id).unwrap_or_default(),
+                    hours: schedules(hours_of.remove(&person.id).unwrap_or_default()),
+                    staff: person,
+                };
+                let away = away_of.remove(&detail.staff.id).unwrap_or_default();
+                (detail, away)
+            })
+            .collect())
     }
 
     pub async fn staff_member(&self, principal: &Principal, id: Uuid) -> Result<StaffDetail, AppError> {

@@ -120,15 +120,31 @@ pub struct StaffService {
 }
 
 pub async fn services(conn: &mut PgConnection, staff_id: Uuid) -> Result<Vec<StaffService>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT ss.service_id, s.name, ss.price_paise, ss.duration_minutes
+    let rows = services_of_each(conn, &[staff_id]).await?;
+    Ok(rows.into_iter().map(|(_, service)| service).collect())
+}
+
+/// The services of each of these people, in one query: (person, service).
+pub async fn services_of_each(
+    conn: &mut PgConnection,
+    staff_ids: &[Uuid],
+) -> Result<Vec<(Uuid, StaffService)>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        staff_id: Uuid,
+        #[sqlx(flatten)]
+        service: StaffService,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT ss.staff_id, ss.service_id, s.name, ss.price_paise, ss.duration_minutes
            FROM staff_services ss JOIN services s ON s.tenant_id = ss.tenant_id AND s.id = ss.service_id
-          WHERE ss.staff_id = $1
-          ORDER BY s.display_order, s.name, s.id",
+          WHERE ss.staff_id = ANY($1)
+          ORDER BY ss.staff_id, s.display_order, s.name, s.id",
     )
-    .bind(staff_id)
+    .bind(staff_ids)
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.staff_id, r.service)).collect())
 }
 
 /// One service with its overrides, as written.
@@ -190,13 +206,29 @@ pub struct HoursRow {
 }
 
 pub async fn hours(conn: &mut PgConnection, staff_id: Uuid) -> Result<Vec<HoursRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT location_id, kind, weekday, starts, ends FROM staff_hours
-          WHERE staff_id = $1 ORDER BY location_id, weekday, kind DESC, starts",
+    let rows = hours_of_each(conn, &[staff_id]).await?;
+    Ok(rows.into_iter().map(|(_, row)| row).collect())
+}
+
+/// The weekly hours of each of these people, in one query: (person, row).
+pub async fn hours_of_each(
+    conn: &mut PgConnection,
+    staff_ids: &[Uuid],
+) -> Result<Vec<(Uuid, HoursRow)>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        staff_id: Uuid,
+        #[sqlx(flatten)]
+        hours: HoursRow,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT staff_id, location_id, kind, weekday, starts, ends FROM staff_hours
+          WHERE staff_id = ANY($1) ORDER BY staff_id, location_id, weekday, kind DESC, starts",
     )
-    .bind(staff_id)
+    .bind(staff_ids)
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.staff_id, r.hours)).collect())
 }
 
 /// Replace someone's weekly hours at one branch; their hours elsewhere stay.
@@ -277,12 +309,22 @@ pub async fn time_off(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> Result<Vec<TimeOff>, sqlx::Error> {
+    time_off_of_each(conn, &[staff_id], from, to).await
+}
+
+/// The time off of each of these people in a window, in one query.
+pub async fn time_off_of_each(
+    conn: &mut PgConnection,
+    staff_ids: &[Uuid],
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<Vec<TimeOff>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {TIME_OFF_COLUMNS} FROM time_off
-          WHERE staff_id = $1 AND period && tstzrange($2, $3, '[)')
+          WHERE staff_id = ANY($1) AND period && tstzrange($2, $3, '[)')
           ORDER BY lower(period), id"
     ))
-    .bind(staff_id)
+    .bind(staff_ids)
     .bind(from)
     .bind(to)
     .fetch_all(conn)

@@ -16,8 +16,7 @@ use ftry_app::catalog::{
     BookingRulesInput, ClosureRequest, LocationHoursRequest, OpeningDay, ServiceFilter, ServiceInput,
 };
 use ftry_app::staff::{
-    StaffHoursRequest, StaffInput, StaffServiceInput, StaffServicesRequest, TimeOffRequest, TimeOffWindow,
-    WorkingDay,
+    StaffHoursRequest, StaffInput, StaffServiceInput, StaffServicesRequest, TimeOffRequest, WorkingDay,
 };
 use ftry_app::{AppError, Principal};
 use ftry_domain::permissions::Permission;
@@ -611,49 +610,39 @@ async fn staff_page(
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let list = match state.app.staff_list(principal).await {
+    let list = match state.app.staff_overview(principal, chrono::Utc::now()).await {
         Ok(list) => list,
         Err(e) => return page::app_error(e, csrf),
     };
-    let mut staff = Vec::with_capacity(list.len());
-    for member in &list {
-        let detail = match state.app.staff_member(principal, member.id).await {
-            Ok(detail) => detail,
-            Err(e) => return page::app_error(e, csrf),
-        };
-        let here = detail.hours.iter().find(|h| h.location_id == location.id);
-        let window = TimeOffWindow {
-            from: Some(chrono::Utc::now()),
-            to: None,
-        };
-        let time_off = match state.app.time_off(principal, member.id, &window).await {
-            Ok(list) => list,
-            Err(e) => return page::app_error(e, csrf),
-        };
-        let zone = page::zone(&location.timezone);
-        let local =
-            |at: chrono::DateTime<chrono::Utc>| at.with_timezone(&zone).format("%a %-d %b %H:%M").to_string();
-        staff.push(StaffRow {
-            id: member.id,
-            time_off: time_off
-                .iter()
-                .map(|t| TimeOffLine {
-                    id: t.id,
-                    when: format!("{} – {}", local(t.starts_at), local(t.ends_at)),
-                    reason: t.reason.clone(),
-                })
-                .collect(),
-            name: member.fields.name.clone(),
-            title: member.fields.title.clone(),
-            services: detail
-                .services
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            hours: here.map_or_else(|| "No hours yet".to_owned(), |h| week_summary(&h.days)),
-        });
-    }
+    let zone = page::zone(&location.timezone);
+    let local =
+        |at: chrono::DateTime<chrono::Utc>| at.with_timezone(&zone).format("%a %-d %b %H:%M").to_string();
+    let staff: Vec<StaffRow> = list
+        .iter()
+        .map(|(detail, time_off)| {
+            let here = detail.hours.iter().find(|h| h.location_id == location.id);
+            StaffRow {
+                id: detail.staff.id,
+                time_off: time_off
+                    .iter()
+                    .map(|t| TimeOffLine {
+                        id: t.id,
+                        when: format!("{} – {}", local(t.starts_at), local(t.ends_at)),
+                        reason: t.reason.clone(),
+                    })
+                    .collect(),
+                name: detail.staff.fields.name.clone(),
+                title: detail.staff.fields.title.clone(),
+                services: detail
+                    .services
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                hours: here.map_or_else(|| "No hours yet".to_owned(), |h| week_summary(&h.days)),
+            }
+        })
+        .collect();
     let filter = ServiceFilter {
         location_id: Some(location.id),
         active: Some(true),
