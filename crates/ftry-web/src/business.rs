@@ -6,7 +6,7 @@
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -20,7 +20,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::forms::FieldErrors;
-use crate::page::{self, html, Chrome};
+use crate::page::{self, html, Chrome, PathId};
 use crate::session::{form_sender, signed_in, to_login, SignedIn};
 
 /// The settings form, as typed (checkboxes are present when ticked).
@@ -394,7 +394,7 @@ pub async fn save_branch(
     State(state): State<AppState>,
     RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
     Form(form): Form<BranchForm>,
 ) -> Response {
     let SignedIn { principal, csrf } =

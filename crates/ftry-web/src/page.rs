@@ -150,6 +150,21 @@ pub fn error(status: StatusCode, heading: &str, message: impl Into<String>, csrf
     )
 }
 
+/// The id in a page's address; an address whose id is not one is a page
+/// that does not exist (the not-found page, as for any unknown address).
+pub struct PathId(pub Uuid);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Response> {
+        match axum::extract::Path::<Uuid>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(id)) => Ok(Self(id)),
+            Err(_) => Err(not_found().await),
+        }
+    }
+}
+
 pub async fn not_found() -> Response {
     error(
         StatusCode::NOT_FOUND,

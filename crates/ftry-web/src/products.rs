@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::format::rupees;
 use crate::forms::{paise, FieldErrors};
-use crate::page::{self, html, Chrome};
+use crate::page::{self, html, Chrome, PathId};
 use crate::session::{form_sender, signed_in, to_login, SignedIn};
 
 struct StockLine {
@@ -268,7 +268,7 @@ pub async fn change(
     State(state): State<AppState>,
     origin: RequestOrigin,
     headers: HeaderMap,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
     Form(mut form): Form<ProductForm>,
 ) -> Response {
     form.editing = Some(id);

@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -18,7 +18,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::forms::FieldErrors;
-use crate::page::{self, html, Chrome};
+use crate::page::{self, html, Chrome, PathId};
 use crate::session::{form_sender, signed_in, to_login, SignedIn};
 
 struct Row {
@@ -190,7 +190,7 @@ pub async fn change(
     State(state): State<AppState>,
     origin: RequestOrigin,
     headers: HeaderMap,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
     Form(mut form): Form<ResourceForm>,
 ) -> Response {
     form.editing = Some(id);

@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use crate::format::rupees;
 use crate::forms::{in_words, paise, the_field, FieldErrors};
-use crate::page::{self, html, Chrome};
+use crate::page::{self, html, Chrome, PathId};
 use crate::session::{form_sender, signed_in, to_login, SignedIn};
 
 // ------------------------------------------------------------ services
@@ -266,7 +266,7 @@ pub async fn change_service(
     State(state): State<AppState>,
     origin: RequestOrigin,
     headers: HeaderMap,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
     Form(mut form): Form<ServiceForm>,
 ) -> Response {
     form.editing = Some(id);
@@ -797,7 +797,7 @@ pub async fn set_commission(
     State(state): State<AppState>,
     RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
     Form(form): Form<CommissionForm>,
 ) -> Response {
     let refused = (
@@ -878,7 +878,7 @@ pub async fn change_staff(
     State(state): State<AppState>,
     origin: RequestOrigin,
     headers: HeaderMap,
-    Path(id): Path<Uuid>,
+    PathId(id): PathId,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let mut form = StaffForm::read(pairs);

@@ -258,9 +258,12 @@ pub async fn action(
     State(state): State<AppState>,
     RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
-    Path((id, action)): Path<(Uuid, String)>,
+    Path((id, action)): Path<(String, String)>,
     Form(form): Form<ActionForm>,
 ) -> Response {
+    let Ok(id) = id.parse::<Uuid>() else {
+        return page::not_found().await;
+    };
     let SignedIn { principal, csrf } =
         match form_sender(&state, &headers, &form.csrf, "/app/webhooks", EXPIRED).await {
             Ok(sender) => sender,

@@ -3786,6 +3786,13 @@ async fn the_owner_makes_a_role_of_their_own_and_gives_it_to_a_receptionist_who_
     )
     .await;
     assert_eq!(back.status(), 303);
+    // An address whose id is not one is a page that does not exist.
+    let mistyped = html(
+        send_form(&app, &owner, "/app/roles/desk-lead/delete", &[]).await,
+        404,
+    )
+    .await;
+    assert!(mistyped.contains("<h1>Page not found</h1>"), "{mistyped}");
     let deleted = send_form(&app, &owner, &format!("/app/roles/{role_id}/delete"), &[]).await;
     assert_eq!(deleted.status(), 303);
     assert_eq!(custom().await, 0);
