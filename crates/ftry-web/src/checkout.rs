@@ -91,6 +91,10 @@ struct InvoicePage {
     /// The invoice a credit note credits.
     original: String,
     can_refund: bool,
+    /// Who a draft is made out to, as stored or as typed: name, phone,
+    /// GSTIN, address, state code.
+    billed: [String; 5],
+    states: &'static [(&'static str, &'static str)],
     /// The invoice's credit notes: id, number, total.
     credit_notes: Vec<(Uuid, String, String)>,
     credit_lines: Vec<CreditRow>,
@@ -136,6 +140,18 @@ pub struct InvoiceForm {
     /// The draft's line to remove.
     #[serde(default)]
     position: String,
+    /// Who the invoice is made out to (a business, for a B2B invoice).
+    #[serde(default)]
+    customer_name: String,
+    #[serde(default)]
+    customer_phone: String,
+    #[serde(default)]
+    customer_gstin: String,
+    #[serde(default)]
+    customer_address: String,
+    /// The place of supply: a GST state code.
+    #[serde(default)]
+    customer_state: String,
     /// The credit note form's `credit_<position>` quantities.
     #[serde(flatten)]
     more: std::collections::BTreeMap<String, String>,
@@ -382,6 +398,24 @@ async fn render(
             .unwrap_or_default(),
         original: invoice.original_id.map(|id| id.to_string()).unwrap_or_default(),
         can_refund: !draft && !credit_note && principal.can(Permission::InvoicesRefund),
+        billed: if typed.customer_state.is_empty() {
+            [
+                invoice.customer_name.clone(),
+                invoice.customer_phone.clone().unwrap_or_default(),
+                invoice.customer_gstin.clone().unwrap_or_default(),
+                invoice.customer_address.clone(),
+                invoice.place_of_supply.clone(),
+            ]
+        } else {
+            [
+                typed.customer_name.clone(),
+                typed.customer_phone.clone(),
+                typed.customer_gstin.clone(),
+                typed.customer_address.clone(),
+                typed.customer_state.clone(),
+            ]
+        },
+        states: ftry_domain::gstin::states(),
         credit_notes: view
             .credit_notes
             .iter()
@@ -538,6 +572,7 @@ fn item_of(choice: &str) -> Option<(&'static str, Uuid)> {
 enum Asked {
     Line,
     Remove,
+    Customer,
     Adjust,
     Finalize,
     Pay,
@@ -554,6 +589,11 @@ fn form_field(field: &str) -> String {
         "product_id" | "service_id" | "kind" => "item",
         "staff_id" => "staff",
         "invoice_discount" => "discount",
+        "customer.name" => "customer_name",
+        "customer.phone" => "customer_phone",
+        "customer.gstin" => "customer_gstin",
+        "customer.address" => "customer_address",
+        "customer.state_code" => "customer_state",
         other => other,
     }
     .to_owned()
@@ -563,6 +603,7 @@ fn form_field(field: &str) -> String {
 fn general_field(asked: &Asked) -> &'static str {
     match asked {
         Asked::Line | Asked::Remove => "item",
+        Asked::Customer => "customer_name",
         Asked::Adjust => "discount",
         Asked::Finalize => "finalize",
         Asked::Pay => "amount",
@@ -581,6 +622,7 @@ pub async fn action(
     let asked = match action.as_str() {
         "line" => Asked::Line,
         "remove" => Asked::Remove,
+        "customer" => Asked::Customer,
         "adjust" => Asked::Adjust,
         "finalize" => Asked::Finalize,
         "pay" => Asked::Pay,
@@ -601,6 +643,22 @@ pub async fn action(
     };
     let mut errors = FieldErrors::default();
     let done = match asked {
+        Asked::Customer => {
+            let text = |t: &str| Some(t.trim().to_owned());
+            let update = DraftUpdate {
+                customer: Some(CustomerInput {
+                    name: text(&form.customer_name),
+                    phone: text(&form.customer_phone),
+                    gstin: text(&form.customer_gstin),
+                    address: text(&form.customer_address),
+                    state_code: text(&form.customer_state),
+                }),
+                invoice_discount: None,
+                tip_paise: None,
+                tip_staff_id: None,
+            };
+            Some(state.app.update_draft(&principal, id, &update, &origin).await)
+        }
         Asked::Remove => match form.position.trim().parse::<i16>() {
             Ok(position) => Some(
                 state

@@ -4302,3 +4302,91 @@ async fn an_integration_endpoint_is_added_with_its_secret_shown_once_turned_off_
     assert_eq!(endpoints().await, 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_sale_to_a_business_in_another_state_is_billed_to_its_gstin_with_igst() {
+    let app = TestApp::fresh().await;
+    let owner = signed_up(&app, "chandan-b2b").await;
+    let (location, service, staff) = set_up_through_the_pages(&app, &owner).await;
+    let started = send_form(
+        &app,
+        &owner,
+        "/app/invoices",
+        &[("location", &location), ("name", ""), ("phone", "")],
+    )
+    .await;
+    let path = started.headers()[LOCATION].to_str().unwrap().to_owned();
+    let draft = html(page(&app, &owner, &path).await, 200).await;
+    // Billed, until said otherwise, in the branch's own state.
+    assert!(
+        draft.contains("<option value=\"27\" selected>Maharashtra (27)</option>"),
+        "{draft}"
+    );
+    let billed = |gstin: &'static str| {
+        vec![
+            ("customer_name", "Marina Spa Supplies Pvt Ltd"),
+            ("customer_phone", ""),
+            ("customer_gstin", gstin),
+            ("customer_address", "Anna Salai, Chennai"),
+            ("customer_state", "33"),
+        ]
+    };
+    let refused = html(
+        send_form(
+            &app,
+            &owner,
+            &format!("{path}/customer"),
+            &billed("33AAACH7409R1Z9"),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(refused.contains("id=\"customer_gstin-error\">"), "{refused}");
+    assert!(
+        refused.contains("value=\"Anna Salai, Chennai\""),
+        "what was typed is kept"
+    );
+    let saved = send_form(
+        &app,
+        &owner,
+        &format!("{path}/customer"),
+        &billed("33AAACH7409R1Z8"),
+    )
+    .await;
+    assert_eq!(saved.status(), 303);
+    let item = format!("service:{service}");
+    let line = send_form(
+        &app,
+        &owner,
+        &format!("{path}/line"),
+        &[("item", &item), ("quantity", "1"), ("staff", &staff)],
+    )
+    .await;
+    assert_eq!(line.status(), 303);
+    assert_eq!(
+        send_form(&app, &owner, &format!("{path}/finalize"), &[])
+            .await
+            .status(),
+        303
+    );
+    let invoice = html(page(&app, &owner, &path).await, 200).await;
+    assert!(
+        invoice.contains("<p class=\"when\">Marina Spa Supplies Pvt Ltd"),
+        "{invoice}"
+    );
+    // ₹650 with GST in it, to another state: IGST 5% = ₹30.95 on ₹619.05.
+    assert!(invoice.contains(">IGST<"), "{invoice}");
+    assert_eq!(
+        support::count(
+            &app,
+            "SELECT count(*) FROM invoices WHERE customer_gstin = '33AAACH7409R1Z8' AND place_of_supply = '33'
+                AND status = 'finalized' AND (totals->>'igst')::bigint = 3095 AND (totals->>'cgst')::bigint = 0
+                AND (totals->>'taxable_value')::bigint = 61905",
+            &[]
+        )
+        .await,
+        1
+    );
+    app.stop().await;
+}
