@@ -231,6 +231,33 @@ async fn the_front_desk_books_from_a_free_spot_and_a_clash_shows_next_to_the_tim
 }
 
 #[tokio::test]
+async fn on_a_phone_the_setup_and_till_pages_fit_the_screen() {
+    let app = TestApp::fresh().await;
+    let salon = salon_with_a_booking(&app, 2).await;
+    let mut browser = Browser::start("phone-setup", 360, 740).await;
+    sign_in(&mut browser, &app, &salon).await;
+    for (path, heading) in [
+        ("/app/business", "Business and billing"),
+        ("/app/roles", "Roles"),
+        ("/app/resources", "Rooms and chairs"),
+        ("/app/till", "Till"),
+        ("/app/webhooks", "Integrations"),
+        ("/app/audit", "Audit log"),
+    ] {
+        browser.goto(&app.url(path)).await;
+        browser.wait_for_path(path).await;
+        assert!(browser.text("h1").await.starts_with(heading), "{path}");
+        let fits = browser
+            .eval("return document.documentElement.scrollWidth <= window.innerWidth;")
+            .await;
+        assert_eq!(fits, json!(true), "{path} is wider than the phone");
+        browser.screenshot(path.trim_start_matches("/app/")).await;
+    }
+    browser.quit().await;
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_front_desk_drags_a_service_to_another_stylist_and_time_and_a_clash_is_refused() {
     let app = TestApp::fresh().await;
     let salon = salon_with_a_booking(&app, 2).await;
