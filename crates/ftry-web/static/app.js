@@ -72,6 +72,67 @@
     });
   });
 
+  // The booking form: once a service and a date are chosen, the free starts
+  // of that day for those services (and the people picked) are offered as
+  // buttons that fill in the start; the server checks the booking again.
+  const free = document.getElementById("free-times");
+  if (free) {
+    const form = free.closest("form");
+    let asked = 0;
+    const offer = () => {
+      const services = [];
+      const staff = [];
+      for (let i = 0; form.elements["service_" + i]; i++) {
+        const service = form.elements["service_" + i].value;
+        if (service) {
+          services.push(service);
+          staff.push(form.elements["staff_" + i].value || "any");
+        }
+      }
+      const date = form.elements.date.value;
+      if (!services.length || !date) {
+        free.hidden = true;
+        return;
+      }
+      const query = new URLSearchParams({ services: services.join(","), staff: staff.join(","), from: date, to: date });
+      const mine = ++asked;
+      fetch("/api/v1/locations/" + free.dataset.location + "/availability?" + query, { credentials: "same-origin" })
+        .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+        .then((answer) => {
+          if (mine !== asked) {
+            return;
+          }
+          free.replaceChildren();
+          const times = answer.slots.map((slot) => slot.local_start.slice(11, 16));
+          const label = document.createElement("p");
+          label.textContent = times.length ? "Free that day:" : "No free time that day for these services.";
+          free.appendChild(label);
+          for (const time of times) {
+            const button = document.createElement("button");
+            button.type = "button";
+            button.className = "time";
+            button.textContent = time;
+            button.setAttribute("aria-pressed", String(form.elements.time.value === time));
+            button.addEventListener("click", () => {
+              form.elements.time.value = time;
+              free.querySelectorAll("button").forEach((b) => b.setAttribute("aria-pressed", String(b === button)));
+            });
+            free.appendChild(button);
+          }
+          free.hidden = false;
+        })
+        .catch(() => {
+          free.hidden = true;
+        });
+    };
+    form.addEventListener("change", (event) => {
+      if (/^(service_|staff_)/.test(event.target.name) || event.target.name === "date") {
+        offer();
+      }
+    });
+    offer();
+  }
+
   // Dragging a booked service to another time or person moves the visit
   // (with a mouse or a pen; on a touch screen the finger scrolls the day). The drop is sent as the appointment page's move
   // form, so the server checks it as any move: a clash comes back on that

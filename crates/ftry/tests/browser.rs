@@ -187,6 +187,32 @@ async fn the_front_desk_books_from_a_free_spot_and_a_clash_shows_next_to_the_tim
     );
     browser.screenshot("booked").await;
 
+    // Picking a service and a stylist offers their free starts that day:
+    // Stylist 0 is busy 11:00–12:15, so a 45-minute haircut cannot start at
+    // 11:30, and can at 12:15; a pressed start fills in the field.
+    browser.click("section.col:nth-of-type(1) h2 a.book").await;
+    browser.wait_for_path("/app/appointments/new").await;
+    browser.select("#service_0", &salon.services[0].to_string()).await;
+    browser.wait_for_text("#free-times p", "Free that day:").await;
+    let offered = browser
+        .eval("return [...document.querySelectorAll('#free-times button')].map(b => b.textContent);")
+        .await;
+    let offered: Vec<String> = serde_json::from_value(offered).unwrap();
+    assert!(
+        offered.contains(&"12:15".to_owned()) && !offered.contains(&"11:30".to_owned()),
+        "{offered:?}"
+    );
+    browser.click_text("#free-times button", "12:15").await;
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('#time').value;")
+            .await,
+        json!("12:15")
+    );
+    browser.screenshot("free-times").await;
+    browser.click(".actions a").await;
+    browser.wait_for_path("/app/calendar").await;
+
     // Stylist 0 is busy 11:00–12:15: the form says so next to the start time.
     browser.click("section.col:nth-of-type(1) h2 a.book").await;
     browser.wait_for_path("/app/appointments/new").await;

@@ -353,6 +353,17 @@ impl Browser {
         .await;
     }
 
+    /// Click the element matching `css` whose text is `text` (a button among many).
+    pub async fn click_text(&self, css: &str, text: &str) {
+        let found = self
+            .eval(&format!(
+                "const el = [...document.querySelectorAll({css:?})].find(e => e.textContent === {text:?});
+                 if (!el) return false; el.click(); return true;"
+            ))
+            .await;
+        assert_eq!(found, json!(true), "no {css} reading {text}");
+    }
+
     /// Choose the option with `value` in the select matching `css`.
     pub async fn select(&self, css: &str, value: &str) {
         self.click(&format!("{css} option[value=\"{value}\"]")).await;
