@@ -8,9 +8,14 @@ ALTER TABLE invoices
     ADD COLUMN tax_paise         bigint,
     ADD COLUMN lines_total_paise bigint;
 
--- Documents finalized before this migration: the sums of their frozen lines.
--- The immutability trigger is set aside for this one statement only (it
--- refuses any change to a finalized document); the lines are not touched.
+-- Documents finalized before this migration: the sums of their frozen lines,
+-- for every business at once. Row-level security is forced on both tables
+-- (the owner sees no business's rows without a tenant set), so it is lifted
+-- for these statements, and the immutability trigger (it refuses any change
+-- to a finalized document) too; the lines are not touched. All of it is
+-- one transaction: nothing is visible half-done and both come back below.
+ALTER TABLE invoices NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE invoice_lines NO FORCE ROW LEVEL SECURITY;
 ALTER TABLE invoices DISABLE TRIGGER invoices_finalized_is_immutable;
 UPDATE invoices i
    SET taxable_paise = l.taxable, tax_paise = l.tax, lines_total_paise = l.total
@@ -22,6 +27,8 @@ UPDATE invoices i
 UPDATE invoices SET taxable_paise = 0, tax_paise = 0, lines_total_paise = 0
  WHERE status = 'finalized' AND taxable_paise IS NULL;
 ALTER TABLE invoices ENABLE TRIGGER invoices_finalized_is_immutable;
+ALTER TABLE invoice_lines FORCE ROW LEVEL SECURITY;
+ALTER TABLE invoices FORCE ROW LEVEL SECURITY;
 
 ALTER TABLE invoices ADD CONSTRAINT invoices_figures_when_finalized
     CHECK (status <> 'finalized' OR (taxable_paise IS NOT NULL AND tax_paise IS NOT NULL

@@ -1737,6 +1737,81 @@ async fn the_ledger_verifies_and_names_the_first_document_whose_figures_were_cha
 }
 
 #[tokio::test]
+async fn upgrading_to_stored_figures_gives_every_business_s_issued_documents_their_lines_sums() {
+    let app = TestApp::fresh().await;
+    let mut expected = Vec::new();
+    for name in ["Upgrade Salon", "Second Upgrade Salon"] {
+        let salon = registered_salon(&app, name).await;
+        for price in [10000, 25000] {
+            let invoice = quick_invoice(&app, salon.token(), salon.location, price).await;
+            let t = &invoice["totals"];
+            let n = |k: &str| t[k].as_i64().unwrap();
+            expected.push((
+                invoice["number"].as_str().unwrap().to_owned(),
+                salon.tenant,
+                n("taxable_value"),
+                n("cgst") + n("sgst") + n("igst"),
+                n("lines_total"),
+            ));
+        }
+    }
+    expected.sort();
+    // Back to the schema before migration 0019, the documents kept.
+    let db = app.db.as_ref().unwrap();
+    let mut owner = PgConnection::connect(&db.owner_url()).await.unwrap();
+    sqlx::raw_sql(
+        "BEGIN;
+         ALTER TABLE invoices DROP CONSTRAINT invoices_figures_when_finalized;
+         DROP INDEX invoices_by_location_day;
+         ALTER TABLE invoices DROP COLUMN taxable_paise, DROP COLUMN tax_paise, DROP COLUMN lines_total_paise;
+         CREATE INDEX invoices_by_location_day ON invoices (tenant_id, location_id, issued_on)
+             WHERE status = 'finalized';
+         DELETE FROM _sqlx_migrations WHERE version = 20261126000019;
+         COMMIT;",
+    )
+    .execute(&mut owner)
+    .await
+    .unwrap();
+    owner.close().await.unwrap();
+
+    // The owner role migrates, as `ftry migrate` does: under forced row-level security.
+    let migrated = support::ftry_command()
+        .args(["migrate"])
+        .env("DATABASE_URL", db.app_url())
+        .env("FTRY_DATABASE_OWNER_URL", db.owner_url())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&migrated.stdout),
+        "migrations applied: 1\n",
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    let mut admin = admin(&app).await;
+    let stored: Vec<(String, Uuid, i64, i64, i64)> = sqlx::query_as(
+        "SELECT number, tenant_id, taxable_paise, tax_paise, lines_total_paise FROM invoices
+          WHERE status = 'finalized' ORDER BY number, tenant_id",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(stored, expected);
+    let forced: Vec<(bool, bool)> = sqlx::query_as(
+        "SELECT relforcerowsecurity, relrowsecurity FROM pg_class
+          WHERE relname IN ('invoices', 'invoice_lines') ORDER BY relname",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(
+        forced,
+        vec![(true, true), (true, true)],
+        "row-level security forced again"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_ledger_names_a_document_whose_stored_figures_are_not_its_lines_sums() {
     let app = TestApp::fresh().await;
     let salon = registered_salon(&app, "Figures Salon").await;
