@@ -489,6 +489,8 @@ struct StaffPage {
     editing: Option<(Uuid, String)>,
     /// Whether the person being changed takes clients.
     active: bool,
+    /// Their stored week is uneven (see `StaffForm::uneven`).
+    uneven: bool,
     /// The person's commission in percent (services, products), when changing them.
     commission: Option<(String, String)>,
     time_off_form: TimeOffForm,
@@ -504,6 +506,9 @@ struct StaffForm {
     editing: Option<(Uuid, String)>,
     /// A checkbox of the change form: still takes clients.
     active: bool,
+    /// The stored week is not one span (and one break) the same every day
+    /// worked: the form, which sets one for all, would flatten it.
+    uneven: bool,
     name: String,
     title: String,
     services: Vec<String>,
@@ -683,6 +688,7 @@ async fn staff_page(
         added,
         editing: form.editing.clone(),
         active: form.active,
+        uneven: form.uneven,
         commission: match &form.editing {
             Some((id, _)) => match state.app.commission(principal, *id).await {
                 Ok((services, products)) => Some((percent(services), percent(products))),
@@ -757,7 +763,11 @@ async fn stored_staff_form(
     let days = here.map(|h| h.days.as_slice()).unwrap_or_default();
     let first = days.iter().find_map(|d| d.work.first());
     let rest = days.iter().find_map(|d| d.breaks.first());
+    let uneven = days.iter().any(|d| {
+        d.work.len() > 1 || d.breaks.len() > 1 || d.work.first() != first || d.breaks.first() != rest
+    });
     Ok(StaffForm {
+        uneven,
         location: here.map_or(location, |h| h.location_id.to_string()),
         editing: Some((id, detail.staff.fields.name.clone())),
         active: detail.staff.fields.active,

@@ -1336,6 +1336,29 @@ async fn services_and_staff_are_added_from_the_setup_pages_and_a_refusal_adds_no
     assert!(change.contains("name=\"break_from\" type=\"time\" value=\"14:00\""));
     assert!(change.contains(&format!("name=\"service\" value=\"{service_id}\" checked")));
     assert!(change.contains("name=\"active\" value=\"yes\" checked"));
+    assert!(!change.contains("id=\"uneven\""), "one span every day: {change}");
+    // Saturdays end an hour early: the form, which sets one span for all, says so.
+    support::count(
+        &app,
+        "WITH changed AS (UPDATE staff_hours SET ends = 1080 WHERE weekday = 6 AND kind = 'work' RETURNING 1)
+         SELECT count(*) FROM changed",
+        &[],
+    )
+    .await;
+    let uneven = html(
+        page(
+            &app,
+            &owner,
+            &format!("/app/staff?location={location}&change={kavya}"),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert!(
+        uneven.contains("id=\"uneven\">Their week has different hours on different days"),
+        "{uneven}"
+    );
     let week = |name: &'static str, active: bool| {
         let mut fields = vec![
             ("location", location.clone()),
