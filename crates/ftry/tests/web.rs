@@ -4149,7 +4149,12 @@ async fn the_day_s_till_shows_the_takings_by_method_and_closes_once_with_the_cas
 
 #[tokio::test]
 async fn the_audit_log_and_the_messages_to_clients_are_read_from_their_pages() {
-    let app = TestApp::fresh().await;
+    // A worker, so the booking's confirmation is planned.
+    let app = TestApp::fresh_with(|config| {
+        config.jobs.run_in_serve = true;
+        config.jobs.poll_interval_ms = 50;
+    })
+    .await;
     let salon = Salon::create(&app, setup()).await;
     let (_, owner) = sign_in(
         &app,
@@ -4200,8 +4205,17 @@ async fn the_audit_log_and_the_messages_to_clients_are_read_from_their_pages() {
     let events = support::count(&app, "SELECT count(*) FROM audit_events", &[]).await;
     assert_eq!(all.matches("</td></tr>").count() as i64, events.min(50), "{all}");
 
+    let started = std::time::Instant::now();
+    while support::count(&app, "SELECT count(*) FROM notifications", &[]).await == 0 {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the booking's confirmation was never planned"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let messages = html(page(&app, &owner, "/app/messages").await, 200).await;
     let planned = support::count(&app, "SELECT count(*) FROM notifications", &[]).await;
+    assert!(messages.contains(">Booking confirmed</a>"), "{messages}");
     assert_eq!(
         messages.matches("</td></tr>").count() as i64,
         planned,
