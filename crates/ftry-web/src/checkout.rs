@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use crate::format::rupees;
 use crate::forms::{paise, rupees_plain, FieldErrors};
-use crate::page::{self, html, Chrome};
+use crate::page::{self, html, Chrome, PathId};
 use crate::session::{form_sender, signed_in, to_login, SignedIn};
 
 struct LineRow {
@@ -454,13 +454,10 @@ pub async fn show(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Response {
     let Some(SignedIn { principal, csrf }) = signed_in(&state, &headers).await else {
         return to_login(uri.path());
-    };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return page::not_found().await;
     };
     match state.app.invoice(&principal, id).await {
         Ok(view) => {

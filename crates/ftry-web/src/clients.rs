@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::calendar::status_label;
 use crate::format::rupees;
 use crate::forms::FieldErrors;
-use crate::page::{self, html, Chrome};
+use crate::page::{self, html, Chrome, PathId};
 use crate::session::{form_sender, signed_in, to_login, SignedIn};
 
 #[derive(Debug, Default, Deserialize)]
@@ -319,14 +319,11 @@ pub async fn profile(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     query: Result<Query<ProfileQuery>, QueryRejection>,
 ) -> Response {
     let Some(SignedIn { principal, csrf }) = signed_in(&state, &headers).await else {
         return to_login(uri.path());
-    };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return page::not_found().await;
     };
     let done = query.ok().and_then(|Query(q)| q.done).unwrap_or_default();
     render_profile(
@@ -352,12 +349,9 @@ pub async fn update(
     State(state): State<AppState>,
     RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<ClientForm>,
 ) -> Response {
-    let Ok(id) = id.parse::<Uuid>() else {
-        return page::not_found().await;
-    };
     let back = format!("/app/clients/{id}");
     let refused = (
         "Not saved",
@@ -439,12 +433,9 @@ pub async fn merge(
     State(state): State<AppState>,
     RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<MergeForm>,
 ) -> Response {
-    let Ok(id) = id.parse::<Uuid>() else {
-        return page::not_found().await;
-    };
     let back = format!("/app/clients/{id}");
     let refused = (
         "Not merged",

@@ -338,51 +338,42 @@ async fn save(
             .await
             .map(drop),
     };
-    match saved {
+    let (status, errors) = match saved {
         Ok(_) => {
             let done = if form.editing.is_some() { "saved" } else { "added" };
-            Redirect::to(&format!("/app/products?location={}&done={done}", form.location)).into_response()
+            return Redirect::to(&format!("/app/products?location={}&done={done}", form.location))
+                .into_response();
         }
-        Err(AppError::Validation(fields)) => {
-            let errors = FieldErrors::from_use_case(&fields, |f| {
+        Err(AppError::Validation(fields)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            FieldErrors::from_use_case(&fields, |f| {
                 match f {
                     "price_paise" => "price",
                     "low_stock_threshold" => "low_stock",
                     other => other,
                 }
                 .to_owned()
-            });
-            render(
-                &state,
-                &principal,
-                &csrf,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                wanted,
-                form,
-                MovementForm::default(),
-                errors,
-                "",
-            )
-            .await
-        }
+            }),
+        ),
         Err(AppError::Conflict { detail, .. } | AppError::ConflictWith { detail, .. }) => {
             let mut errors = FieldErrors::default();
             errors.push("sku", crate::booking::sentence(&detail));
-            render(
-                &state,
-                &principal,
-                &csrf,
-                StatusCode::CONFLICT,
-                wanted,
-                form,
-                MovementForm::default(),
-                errors,
-                "",
-            )
-            .await
+            (StatusCode::CONFLICT, errors)
         }
-        Err(e) => page::app_error(e, &csrf),
-    }
+        Err(e) => return page::app_error(e, &csrf),
+    };
+    render(
+        &state,
+        &principal,
+        &csrf,
+        status,
+        wanted,
+        form,
+        MovementForm::default(),
+        errors,
+        "",
+    )
+    .await
 }
 
 /// `POST /app/products/stock`: stock received, counted, returned or used.
@@ -432,49 +423,41 @@ pub async fn move_stock(
     };
     let key = format!("web:{}", form.key);
     let key = Some(key.as_str()).filter(|_| !form.key.is_empty());
-    match state
+    let moved = state
         .app
         .record_stock_movement(&principal, location, &request, key, &origin)
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/app/products?location={location}&done=moved")).into_response(),
-        Err(AppError::Validation(fields)) => {
-            let errors = FieldErrors::from_use_case(&fields, |f| {
+        .await;
+    let (status, errors) = match moved {
+        Ok(_) => {
+            return Redirect::to(&format!("/app/products?location={location}&done=moved")).into_response()
+        }
+        Err(AppError::Validation(fields)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            FieldErrors::from_use_case(&fields, |f| {
                 match f {
                     "product_id" => "product",
                     other => other,
                 }
                 .to_owned()
-            });
-            render(
-                &state,
-                &principal,
-                &csrf,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(location),
-                ProductForm::default(),
-                form,
-                errors,
-                "",
-            )
-            .await
-        }
+            }),
+        ),
         Err(AppError::Conflict { detail, .. } | AppError::ConflictWith { detail, .. }) => {
             let mut errors = FieldErrors::default();
             errors.push("quantity", crate::booking::sentence(&detail));
-            render(
-                &state,
-                &principal,
-                &csrf,
-                StatusCode::CONFLICT,
-                Some(location),
-                ProductForm::default(),
-                form,
-                errors,
-                "",
-            )
-            .await
+            (StatusCode::CONFLICT, errors)
         }
-        Err(e) => page::app_error(e, &csrf),
-    }
+        Err(e) => return page::app_error(e, &csrf),
+    };
+    render(
+        &state,
+        &principal,
+        &csrf,
+        status,
+        Some(location),
+        ProductForm::default(),
+        form,
+        errors,
+        "",
+    )
+    .await
 }

@@ -189,8 +189,8 @@ async fn services_page(
             .collect(),
         resource_types,
         form,
-        // A new form is bookable online; a refused one keeps what was ticked.
-        online: form.online.is_some() || form.csrf.is_empty(),
+        // A blank new form is bookable online; a refused or stored one shows its tick.
+        online: form.online.is_some() || (form.csrf.is_empty() && form.editing.is_none()),
         active: form.active.is_some(),
         errors,
         added,
@@ -230,9 +230,7 @@ pub async fn services(
                 resource_type: service.fields.resource_type.clone().unwrap_or_default(),
                 active: service.fields.active.then(String::new),
                 editing: Some(id),
-                // Not a refused form: what is stored is shown as it is.
-                csrf: "stored".into(),
-                typed_category: String::new(),
+                ..ServiceForm::default()
             },
             Err(e) => return page::app_error(e, &csrf),
         },

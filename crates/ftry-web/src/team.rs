@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -19,7 +19,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::forms::FieldErrors;
-use crate::page::{self, html, Chrome};
+use crate::page::{self, html, Chrome, PathId};
 use crate::session::{form_sender, signed_in, to_login, SignedIn};
 
 struct Member {
@@ -216,7 +216,7 @@ pub async fn unlock(
     State(state): State<AppState>,
     RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<UnlockForm>,
 ) -> Response {
     let refused = (
@@ -228,9 +228,6 @@ pub async fn unlock(
             Ok(sender) => sender,
             Err(answer) => return answer,
         };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return page::not_found().await;
-    };
     match state.app.unlock_user(&principal, id, &origin).await {
         Ok(_) => Redirect::to("/app/team?done=unlocked").into_response(),
         Err(e) => page::app_error(e, &csrf),
@@ -254,7 +251,7 @@ pub async fn set_roles(
     state: State<AppState>,
     origin: RequestOrigin,
     headers: HeaderMap,
-    id: Path<String>,
+    id: PathId,
     form: Form<RoleForm>,
 ) -> Response {
     change_account(state, origin, headers, id, form, false).await
@@ -266,7 +263,7 @@ pub async fn set_status(
     state: State<AppState>,
     origin: RequestOrigin,
     headers: HeaderMap,
-    id: Path<String>,
+    id: PathId,
     form: Form<RoleForm>,
 ) -> Response {
     change_account(state, origin, headers, id, form, true).await
@@ -276,7 +273,7 @@ async fn change_account(
     State(state): State<AppState>,
     RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Form(form): Form<RoleForm>,
     status: bool,
 ) -> Response {
@@ -289,9 +286,6 @@ async fn change_account(
             Ok(sender) => sender,
             Err(answer) => return answer,
         };
-    let Ok(id) = id.parse::<Uuid>() else {
-        return page::not_found().await;
-    };
     let request = if status {
         UpdateUserRequest {
             status: Some(form.status.clone()),
