@@ -15,6 +15,7 @@ mod hooks;
 mod invoice_document;
 mod invoice_pdf;
 mod invoices;
+mod messaging;
 pub mod metrics;
 mod notifications;
 pub mod observe;

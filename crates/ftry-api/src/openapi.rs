@@ -29,6 +29,7 @@ use crate::AppState;
          (name = "invoices", description = "Checkout: GST invoices, payments, credit notes, the ledger"),
          (name = "reports", description = "Revenue, GST, staff, appointments, the cash close"),
          (name = "webhooks", description = "Outbound webhooks for integrations and their delivery log"),
+         (name = "messaging", description = "Reminder times, quiet hours, languages and the business's own wording of its messages"),
          (name = "hooks", description = "Delivery reports from message providers, checked by their signatures"),
          (name = "health", description = "Probes"))
 )]
@@ -77,6 +78,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::webhooks::router())
         .merge(crate::hooks::router())
         .merge(crate::notifications::router())
+        .merge(crate::messaging::router())
 }
 
 /// The document as JSON.

@@ -60,6 +60,9 @@ pub struct Client {
     pub preferred_staff_id: Option<Uuid>,
     /// Channels the client asked not to be messaged on: `email`, `whatsapp`, `sms`.
     pub opted_out_channels: Vec<String>,
+    /// The language the client reads messages in (`hi`, `mr`, `en`…);
+    /// `null`: the business's.
+    pub language: Option<String>,
     /// Set when this record was merged into another; it no longer appears in searches.
     pub merged_into: Option<Uuid>,
     pub merged_at: Option<DateTime<Utc>>,
@@ -103,11 +106,13 @@ pub struct NewClient {
     pub preferred_staff_id: Option<Uuid>,
     /// Channels the client asked not to be messaged on: `email`, `whatsapp`, `sms`.
     pub opted_out_channels: Option<Vec<String>>,
+    /// A language code such as `hi`, `mr` or `en`.
+    pub language: Option<String>,
 }
 
 /// A change (PATCH): absent fields stay as they are; `null` clears a field
 /// that may be empty (phone, email, gender, birthday, consent_channel,
-/// preferred_staff_id). Same rules as creating.
+/// preferred_staff_id, language). Same rules as creating.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientChanges {
@@ -137,6 +142,9 @@ pub struct ClientChanges {
     pub preferred_staff_id: Option<Option<Uuid>>,
     /// The whole list: `[]` lets every channel through again.
     pub opted_out_channels: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::catalog::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub language: Option<Option<String>>,
 }
 
 impl From<&NewClient> for ClientChanges {
@@ -155,6 +163,7 @@ impl From<&NewClient> for ClientChanges {
             consent_channel: new.consent_channel.clone().map(Some),
             preferred_staff_id: new.preferred_staff_id.map(Some),
             opted_out_channels: new.opted_out_channels.clone(),
+            language: new.language.clone().map(Some),
         }
     }
 }
@@ -273,6 +282,7 @@ struct Valid {
     preferred_staff_id: Option<Option<Uuid>>,
     consent: (bool, Option<DateTime<Utc>>, Option<String>),
     opted_out_channels: Option<Vec<String>>,
+    language: Option<Option<String>>,
 }
 
 /// Check `changes` against the client as it is (`before`); every invalid
@@ -360,6 +370,15 @@ fn validate(before: &ClientRecord, changes: &ClientChanges, now: DateTime<Utc>) 
         picked.sort_unstable();
         picked
     });
+    let language = changes.language.as_ref().map(|l| {
+        optional(&mut v, "language", l.as_deref(), |code| {
+            if ftry_domain::templates::is_language(code) {
+                Ok(code.to_owned())
+            } else {
+                Err("must be a language code such as hi, mr, en or pt-BR")
+            }
+        })
+    });
     v.finish()?;
     Ok(Valid {
         name,
@@ -374,6 +393,7 @@ fn validate(before: &ClientRecord, changes: &ClientChanges, now: DateTime<Utc>) 
         preferred_staff_id: changes.preferred_staff_id,
         consent,
         opted_out_channels,
+        language,
     })
 }
 
@@ -395,6 +415,7 @@ fn changed_fields(a: &ClientRecord, b: &ClientRecord) -> Vec<&'static str> {
         ("consent_channel", a.consent_channel != b.consent_channel),
         ("preferred_staff_id", a.preferred_staff_id != b.preferred_staff_id),
         ("opted_out_channels", a.opted_out_channels != b.opted_out_channels),
+        ("language", a.language != b.language),
     ]
     .into_iter()
     .filter_map(|(name, differs)| differs.then_some(name))
@@ -522,6 +543,7 @@ impl App {
             consent_channel: row.consent_channel,
             preferred_staff_id: row.preferred_staff_id,
             opted_out_channels: row.opted_out_channels,
+            language: row.language,
             merged_into: row.merged_into,
             merged_at: row.merged_at,
             created_at: row.created_at,
@@ -577,6 +599,9 @@ impl App {
         (after.marketing_consent, after.consent_at, after.consent_channel) = valid.consent;
         if let Some(channels) = valid.opted_out_channels {
             after.opted_out_channels = channels;
+        }
+        if let Some(language) = valid.language {
+            after.language = language;
         }
         after
     }
@@ -944,6 +969,7 @@ impl App {
             merged.email = Some(moved(EMAIL, email)?);
         }
         merged.gender = merged.gender.or(other.gender);
+        merged.language = merged.language.or(other.language);
         merged.birthday = merged.birthday.or(other.birthday);
         merged.preferred_staff_id = merged.preferred_staff_id.or(other.preferred_staff_id);
         if !merged.marketing_consent && other.marketing_consent {

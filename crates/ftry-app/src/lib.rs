@@ -18,6 +18,7 @@ pub mod error;
 pub mod idempotency;
 pub mod invoices;
 pub mod jobs;
+pub mod messaging;
 pub mod notifications;
 pub mod passwords;
 pub mod platform;

@@ -25,8 +25,10 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::jobs::JobFailure;
+use crate::messaging::Wording;
 use crate::settings::Secret;
 use crate::App;
+use ftry_domain::templates::Variable;
 
 /// How long a mail server may take to accept a message.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -380,6 +382,8 @@ struct Receipt {
 
 /// The `typ` of a receipt link's token: it opens one invoice's PDF, nothing else.
 const RECEIPT_TOKEN: &str = "receipt";
+/// The `typ` of a message's manage link: it opens one visit's page.
+const MANAGE_TOKEN: &str = "manage";
 /// How long a receipt's link opens the invoice.
 const RECEIPT_LINK_DAYS: i64 = 365;
 
@@ -445,13 +449,54 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn render(event: &str, client: &str, visit: &VisitContext) -> Rendered {
+/// The visit's start in its branch's time zone.
+fn local_start(visit: &VisitContext) -> DateTime<Tz> {
     let tz = Tz::from_str(&visit.timezone).unwrap_or(chrono_tz::Asia::Kolkata);
-    let when = visit
-        .starts_at
-        .with_timezone(&tz)
+    visit.starts_at.with_timezone(&tz)
+}
+
+/// The visit's local date and time in words: `Saturday, 12 December 2026 at 10:30 AM`.
+fn long_when(visit: &VisitContext) -> String {
+    local_start(visit)
         .format("%A, %-d %B %Y at %-I:%M %p")
-        .to_string();
+        .to_string()
+}
+
+/// A WhatsApp template message: the approved template, its language and its
+/// body parameters.
+struct CustomWhatsApp {
+    template: String,
+    language: String,
+    parameters: Vec<String>,
+}
+
+/// What `variable` says in a message to `client` about `about`.
+fn value_of(variable: Variable, client: &str, about: &About, manage_link: &str) -> String {
+    match (about, variable) {
+        (_, Variable::ClientName) => client.to_owned(),
+        (About::Visit(visit), variable) => match variable {
+            Variable::Salon => visit.business.clone(),
+            Variable::Branch => visit.location.clone(),
+            Variable::Services => visit.services.join(", "),
+            Variable::Staff => visit.staff.join(", "),
+            Variable::Date => local_start(visit).format("%d/%m/%Y").to_string(),
+            Variable::Time => local_start(visit).format("%H:%M").to_string(),
+            Variable::When => long_when(visit),
+            Variable::ManageLink => manage_link.to_owned(),
+            _ => String::new(),
+        },
+        (About::Receipt(receipt), variable) => match variable {
+            Variable::Salon => receipt.business.clone(),
+            Variable::InvoiceNumber => receipt.number.clone(),
+            Variable::Total => ftry_domain::money::Paise(receipt.total_paise).to_string(),
+            Variable::InvoiceLink => receipt.link.clone(),
+            _ => String::new(),
+        },
+    }
+}
+
+fn render(event: &str, client: &str, visit: &VisitContext) -> Rendered {
+    let when = long_when(visit);
     let services = visit.services.join(", ");
     let staff = visit.staff.join(", ");
     let business = &visit.business;
@@ -637,11 +682,12 @@ impl App {
             .filter(|c| !opted_out.iter().any(|o| o == c))
             .collect();
         let tz = Tz::from_str(&visit.timezone).unwrap_or(chrono_tz::Asia::Kolkata);
+        let settings = self.effective_messaging(tx).await?;
         // A follow-up after a missed visit invites the client back: marketing,
         // only with their consent, and never in quiet hours.
         let marketing = first == "no_show_follow_up";
         let first_at = if marketing {
-            self.notifier
+            settings
                 .quiet
                 .after(now + chrono::Duration::hours(NO_SHOW_FOLLOW_UP_HOURS), tz)
         } else {
@@ -650,9 +696,9 @@ impl App {
         let consented = client.as_ref().is_some_and(|c| c.marketing_consent);
         let mut messages = vec![(first, first_at)];
         if with_reminders && !channels.is_empty() {
-            for hours in &self.notifier.reminder_hours {
+            for hours in &settings.reminder_hours {
                 let at = visit.starts_at - chrono::Duration::hours(i64::from(*hours));
-                let at = self.notifier.quiet.place(at, visit.starts_at, tz);
+                let at = settings.quiet.place(at, visit.starts_at, tz);
                 if at > now && !messages.iter().any(|(e, t)| *e == "reminder" && *t == at) {
                     messages.push(("reminder", at));
                 }
@@ -831,6 +877,31 @@ impl App {
         )
     }
 
+    /// The page where the client sees, moves or cancels the visit: signed
+    /// for this visit only, until a day after it starts.
+    fn manage_link(&self, tenant: Uuid, visit: &VisitContext) -> String {
+        let now = Utc::now().timestamp();
+        let token = self.keys.sign(&crate::tokens::Claims {
+            iss: crate::tokens::ISSUER.into(),
+            typ: MANAGE_TOKEN.into(),
+            sub: visit.appointment_id,
+            tid: Some(tenant),
+            sid: None,
+            imp: None,
+            iat: now,
+            exp: (visit.starts_at.timestamp() + 86_400).max(now + 3_600),
+            jti: Uuid::now_v7().simple().to_string(),
+        });
+        format!("{}/b/{token}", self.settings.public_url.trim_end_matches('/'))
+    }
+
+    /// The business and visit a message's manage link names, if it is
+    /// genuine and current.
+    pub(crate) fn manage_token(&self, token: &str) -> Option<(Uuid, Uuid)> {
+        let claims = self.keys.verify(token, Utc::now().timestamp()).ok()?;
+        (claims.typ == MANAGE_TOKEN).then_some((claims.tid?, claims.sub))
+    }
+
     /// The business and invoice a receipt link names, if it is genuine and
     /// current.
     pub fn receipt_token(&self, token: &str) -> Option<(Uuid, Uuid)> {
@@ -922,9 +993,40 @@ impl App {
             tx.commit().await?;
             return Ok(());
         };
+        // The business's own wording in the client's language, else (unless
+        // the client reads English, ftry's own language) in the business's,
+        // else ftry's.
+        let settings = self.effective_messaging(&mut tx).await?;
+        let mut languages: Vec<&str> = client
+            .as_ref()
+            .and_then(|c| c.language.as_deref())
+            .into_iter()
+            .collect();
+        if languages != ["en"] && !languages.contains(&settings.language.as_str()) {
+            languages.push(&settings.language);
+        }
+        let wording = ftry_store::message_templates::find(
+            &mut tx,
+            &notification.event,
+            &notification.channel,
+            &languages,
+        )
+        .await?
+        .and_then(Wording::parse);
+        let manage_link = match (&about, &wording) {
+            (About::Visit(visit), Some(w)) if w.uses(Variable::ManageLink) => self.manage_link(tenant, visit),
+            _ => String::new(),
+        };
+        let value = |variable| value_of(variable, &name, &about, &manage_link);
         let sent = match (notification.channel.as_str(), &about) {
             ("whatsapp", About::Visit(visit)) => {
-                self.whatsapp(&notification.event, &name, &address, visit).await
+                let custom = wording.as_ref().map(|w| CustomWhatsApp {
+                    template: w.provider_template.clone().unwrap_or_default(),
+                    language: w.language.replace('-', "_"),
+                    parameters: w.body.render(value).lines().map(str::to_owned).collect(),
+                });
+                self.whatsapp(&notification.event, &name, &address, visit, custom)
+                    .await
             }
             ("sms", About::Visit(visit)) => match &self.notifier.sms {
                 Some(sms) => {
@@ -933,15 +1035,36 @@ impl App {
                         self.settings.public_url.trim_end_matches('/'),
                         crate::delivery_reports::TWILIO_STATUS_PATH
                     );
-                    sms.send(id, &notification.event, &address, visit, &callback)
-                        .await
+                    let custom = wording.as_ref().map(|w| crate::sms::CustomSms {
+                        text: w.body.render(value),
+                        provider_template: w.provider_template.clone(),
+                        dlt_template_id: w.dlt_template_id.clone(),
+                        dlt_entity_id: settings.dlt_entity_id.clone(),
+                    });
+                    sms.send(
+                        id,
+                        &notification.event,
+                        &address,
+                        visit,
+                        &callback,
+                        custom.as_ref(),
+                    )
+                    .await
                 }
                 None => Err(SendError::Permanent("SMS is no longer configured".into())),
             },
             ("email", about) => {
-                let message = match about {
-                    About::Visit(visit) => render(&notification.event, &name, visit),
-                    About::Receipt(receipt) => render_receipt(&name, receipt),
+                let message = match (&wording, about) {
+                    (Some(w), _) => Rendered {
+                        subject: w.subject.as_ref().map(|s| s.render(value)).unwrap_or_default(),
+                        text: format!("{}\n", w.body.render(value)),
+                        html: format!(
+                            "<!doctype html><html><body>{}</body></html>",
+                            w.body.render_html(value)
+                        ),
+                    },
+                    (None, About::Visit(visit)) => render(&notification.event, &name, visit),
+                    (None, About::Receipt(receipt)) => render_receipt(&name, receipt),
                 };
                 let message_id = format!("<{id}@ftry>");
                 self.deliver(&mut tx, tenant, &address, &message, &message_id)
@@ -1031,27 +1154,36 @@ impl App {
         client: &str,
         phone: &str,
         visit: &VisitContext,
+        custom: Option<CustomWhatsApp>,
     ) -> Result<(&'static str, String), SendError> {
         let Some(whatsapp) = &self.notifier.whatsapp else {
             return Err(SendError::Permanent("WhatsApp is no longer configured".into()));
         };
-        let tz = Tz::from_str(&visit.timezone).unwrap_or(chrono_tz::Asia::Kolkata);
-        let when = visit
-            .starts_at
-            .with_timezone(&tz)
-            .format("%A, %-d %B %Y at %-I:%M %p")
-            .to_string();
-        let text = |value: &str| serde_json::json!({ "type": "text", "text": value });
+        let custom = custom.unwrap_or_else(|| CustomWhatsApp {
+            template: whatsapp_template(event).to_owned(),
+            language: whatsapp.language.clone(),
+            parameters: vec![
+                client.to_owned(),
+                visit.business.clone(),
+                visit.services.join(", "),
+                long_when(visit),
+            ],
+        });
+        let parameters: Vec<_> = custom
+            .parameters
+            .iter()
+            .map(|value| serde_json::json!({ "type": "text", "text": value }))
+            .collect();
         let body = serde_json::json!({
             "messaging_product": "whatsapp",
             "to": phone.trim_start_matches('+'),
             "type": "template",
             "template": {
-                "name": whatsapp_template(event),
-                "language": { "code": whatsapp.language },
+                "name": custom.template,
+                "language": { "code": custom.language },
                 "components": [{
                     "type": "body",
-                    "parameters": [text(client), text(&visit.business), text(&visit.services.join(", ")), text(&when)],
+                    "parameters": parameters,
                 }],
             },
         });

@@ -391,7 +391,13 @@ impl App {
         &self,
         token: &str,
     ) -> Result<(Uuid, Uuid, sqlx::Transaction<'static, sqlx::Postgres>), AppError> {
-        let tenant_id = tokens::parse_tenant_token(token).ok_or(AppError::NotFound)?;
+        // A link from a message is signed for its visit; one from booking
+        // online is a stored secret.
+        let signed = self.manage_token(token);
+        let tenant_id = match signed {
+            Some((tenant_id, _)) => tenant_id,
+            None => tokens::parse_tenant_token(token).ok_or(AppError::NotFound)?,
+        };
         let mut tx = self.pools.begin(tenant_id).await?;
         // A suspended business's links open nothing, like its public page.
         if tenants::get(&mut tx, tenant_id)
@@ -400,10 +406,16 @@ impl App {
         {
             return Err(AppError::NotFound);
         }
-        let appointment = appointments::find_by_manage_token(&mut tx, &tokens::sha256(token))
-            .await?
-            .ok_or(AppError::NotFound)?;
-        Ok((tenant_id, appointment.id, tx))
+        let id = match signed {
+            Some((_, id)) => id,
+            None => {
+                appointments::find_by_manage_token(&mut tx, &tokens::sha256(token))
+                    .await?
+                    .ok_or(AppError::NotFound)?
+                    .id
+            }
+        };
+        Ok((tenant_id, id, tx))
     }
 
     pub async fn public_booking(&self, token: &str) -> Result<PublicBooking, AppError> {

@@ -217,6 +217,17 @@ pub fn text(event: &str, visit: &VisitContext) -> String {
     }
 }
 
+/// A business's own wording of an SMS, filled in.
+#[derive(Debug, Clone)]
+pub struct CustomSms {
+    pub text: String,
+    /// MSG91's template id.
+    pub provider_template: Option<String>,
+    pub dlt_template_id: Option<String>,
+    /// The business's DLT sender entity.
+    pub dlt_entity_id: Option<String>,
+}
+
 /// The provider's answer as JSON (`null` when it is not JSON).
 async fn answer(response: reqwest::Response) -> (reqwest::StatusCode, serde_json::Value) {
     let status = response.status();
@@ -233,11 +244,16 @@ impl Sms {
         phone: &str,
         visit: &VisitContext,
         status_callback: &str,
+        custom: Option<&CustomSms>,
     ) -> Result<(&'static str, String), SendError> {
+        let text = match custom {
+            Some(custom) => custom.text.clone(),
+            None => text(event, visit),
+        };
         match self {
-            Sms::Twilio(twilio) => twilio.send(id, event, phone, visit, status_callback).await,
-            Sms::Msg91(msg91) => msg91.send(event, phone, visit).await,
-            Sms::Http(http) => http.send(id, event, phone, visit).await,
+            Sms::Twilio(twilio) => twilio.send(id, &text, phone, status_callback).await,
+            Sms::Msg91(msg91) => msg91.send(event, phone, visit, custom).await,
+            Sms::Http(http) => http.send(id, event, &text, phone, custom).await,
         }
     }
 }
@@ -254,12 +270,10 @@ impl Twilio {
     async fn send(
         &self,
         id: Uuid,
-        event: &str,
+        text: &str,
         phone: &str,
-        visit: &VisitContext,
         status_callback: &str,
     ) -> Result<(&'static str, String), SendError> {
-        let text = text(event, visit);
         let response = self
             .client
             .post(&self.endpoint)
@@ -268,7 +282,7 @@ impl Twilio {
             .form(&[
                 ("To", phone),
                 ("From", self.from.as_str()),
-                ("Body", text.as_str()),
+                ("Body", text),
                 ("StatusCallback", status_callback),
             ])
             .send()
@@ -302,8 +316,12 @@ impl Msg91 {
         event: &str,
         phone: &str,
         visit: &VisitContext,
+        custom: Option<&CustomSms>,
     ) -> Result<(&'static str, String), SendError> {
-        let template = self.template_ids.get(event).cloned().unwrap_or_default();
+        let template = custom
+            .and_then(|c| c.provider_template.clone())
+            .or_else(|| self.template_ids.get(event).cloned())
+            .unwrap_or_default();
         let body = serde_json::json!({
             "template_id": template,
             "short_url": "0",
@@ -343,16 +361,32 @@ impl HttpSms {
         &self,
         id: Uuid,
         event: &str,
+        text: &str,
         phone: &str,
-        visit: &VisitContext,
+        custom: Option<&CustomSms>,
     ) -> Result<(&'static str, String), SendError> {
+        // A business's own wording carries its own DLT ids (its sender's
+        // entity and the text's template); ftry's wording the installation's.
+        let (entity, template) = match custom {
+            Some(custom) => (
+                custom
+                    .dlt_entity_id
+                    .clone()
+                    .or_else(|| self.dlt.as_ref().map(|d| d.entity_id.clone())),
+                custom.dlt_template_id.clone(),
+            ),
+            None => (
+                self.dlt.as_ref().map(|d| d.entity_id.clone()),
+                self.dlt.as_ref().and_then(|d| d.template_ids.get(event).cloned()),
+            ),
+        };
         let body = serde_json::json!({
             "to": phone,
-            "text": text(event, visit),
+            "text": text,
             "sender": self.sender,
             "reference": id,
-            "dlt_entity_id": self.dlt.as_ref().map(|d| &d.entity_id),
-            "dlt_template_id": self.dlt.as_ref().and_then(|d| d.template_ids.get(event)),
+            "dlt_entity_id": entity,
+            "dlt_template_id": template,
         });
         let mut request = self
             .client

@@ -14,4 +14,5 @@ pub mod permissions;
 pub mod rate_limit;
 pub mod schedule;
 pub mod tax;
+pub mod templates;
 pub mod tenants;

@@ -35,6 +35,7 @@ pub struct ClientRow {
     pub consent_channel: Option<String>,
     pub preferred_staff_id: Option<Uuid>,
     pub opted_out_channels: Vec<String>,
+    pub language: Option<String>,
     pub merged_into: Option<Uuid>,
     pub merged_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -82,6 +83,7 @@ impl ClientRow {
             consent_channel: self.consent_channel.clone(),
             preferred_staff_id: self.preferred_staff_id,
             opted_out_channels: self.opted_out_channels.clone(),
+            language: self.language.clone(),
         }
     }
 }
@@ -104,11 +106,14 @@ pub struct ClientRecord {
     pub preferred_staff_id: Option<Uuid>,
     /// `email`, `whatsapp`, `sms`: channels the client is never messaged on.
     pub opted_out_channels: Vec<String>,
+    /// The language the client reads messages in; `None`: the business's.
+    pub language: Option<String>,
 }
 
 const COLUMNS: &str = "id, name, phone_ciphertext, phone_key_id, phone_index, email_ciphertext, email_key_id,
         email_index, gender, birthday, notes, tags, allergies, consent_notes, marketing_consent, consent_at,
-        consent_channel, preferred_staff_id, opted_out_channels, merged_into, merged_at, created_at, updated_at";
+        consent_channel, preferred_staff_id, opted_out_channels, language, merged_into, merged_at, created_at,
+        updated_at";
 
 /// Why the database refused a client write, when the caller can fix it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,8 +150,8 @@ pub async fn insert(
         "INSERT INTO clients (tenant_id, id, name, phone_ciphertext, phone_key_id, phone_index, email_ciphertext,
                               email_key_id, email_index, gender, birthday, notes, tags, allergies, consent_notes,
                               marketing_consent, consent_at, consent_channel, preferred_staff_id,
-                              opted_out_channels)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+                              opted_out_channels, language)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
          RETURNING {COLUMNS}"
     ))
     .bind(tenant_id)
@@ -169,6 +174,7 @@ pub async fn insert(
     .bind(&client.consent_channel)
     .bind(client.preferred_staff_id)
     .bind(&client.opted_out_channels)
+    .bind(&client.language)
     .fetch_one(conn)
     .await
 }
@@ -184,7 +190,7 @@ pub async fn update(
                 email_ciphertext = $6, email_key_id = $7, email_index = $8, gender = $9, birthday = $10,
                 notes = $11, tags = $12, allergies = $13, consent_notes = $14, marketing_consent = $15,
                 consent_at = $16, consent_channel = $17, preferred_staff_id = $18, opted_out_channels = $19,
-                updated_at = now()
+                language = $20, updated_at = now()
           WHERE id = $1
          RETURNING {COLUMNS}"
     ))
@@ -207,6 +213,7 @@ pub async fn update(
     .bind(&client.consent_channel)
     .bind(client.preferred_staff_id)
     .bind(&client.opted_out_channels)
+    .bind(&client.language)
     .fetch_one(conn)
     .await
 }

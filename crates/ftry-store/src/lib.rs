@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod clients;
 pub mod invoices;
 pub mod jobs;
+pub mod message_templates;
 pub mod migrate;
 pub mod notifications;
 pub mod outbox;

@@ -18,6 +18,7 @@ mod clients;
 mod dashboard;
 mod format;
 mod forms;
+mod messaging;
 mod operator;
 mod page;
 mod products;
@@ -59,6 +60,12 @@ pub fn routes() -> Router<AppState> {
         .route("/app/invoices", post(checkout::walk_in))
         .route("/app/till", get(cash::show).post(cash::close))
         .route("/app/audit", get(activity::audit))
+        .route(
+            "/app/messaging",
+            get(messaging::show).post(messaging::save_settings),
+        )
+        .route("/app/messaging/wording", post(messaging::save_wording))
+        .route("/app/messaging/wording/delete", post(messaging::delete_wording))
         .route("/app/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/app/webhooks/{id}/{action}", post(webhooks::action))
         .route("/app/messages", get(activity::messages))

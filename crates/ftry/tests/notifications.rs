@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{Executor, PgConnection, Row};
 use support::salon::{day, pune, Salon, Service, Setup};
-use support::{body, free_port, post, TestApp};
+use support::{body, free_port, get, post, TestApp};
 
 /// A real SMTP server on a free port, delivering into a Maildir.
 struct SmtpServer {
@@ -1889,4 +1889,420 @@ async fn a_worker_killed_mid_send_leaves_the_message_to_another_which_sends_it_o
     assert_eq!(outcomes, [Some("expired".to_owned()), Some("success".to_owned())]);
     second.signal(nix::sys::signal::Signal::SIGTERM);
     second.wait_exit(Duration::from_secs(20));
+}
+
+/// The decoded text of a mail's part of `content_type` (`text/plain`,
+/// `text/html`), whatever transfer encoding it was sent in.
+fn mime_part(message: &str, content_type: &str) -> String {
+    use base64::Engine;
+    let message = message.replace("\r\n", "\n");
+    let start = message
+        .find(&format!("Content-Type: {content_type}"))
+        .unwrap_or_else(|| panic!("no {content_type} part in:\n{message}"));
+    let (headers, rest) = message[start..].split_once("\n\n").unwrap();
+    let body = &rest[..rest.find("\n--").unwrap_or(rest.len())];
+    let encoding = headers
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Transfer-Encoding: "))
+        .unwrap_or("7bit");
+    match encoding.trim() {
+        "base64" => String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(body.replace('\n', ""))
+                .unwrap(),
+        )
+        .unwrap(),
+        "quoted-printable" => quoted_printable(body),
+        _ => body.to_owned(),
+    }
+}
+
+async fn put_json(app: &TestApp, token: &str, path: &str, body: &serde_json::Value) -> reqwest::Response {
+    support::send(app, token, reqwest::Method::PUT, path, Some(body)).await
+}
+
+#[tokio::test]
+async fn a_business_words_its_messages_in_its_clients_languages_with_its_own_reminder_times() {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let app = TestApp::fresh_with(|config| {
+        with_worker(config);
+        config.notifications.smtp_url = Some(url.try_into().unwrap());
+        config.notifications.from = "Bhasha Salon <salon@example.com>".into();
+    })
+    .await;
+    let (salon, marathi) = salon_and_client(
+        &app,
+        "Bhasha Salon",
+        json!({"name": "Ravi <Kumar>", "email": "ravi@example.com", "language": "mr"}),
+    )
+    .await;
+    let english = body(
+        post(
+            &app,
+            salon.token(),
+            "/api/v1/clients",
+            &json!({"name": "Asha Rao", "email": "asha@example.com", "language": "en"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(english["language"], "en");
+    let english = english["id"].as_str().unwrap().to_owned();
+
+    // Until the business sets its own, the installation's apply.
+    assert_eq!(
+        body(get(&app, salon.token(), "/api/v1/messaging").await, 200).await,
+        json!({"reminder_hours": [24, 2], "quiet_hours": "21:00-08:00", "language": "en",
+               "dlt_entity_id": null, "own": false})
+    );
+    let patch = |change: serde_json::Value| {
+        let (app, token) = (&app, salon.token());
+        async move {
+            support::send(
+                app,
+                token,
+                reqwest::Method::PATCH,
+                "/api/v1/messaging",
+                Some(&change),
+            )
+            .await
+        }
+    };
+    support::invalid(patch(json!({"reminder_hours": [0]})).await, "reminder_hours").await;
+    support::invalid(patch(json!({"quiet_hours": "late"})).await, "quiet_hours").await;
+    support::invalid(patch(json!({"language": "Hindi"})).await, "language").await;
+    assert_eq!(
+        body(
+            patch(json!({"reminder_hours": [3, 48, 3], "quiet_hours": "22:00-07:00", "language": "hi"}))
+                .await,
+            200
+        )
+        .await,
+        json!({"reminder_hours": [48, 3], "quiet_hours": "22:00-07:00", "language": "hi",
+               "dlt_entity_id": null, "own": true})
+    );
+
+    // The business's Hindi and English wordings of the confirmation.
+    let hindi = json!({
+        "subject": "{{salon}}: booking on {{date}}",
+        "body": "नमस्ते {{client_name}},\r\n\r\n{{date}} को {{time}} बजे: {{services}} ({{staff}}).\r\nबदलें या रद्द करें: {{manage_link}}",
+    });
+    let saved = body(
+        put_json(
+            &app,
+            salon.token(),
+            "/api/v1/messaging/templates/booking_confirmed/email/hi",
+            &hindi,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        saved["body"],
+        "नमस्ते {{client_name}},\n\n{{date}} को {{time}} बजे: {{services}} ({{staff}}).\nबदलें या रद्द करें: {{manage_link}}"
+    );
+    body(
+        put_json(
+            &app,
+            salon.token(),
+            "/api/v1/messaging/templates/booking_confirmed/email/en",
+            &json!({"subject": "See you, {{client_name}}", "body": "{{when}} at {{branch}}."}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    // Wordings that cannot work are refused, naming what is wrong.
+    let refused = support::invalid(
+        put_json(
+            &app,
+            salon.token(),
+            "/api/v1/messaging/templates/reminder/email/hi",
+            &json!({"subject": "Reminder", "body": "Bill {{invoice_number}}"}),
+        )
+        .await,
+        "body",
+    )
+    .await;
+    assert_eq!(
+        refused["errors"][0]["message"],
+        "`{{invoice_number}}` has no value in this message"
+    );
+    let refused = support::invalid(
+        put_json(
+            &app,
+            salon.token(),
+            "/api/v1/messaging/templates/receipt/sms/hi",
+            &json!({"body": "{{total}}"}),
+        )
+        .await,
+        "channel",
+    )
+    .await;
+    assert_eq!(refused["errors"][0]["message"], "receipts go by email only");
+    let listed = body(get(&app, salon.token(), "/api/v1/messaging/templates").await, 200).await;
+    let keys: Vec<(&str, &str, &str)> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["event"].as_str().unwrap(),
+                t["channel"].as_str().unwrap(),
+                t["language"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("booking_confirmed", "email", "en"),
+            ("booking_confirmed", "email", "hi")
+        ]
+    );
+    // Another business sees none of this one's wordings.
+    let other = app.signup("Other Salon").await;
+    let theirs = get(
+        &app,
+        &other.access_token,
+        "/api/v1/messaging/templates/booking_confirmed/email/hi",
+    )
+    .await;
+    assert_eq!(theirs.status(), 404);
+    let theirs = body(
+        get(&app, &other.access_token, "/api/v1/messaging/templates").await,
+        200,
+    )
+    .await;
+    assert_eq!(theirs["items"], json!([]));
+    assert_eq!(listed["messages"][5]["event"], "receipt");
+    assert_eq!(listed["messages"][5]["channels"], json!(["email"]));
+
+    // Ravi reads Marathi, which the business has no wording in: its Hindi.
+    let starts = pune(day(3), 10, 0);
+    let appointment = book(&app, &salon, &marathi, starts).await;
+    let mails = smtp.wait_for(1).await;
+    let mail = &mails[0];
+    let date = day(3).format("%d/%m/%Y").to_string();
+    assert_eq!(
+        header(mail, "Subject"),
+        format!("Bhasha Salon: booking on {date}")
+    );
+    let text = mime_part(mail, "text/plain");
+    let link = text.split("रद्द करें: ").nth(1).unwrap().trim_end().to_owned();
+    assert!(link.starts_with("http://") && link.contains("/b/"), "{link}");
+    assert_eq!(
+        text,
+        format!("नमस्ते Ravi <Kumar>,\n\n{date} को 10:00 बजे: Haircut (Stylist 0).\nबदलें या रद्द करें: {link}\n")
+    );
+    let html = mime_part(mail, "text/html");
+    assert!(html.contains("<p>नमस्ते Ravi &lt;Kumar&gt;,</p>"), "{html}");
+    assert!(html.contains(&format!("<a href=\"{link}\">")), "{html}");
+
+    // The link opens the visit, for the client, without a login.
+    let token = link.rsplit("/b/").next().unwrap();
+    let opened = body(
+        app.client
+            .get(app.url(&format!("/api/v1/public/bookings/{token}")))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(opened["status"], "booked");
+    assert_eq!(opened["starts_at"], json!(starts));
+    let page = app
+        .client
+        .get(app.url(&format!("/b/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Haircut"));
+    let tampered = format!("{}x", &token[..token.len() - 1]);
+    let refused = app
+        .client
+        .get(app.url(&format!("/api/v1/public/bookings/{tampered}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 404);
+
+    // The business's reminder times and quiet hours: 48 h before, and 3 h
+    // before (07:00, the end of its quiet hours, not the installation's 08:00).
+    let mut db = app.db.as_ref().unwrap().admin().await;
+    let reminders: Vec<DateTime<Utc>> = planned(&mut db, &appointment)
+        .await
+        .into_iter()
+        .filter(|r| r.0 == "reminder")
+        .map(|r| r.2)
+        .collect();
+    assert_eq!(reminders, [pune(day(1), 10, 0), pune(day(3), 7, 0)]);
+
+    // Asha reads English: the business's English wording.
+    book(&app, &salon, &english, pune(day(3), 12, 0)).await;
+    let mails = smtp.wait_for(2).await;
+    assert_eq!(header(&mails[1], "Subject"), "See you, Asha Rao");
+    assert_eq!(
+        mime_part(&mails[1], "text/plain"),
+        format!("{} at 12:00 PM at Main branch.\n", day(3).format("%A, %-d %B %Y"))
+    );
+
+    // Deleted: ftry's own wording again; the audit log keeps each change.
+    let deleted = support::send(
+        &app,
+        salon.token(),
+        reqwest::Method::DELETE,
+        "/api/v1/messaging/templates/booking_confirmed/email/en",
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status(), 204);
+    book(&app, &salon, &english, pune(day(4), 12, 0)).await;
+    let mails = smtp.wait_for(3).await;
+    assert_eq!(header(&mails[2], "Subject"), "Booked: Haircut at Bhasha Salon");
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_events WHERE action LIKE 'messag%' ORDER BY occurred_at, id",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(
+        actions,
+        [
+            "messaging.updated",
+            "message_template.saved",
+            "message_template.saved",
+            "message_template.deleted"
+        ]
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_business_s_own_sms_and_whatsapp_wording_carry_its_dlt_ids_and_approved_template() {
+    let whatsapp = WhatsAppStandIn::default();
+    let whatsapp_port = whatsapp.start().await;
+    let sms = SmsStandIn::answering(json!({"data": {"id": "gw-1"}}));
+    let sms_port = sms.start().await;
+    let app = TestApp::fresh_with(|config| {
+        with_worker(config);
+        config.notifications.whatsapp_api_url = format!("http://127.0.0.1:{whatsapp_port}/v21.0");
+        config.notifications.whatsapp_phone_number_id = Some("109876543210".into());
+        config.notifications.whatsapp_access_token = Some(ftry_app::settings::Secret::new("wa-token-5521"));
+        config.notifications.sms_http_url = Some(format!("http://127.0.0.1:{sms_port}/v1/sms"));
+        config.notifications.sms_http_sender = Some("FTRYSL".into());
+        config.notifications.dlt_entity_id = Some("1101000000000000001".into());
+        config.notifications.dlt_template_ids = sms_events("110700000000000000");
+    })
+    .await;
+    let (salon, client) = salon_and_client(
+        &app,
+        "Vani Salon",
+        json!({"name": "Kavya Nair", "phone": "+919845000333", "language": "hi"}),
+    )
+    .await;
+    let patch = support::send(
+        &app,
+        salon.token(),
+        reqwest::Method::PATCH,
+        "/api/v1/messaging",
+        Some(&json!({"dlt_entity_id": "1201555500000000009"})),
+    )
+    .await;
+    assert_eq!(body(patch, 200).await["dlt_entity_id"], "1201555500000000009");
+    let refused = support::invalid(
+        put_json(
+            &app,
+            salon.token(),
+            "/api/v1/messaging/templates/booking_confirmed/whatsapp/hi",
+            &json!({"body": "{{client_name}}"}),
+        )
+        .await,
+        "provider_template",
+    )
+    .await;
+    assert_eq!(
+        refused["errors"][0]["message"],
+        "is required for WhatsApp: the name the template was approved under"
+    );
+    body(
+        put_json(
+            &app,
+            salon.token(),
+            "/api/v1/messaging/templates/booking_confirmed/whatsapp/hi",
+            &json!({"provider_template": "vani_booked_hi", "body": "{{client_name}}\n{{date}}\n{{time}}"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    body(
+        put_json(
+            &app,
+            salon.token(),
+            "/api/v1/messaging/templates/booking_confirmed/sms/hi",
+            &json!({"body": "{{salon}}: {{services}} {{date}} {{time}} बजे", "dlt_template_id": "1207000000000000042"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let appointment = book(&app, &salon, &client, pune(day(3), 10, 0)).await;
+    let mut db = app.db.as_ref().unwrap().admin().await;
+    let started = Instant::now();
+    loop {
+        let rows = messages_of(&mut db, &appointment, "booking_confirmed").await;
+        if rows.len() == 2 && rows.iter().all(|m| m.1 == "sent") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "not sent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let date = day(3).format("%d/%m/%Y").to_string();
+    let whatsapp = whatsapp.received.lock().unwrap().clone();
+    assert_eq!(whatsapp.len(), 1);
+    assert_eq!(
+        whatsapp[0].1,
+        json!({
+            "messaging_product": "whatsapp",
+            "to": "919845000333",
+            "type": "template",
+            "template": {
+                "name": "vani_booked_hi",
+                "language": {"code": "hi"},
+                "components": [{"type": "body", "parameters": [
+                    {"type": "text", "text": "Kavya Nair"},
+                    {"type": "text", "text": date},
+                    {"type": "text", "text": "10:00"},
+                ]}],
+            },
+        })
+    );
+    let sms = sms.received.lock().unwrap().clone();
+    assert_eq!(sms.len(), 1);
+    let id: String = sqlx::query_scalar(
+        "SELECT id::text FROM notifications WHERE appointment_id = $1::uuid AND channel = 'sms'
+            AND event = 'booking_confirmed'",
+    )
+    .bind(&appointment)
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(
+        sms[0].2,
+        json!({
+            "to": "+919845000333",
+            "text": format!("Vani Salon: Haircut {date} 10:00 बजे"),
+            "sender": "FTRYSL",
+            "reference": id,
+            "dlt_entity_id": "1201555500000000009",
+            "dlt_template_id": "1207000000000000042",
+        })
+    );
+    app.stop().await;
 }

@@ -159,6 +159,10 @@ impl Populated {
             ("invoice_id", self.invoice_id.clone()),
             ("webhook_id", self.webhook_id.clone()),
             ("position", "0".to_owned()),
+            // A wording's key: names, the same in every business.
+            ("event", "booking_confirmed".to_owned()),
+            ("channel", "email".to_owned()),
+            ("language", "hi".to_owned()),
         ])
     }
 
@@ -464,6 +468,22 @@ async fn populated(app: &TestApp, name: &str) -> Populated {
         )
         .await,
     );
+    // Its own messaging settings and a wording naming it.
+    for (method, path, body) in [
+        (
+            Method::PATCH,
+            "/api/v1/messaging",
+            json!({"language": "hi", "dlt_entity_id": "1201000000000000001"}),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/messaging/templates/booking_confirmed/email/hi",
+            json!({"subject": format!("{name}: {{{{date}}}}"), "body": format!("{{{{client_name}}}}, {name}")}),
+        ),
+    ] {
+        let saved = call(app, method, path, token, &body).await;
+        assert_eq!(saved.status(), 200, "{path}");
+    }
     let booked = app
         .authed(Method::POST, "/api/v1/appointments", token)
         .header("idempotency-key", FIXTURE_IDEMPOTENCY_KEY)
@@ -1198,7 +1218,11 @@ async fn every_tenant_route_answers_404_for_another_tenants_ids_and_changes_noth
     let mut leaks = Vec::new();
     let mut writes = Vec::new();
     for (method, path, scheme) in operations(&app).await {
-        if scheme.as_deref() != Some("bearer") || !path.contains('{') {
+        // A wording is named by message, channel and language, never by an
+        // id: each business reaches only its own (`notifications.rs` checks
+        // another business's answer 404 for a wording one has).
+        let named = path.starts_with("/api/v1/messaging/templates/");
+        if scheme.as_deref() != Some("bearer") || !path.contains('{') || named {
             continue;
         }
         // A's ids in the path, all of them and (on nested routes) each one
@@ -2764,7 +2788,9 @@ async fn malformed_ids_in_tenant_route_paths_answer_400() {
     let b = populated(&app, "Lotus Salon").await;
     let mut checked = 0;
     for (method, path, scheme) in operations(&app).await {
-        if scheme.as_deref() != Some("bearer") || !path.contains('{') {
+        // A wording's key is names, checked as such (422 naming the part).
+        let named = path.starts_with("/api/v1/messaging/templates/");
+        if scheme.as_deref() != Some("bearer") || !path.contains('{') || named {
             continue;
         }
         // A valid query and body: the path is all that is wrong.

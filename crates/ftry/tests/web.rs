@@ -4427,3 +4427,132 @@ async fn a_sale_to_a_business_in_another_state_is_billed_to_its_gstin_with_igst(
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_owner_sets_reminder_times_and_words_a_message_in_hindi_from_the_messaging_page() {
+    let app = TestApp::fresh().await;
+    let owner = signed_up(&app, "vani-words").await;
+    let shown = html(page(&app, &owner, "/app/messaging").await, 200).await;
+    assert!(
+        shown.contains("These are the installation's settings until you save your own."),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("name=\"reminder_hours\" type=\"text\" value=\"24, 2\""),
+        "{shown}"
+    );
+    assert!(shown.contains("None yet: every message goes out in ftry's own English wording."));
+    assert!(
+        shown.contains("<li>receipt (email): <code>{{client_name}}</code> <code>{{salon}}</code>"),
+        "{shown}"
+    );
+
+    // A refusal keeps what was typed and names the field.
+    let refused = html(
+        send_form(
+            &app,
+            &owner,
+            "/app/messaging",
+            &[
+                ("reminder_hours", "48, 3"),
+                ("quiet_hours", "late"),
+                ("language", "hi"),
+                ("dlt_entity_id", ""),
+            ],
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(
+        refused.contains("id=\"quiet_hours-error\">Must be local hours such as 21:00-08:00"),
+        "{refused}"
+    );
+    assert!(refused.contains("name=\"reminder_hours\" type=\"text\" value=\"48, 3\""));
+    let saved = send_form(
+        &app,
+        &owner,
+        "/app/messaging",
+        &[
+            ("reminder_hours", "48, 3"),
+            ("quiet_hours", "22:00-07:00"),
+            ("language", "hi"),
+            ("dlt_entity_id", ""),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status(), 303);
+    assert_eq!(
+        support::count(
+            &app,
+            "SELECT count(*) FROM message_settings WHERE reminder_hours = '{48,3}' AND quiet_hours = '22:00-07:00'
+               AND language = 'hi' AND dlt_entity_id IS NULL",
+            &[]
+        )
+        .await,
+        1
+    );
+
+    // A wording with a variable that does not exist is refused next to its text.
+    let wording = |body: &'static str| {
+        vec![
+            ("event", "reminder"),
+            ("channel", "email"),
+            ("wording_language", "hi"),
+            ("subject", "{{salon}}: याद दिलाना"),
+            ("body", body),
+            ("provider_template", ""),
+            ("dlt_template_id", ""),
+        ]
+    };
+    let refused = html(
+        send_form(&app, &owner, "/app/messaging/wording", &wording("नमस्ते {{naam}}")).await,
+        422,
+    )
+    .await;
+    assert!(
+        refused.contains("id=\"body-error\">`{{naam}}` is not a variable"),
+        "{refused}"
+    );
+    assert!(refused.contains(">नमस्ते {{naam}}</textarea>"), "{refused}");
+    let saved = send_form(
+        &app,
+        &owner,
+        "/app/messaging/wording",
+        &wording("नमस्ते {{client_name}}, {{date}} {{time}}"),
+    )
+    .await;
+    assert_eq!(saved.status(), 303);
+    let shown = html(
+        page(&app, &owner, saved.headers()[LOCATION].to_str().unwrap()).await,
+        200,
+    )
+    .await;
+    assert!(shown.contains("Saved: the next messages use this wording."));
+    assert!(
+        shown.contains("<tr><td>reminder</td><td>email</td><td>hi</td>"),
+        "{shown}"
+    );
+    let opened = html(
+        page(&app, &owner, "/app/messaging?edit=reminder/email/hi").await,
+        200,
+    )
+    .await;
+    assert!(
+        opened.contains(">नमस्ते {{client_name}}, {{date}} {{time}}</textarea>"),
+        "{opened}"
+    );
+    let deleted = send_form(
+        &app,
+        &owner,
+        "/app/messaging/wording/delete",
+        &[("event", "reminder"), ("channel", "email"), ("language", "hi")],
+    )
+    .await;
+    assert_eq!(deleted.status(), 303);
+    assert_eq!(
+        support::count(&app, "SELECT count(*) FROM message_templates", &[]).await,
+        0
+    );
+    app.stop().await;
+}
