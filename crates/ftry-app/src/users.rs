@@ -545,6 +545,23 @@ fn invalid_link() -> AppError {
 }
 
 impl App {
+    /// What the development outbox holds for the caller's business, newest
+    /// first, for its owners (`tenant:update`: it holds staff invitation and
+    /// reset links); `None` once mail goes out over SMTP.
+    pub async fn held_mail(
+        &self,
+        principal: &Principal,
+        limit: i64,
+    ) -> Result<Option<Vec<outbox::Message>>, AppError> {
+        principal.require(ftry_domain::permissions::Permission::TenantUpdate)?;
+        if !matches!(self.notifier.mailer, crate::notifications::Mailer::Outbox) {
+            return Ok(None);
+        }
+        self.outbox(principal.tenant_id, limit.clamp(1, 100))
+            .await
+            .map(Some)
+    }
+
     /// The development outbox of the business with this slug (operator CLI).
     pub async fn outbox_of(&self, slug: &str, limit: i64) -> Result<Vec<outbox::Message>, AppError> {
         let mut conn = self.pools.acquire(ftry_store::PoolName::App).await?;

@@ -134,6 +134,9 @@ struct MessageRow {
 struct MessagesPage {
     chrome: Chrome,
     rows: Vec<MessageRow>,
+    /// What the development outbox holds (owners, while no mail server is
+    /// set up): when, to whom, subject, text.
+    held: Option<Vec<(String, String, String, String)>>,
     status: String,
     statuses: [(&'static str, &'static str); 5],
     older: String,
@@ -195,8 +198,21 @@ pub async fn messages(
         }
         Err(e) => return page::app_error(e, &csrf),
     };
+    let held = if principal.can(ftry_domain::permissions::Permission::TenantUpdate) {
+        match state.app.held_mail(&principal, 20).await {
+            Ok(held) => held.map(|list| {
+                list.into_iter()
+                    .map(|m| (local(m.created_at), m.recipient, m.subject, m.body))
+                    .collect()
+            }),
+            Err(e) => return page::app_error(e, &csrf),
+        }
+    } else {
+        None
+    };
     let page = MessagesPage {
         chrome: Chrome::signed("Messages to clients", &csrf, &principal),
+        held,
         rows: items
             .iter()
             .map(|n| MessageRow {

@@ -4227,7 +4227,21 @@ async fn the_audit_log_and_the_messages_to_clients_are_read_from_their_pages() {
         .add_member(salon.token(), &salon.business.tenant_id, &["receptionist"])
         .await;
     let (_, desk) = sign_in(&app, &email, "copper-kettle-monsoon-77", "/app").await;
-    html(page(&app, &desk.unwrap(), "/app/audit").await, 403).await;
+    let desk = desk.unwrap();
+    html(page(&app, &desk, "/app/audit").await, 403).await;
+    // No mail server: the owner reads what the outbox holds (the
+    // receptionist's invitation among it); the desk does not see it.
+    let messages = html(page(&app, &owner, "/app/messages").await, 200).await;
+    let held = support::count(&app, "SELECT count(*) FROM outbox_messages", &[]).await;
+    assert!(held >= 1);
+    assert_eq!(
+        messages.matches("<details><summary>").count() as i64,
+        held.min(20),
+        "{messages}"
+    );
+    assert!(messages.contains(&format!(" · {email} · ")), "{messages}");
+    let desk_messages = html(page(&app, &desk, "/app/messages").await, 200).await;
+    assert!(!desk_messages.contains("Development outbox"));
     app.stop().await;
 }
 
