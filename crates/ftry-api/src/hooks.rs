@@ -18,6 +18,53 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(whatsapp_handshake, whatsapp_reports))
         .routes(routes!(twilio_status))
+        .routes(routes!(msg91_reports))
+        .routes(routes!(sms_reports))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ReportToken {
+    /// `notifications.msg91_report_token`.
+    token: Option<String>,
+}
+
+/// MSG91's delivery-report webhook (version 2: a form whose `data` is a
+/// JSON list), to a URL carrying `notifications.msg91_report_token`.
+#[utoipa::path(post, path = "/api/v1/hooks/msg91", tag = "hooks", params(ReportToken),
+    responses((status = 200, description = "`changed`: messages whose delivery status moved"),
+              (status = 401, description = "bad_signature: the token is not the configured one", body = ProblemDoc),
+              (status = 404, description = "MSG91 reports are not configured", body = ProblemDoc),
+              (status = 422, body = ProblemDoc)), security(()))]
+async fn msg91_reports(
+    State(state): State<AppState>,
+    Query(query): Query<ReportToken>,
+    body: Bytes,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let changed = state
+        .app
+        .msg91_delivery_reports(query.token.as_deref(), &body)
+        .await?;
+    Ok(axum::Json(serde_json::json!({ "changed": changed })))
+}
+
+/// A generic SMS provider's delivery reports: `{"id", "status", "at",
+/// "error"}` or a list of them, signed `X-Ftry-Signature: sha256=<hex
+/// HMAC-SHA256 of the body>` with `notifications.sms_http_report_secret`.
+#[utoipa::path(post, path = "/api/v1/hooks/sms", tag = "hooks",
+    responses((status = 200, description = "`changed`: messages whose delivery status moved"),
+              (status = 401, description = "bad_signature", body = ProblemDoc),
+              (status = 404, description = "Reports of the generic provider are not configured", body = ProblemDoc),
+              (status = 422, body = ProblemDoc)), security(()))]
+async fn sms_reports(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let changed = state
+        .app
+        .sms_http_delivery_reports(header(&headers, "x-ftry-signature"), &body)
+        .await?;
+    Ok(axum::Json(serde_json::json!({ "changed": changed })))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

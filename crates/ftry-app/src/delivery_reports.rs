@@ -1,8 +1,10 @@
 //! What message providers report after taking a message: delivered, read,
 //! or not delivered after all. WhatsApp (Meta's webhook, signed with the
-//! app's secret) and Twilio (status callbacks, signed with the auth token)
-//! post their reports here; each is checked, then recorded on the message
-//! it names, never moving a message backwards (reports arrive out of order).
+//! app's secret), Twilio (status callbacks, signed with the auth token),
+//! MSG91 (its delivery-report webhook, to a URL carrying a token) and the
+//! generic HTTP provider (signed with a shared secret) post their reports
+//! here; each is checked, then recorded on the message it names, never
+//! moving a message backwards (reports arrive out of order).
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -21,6 +23,10 @@ use crate::App;
 pub const WHATSAPP_PATH: &str = "/api/v1/hooks/whatsapp";
 /// Where Twilio posts its status callbacks; each SMS names this URL.
 pub const TWILIO_STATUS_PATH: &str = "/api/v1/hooks/twilio/status";
+/// Where MSG91 posts delivery reports (its webhook, version 2).
+pub const MSG91_PATH: &str = "/api/v1/hooks/msg91";
+/// Where the generic SMS provider posts delivery reports.
+pub const SMS_HTTP_PATH: &str = "/api/v1/hooks/sms";
 
 /// One provider report about one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,7 +132,130 @@ pub fn whatsapp_reports(body: &serde_json::Value) -> Vec<Report> {
     reports
 }
 
+/// The reports in MSG91's delivery-report webhook (version 2): a form whose
+/// `data` is a JSON list of requests, each with a report per number. A
+/// report's `date` is India's local time.
+pub fn msg91_reports(form: &[(String, String)]) -> Result<Vec<Report>, AppError> {
+    let data = form
+        .iter()
+        .find(|(name, _)| name == "data")
+        .ok_or_else(|| AppError::invalid("data", "is required"))?;
+    let requests: Vec<serde_json::Value> = serde_json::from_str(&data.1)
+        .map_err(|e| AppError::invalid("data", format!("is not a JSON list: {e}")))?;
+    let mut reports = Vec::new();
+    for request in &requests {
+        let Some(id) = request["requestId"].as_str() else {
+            continue;
+        };
+        for report in request["report"].as_array().into_iter().flatten() {
+            let desc = report["desc"].as_str().unwrap_or("no detail");
+            let status = match report["status"].as_str() {
+                Some("1") => "delivered",
+                Some("8") => "sent",
+                Some("2") => "failed",
+                // Do-not-disturb, blocked or rejected numbers.
+                Some("9" | "16" | "17" | "25" | "26") => "undelivered",
+                _ => continue,
+            };
+            let at = report["date"]
+                .as_str()
+                .and_then(|d| chrono::NaiveDateTime::parse_from_str(d, "%Y-%m-%d %H:%M:%S").ok())
+                .and_then(|d| chrono_tz::Asia::Kolkata.from_local_datetime(&d).earliest())
+                .map_or_else(Utc::now, |d| d.with_timezone(&Utc));
+            let reason = report["failedReason"].as_str().filter(|r| !r.is_empty());
+            let error = match (status, reason) {
+                ("delivered" | "sent", _) => None,
+                (_, Some(reason)) => Some(format!("msg91: {desc}: {reason}")),
+                (_, None) => Some(format!("msg91: {desc}")),
+            };
+            reports.push(Report {
+                provider: "msg91",
+                message_id: id.to_owned(),
+                status,
+                at,
+                error,
+            });
+        }
+    }
+    Ok(reports)
+}
+
+/// The reports a generic SMS provider posts: one object or a list of them,
+/// `{"id", "status", "at"?, "error"?}`, `id` being the message id its send
+/// answer gave (or ftry's reference when it gave none).
+pub fn sms_http_reports(body: &serde_json::Value) -> Result<Vec<Report>, AppError> {
+    let list = match body {
+        serde_json::Value::Array(list) => list.as_slice(),
+        object @ serde_json::Value::Object(_) => std::slice::from_ref(object),
+        _ => return Err(AppError::invalid("body", "must be a report or a list of reports")),
+    };
+    let mut reports = Vec::new();
+    for (i, report) in list.iter().enumerate() {
+        let id = match &report["id"] {
+            serde_json::Value::String(id) => id.clone(),
+            serde_json::Value::Number(id) => id.to_string(),
+            _ => return Err(AppError::invalid(&format!("{i}.id"), "is required")),
+        };
+        let status = match report["status"].as_str() {
+            Some("sent") => "sent",
+            Some("delivered") => "delivered",
+            Some("read") => "read",
+            Some("undelivered") => "undelivered",
+            Some("failed") => "failed",
+            // queued, accepted…: nothing to record.
+            _ => continue,
+        };
+        let at = match report["at"].as_str() {
+            Some(at) => DateTime::parse_from_rfc3339(at)
+                .map_err(|_| AppError::invalid(&format!("{i}.at"), "must be an RFC 3339 time"))?
+                .with_timezone(&Utc),
+            None => Utc::now(),
+        };
+        reports.push(Report {
+            provider: "http",
+            message_id: id,
+            status,
+            at,
+            error: report["error"].as_str().map(|e| format!("sms: {e}")),
+        });
+    }
+    Ok(reports)
+}
+
 impl App {
+    /// MSG91's delivery-report webhook: the URL's token checked, its reports
+    /// recorded. How many changed a message.
+    pub async fn msg91_delivery_reports(&self, token: Option<&str>, body: &[u8]) -> Result<usize, AppError> {
+        let Some(expected) = &self.notifier.msg91_report_token else {
+            return Err(AppError::NotFound);
+        };
+        // Digests compared: no timing tells how much of the token matched.
+        let expected = crate::tokens::sha256(expected.expose());
+        if token.is_none_or(|t| crate::tokens::sha256(t) != expected) {
+            return Err(bad_signature());
+        }
+        let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+        self.record_reports(msg91_reports(&form)?).await
+    }
+
+    /// A generic SMS provider's reports: `X-Ftry-Signature: sha256=<hex
+    /// HMAC-SHA256 of the body>` under `notifications.sms_http_report_secret`.
+    pub async fn sms_http_delivery_reports(
+        &self,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<usize, AppError> {
+        let Some(secret) = &self.notifier.sms_http_report_secret else {
+            return Err(AppError::NotFound);
+        };
+        if !signature.is_some_and(|s| hub_signature_matches(secret.expose(), s, body)) {
+            return Err(bad_signature());
+        }
+        let body: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| AppError::invalid("body", format!("is not JSON: {e}")))?;
+        self.record_reports(sms_http_reports(&body)?).await
+    }
+
     /// Meta's subscription handshake: the challenge back, when the token is
     /// the configured one.
     pub fn whatsapp_handshake(
@@ -303,6 +432,77 @@ mod tests {
             &tampered,
             &signature
         ));
+    }
+
+    #[test]
+    fn msg91_reports_are_read_from_its_webhook_form_in_india_s_time() {
+        let data = serde_json::json!([{
+            "senderId": "FTRYSL", "requestId": "3763646c", "userId": "27", "campaignName": "Flow",
+            "report": [
+                {"date": "2026-12-07 10:06:20", "number": "919845000222", "status": "1", "desc": "DELIVERED",
+                 "failedReason": ""},
+                {"date": "2026-12-07 10:07:00", "number": "919845000223", "status": "16", "desc": "REJECTED",
+                 "failedReason": "DLT template mismatch"},
+                {"date": "2026-12-07 10:07:01", "number": "919845000224", "status": "5", "desc": "PENDING"},
+            ],
+        }]);
+        let form = vec![("data".to_owned(), data.to_string())];
+        let reports = msg91_reports(&form).unwrap();
+        assert_eq!(
+            reports,
+            vec![
+                Report {
+                    provider: "msg91",
+                    message_id: "3763646c".into(),
+                    status: "delivered",
+                    at: Utc.with_ymd_and_hms(2026, 12, 7, 4, 36, 20).unwrap(),
+                    error: None,
+                },
+                Report {
+                    provider: "msg91",
+                    message_id: "3763646c".into(),
+                    status: "undelivered",
+                    at: Utc.with_ymd_and_hms(2026, 12, 7, 4, 37, 0).unwrap(),
+                    error: Some("msg91: REJECTED: DLT template mismatch".into()),
+                },
+            ]
+        );
+        assert!(msg91_reports(&[("data".to_owned(), "{".to_owned())]).is_err());
+        assert!(msg91_reports(&[]).is_err());
+    }
+
+    #[test]
+    fn generic_reports_are_one_or_many_and_a_bad_time_is_refused() {
+        let one = serde_json::json!({"id": 99120034, "status": "delivered", "at": "2026-12-07T04:36:20Z"});
+        assert_eq!(
+            sms_http_reports(&one).unwrap(),
+            vec![Report {
+                provider: "http",
+                message_id: "99120034".into(),
+                status: "delivered",
+                at: Utc.with_ymd_and_hms(2026, 12, 7, 4, 36, 20).unwrap(),
+                error: None,
+            }]
+        );
+        let many = serde_json::json!([
+            {"id": "a", "status": "queued"},
+            {"id": "b", "status": "failed", "at": "2026-12-07T10:00:00+05:30", "error": "absent subscriber"},
+        ]);
+        assert_eq!(
+            sms_http_reports(&many).unwrap(),
+            vec![Report {
+                provider: "http",
+                message_id: "b".into(),
+                status: "failed",
+                at: Utc.with_ymd_and_hms(2026, 12, 7, 4, 30, 0).unwrap(),
+                error: Some("sms: absent subscriber".into()),
+            }]
+        );
+        assert!(
+            sms_http_reports(&serde_json::json!({"id": "c", "status": "sent", "at": "yesterday"})).is_err()
+        );
+        assert!(sms_http_reports(&serde_json::json!({"status": "sent"})).is_err());
+        assert!(sms_http_reports(&serde_json::json!("delivered")).is_err());
     }
 
     #[test]

@@ -93,6 +93,12 @@ pub struct NotificationSettings {
     pub sms_http_sender: Option<String>,
     /// Where the provider's message id is in its answer (a JSON pointer).
     pub sms_http_message_id_pointer: String,
+    /// The secret that signs the generic provider's delivery reports
+    /// (`POST /api/v1/hooks/sms`). Unset: its reports are refused.
+    pub sms_http_report_secret: Option<Secret>,
+    /// The token MSG91's delivery-report webhook URL carries
+    /// (`/api/v1/hooks/msg91?token=…`). Unset: its reports are refused.
+    pub msg91_report_token: Option<Secret>,
 }
 
 impl Default for NotificationSettings {
@@ -122,6 +128,8 @@ impl Default for NotificationSettings {
             sms_http_authorization: None,
             sms_http_sender: None,
             sms_http_message_id_pointer: "/id".into(),
+            sms_http_report_secret: None,
+            msg91_report_token: None,
         }
     }
 }
@@ -280,6 +288,10 @@ pub struct Notifier {
     /// subscription handshake's token.
     pub whatsapp_reports: Option<(Secret, Option<Secret>)>,
     pub sms: Option<crate::sms::Sms>,
+    /// What checks MSG91's reports (the URL's token) and the generic
+    /// provider's (the signing secret).
+    pub msg91_report_token: Option<Secret>,
+    pub sms_http_report_secret: Option<Secret>,
     pub reminder_hours: Vec<u32>,
     pub quiet: QuietHours,
 }
@@ -342,6 +354,8 @@ impl NotificationSettings {
             whatsapp,
             whatsapp_reports,
             sms,
+            msg91_report_token: self.msg91_report_token.clone(),
+            sms_http_report_secret: self.sms_http_report_secret.clone(),
             reminder_hours,
             quiet,
         })

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use serde_json::json;
 use sqlx::{Executor, PgConnection, Row};
 use support::salon::{day, pune, Salon, Service, Setup};
@@ -1204,6 +1204,7 @@ async fn msg91_flow_messages_are_retried_on_a_server_error_and_its_refusals_are_
         config.notifications.msg91_api_url = format!("http://127.0.0.1:{port}");
         config.notifications.msg91_auth_key = Some(ftry_app::settings::Secret::new("msg91-key-4410"));
         config.notifications.msg91_template_ids = sms_events("64f1c0ffee");
+        config.notifications.msg91_report_token = Some(ftry_app::settings::Secret::new("dlr-token-31"));
     })
     .await;
     let (salon, client) = salon_and_client(
@@ -1267,6 +1268,37 @@ async fn msg91_flow_messages_are_retried_on_a_server_error_and_its_refusals_are_
         3,
         "a refusal is not retried"
     );
+
+    // MSG91's delivery report (its webhook, version 2) names the request id;
+    // the URL's token is checked.
+    let data = json!([{
+        "senderId": "FTRYSL", "requestId": "3763646c3058323438343431", "userId": "27", "campaignName": "Flow",
+        "report": [{"date": "2026-12-07 10:06:20", "number": "919845000222", "status": "1",
+                    "desc": "DELIVERED", "failedReason": ""}],
+    }]);
+    let report = |token: &'static str| {
+        app.client
+            .post(app.url(&format!("/api/v1/hooks/msg91?token={token}")))
+            .form(&[("data", data.to_string())])
+            .send()
+    };
+    support::problem(report("guess").await.unwrap(), 401, "bad_signature").await;
+    assert_eq!(
+        delivery(&mut db, "3763646c3058323438343431").await,
+        (None, None, None)
+    );
+    assert_eq!(
+        body(report("dlr-token-31").await.unwrap(), 200).await,
+        json!({"changed": 1})
+    );
+    let at = chrono_tz::Asia::Kolkata
+        .with_ymd_and_hms(2026, 12, 7, 10, 6, 20)
+        .unwrap()
+        .timestamp();
+    assert_eq!(
+        delivery(&mut db, "3763646c3058323438343431").await,
+        (Some("delivered".into()), Some(at), None)
+    );
     app.stop().await;
 }
 
@@ -1288,6 +1320,7 @@ async fn a_generic_sms_provider_gets_the_text_with_its_dlt_ids_and_an_idempotenc
         config.notifications.sms_http_message_id_pointer = "/data/id".into();
         config.notifications.dlt_entity_id = Some("1101456789012345678".into());
         config.notifications.dlt_template_ids = sms_events("110716000000000000");
+        config.notifications.sms_http_report_secret = Some(ftry_app::settings::Secret::new("gw-report-9"));
     })
     .await;
     let (salon, client) = salon_and_client(
@@ -1336,6 +1369,50 @@ async fn a_generic_sms_provider_gets_the_text_with_its_dlt_ids_and_an_idempotenc
             })
         );
     }
+
+    // The provider's delivery reports, signed with the shared secret, name
+    // the message id it answered with.
+    let reports = json!([
+        {"id": 99120034, "status": "failed", "at": "2026-12-07T04:36:20Z", "error": "absent subscriber"},
+        {"id": "unknown-7", "status": "delivered"},
+    ])
+    .to_string();
+    let post_report = |signature: String| {
+        app.client
+            .post(app.url("/api/v1/hooks/sms"))
+            .header("x-ftry-signature", signature)
+            .header("content-type", "application/json")
+            .body(reports.clone())
+            .send()
+    };
+    support::problem(
+        post_report(hub_signature("other", reports.as_bytes()))
+            .await
+            .unwrap(),
+        401,
+        "bad_signature",
+    )
+    .await;
+    assert_eq!(delivery(&mut db, "99120034").await, (None, None, None));
+    assert_eq!(
+        body(
+            post_report(hub_signature("gw-report-9", reports.as_bytes()))
+                .await
+                .unwrap(),
+            200
+        )
+        .await,
+        json!({"changed": 1})
+    );
+    let at = Utc.with_ymd_and_hms(2026, 12, 7, 4, 36, 20).unwrap().timestamp();
+    assert_eq!(
+        delivery(&mut db, "99120034").await,
+        (
+            Some("failed".into()),
+            Some(at),
+            Some("sms: absent subscriber".into())
+        )
+    );
     app.stop().await;
 }
 
