@@ -232,6 +232,58 @@ impl App {
     }
 }
 
+/// The states an operator lists jobs by.
+pub const JOB_STATES: [&str; 5] = ["dead", "queued", "running", "done", "discarded"];
+
+impl App {
+    /// The job queue as operators see it: jobs in `state`, newest first.
+    pub async fn platform_jobs(
+        &self,
+        _principal: &PlatformPrincipal,
+        state: &str,
+        limit: i64,
+    ) -> Result<Vec<ftry_store::jobs::JobSummary>, AppError> {
+        if !JOB_STATES.contains(&state) {
+            return Err(AppError::invalid(
+                "state",
+                format!("must be one of {}", JOB_STATES.join(", ")),
+            ));
+        }
+        self.list_jobs(Some(state), limit.clamp(1, 200)).await
+    }
+
+    /// Queue a dead job again (`retry`) or give it up (`discard`), as
+    /// `ftry jobs retry|discard` do; audited on the platform's log.
+    pub async fn platform_job_action(
+        &self,
+        principal: &PlatformPrincipal,
+        id: Uuid,
+        action: &str,
+        origin: &Origin,
+    ) -> Result<(), AppError> {
+        let (done, name) = match action {
+            "retry" => (self.retry_job(id).await?, "job.retried"),
+            "discard" => (self.discard_job(id).await?, "job.discarded"),
+            _ => return Err(AppError::NotFound),
+        };
+        if !done {
+            return Err(AppError::conflict(
+                "job_not_waiting",
+                "The job is not dead (retry) or waiting (discard): nothing changed.",
+            ));
+        }
+        let mut conn = self.pools.acquire(ftry_store::PoolName::App).await?;
+        audit::record_platform(
+            &mut conn,
+            None,
+            origin,
+            Event::new(principal.actor(), name, "job", id),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 async fn admin_id_of(conn: &mut sqlx::PgConnection, email: Option<&Email>) -> Result<Option<Uuid>, AppError> {
     match email {
         Some(email) => Ok(platform::find_admin(conn, email.as_str()).await?.map(|a| a.id)),

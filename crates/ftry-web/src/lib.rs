@@ -111,6 +111,8 @@ pub fn routes() -> Router<AppState> {
         .route("/platform", get(operator::tenants))
         .route("/platform/login", get(operator::login_form).post(operator::login))
         .route("/platform/logout", post(operator::logout))
+        .route("/platform/jobs", get(operator::jobs))
+        .route("/platform/jobs/{id}/{action}", post(operator::job_action))
         .route("/platform/tenants/{id}/{action}", post(operator::set_status))
         .route("/b/{token}", get(public::manage))
         .route("/b/{token}/cancel", post(public::cancel))

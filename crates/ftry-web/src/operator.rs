@@ -264,3 +264,114 @@ pub async fn logout(headers: HeaderMap, Form(form): Form<StatusForm>) -> Respons
     }
     response
 }
+
+struct JobRow {
+    id: Uuid,
+    kind: String,
+    business: String,
+    attempts: String,
+    due: String,
+    error: String,
+}
+
+#[derive(Template)]
+#[template(path = "operator_jobs.html")]
+struct JobsPage {
+    chrome: Chrome,
+    csrf: String,
+    state: String,
+    states: &'static [&'static str],
+    rows: Vec<JobRow>,
+    done: &'static str,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct JobsQuery {
+    state: Option<String>,
+    done: Option<String>,
+}
+
+/// `GET /platform/jobs`: the queue's jobs by state, dead ones (the dead
+/// letters) first, with what failed them; each dead one retried or
+/// discarded from here.
+pub async fn jobs(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<axum::extract::Query<JobsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Some((principal, csrf)) = operator(&state, &headers).await else {
+        return Redirect::to("/platform/login").into_response();
+    };
+    let query = query.map(|q| q.0).unwrap_or_default();
+    let wanted = query.state.unwrap_or_else(|| "dead".into());
+    let list = match state.app.platform_jobs(&principal, &wanted, 100).await {
+        Ok(list) => list,
+        Err(AppError::Validation(_)) => {
+            return page::error(
+                StatusCode::BAD_REQUEST,
+                "Not a state",
+                "Pick a state from the list.",
+                "",
+            )
+        }
+        Err(e) => return page::app_error(e, ""),
+    };
+    let done = match query.done.as_deref() {
+        Some("retry") => "Queued again with fresh attempts.",
+        Some("discard") => "Discarded: it will not run.",
+        _ => "",
+    };
+    let page = JobsPage {
+        chrome: Chrome::new("Jobs", ""),
+        csrf,
+        state: wanted,
+        states: &ftry_app::platform::JOB_STATES,
+        rows: list
+            .into_iter()
+            .map(|j| JobRow {
+                id: j.id,
+                kind: j.kind,
+                business: j.tenant_id.map(|t| t.to_string()).unwrap_or_default(),
+                attempts: format!("{} of {}", j.attempts, j.max_attempts),
+                due: j.run_at.format("%-d %b %H:%M:%S UTC").to_string(),
+                error: j.last_error.unwrap_or_default(),
+            })
+            .collect(),
+        done,
+    };
+    html(StatusCode::OK, &page)
+}
+
+/// `POST /platform/jobs/{id}/{retry|discard}`.
+pub async fn job_action(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<StatusForm>,
+) -> Response {
+    let Some((principal, csrf)) = operator(&state, &headers).await else {
+        return Redirect::to("/platform/login").into_response();
+    };
+    if !same_secret(&csrf, &form.csrf) {
+        state.metrics.csrf_failures.inc();
+        return page::error(
+            StatusCode::FORBIDDEN,
+            "Nothing changed",
+            "The form had expired. Open the jobs again and retry.",
+            "",
+        );
+    }
+    let Ok(id) = id.parse::<Uuid>() else {
+        return page::not_found().await;
+    };
+    match state
+        .app
+        .platform_job_action(&principal, id, &action, &origin)
+        .await
+    {
+        Ok(()) => Redirect::to(&format!("/platform/jobs?done={action}")).into_response(),
+        Err(AppError::NotFound) => page::not_found().await,
+        Err(e) => page::app_error(e, ""),
+    }
+}

@@ -3220,6 +3220,55 @@ async fn an_operator_signs_in_to_the_platform_pages_and_suspends_and_reactivates
         support::count(&app, "SELECT count(*) FROM tenants WHERE status = 'active'", &[]).await,
         1
     );
+
+    // The dead letters: what failed them, retried or discarded from the page.
+    let mut admin = support::admin(&app).await;
+    let (dead, other) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    for id in [dead, other] {
+        sqlx::query(
+            "INSERT INTO jobs (id, queue, kind, tenant_id, state, attempts, max_attempts, timeout_secs, last_error)
+             VALUES ($1, 'notifications', 'notification.send', $2::uuid, 'dead', 8, 8, 60,
+                     'sms: HTTP 400: (21211) The To number is not valid')",
+        )
+        .bind(id)
+        .bind(tenant)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    }
+    let jobs = html(page(&app, &operator, "/platform/jobs").await, 200).await;
+    assert_eq!(jobs.matches(">Retry</button>").count(), 2, "{jobs}");
+    assert!(
+        jobs.contains(&format!(
+            "<td>notification.send<br><span class=\"muted\">{dead}</span></td><td>{tenant}</td><td>8 of 8</td>"
+        )),
+        "{jobs}"
+    );
+    assert!(jobs.contains("<td>sms: HTTP 400: (21211) The To number is not valid</td>"));
+    let retried = send_form(&app, &operator, &format!("/platform/jobs/{dead}/retry"), &[]).await;
+    assert_eq!(retried.status(), 303);
+    let discarded = send_form(&app, &operator, &format!("/platform/jobs/{other}/discard"), &[]).await;
+    assert_eq!(discarded.status(), 303);
+    let states: Vec<(String, i32)> =
+        sqlx::query_as("SELECT state, attempts FROM jobs WHERE id = ANY($1) ORDER BY id")
+            .bind(vec![dead, other])
+            .fetch_all(&mut admin)
+            .await
+            .unwrap();
+    assert_eq!(states, [("queued".to_owned(), 0), ("discarded".to_owned(), 8)]);
+    // Done once: a second retry changes nothing and says so.
+    let again = send_form(&app, &operator, &format!("/platform/jobs/{dead}/retry"), &[]).await;
+    assert_eq!(again.status(), 409);
+    let audited: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM platform_audit_events WHERE resource_type = 'job' ORDER BY id",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(audited, ["job.retried", "job.discarded"]);
+    let empty = html(page(&app, &operator, "/platform/jobs").await, 200).await;
+    assert!(empty.contains("No dead job."), "{empty}");
+    html(page(&app, &operator, "/platform/jobs?state=lost").await, 400).await;
     app.stop().await;
 }
 
