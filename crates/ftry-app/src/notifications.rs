@@ -509,7 +509,9 @@ fn value_of(variable: Variable, client: &str, about: &About, manage_link: &str) 
     }
 }
 
-fn render(event: &str, client: &str, visit: &VisitContext) -> Rendered {
+/// ftry's own wording of a message about a visit; `manage_link` (when not
+/// empty) is where the client sees, moves or cancels it.
+fn render(event: &str, client: &str, visit: &VisitContext, manage_link: &str) -> Rendered {
     let when = long_when(visit);
     let services = visit.services.join(", ");
     let staff = visit.staff.join(", ");
@@ -556,7 +558,12 @@ fn render(event: &str, client: &str, visit: &VisitContext) -> Rendered {
     } else {
         format!("\nServices: {services}\nWith: {staff}\n")
     };
-    let text = format!("Hello {client},\n\n{opening}\n{details}\n{business}\n");
+    let manage = if manage_link.is_empty() {
+        String::new()
+    } else {
+        format!("\nSee, move or cancel it: {manage_link}\n")
+    };
+    let text = format!("Hello {client},\n\n{opening}\n{details}{manage}\n{business}\n");
     let html_details = if event == "cancelled" {
         String::new()
     } else {
@@ -566,8 +573,16 @@ fn render(event: &str, client: &str, visit: &VisitContext) -> Rendered {
             escape(&staff)
         )
     };
+    let html_manage = if manage_link.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<p><a href=\"{}\">See, move or cancel it</a></p>",
+            escape(manage_link)
+        )
+    };
     let html = format!(
-        "<!doctype html><html><body><p>Hello {},</p><p>{}</p>{html_details}<p>{}</p></body></html>",
+        "<!doctype html><html><body><p>Hello {},</p><p>{}</p>{html_details}{html_manage}<p>{}</p></body></html>",
         escape(client),
         escape(&opening),
         escape(business)
@@ -1027,8 +1042,15 @@ impl App {
         )
         .await?
         .and_then(Wording::parse);
+        // ftry's own email about a visit that stands links to its page.
+        let built_in_link = notification.channel == "email"
+            && matches!(
+                notification.event.as_str(),
+                "booking_confirmed" | "reminder" | "rescheduled"
+            );
         let manage_link = match (&about, &wording) {
             (About::Visit(visit), Some(w)) if w.uses(Variable::ManageLink) => self.manage_link(tenant, visit),
+            (About::Visit(visit), None) if built_in_link => self.manage_link(tenant, visit),
             _ => String::new(),
         };
         let value = |variable| value_of(variable, &name, &about, &manage_link);
@@ -1077,7 +1099,7 @@ impl App {
                             w.body.render_html(value)
                         ),
                     },
-                    (None, About::Visit(visit)) => render(&notification.event, &name, visit),
+                    (None, About::Visit(visit)) => render(&notification.event, &name, visit, &manage_link),
                     (None, About::Receipt(receipt)) => render_receipt(&name, receipt),
                 };
                 let message_id = format!("<{id}@ftry>");
@@ -1417,14 +1439,29 @@ mod tests {
             services: vec!["Haircut".into(), "Blow-dry".into()],
             staff: vec!["Meena".into()],
         };
-        let message = render("booking_confirmed", "Ravi", &visit);
+        let message = render(
+            "booking_confirmed",
+            "Ravi",
+            &visit,
+            "https://salon.example/b/t?a&b",
+        );
         assert_eq!(message.subject, "Booked: Haircut, Blow-dry at Asha's <Salon>");
         assert_eq!(
             message.text,
             "Hello Ravi,\n\nyour visit to Asha's <Salon> (Baner) is booked for Saturday, 12 December 2026 at 10:30 AM.\n\
-             \nServices: Haircut, Blow-dry\nWith: Meena\n\nAsha's <Salon>\n"
+             \nServices: Haircut, Blow-dry\nWith: Meena\n\nSee, move or cancel it: https://salon.example/b/t?a&b\n\
+             \nAsha's <Salon>\n"
         );
         assert!(message.html.contains("Asha's &lt;Salon&gt;"));
         assert!(!message.html.contains("<Salon>"));
+        assert!(message
+            .html
+            .contains("<p><a href=\"https://salon.example/b/t?a&amp;b\">See, move or cancel it</a></p>"));
+        let cancelled = render("cancelled", "Ravi", &visit, "");
+        assert_eq!(
+            cancelled.text,
+            "Hello Ravi,\n\nyour visit to Asha's <Salon> (Baner) on Saturday, 12 December 2026 at 10:30 AM is cancelled.\n\
+             \nAsha's <Salon>\n"
+        );
     }
 }

@@ -2242,6 +2242,24 @@ async fn a_business_words_its_messages_in_its_clients_languages_with_its_own_rem
     book(&app, &salon, &english, pune(day(4), 12, 0)).await;
     let mails = smtp.wait_for(3).await;
     assert_eq!(header(&mails[2], "Subject"), "Booked: Haircut at Bhasha Salon");
+    // ftry's own wording links to the visit's page too.
+    let text = mime_part(&mails[2], "text/plain");
+    let link = text
+        .split("See, move or cancel it: ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .unwrap_or_else(|| panic!("no link in {text}"));
+    let token = link.rsplit("/b/").next().unwrap();
+    let opened = body(
+        app.client
+            .get(app.url(&format!("/api/v1/public/bookings/{token}")))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(opened["starts_at"], json!(pune(day(4), 12, 0)));
     let actions: Vec<String> = sqlx::query_scalar(
         "SELECT action FROM audit_events WHERE action LIKE 'messag%' ORDER BY occurred_at, id",
     )
