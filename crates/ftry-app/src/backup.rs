@@ -400,6 +400,8 @@ pub struct Restored {
     /// Tables whose rows were counted and found as the manifest says.
     pub tables: usize,
     pub rows: i64,
+    /// The invoice ledgers' check, when the backup holds invoices.
+    pub ledger: Option<crate::invoices::LedgerReport>,
 }
 
 impl Backups {
@@ -428,10 +430,18 @@ impl Backups {
     }
 
     /// Restore a verified backup into `target`, a database that must be
-    /// empty, then count every table's rows there against the manifest.
+    /// empty unless `replace` (its tables are then dropped and restored,
+    /// in the same transaction), then count every table's rows there
+    /// against the manifest and check every business's invoice ledger.
     /// Nothing is restored from a backup that fails verification, and a
     /// restore that fails part way leaves nothing (one transaction).
-    pub async fn restore(&self, id: &str, known_schema: i64, target: &str) -> Result<Restored, BackupError> {
+    pub async fn restore(
+        &self,
+        id: &str,
+        known_schema: i64,
+        target: &str,
+        replace: bool,
+    ) -> Result<Restored, BackupError> {
         let manifest = self.verify(id, known_schema).await?;
         let mut conn = PgConnection::connect(target).await?;
         let existing: i64 = sqlx::query_scalar(
@@ -439,13 +449,20 @@ impl Backups {
         )
         .fetch_one(&mut conn)
         .await?;
-        if existing > 0 {
+        if existing > 0 && !replace {
             return Err(BackupError::Io(format!(
-                "the target database holds {existing} tables already; restore into a new, empty database"
+                "the target database holds {existing} tables already; restore into a new, empty database \
+                 (or replace its contents with --force)"
             )));
         }
-        let restored = tokio::process::Command::new(self.bin_dir.join("pg_restore"))
-            .args(["--exit-on-error", "--single-transaction", "--no-password"])
+        let mut command = tokio::process::Command::new(self.bin_dir.join("pg_restore"));
+        command.args(["--exit-on-error", "--single-transaction", "--no-password"]);
+        if existing > 0 {
+            // Each object of the backup dropped first, in the restore's
+            // transaction: a failure leaves the database as it was.
+            command.args(["--clean", "--if-exists"]);
+        }
+        let restored = command
             .arg(format!("--dbname={target}"))
             .arg(self.dump_path(id))
             .stdin(Stdio::null())
@@ -477,17 +494,37 @@ impl Backups {
             }
             rows += found.unwrap_or_default();
         }
-        let _ = conn.close().await;
         if !differing.is_empty() {
+            let _ = conn.close().await;
             return Err(BackupError::Damaged {
                 id: id.to_owned(),
                 problem: format!("restored, but {}", differing.join("; ")),
             });
         }
+        // Every business's invoices, chained and summed as when they were issued.
+        let ledger = if manifest.tables.get("invoices").copied().unwrap_or_default() > 0 {
+            let report = crate::invoices::verify_every_ledger(&mut conn)
+                .await
+                .map_err(|e| {
+                    BackupError::Io(format!("restored, but the ledger could not be checked: {e}"))
+                })?;
+            if let Some(broken) = &report.broken {
+                let _ = conn.close().await;
+                return Err(BackupError::Damaged {
+                    id: id.to_owned(),
+                    problem: format!("restored, but the invoice ledger is broken at document {broken}"),
+                });
+            }
+            Some(report)
+        } else {
+            None
+        };
+        let _ = conn.close().await;
         Ok(Restored {
             tables: manifest.tables.len(),
             rows,
             manifest,
+            ledger,
         })
     }
 }

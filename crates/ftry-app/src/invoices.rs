@@ -141,7 +141,7 @@ pub struct CreditNoteRef {
     pub total_paise: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct LedgerReport {
     pub ok: bool,
     pub series_checked: usize,
@@ -1295,6 +1295,12 @@ impl App {
         tx.commit().await?;
         Ok(report)
     }
+}
+
+/// Every business's ledger at once, on a connection that sees every row
+/// (a superuser's, as a restore checks the database it restored).
+pub(crate) async fn verify_every_ledger(conn: &mut sqlx::PgConnection) -> Result<LedgerReport, AppError> {
+    verify_in(conn).await
 }
 
 async fn verify_in(tx: &mut sqlx::PgConnection) -> Result<LedgerReport, AppError> {

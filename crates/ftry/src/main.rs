@@ -119,9 +119,17 @@ enum BackupCommand {
     /// table's row count against the manifest.
     Restore {
         id: String,
-        /// The database to restore into (a PostgreSQL URL); it must be empty.
+        /// The database to restore into (a PostgreSQL URL); it must be empty
+        /// unless --force.
         #[arg(long)]
         target: String,
+        /// Replace the contents of a database that is not empty (its name
+        /// must then be typed when asked, or given with --confirm).
+        #[arg(long)]
+        force: bool,
+        /// The target database's name, confirming --force without a prompt.
+        #[arg(long, requires = "force")]
+        confirm: Option<String>,
     },
 }
 
@@ -418,8 +426,16 @@ async fn backup(config: Config, command: BackupCommand) -> anyhow::Result<()> {
                 }
                 println!("{} backups {verb}, {kept} kept", gone.len());
             }
-            BackupCommand::Restore { id, target } => {
-                let restored = backups.restore(&id, known_schema(), &target).await?;
+            BackupCommand::Restore {
+                id,
+                target,
+                force,
+                confirm,
+            } => {
+                if force {
+                    confirm_replacing(&target, confirm.as_deref())?;
+                }
+                let restored = backups.restore(&id, known_schema(), &target, force).await?;
                 println!(
                     "restored {} into {}: {} tables, {} rows, as its manifest says",
                     restored.manifest.id,
@@ -427,6 +443,13 @@ async fn backup(config: Config, command: BackupCommand) -> anyhow::Result<()> {
                     restored.tables,
                     restored.rows
                 );
+                match &restored.ledger {
+                    Some(report) => println!(
+                        "ledger: ok ({} documents in {} series)",
+                        report.documents_checked, report.series_checked
+                    ),
+                    None => println!("ledger: no invoices to check"),
+                }
             }
         }
         Ok(())
@@ -434,6 +457,34 @@ async fn backup(config: Config, command: BackupCommand) -> anyhow::Result<()> {
     .await;
     database.close().await?;
     result
+}
+
+/// `--force` replaces a database's contents: only once its name is typed
+/// (on a terminal) or given with `--confirm`.
+fn confirm_replacing(target: &str, confirm: Option<&str>) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let name = url::Url::parse(target)
+        .ok()
+        .map(|u| u.path().trim_start_matches('/').to_owned())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("--force needs a target URL naming its database"))?;
+    let typed = match confirm {
+        Some(typed) => typed.to_owned(),
+        None if std::io::stdin().is_terminal() => {
+            eprint!("This replaces everything in the database {name}. Type its name to go on: ");
+            std::io::stderr().flush()?;
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line.trim().to_owned()
+        }
+        None => {
+            anyhow::bail!("--force replaces everything in the database {name}: confirm with --confirm {name}")
+        }
+    };
+    if typed != name {
+        anyhow::bail!("not confirmed ({typed:?} is not {name:?}): nothing restored");
+    }
+    Ok(())
 }
 
 async fn jobs(config: Config, command: JobsCommand) -> anyhow::Result<()> {

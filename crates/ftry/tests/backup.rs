@@ -44,8 +44,53 @@ async fn with_businesses(names: &[&str]) -> TestDb {
     let db = TestDb::create().await;
     let mut app = TestApp::spawn(config_for(&db)).await;
     app.db = Some(db.clone());
-    for name in names {
+    for (i, name) in names.iter().enumerate() {
         let business = app.signup(name).await;
+        if i == 0 {
+            // A finalized invoice: the restore checks the ledger.
+            let draft = body(
+                send(
+                    &app,
+                    &business.access_token,
+                    Method::POST,
+                    "/api/v1/invoices",
+                    Some(
+                        &json!({"location_id": business.location_id, "customer": {"name": "Walk-in guest"}}),
+                    ),
+                )
+                .await,
+                201,
+            )
+            .await;
+            let invoice = draft["id"].as_str().unwrap();
+            body(
+                send(
+                    &app,
+                    &business.access_token,
+                    Method::POST,
+                    &format!("/api/v1/invoices/{invoice}/lines"),
+                    Some(
+                        &json!({"kind": "custom", "description": "Blow-dry", "code": "999721",
+                                 "unit_price_paise": 50000}),
+                    ),
+                )
+                .await,
+                201,
+            )
+            .await;
+            body(
+                send(
+                    &app,
+                    &business.access_token,
+                    Method::POST,
+                    &format!("/api/v1/invoices/{invoice}/finalize"),
+                    None,
+                )
+                .await,
+                200,
+            )
+            .await;
+        }
         body(
             send(
                 &app,
@@ -214,7 +259,9 @@ async fn a_backup_restores_into_a_new_database_with_the_same_contents_and_a_dama
     let tables = row_counts(&db).await.len();
     let rows: i64 = row_counts(&db).await.values().sum();
     assert!(
-        text(&restored.stdout).ends_with(&format!(": {tables} tables, {rows} rows, as its manifest says\n")),
+        text(&restored.stdout).ends_with(&format!(
+            ": {tables} tables, {rows} rows, as its manifest says\nledger: ok (1 documents in 1 series)\n"
+        )),
         "{}",
         text(&restored.stdout)
     );
@@ -230,10 +277,107 @@ async fn a_backup_restores_into_a_new_database_with_the_same_contents_and_a_dama
     let again = ftry_backup(&db, dir.path(), true, &["restore", &id, "--target", &target_url]);
     assert_eq!(again.status.code(), Some(1));
     assert!(
-        told(&again).ends_with("restore into a new, empty database"),
+        told(&again).ends_with("restore into a new, empty database (or replace its contents with --force)"),
         "{}",
         told(&again)
     );
+    // Replacing it takes its name typed: without it, or with another, nothing changes.
+    sqlx::query("UPDATE clients SET name = 'Changed after the backup'")
+        .execute(&mut copy)
+        .await
+        .unwrap();
+    let changed = contents(&mut copy).await;
+    let unconfirmed = ftry_backup(
+        &db,
+        dir.path(),
+        true,
+        &["restore", &id, "--target", &target_url, "--force"],
+    );
+    assert_eq!(unconfirmed.status.code(), Some(1));
+    assert_eq!(
+        told(&unconfirmed),
+        format!(
+            "ftry: --force replaces everything in the database {target}: confirm with --confirm {target}"
+        )
+    );
+    let mistyped = ftry_backup(
+        &db,
+        dir.path(),
+        true,
+        &[
+            "restore",
+            &id,
+            "--target",
+            &target_url,
+            "--force",
+            "--confirm",
+            "ftry",
+        ],
+    );
+    assert_eq!(mistyped.status.code(), Some(1));
+    assert_eq!(
+        told(&mistyped),
+        format!("ftry: not confirmed (\"ftry\" is not \"{target}\"): nothing restored")
+    );
+    assert_eq!(contents(&mut copy).await, changed);
+    drop(copy);
+    let replaced = ftry_backup(
+        &db,
+        dir.path(),
+        true,
+        &[
+            "restore",
+            &id,
+            "--target",
+            &target_url,
+            "--force",
+            "--confirm",
+            &target,
+        ],
+    );
+    assert!(replaced.status.success(), "{}", text(&replaced.stderr));
+    let mut copy = sqlx::PgConnection::connect(&target_url).await.unwrap();
+    assert_eq!(
+        contents(&mut copy).await,
+        contents(&mut source).await,
+        "the backup's contents again"
+    );
+
+    // A ledger altered after the backup is found when that database's own
+    // backup is restored.
+    sqlx::query("ALTER TABLE invoice_lines DISABLE TRIGGER USER")
+        .execute(&mut source)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE invoice_lines SET description = 'Altered'")
+        .execute(&mut source)
+        .await
+        .unwrap();
+    let altered = created(&db, dir.path());
+    let broken = ftry_backup(
+        &db,
+        dir.path(),
+        true,
+        &[
+            "restore",
+            &altered,
+            "--target",
+            &target_url,
+            "--force",
+            "--confirm",
+            &target,
+        ],
+    );
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(
+        told(&broken).contains("restored, but the invoice ledger is broken at document "),
+        "{}",
+        told(&broken)
+    );
+    sqlx::query("ALTER TABLE invoice_lines ENABLE TRIGGER USER")
+        .execute(&mut source)
+        .await
+        .unwrap();
 
     // A damaged backup restores nothing.
     let dump = dir.path().join(format!("{id}.dump"));
