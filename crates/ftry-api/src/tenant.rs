@@ -19,6 +19,34 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_tenant, update_tenant))
         .routes(routes!(list_locations, add_location))
         .routes(routes!(get_location, update_location))
+        .routes(routes!(export))
+}
+
+/// Everything the business holds, to take away: a zip of every table as
+/// JSON and CSV with a manifest (columns, row counts). Owners only.
+#[utoipa::path(get, path = "/api/v1/export", tag = "tenant",
+    responses((status = 200, description = "application/zip", content_type = "application/zip"),
+              (status = 403, body = ProblemDoc)),
+    security(("bearer" = ["data:export"])))]
+async fn export(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    RequestOrigin(origin): RequestOrigin,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let export = state.app.export(&principal, &origin).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/zip".to_owned()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", export.file_name),
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        export.zip,
+    )
+        .into_response())
 }
 
 /// The business: name, slug, status and plan limits.

@@ -15,6 +15,7 @@ pub mod data_protection;
 pub mod delivery_reports;
 pub mod demo;
 pub mod error;
+pub mod export;
 pub mod idempotency;
 pub mod invoices;
 pub mod jobs;

@@ -7,6 +7,7 @@ pub mod appointments;
 pub mod audit;
 pub mod catalog;
 pub mod clients;
+pub mod export;
 pub mod invoices;
 pub mod jobs;
 pub mod message_templates;

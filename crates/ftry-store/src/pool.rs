@@ -68,6 +68,21 @@ impl Pools {
         self.begin_on(PoolName::Read, tenant_id).await
     }
 
+    /// As [`Pools::begin_read`], reading one snapshot and writing nothing:
+    /// every statement sees the business as it was at the first.
+    pub async fn begin_snapshot(
+        &self,
+        tenant_id: Uuid,
+    ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let conn = self.acquire(PoolName::Read).await?;
+        let begin = crate::tenant::begin_statement(tenant_id).replacen(
+            "BEGIN;",
+            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;",
+            1,
+        );
+        Transaction::begin(conn, Some(begin.into())).await
+    }
+
     /// A transaction on the application pool with no business set, for the
     /// platform's own statements (a login's account lookup, user tokens).
     pub async fn begin_platform(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {

@@ -78,6 +78,11 @@ enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// A business's data.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -130,6 +135,19 @@ enum BackupCommand {
         /// The target database's name, confirming --force without a prompt.
         #[arg(long, requires = "force")]
         confirm: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Every table of the business as JSON and CSV in one zip, with a
+    /// manifest of columns and row counts.
+    Export {
+        /// The business's slug.
+        slug: String,
+        /// Where to write the zip (default: <slug>-<time>.zip here).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     },
 }
 
@@ -292,6 +310,25 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
             let result = server::create_admin(&config, &database, &email, &name, &password).await;
             database.close().await?;
             println!("platform operator created: {}", result?);
+            Ok(())
+        }
+        Command::Tenant {
+            command: TenantCommand::Export { slug, out },
+        } => {
+            let prepared = server::prepare(config, false).await?;
+            let result = prepared.state.app.export_by_slug(&slug).await;
+            prepared.database.close().await?;
+            let export = result?;
+            let path = out.unwrap_or_else(|| export.file_name.clone().into());
+            std::fs::write(&path, &export.zip)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            let rows: usize = export.tables.iter().map(|(_, n)| n).sum();
+            println!(
+                "exported {slug} to {}: {} tables, {rows} rows, {} bytes",
+                path.display(),
+                export.tables.len(),
+                export.zip.len()
+            );
             Ok(())
         }
         Command::Outbox { tenant, limit } => {

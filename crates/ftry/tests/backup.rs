@@ -48,48 +48,7 @@ async fn with_businesses(names: &[&str]) -> TestDb {
         let business = app.signup(name).await;
         if i == 0 {
             // A finalized invoice: the restore checks the ledger.
-            let draft = body(
-                send(
-                    &app,
-                    &business.access_token,
-                    Method::POST,
-                    "/api/v1/invoices",
-                    Some(
-                        &json!({"location_id": business.location_id, "customer": {"name": "Walk-in guest"}}),
-                    ),
-                )
-                .await,
-                201,
-            )
-            .await;
-            let invoice = draft["id"].as_str().unwrap();
-            body(
-                send(
-                    &app,
-                    &business.access_token,
-                    Method::POST,
-                    &format!("/api/v1/invoices/{invoice}/lines"),
-                    Some(
-                        &json!({"kind": "custom", "description": "Blow-dry", "code": "999721",
-                                 "unit_price_paise": 50000}),
-                    ),
-                )
-                .await,
-                201,
-            )
-            .await;
-            body(
-                send(
-                    &app,
-                    &business.access_token,
-                    Method::POST,
-                    &format!("/api/v1/invoices/{invoice}/finalize"),
-                    None,
-                )
-                .await,
-                200,
-            )
-            .await;
+            invoiced(&app, &business).await;
         }
         body(
             send(
@@ -106,6 +65,30 @@ async fn with_businesses(names: &[&str]) -> TestDb {
     }
     app.stop().await;
     db
+}
+
+/// A finalized walk-in invoice of one custom line.
+async fn invoiced(app: &TestApp, business: &support::Business) {
+    let token = &business.access_token;
+    let draft = body(
+        send(
+            app,
+            token,
+            Method::POST,
+            "/api/v1/invoices",
+            Some(&json!({"location_id": business.location_id, "customer": {"name": "Walk-in guest"}})),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let invoice = draft["id"].as_str().unwrap();
+    let line =
+        json!({"kind": "custom", "description": "Blow-dry", "code": "999721", "unit_price_paise": 50000});
+    let lines = format!("/api/v1/invoices/{invoice}/lines");
+    body(send(app, token, Method::POST, &lines, Some(&line)).await, 201).await;
+    let finalize = format!("/api/v1/invoices/{invoice}/finalize");
+    body(send(app, token, Method::POST, &finalize, None).await, 200).await;
 }
 
 /// Take a backup as the superuser; its id.
@@ -574,4 +557,233 @@ async fn pruning_keeps_the_newest_backups_the_retention_asks_for_and_deletes_the
         .collect();
     expected.sort();
     assert_eq!(left, expected);
+}
+
+/// The files of a zip, by name.
+fn unzipped(bytes: &[u8]) -> BTreeMap<String, String> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut files = BTreeMap::new();
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).unwrap();
+        let mut text = String::new();
+        file.read_to_string(&mut text).unwrap();
+        files.insert(file.name().unwrap().to_string(), text);
+    }
+    files
+}
+
+/// Each table's name and row count in an export's manifest.
+fn manifest_counts(files: &BTreeMap<String, String>) -> Vec<(String, i64)> {
+    let manifest: serde_json::Value = serde_json::from_str(&files["manifest.json"]).unwrap();
+    manifest["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_owned(),
+                t["rows"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_business_exports_every_table_it_holds_as_json_and_csv_and_nothing_of_another() {
+    let app = TestApp::fresh().await;
+    let lotus = app.signup("Lotus Salon").await;
+    let rose = app.signup("Rose Spa").await;
+    invoiced(&app, &lotus).await;
+    for (business, name, phone) in [
+        (&lotus, "Meera Iyer", "+919845000111"),
+        (&rose, "Rosa Mathew", "+919845000999"),
+    ] {
+        body(
+            send(
+                &app,
+                &business.access_token,
+                Method::POST,
+                "/api/v1/clients",
+                Some(&json!({"name": name, "phone": phone, "email": "meera@example.com", "notes": "likes \"strong\" coffee, no sugar"})),
+            )
+            .await,
+            201,
+        )
+        .await;
+    }
+
+    let answer = send(&app, &lotus.access_token, Method::GET, "/api/v1/export", None).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["content-type"], "application/zip");
+    let disposition = answer.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.starts_with(&format!("attachment; filename=\"{}-", lotus.slug))
+            && disposition.ends_with(".zip\""),
+        "{disposition}"
+    );
+    let files = unzipped(&answer.bytes().await.unwrap());
+
+    // Every table of the business's records, ftry's own working left out.
+    let counts = manifest_counts(&files);
+    let names: Vec<&str> = counts.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "tenants",
+            "appointment_events",
+            "appointment_items",
+            "appointments",
+            "audit_events",
+            "cash_closes",
+            "clients",
+            "invoice_lines",
+            "invoice_series",
+            "invoices",
+            "location_closures",
+            "location_hours",
+            "locations",
+            "message_settings",
+            "message_templates",
+            "notifications",
+            "payments",
+            "products",
+            "resources",
+            "role_permissions",
+            "roles",
+            "service_categories",
+            "service_locations",
+            "services",
+            "staff",
+            "staff_hours",
+            "staff_services",
+            "stock_levels",
+            "stock_movements",
+            "time_off",
+            "user_roles",
+            "users",
+            "webhook_deliveries",
+            "webhook_endpoints",
+        ]
+    );
+    let mut admin = support::admin(&app).await;
+    let mut stored = stored_counts(&mut admin, &lotus.tenant_id, &counts).await;
+    // The export's own audit event is written once it is made.
+    stored.iter_mut().find(|(n, _)| n == "audit_events").unwrap().1 -= 1;
+    assert_eq!(counts, stored);
+    for (table, _) in &counts {
+        assert!(
+            files.contains_key(&format!("data/{table}.json"))
+                && files.contains_key(&format!("data/{table}.csv"))
+        );
+    }
+    assert_eq!(counts.iter().find(|(n, _)| n == "invoices").unwrap().1, 1);
+
+    // Clients with their phone and email opened; no secret anywhere.
+    let clients: serde_json::Value = serde_json::from_str(&files["data/clients.json"]).unwrap();
+    assert_eq!(clients.as_array().unwrap().len(), 1);
+    assert_eq!(clients[0]["name"], "Meera Iyer");
+    assert_eq!(clients[0]["phone"], "+919845000111");
+    assert_eq!(clients[0]["email"], "meera@example.com");
+    let csv = &files["data/clients.csv"];
+    assert!(
+        csv.starts_with(
+            "tenant_id,id,name,gender,birthday,notes,tags,allergies,consent_notes,marketing_consent,"
+        ),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(",\"likes \"\"strong\"\" coffee, no sugar\","),
+        "{csv}"
+    );
+    assert!(
+        csv.trim_end().ends_with("+919845000111,meera@example.com"),
+        "{csv}"
+    );
+    let all: String = files.values().cloned().collect();
+    for secret in [
+        "ciphertext",
+        "password_hash",
+        "manage_token_hash",
+        "secret_sealed",
+        "name_search",
+    ] {
+        assert!(!all.contains(secret), "{secret} exported");
+    }
+    // Nothing of the other business.
+    assert!(!all.contains("Rosa Mathew") && !all.contains(&rose.tenant_id) && !all.contains("Rose Spa"));
+
+    // The export is audited; staff without data:export are refused.
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_events WHERE action = 'tenant.exported' AND tenant_id = $1::uuid",
+    )
+    .bind(&lotus.tenant_id)
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+    let (_, admin_token, _) = app
+        .add_member(&lotus.access_token, &lotus.tenant_id, &["admin"])
+        .await;
+    support::problem(
+        send(&app, &admin_token, Method::GET, "/api/v1/export", None).await,
+        403,
+        "permission_denied",
+    )
+    .await;
+
+    // The operator's command writes the same tables.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lotus.zip");
+    let db = app.db.clone().unwrap();
+    let exported = support::ftry_command()
+        .args(["tenant", "export", &lotus.slug, "--out"])
+        .arg(&out)
+        .env("DATABASE_URL", db.app_url())
+        .env("FTRY_DATABASE_OWNER_URL", db.owner_url())
+        .output()
+        .unwrap();
+    assert!(exported.status.success(), "{}", text(&exported.stderr));
+    let from_cli = unzipped(&std::fs::read(&out).unwrap());
+    let cli_counts = manifest_counts(&from_cli);
+    let rows: i64 = cli_counts.iter().map(|(_, n)| n).sum();
+    let size = std::fs::metadata(&out).unwrap().len();
+    assert_eq!(
+        text(&exported.stdout),
+        format!(
+            "exported {} to {}: {} tables, {rows} rows, {size} bytes\n",
+            lotus.slug,
+            out.display(),
+            counts.len()
+        )
+    );
+    assert_eq!(
+        cli_counts,
+        stored_counts(&mut admin, &lotus.tenant_id, &counts).await
+    );
+    app.stop().await;
+}
+
+/// The rows each of `tables` holds of one business, counted as the superuser.
+async fn stored_counts(
+    admin: &mut sqlx::PgConnection,
+    tenant_id: &str,
+    tables: &[(String, i64)],
+) -> Vec<(String, i64)> {
+    let mut counts = Vec::new();
+    for (table, _) in tables {
+        let column = if table == "tenants" { "id" } else { "tenant_id" };
+        let stored: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM \"{table}\" WHERE {column} = $1::uuid"
+        ))
+        .bind(tenant_id)
+        .fetch_one(&mut *admin)
+        .await
+        .unwrap();
+        counts.push((table.clone(), stored));
+    }
+    counts
 }
