@@ -30,6 +30,66 @@ pub struct Backups {
     pub bin_dir: PathBuf,
     /// What each scheduled backup leaves behind it.
     pub retention: Retention,
+    /// Told how a backup or a restore is going (the CLI draws it).
+    pub progress: Option<Reporter>,
+}
+
+/// How far a backup or a restore has come: `done` of `total` tables in
+/// `phase` (`dump`, `restore`), the last one named, and the bytes written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    pub phase: &'static str,
+    pub done: usize,
+    pub total: usize,
+    pub table: String,
+    pub bytes: u64,
+}
+
+/// Receives each step of progress.
+pub type Reporter = std::sync::Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// The table a verbose pg_dump or pg_restore line says it is copying.
+fn table_in(line: &str) -> Option<&str> {
+    let (_, rest) = line
+        .split_once("dumping contents of table \"")
+        .or_else(|| line.split_once("processing data for table \""))?;
+    let name = rest.strip_suffix('"')?;
+    Some(name.strip_prefix("public.").unwrap_or(name))
+}
+
+/// Read a verbose pg_dump/pg_restore's standard error: each table it
+/// copies is progress (`phase`, of `total`); the first error line (or the
+/// last line) is what it says when it fails.
+fn follow(
+    stderr: tokio::process::ChildStderr,
+    phase: &'static str,
+    total: usize,
+    progress: Option<Reporter>,
+    bytes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> tokio::task::JoinHandle<String> {
+    use tokio::io::AsyncBufReadExt;
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        let (mut done, mut error, mut last) = (0, None, String::new());
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(table) = table_in(&line) {
+                done += 1;
+                if let Some(report) = &progress {
+                    report(&Progress {
+                        phase,
+                        done,
+                        total,
+                        table: table.to_owned(),
+                        bytes: bytes.load(std::sync::atomic::Ordering::Relaxed),
+                    });
+                }
+            } else if error.is_none() && line.contains("error:") {
+                error = Some(line.clone());
+            }
+            last = line;
+        }
+        error.unwrap_or(last)
+    })
 }
 
 /// What a backup holds, written next to it.
@@ -140,7 +200,7 @@ impl Backups {
         }
 
         let partial = self.dir.join(format!("{id}.dump.partial"));
-        let (size_bytes, sha256) = match self.dump(&snapshot, &partial).await {
+        let (size_bytes, sha256) = match self.dump(&snapshot, &partial, counts.len()).await {
             Ok(done) => done,
             Err(e) => {
                 let _ = tokio::fs::remove_file(&partial).await;
@@ -177,9 +237,9 @@ impl Backups {
     }
 
     /// Run pg_dump in `snapshot`, streaming into `path`: its size and SHA-256.
-    async fn dump(&self, snapshot: &str, path: &Path) -> Result<(u64, String), BackupError> {
+    async fn dump(&self, snapshot: &str, path: &Path, tables: usize) -> Result<(u64, String), BackupError> {
         let mut child = tokio::process::Command::new(self.bin_dir.join("pg_dump"))
-            .args(["--format=custom", "--compress=6", "--no-password"])
+            .args(["--format=custom", "--compress=6", "--no-password", "--verbose"])
             .arg(format!("--snapshot={snapshot}"))
             .arg(format!("--dbname={}", self.url.expose()))
             .stdin(Stdio::null())
@@ -194,12 +254,14 @@ impl Backups {
                 ))
             })?;
         let mut stdout = child.stdout.take().expect("piped");
-        let mut stderr = child.stderr.take().expect("piped");
-        let errors = tokio::spawn(async move {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text).await;
-            text
-        });
+        let written = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let errors = follow(
+            child.stderr.take().expect("piped"),
+            "dump",
+            tables,
+            self.progress.clone(),
+            written.clone(),
+        );
         let mut file = tokio::fs::File::create(path).await.map_err(io("create", path))?;
         let mut hasher = Sha256::new();
         let mut size = 0u64;
@@ -215,13 +277,13 @@ impl Backups {
             hasher.update(&buffer[..n]);
             file.write_all(&buffer[..n]).await.map_err(io("write", path))?;
             size += n as u64;
+            written.store(size, std::sync::atomic::Ordering::Relaxed);
         }
         file.sync_all().await.map_err(io("flush", path))?;
         let status = child.wait().await.map_err(|e| BackupError::Dump(e.to_string()))?;
         let errors = errors.await.unwrap_or_default();
         if !status.success() {
-            let first = errors.lines().next().unwrap_or("no message").to_owned();
-            return Err(BackupError::Dump(format!("{status}: {first}")));
+            return Err(BackupError::Dump(format!("{status}: {errors}")));
         }
         Ok((size, hex(&hasher.finalize())))
     }
@@ -456,27 +518,40 @@ impl Backups {
             )));
         }
         let mut command = tokio::process::Command::new(self.bin_dir.join("pg_restore"));
-        command.args(["--exit-on-error", "--single-transaction", "--no-password"]);
+        command.args([
+            "--exit-on-error",
+            "--single-transaction",
+            "--no-password",
+            "--verbose",
+        ]);
         if existing > 0 {
             // Each object of the backup dropped first, in the restore's
             // transaction: a failure leaves the database as it was.
             command.args(["--clean", "--if-exists"]);
         }
-        let restored = command
+        let mut child = command
             .arg(format!("--dbname={target}"))
             .arg(self.dump_path(id))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
-            .output()
-            .await
+            .kill_on_drop(true)
+            .spawn()
             .map_err(|e| BackupError::Io(format!("cannot run pg_restore: {e}")))?;
-        if !restored.status.success() {
-            let stderr = String::from_utf8_lossy(&restored.stderr);
-            return Err(BackupError::Io(format!(
-                "pg_restore failed: {}",
-                stderr.lines().next().unwrap_or("no message")
-            )));
+        let said = follow(
+            child.stderr.take().expect("piped"),
+            "restore",
+            manifest.tables.len(),
+            self.progress.clone(),
+            std::sync::Arc::new(std::sync::atomic::AtomicU64::new(manifest.size_bytes)),
+        );
+        let status = child
+            .wait()
+            .await
+            .map_err(|e| BackupError::Io(format!("pg_restore: {e}")))?;
+        let said = said.await.unwrap_or_default();
+        if !status.success() {
+            return Err(BackupError::Io(format!("pg_restore failed: {said}")));
         }
         sqlx::query("SET row_security = off").execute(&mut conn).await?;
         let mut differing = Vec::new();

@@ -427,9 +427,10 @@ fn known_schema() -> i64 {
 async fn backup(config: Config, command: BackupCommand) -> anyhow::Result<()> {
     let database = server::Database::open(&config).await?;
     let result = async {
-        let backups = server::backups(&config, &database).await.ok_or_else(|| {
+        let mut backups = server::backups(&config, &database).await.ok_or_else(|| {
             anyhow::anyhow!("no backups: pg_dump and pg_restore not found (set backup.bin_dir)")
         })?;
+        backups.progress = Some(progress_reporter());
         let line = |m: &ftry_app::backup::Manifest| {
             format!(
                 "{}  {} bytes  schema {}  PostgreSQL {}  {} tables  sha256 {}",
@@ -494,6 +495,39 @@ async fn backup(config: Config, command: BackupCommand) -> anyhow::Result<()> {
     .await;
     database.close().await?;
     result
+}
+
+/// Progress of a backup or a restore on standard error: a bar on a
+/// terminal, else one JSON object per table.
+fn progress_reporter() -> ftry_app::backup::Reporter {
+    use std::io::{IsTerminal, Write};
+    let terminal = std::io::stderr().is_terminal();
+    std::sync::Arc::new(move |p: &ftry_app::backup::Progress| {
+        let mut err = std::io::stderr().lock();
+        if !terminal {
+            let _ = writeln!(err, "{}", serde_json::to_string(p).unwrap_or_default());
+            return;
+        }
+        const WIDTH: usize = 30;
+        let filled = (p.done * WIDTH).checked_div(p.total).unwrap_or(WIDTH).min(WIDTH);
+        let written = if p.phase == "dump" {
+            format!(", {:.1} MiB written", p.bytes as f64 / 1_048_576.0)
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            err,
+            "\r{:<7} [{}{}] {}/{} tables{written}   ",
+            p.phase,
+            "#".repeat(filled),
+            ".".repeat(WIDTH - filled),
+            p.done,
+            p.total
+        );
+        if p.done >= p.total {
+            let _ = writeln!(err);
+        }
+    })
 }
 
 /// `--force` replaces a database's contents: only once its name is typed

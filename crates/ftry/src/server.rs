@@ -130,6 +130,7 @@ pub async fn backups(config: &Config, database: &Database) -> Option<ftry_app::b
             .unwrap_or_else(|| config.data_dir.0.join("backups")),
         url: ftry_app::settings::Secret::new(url),
         bin_dir,
+        progress: None,
         retention: ftry_app::backup::Retention {
             daily: config.backup.keep_daily,
             weekly: config.backup.keep_weekly,

@@ -91,15 +91,35 @@ async fn invoiced(app: &TestApp, business: &support::Business) {
     body(send(app, token, Method::POST, &finalize, None).await, 200).await;
 }
 
+/// The progress ftry reported in `phase` (one JSON object a line, on
+/// standard error when it is not a terminal): (done, total) each time.
+fn progress(output: &Output, phase: &str) -> Vec<(i64, i64)> {
+    text(&output.stderr)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["phase"] == phase)
+        .map(|v| (v["done"].as_i64().unwrap(), v["total"].as_i64().unwrap()))
+        .collect()
+}
+
 /// Take a backup as the superuser; its id.
 fn created(db: &TestDb, dir: &Path) -> String {
     let created = ftry_backup(db, dir, true, &["create"]);
     assert!(created.status.success(), "{}", text(&created.stderr));
-    text(&created.stdout)
+    // A line of progress per table dumped, counting up to all of them.
+    let id = text(&created.stdout)
         .split_whitespace()
         .next()
         .unwrap()
-        .to_owned()
+        .to_owned();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(format!("{id}.json"))).unwrap()).unwrap();
+    let total = manifest["tables"].as_object().unwrap().len() as i64;
+    assert_eq!(
+        progress(&created, "dump"),
+        (1..=total).map(|n| (n, total)).collect::<Vec<_>>()
+    );
+    id
 }
 
 /// Rows of every table, counted as the superuser.
@@ -248,6 +268,9 @@ async fn a_backup_restores_into_a_new_database_with_the_same_contents_and_a_dama
         "{}",
         text(&restored.stdout)
     );
+    let restoring = progress(&restored, "restore");
+    let tables = tables as i64;
+    assert_eq!(restoring, (1..=tables).map(|n| (n, tables)).collect::<Vec<_>>());
     let mut source = db.admin().await;
     let mut copy = sqlx::PgConnection::connect(&target_url).await.unwrap();
     assert_eq!(
