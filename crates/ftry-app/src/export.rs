@@ -151,7 +151,7 @@ impl App {
             let raw = if table.name == "tenants" {
                 store::rows_where_id(&mut tx, "tenants", tenant_id).await?
             } else {
-                store::rows(&mut tx, &table.name, &table.primary_key).await?
+                store::rows(&mut tx, &table.name, &table.primary_key, tenant_id).await?
             };
             let mut rows = Vec::with_capacity(raw.len());
             for value in raw {

@@ -57,12 +57,15 @@ pub async fn tenant_tables(conn: &mut PgConnection) -> Result<Vec<TableShape>, s
     Ok(tables)
 }
 
-/// The rows of `table` visible to the transaction, as JSON objects, in
-/// primary-key order. `table` and `order` must come from [`tenant_tables`].
+/// The rows of `table` of business `tenant_id` (row-level security shows
+/// no other; the condition holds even where a table has none), as JSON
+/// objects, in primary-key order. `table` and `order` must come from
+/// [`tenant_tables`].
 pub async fn rows(
     conn: &mut PgConnection,
     table: &str,
     order: &[String],
+    tenant_id: uuid::Uuid,
 ) -> Result<Vec<serde_json::Value>, sqlx::Error> {
     let order = if order.is_empty() {
         "1".to_owned()
@@ -74,8 +77,9 @@ pub async fn rows(
             .join(", ")
     };
     sqlx::query_scalar(&format!(
-        "SELECT to_jsonb(t) FROM public.\"{table}\" t ORDER BY {order}"
+        "SELECT to_jsonb(t) FROM public.\"{table}\" t WHERE t.tenant_id = $1 ORDER BY {order}"
     ))
+    .bind(tenant_id)
     .fetch_all(conn)
     .await
 }
