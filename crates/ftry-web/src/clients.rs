@@ -210,6 +210,9 @@ pub struct ClientForm {
     /// How the client agreed to offers (a record the law asks for).
     #[serde(default)]
     consent_channel: String,
+    /// The language their messages are in (`hi`, `mr`…); empty: the business's.
+    #[serde(default)]
+    language: String,
 }
 
 /// The ways a client can agree to offers, as the form names them.
@@ -282,6 +285,7 @@ async fn render_profile(
         notes: client.notes.clone(),
         marketing: client.marketing_consent.then(String::new),
         consent_channel: client.consent_channel.clone().unwrap_or_default(),
+        language: client.language.clone().unwrap_or_default(),
         ..ClientForm::default()
     });
     let page = ClientPage {
@@ -382,6 +386,7 @@ pub async fn update(
             .marketing
             .as_ref()
             .map(|_| Some(form.consent_channel.clone()).filter(|c| !c.is_empty())),
+        language: Some(cleared(&form.language)),
         ..ClientChanges::default()
     };
     match state.app.update_client(&principal, id, &changes, &origin).await {

@@ -2330,7 +2330,7 @@ async fn a_client_is_edited_from_the_profile_and_a_duplicate_is_merged_into_it()
         "name=\"duplicate\" value=\"{duplicate}\"> Pooja Hegde · +919820022222"
     )));
 
-    let fields = |email: &'static str, channel: &'static str| {
+    let fields = |email: &'static str, channel: &'static str, language: &'static str| {
         vec![
             ("name", "Pooja Hegde"),
             ("phone", "+91 98200 11111"),
@@ -2341,22 +2341,43 @@ async fn a_client_is_edited_from_the_profile_and_a_duplicate_is_merged_into_it()
             ("notes", "Prefers the window chair"),
             ("marketing", "yes"),
             ("consent_channel", channel),
+            ("language", language),
         ]
     };
-    // A wrong email, and a consent without how it was given: each said at its field.
+    // A wrong email, a consent without how it was given and a language that
+    // is not a code: each said at its field.
     let bad = html(
-        send_form(&app, &owner, &path, &fields("pooja-at-example", "")).await,
+        send_form(&app, &owner, &path, &fields("pooja-at-example", "", "Marathi")).await,
         422,
     )
     .await;
     assert!(bad.contains("id=\"email-error\">"), "{bad}");
     assert!(
+        bad.contains("id=\"language-error\">Must be a language code such as hi, mr, en or pt-BR"),
+        "{bad}"
+    );
+    assert!(
         bad.contains("id=\"consent_channel-error\">Required when marketing_consent is true"),
         "{bad}"
     );
     assert!(bad.contains("name=\"allergies\" type=\"text\" value=\"Ammonia\""));
-    let saved = send_form(&app, &owner, &path, &fields("pooja@example.com", "in_person")).await;
+    let saved = send_form(
+        &app,
+        &owner,
+        &path,
+        &fields("pooja@example.com", "in_person", "mr"),
+    )
+    .await;
     assert_eq!(saved.status(), 303);
+    assert_eq!(
+        support::count(
+            &app,
+            "SELECT count(*) FROM clients WHERE id = $1::uuid AND language = 'mr'",
+            &[&kept.to_string()]
+        )
+        .await,
+        1
+    );
     assert_eq!(
         saved.headers()[LOCATION].to_str().unwrap(),
         format!("{path}?done=saved")
