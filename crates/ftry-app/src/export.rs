@@ -133,6 +133,18 @@ impl App {
         // The business itself, as a table of one row.
         let tenant_shape = store::table_shape(&mut tx, "tenants").await?;
         tables.insert(0, tenant_shape);
+        // Clients' phone numbers and emails, opened, by client.
+        let mut contacts = std::collections::HashMap::new();
+        for client in ftry_store::clients::all(&mut tx).await? {
+            let open = |field: &str, sealed: Option<ftry_store::clients::SealedContact>| {
+                sealed
+                    .map(|s| self.open_contact(tenant_id, client.id, field, &s))
+                    .transpose()
+            };
+            let phone = open(crate::clients::PHONE, client.phone())?;
+            let email = open(crate::clients::EMAIL, client.email())?;
+            contacts.insert(client.id.to_string(), (phone, email));
+        }
         let mut files: Vec<(String, String)> = Vec::new();
         let mut described = Vec::new();
         let mut counts = Vec::new();
@@ -159,7 +171,8 @@ impl App {
                     continue;
                 };
                 if table.name == "clients" {
-                    let (phone, email) = self.opened_contacts(tenant_id, &mut tx, &row).await?;
+                    let id = row.get("id").and_then(Value::as_str).unwrap_or_default();
+                    let (phone, email) = contacts.get(id).cloned().unwrap_or_default();
                     row.insert("phone".into(), phone.map_or(Value::Null, Value::String));
                     row.insert("email".into(), email.map_or(Value::Null, Value::String));
                 }
@@ -216,34 +229,6 @@ impl App {
             zip,
             tables: counts,
         })
-    }
-
-    /// A client row's phone and email, opened.
-    async fn opened_contacts(
-        &self,
-        tenant_id: Uuid,
-        tx: &mut sqlx::PgConnection,
-        row: &Map<String, Value>,
-    ) -> Result<(Option<String>, Option<String>), AppError> {
-        let Some(id) = row
-            .get("id")
-            .and_then(Value::as_str)
-            .and_then(|s| Uuid::parse_str(s).ok())
-        else {
-            return Ok((None, None));
-        };
-        let Some(client) = ftry_store::clients::get(tx, id).await? else {
-            return Ok((None, None));
-        };
-        let phone = client
-            .phone()
-            .map(|s| self.open_contact(tenant_id, id, crate::clients::PHONE, &s))
-            .transpose()?;
-        let email = client
-            .email()
-            .map(|s| self.open_contact(tenant_id, id, crate::clients::EMAIL, &s))
-            .transpose()?;
-        Ok((phone, email))
     }
 }
 

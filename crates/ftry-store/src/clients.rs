@@ -225,6 +225,13 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<ClientRow>,
         .await
 }
 
+/// Every client of the business, in id order (an export opens their contacts).
+pub async fn all(conn: &mut PgConnection) -> Result<Vec<ClientRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM clients ORDER BY id"))
+        .fetch_all(conn)
+        .await
+}
+
 /// Lock clients for a change, in id order so that two merges of the same
 /// pair cannot deadlock.
 pub async fn lock(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<ClientRow>, sqlx::Error> {
