@@ -44,13 +44,6 @@ pub struct AuditQuery {
     before: Option<String>,
 }
 
-/// The time of an event in India's zone (the business's own when it has one branch).
-fn local(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.with_timezone(&chrono_tz::Asia::Kolkata)
-        .format("%-d %b %Y, %H:%M:%S")
-        .to_string()
-}
-
 fn encoded(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
@@ -101,7 +94,7 @@ pub async fn audit(
         rows: events
             .iter()
             .map(|e| EventRow {
-                at: local(e.occurred_at),
+                at: crate::format::moment(e.occurred_at),
                 who: who(&e.actor_type, e.actor_id),
                 action: e.action.clone(),
                 what: match &e.resource_id {
@@ -202,7 +195,14 @@ pub async fn messages(
         match state.app.held_mail(&principal, 20).await {
             Ok(held) => held.map(|list| {
                 list.into_iter()
-                    .map(|m| (local(m.created_at), m.recipient, m.subject, m.body))
+                    .map(|m| {
+                        (
+                            crate::format::moment(m.created_at),
+                            m.recipient,
+                            m.subject,
+                            m.body,
+                        )
+                    })
                     .collect()
             }),
             Err(e) => return page::app_error(e, &csrf),
@@ -216,7 +216,7 @@ pub async fn messages(
         rows: items
             .iter()
             .map(|n| MessageRow {
-                planned: local(n.send_at),
+                planned: crate::format::moment(n.send_at),
                 event: event_label(&n.event),
                 channel: channel_label(&n.channel),
                 status: match n.delivery_status.as_deref() {

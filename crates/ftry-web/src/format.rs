@@ -22,6 +22,15 @@ pub fn rupees(paise: i64) -> String {
     format!("{sign}₹{grouped}.{:02}", paise % 100)
 }
 
+/// An instant as the business's logs show it: `7 Dec 2026, 21:30:05`, in
+/// India's time (the audit log, messages and webhook deliveries span every
+/// branch of a business, so no one branch's zone is theirs).
+pub fn moment(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&chrono_tz::Asia::Kolkata)
+        .format("%-d %b %Y, %H:%M:%S")
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::rupees;

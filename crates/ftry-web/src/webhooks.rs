@@ -66,12 +66,6 @@ pub struct WebhooksQuery {
     done: Option<String>,
 }
 
-fn local(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.with_timezone(&chrono_tz::Asia::Kolkata)
-        .format("%-d %b %H:%M:%S")
-        .to_string()
-}
-
 async fn render(
     state: &AppState,
     principal: &Principal,
@@ -95,7 +89,7 @@ async fn render(
                 endpoint.url.clone(),
                 list.iter()
                     .map(|d| DeliveryRow {
-                        at: local(d.created_at),
+                        at: crate::format::moment(d.created_at),
                         event: d.event.clone(),
                         status: d.status.clone(),
                         attempts: d.attempts,
