@@ -909,19 +909,30 @@ impl App {
     /// The page where the client sees, moves or cancels the visit: signed
     /// for this visit only, until a day after it starts.
     fn manage_link(&self, tenant: Uuid, visit: &VisitContext) -> String {
+        let token = self.signed_manage_token(tenant, visit.appointment_id, visit.starts_at);
+        format!("{}/b/{token}", self.settings.public_url.trim_end_matches('/'))
+    }
+
+    /// A token opening one visit's page, signed (nothing stored), valid
+    /// until a day after the visit starts.
+    pub(crate) fn signed_manage_token(
+        &self,
+        tenant: Uuid,
+        appointment: Uuid,
+        starts_at: DateTime<Utc>,
+    ) -> String {
         let now = Utc::now().timestamp();
-        let token = self.keys.sign(&crate::tokens::Claims {
+        self.keys.sign(&crate::tokens::Claims {
             iss: crate::tokens::ISSUER.into(),
             typ: MANAGE_TOKEN.into(),
-            sub: visit.appointment_id,
+            sub: appointment,
             tid: Some(tenant),
             sid: None,
             imp: None,
             iat: now,
-            exp: (visit.starts_at.timestamp() + 86_400).max(now + 3_600),
+            exp: (starts_at.timestamp() + 86_400).max(now + 3_600),
             jti: Uuid::now_v7().simple().to_string(),
-        });
-        format!("{}/b/{token}", self.settings.public_url.trim_end_matches('/'))
+        })
     }
 
     /// The business and visit a message's manage link names, if it is

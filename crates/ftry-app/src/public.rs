@@ -242,8 +242,8 @@ impl App {
                 crate::idempotency::claim(&mut tx, tenant.id, "public_bookings", key, &fingerprint).await?
             {
                 // The stored answer holds no manage token (tokens are kept only
-                // hashed): a retry gets a fresh one, which replaces the first.
-                let answer = self.with_new_manage_token(&mut tx, tenant.id, answer).await?;
+                // hashed): a retry gets a signed one; the first still works.
+                let answer = self.with_signed_manage_token(&mut tx, tenant.id, answer).await?;
                 tx.commit().await?;
                 return Ok(answer);
             }
@@ -362,7 +362,7 @@ impl App {
         stored
     }
 
-    async fn with_new_manage_token(
+    async fn with_signed_manage_token(
         &self,
         tx: &mut sqlx::PgConnection,
         tenant_id: Uuid,
@@ -374,12 +374,12 @@ impl App {
         else {
             return Ok(answer);
         };
-        let token = tokens::tenant_token(tenant_id);
-        sqlx::query("UPDATE appointments SET manage_token_hash = $2 WHERE id = $1")
-            .bind(id)
-            .bind(tokens::sha256(&token))
-            .execute(&mut *tx)
-            .await?;
+        let starts_at: chrono::DateTime<chrono::Utc> =
+            sqlx::query_scalar("SELECT starts_at FROM appointments WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let token = self.signed_manage_token(tenant_id, id, starts_at);
         Ok(Created {
             status: answer.status,
             body: self.manage_answer(answer.body, &token),
