@@ -203,7 +203,8 @@ fn check_template(key: &TemplateKey<'_>, request: &MessageTemplateRequest) -> Re
     let max = if key.channel == "sms" { MAX_SMS } else { MAX_EMAIL };
     if let Some(body) = template_text(&mut v, "body", &request.body, max) {
         parsed(&mut v, "body", &body);
-        if key.channel == "whatsapp" && body.lines().count() > MAX_WHATSAPP_PARAMETERS {
+        let parameters = body.lines().filter(|l| !l.trim().is_empty()).count();
+        if key.channel == "whatsapp" && parameters > MAX_WHATSAPP_PARAMETERS {
             v.push(
                 "body",
                 format!("at most {MAX_WHATSAPP_PARAMETERS} parameters, one per line"),

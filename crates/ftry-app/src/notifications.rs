@@ -1070,7 +1070,14 @@ impl App {
                 let custom = wording.as_ref().map(|w| CustomWhatsApp {
                     template: w.provider_template.clone().unwrap_or_default(),
                     language: w.language.replace('-', "_"),
-                    parameters: w.body.render(value).lines().map(str::to_owned).collect(),
+                    // One parameter a line; blank lines are not parameters.
+                    parameters: w
+                        .body
+                        .render(value)
+                        .lines()
+                        .filter(|l| !l.trim().is_empty())
+                        .map(str::to_owned)
+                        .collect(),
                 });
                 self.whatsapp(&notification.event, &name, &address, visit, custom)
                     .await

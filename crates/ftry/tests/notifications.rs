@@ -2330,7 +2330,8 @@ async fn a_business_s_own_sms_and_whatsapp_wording_carry_its_dlt_ids_and_approve
             &app,
             salon.token(),
             "/api/v1/messaging/templates/booking_confirmed/whatsapp/hi",
-            &json!({"provider_template": "vani_booked_hi", "body": "{{client_name}}\n{{date}}\n{{time}}"}),
+            // A blank line between parameters is not a parameter.
+            &json!({"provider_template": "vani_booked_hi", "body": "{{client_name}}\n\n{{date}}\n{{time}}"}),
         )
         .await,
         200,
