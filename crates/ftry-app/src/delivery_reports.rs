@@ -46,6 +46,12 @@ fn bad_signature() -> AppError {
     )
 }
 
+/// Whether a token a provider sent is the configured one; digests compared,
+/// so no timing tells how much of it matched.
+fn same_token(given: &str, expected: &crate::settings::Secret) -> bool {
+    crate::tokens::sha256(given) == crate::tokens::sha256(expected.expose())
+}
+
 fn hex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;
@@ -229,9 +235,7 @@ impl App {
         let Some(expected) = &self.notifier.msg91_report_token else {
             return Err(AppError::NotFound);
         };
-        // Digests compared: no timing tells how much of the token matched.
-        let expected = crate::tokens::sha256(expected.expose());
-        if token.is_none_or(|t| crate::tokens::sha256(t) != expected) {
+        if !token.is_some_and(|t| same_token(t, expected)) {
             return Err(bad_signature());
         }
         let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
@@ -268,10 +272,7 @@ impl App {
             return Err(AppError::NotFound);
         };
         match (mode, token, challenge) {
-            (Some("subscribe"), Some(token), Some(challenge))
-                // Digests compared: no timing tells how much of the token matched.
-                if crate::tokens::sha256(token) == crate::tokens::sha256(expected.expose()) =>
-            {
+            (Some("subscribe"), Some(token), Some(challenge)) if same_token(token, expected) => {
                 Ok(challenge.to_owned())
             }
             _ => Err(AppError::forbidden(

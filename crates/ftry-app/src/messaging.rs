@@ -248,33 +248,22 @@ fn check_template(key: &TemplateKey<'_>, request: &MessageTemplateRequest) -> Re
         (_, None) => {}
     }
     match (key.channel, request.dlt_template_id.as_deref()) {
-        ("sms", Some(id)) if !is_dlt_id(id) => v.push("dlt_template_id", "must be digits"),
+        ("sms", Some(id)) if !crate::sms::digits(id) => v.push("dlt_template_id", "must be digits"),
         ("sms", _) | (_, None) => {}
         (_, Some(_)) => v.push("dlt_template_id", "is for SMS only"),
     }
     v.finish()
 }
 
-fn is_dlt_id(id: &str) -> bool {
-    (1..=30).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
-}
-
 impl App {
     /// The settings that apply to the business of `tx`.
     pub(crate) async fn effective_messaging(&self, tx: &mut PgConnection) -> Result<Effective, sqlx::Error> {
-        Ok(match store::settings(tx).await? {
-            Some(own) => Effective {
-                reminder_hours: own.reminder_hours.iter().map(|h| *h as u32).collect(),
-                quiet: QuietHours::parse(&own.quiet_hours).unwrap_or(self.notifier.quiet),
-                language: own.language,
-                dlt_entity_id: own.dlt_entity_id,
-            },
-            None => Effective {
-                reminder_hours: self.notifier.reminder_hours.clone(),
-                quiet: self.notifier.quiet,
-                language: "en".into(),
-                dlt_entity_id: None,
-            },
+        let view = self.messaging_view(store::settings(tx).await?);
+        Ok(Effective {
+            quiet: QuietHours::parse(&view.quiet_hours).unwrap_or(self.notifier.quiet),
+            reminder_hours: view.reminder_hours,
+            language: view.language,
+            dlt_entity_id: view.dlt_entity_id,
         })
     }
 
@@ -289,11 +278,7 @@ impl App {
             },
             None => MessagingSettings {
                 reminder_hours: self.notifier.reminder_hours.clone(),
-                quiet_hours: format!(
-                    "{}-{}",
-                    self.notifier.quiet.start.format("%H:%M"),
-                    self.notifier.quiet.end.format("%H:%M")
-                ),
+                quiet_hours: self.notifier.quiet.to_string(),
                 language: "en".into(),
                 dlt_entity_id: None,
                 own: false,
@@ -334,7 +319,7 @@ impl App {
             .quiet_hours
             .as_deref()
             .and_then(|text| match QuietHours::parse(text) {
-                Some(q) => Some(format!("{}-{}", q.start.format("%H:%M"), q.end.format("%H:%M"))),
+                Some(q) => Some(q.to_string()),
                 None => {
                     v.push("quiet_hours", "must be local hours such as 21:00-08:00");
                     None
@@ -346,7 +331,7 @@ impl App {
             }
         }
         if let Some(Some(id)) = &change.dlt_entity_id {
-            if !is_dlt_id(id) {
+            if !crate::sms::digits(id) {
                 v.push("dlt_entity_id", "must be digits");
             }
         }

@@ -176,6 +176,13 @@ pub struct QuietHours {
     pub end: NaiveTime,
 }
 
+/// `21:00-08:00`, as [`QuietHours::parse`] reads it.
+impl std::fmt::Display for QuietHours {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.start.format("%H:%M"), self.end.format("%H:%M"))
+    }
+}
+
 impl QuietHours {
     pub fn parse(text: &str) -> Option<Self> {
         let (start, end) = text.split_once('-')?;

@@ -71,7 +71,8 @@ pub struct HttpSms {
     dlt: Option<Dlt>,
 }
 
-fn digits(text: &str) -> bool {
+/// A DLT id: 1–30 digits.
+pub(crate) fn digits(text: &str) -> bool {
     (1..=30).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit())
 }
 

@@ -338,10 +338,6 @@ fn branch_field(field: &str) -> String {
     }
 }
 
-fn optional(text: &str) -> Option<String> {
-    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
-}
-
 /// `POST /app/business/branches`: add a branch (within the plan), then set
 /// its hours: nothing can be booked there until they are saved.
 pub async fn add_branch(
@@ -357,9 +353,9 @@ pub async fn add_branch(
         };
     let request = NewLocationRequest {
         name: form.name.clone(),
-        address: optional(&form.address),
+        address: crate::forms::given(&form.address),
         state_code: form.state_code.clone(),
-        gstin: optional(&form.gstin),
+        gstin: crate::forms::given(&form.gstin),
         timezone: None,
     };
     let refusal = |status, errors| {
@@ -405,7 +401,7 @@ pub async fn save_branch(
     let request = LocationUpdateRequest {
         name: Some(form.name.clone()),
         address: Some(form.address.trim().to_owned()),
-        gstin: Some(optional(&form.gstin)),
+        gstin: Some(crate::forms::given(&form.gstin)),
     };
     match state.app.update_location(&principal, id, &request, &origin).await {
         Ok(_) => Redirect::to("/app/business?saved=branch").into_response(),

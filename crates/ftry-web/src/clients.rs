@@ -343,11 +343,6 @@ pub async fn profile(
     .await
 }
 
-/// An optional text: `None` when left empty (the field is cleared).
-fn cleared(text: &str) -> Option<String> {
-    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
-}
-
 /// `POST /app/clients/{id}`: the edit form.
 pub async fn update(
     State(state): State<AppState>,
@@ -367,8 +362,8 @@ pub async fn update(
     };
     let changes = ClientChanges {
         name: Some(form.name.clone()),
-        phone: Some(cleared(&form.phone)),
-        email: Some(cleared(&form.email)),
+        phone: Some(crate::forms::given(&form.phone)),
+        email: Some(crate::forms::given(&form.email)),
         tags: Some(
             form.tags
                 .split(',')
@@ -386,7 +381,7 @@ pub async fn update(
             .marketing
             .as_ref()
             .map(|_| Some(form.consent_channel.clone()).filter(|c| !c.is_empty())),
-        language: Some(cleared(&form.language)),
+        language: Some(crate::forms::given(&form.language)),
         ..ClientChanges::default()
     };
     match state.app.update_client(&principal, id, &changes, &origin).await {

@@ -82,6 +82,11 @@ pub fn rupees_plain(paise: i64) -> String {
     }
 }
 
+/// A typed field, trimmed; `None` when nothing was typed.
+pub fn given(text: &str) -> Option<String> {
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::{paise, rupees_plain, FieldErrors};

@@ -198,11 +198,6 @@ const EXPIRED: (&str, &str) = (
     "The form had expired. Open the reminders and wording page again and retry.",
 );
 
-/// An empty field as `None`.
-fn given(text: &str) -> Option<String> {
-    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
-}
-
 /// A refusal of fields, answered on the page next to them.
 fn refused(fields: &[ftry_app::FieldError]) -> (StatusCode, FieldErrors) {
     (
@@ -240,7 +235,7 @@ pub async fn save_settings(
         reminder_hours: Some(hours),
         quiet_hours: Some(form.quiet_hours.clone()),
         language: Some(form.language.trim().to_owned()),
-        dlt_entity_id: Some(given(&form.dlt_entity_id)),
+        dlt_entity_id: Some(crate::forms::given(&form.dlt_entity_id)),
     };
     let status = if !errors.is_empty() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -281,10 +276,10 @@ pub async fn save_wording(
         language: form.language.trim(),
     };
     let request = MessageTemplateRequest {
-        subject: given(&form.subject),
+        subject: crate::forms::given(&form.subject),
         body: form.body.clone(),
-        provider_template: given(&form.provider_template),
-        dlt_template_id: given(&form.dlt_template_id),
+        provider_template: crate::forms::given(&form.provider_template),
+        dlt_template_id: crate::forms::given(&form.dlt_template_id),
     };
     let (status, errors) = match state
         .app

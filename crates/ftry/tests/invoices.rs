@@ -1700,32 +1700,15 @@ async fn the_ledger_verifies_and_names_the_first_document_whose_figures_were_cha
 
     // The database owner can get past the immutability trigger; the chain still tells.
     let target: Uuid = id_of(&invoices[1]).parse().unwrap();
-    let mut owner = PgConnection::connect(&app.db.as_ref().unwrap().owner_url())
-        .await
-        .unwrap();
-    let mut tx = owner.begin().await.unwrap();
-    sqlx::query("SELECT set_config('ftry.tenant_id', $1, true)")
-        .bind(salon.tenant.to_string())
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    sqlx::query("ALTER TABLE invoice_lines DISABLE TRIGGER invoice_lines_finalized_is_immutable")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    let changed =
-        sqlx::query("UPDATE invoice_lines SET taxable_paise = taxable_paise - 100 WHERE invoice_id = $1")
-            .bind(target)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-    assert_eq!(changed.rows_affected(), 1);
-    sqlx::query("ALTER TABLE invoice_lines ENABLE TRIGGER invoice_lines_finalized_is_immutable")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    owner.close().await.unwrap();
+    past_the_trigger(
+        &app,
+        salon.tenant,
+        "invoice_lines",
+        "invoice_lines_finalized_is_immutable",
+        "UPDATE invoice_lines SET taxable_paise = taxable_paise - 100 WHERE invoice_id = $1",
+        target,
+    )
+    .await;
 
     // Credit notes (one document) are checked first, then the three invoices.
     assert_eq!(
@@ -1811,6 +1794,39 @@ async fn upgrading_to_stored_figures_gives_every_business_s_issued_documents_the
     app.stop().await;
 }
 
+/// As the database owner can: `update` (one row, `$1` = `target`) run with
+/// `trigger` of `table` set aside, as a forger past the immutability guard would.
+async fn past_the_trigger(
+    app: &TestApp,
+    tenant: Uuid,
+    table: &str,
+    trigger: &str,
+    update: &str,
+    target: Uuid,
+) {
+    let mut owner = PgConnection::connect(&app.db.as_ref().unwrap().owner_url())
+        .await
+        .unwrap();
+    let mut tx = owner.begin().await.unwrap();
+    sqlx::query("SELECT set_config('ftry.tenant_id', $1, true)")
+        .bind(tenant.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query(&format!("ALTER TABLE {table} DISABLE TRIGGER {trigger}"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let changed = sqlx::query(update).bind(target).execute(&mut *tx).await.unwrap();
+    assert_eq!(changed.rows_affected(), 1);
+    sqlx::query(&format!("ALTER TABLE {table} ENABLE TRIGGER {trigger}"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    owner.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn the_ledger_names_a_document_whose_stored_figures_are_not_its_lines_sums() {
     let app = TestApp::fresh().await;
@@ -1828,32 +1844,15 @@ async fn the_ledger_names_a_document_whose_stored_figures_are_not_its_lines_sums
     // The revenue report reads these figures; the chain covers the lines, so
     // the check compares the two.
     let target: Uuid = id_of(&invoices[1]).parse().unwrap();
-    let mut owner = PgConnection::connect(&app.db.as_ref().unwrap().owner_url())
-        .await
-        .unwrap();
-    let mut tx = owner.begin().await.unwrap();
-    sqlx::query("SELECT set_config('ftry.tenant_id', $1, true)")
-        .bind(salon.tenant.to_string())
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    sqlx::query("ALTER TABLE invoices DISABLE TRIGGER invoices_finalized_is_immutable")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    let changed =
-        sqlx::query("UPDATE invoices SET lines_total_paise = lines_total_paise + 100 WHERE id = $1")
-            .bind(target)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-    assert_eq!(changed.rows_affected(), 1);
-    sqlx::query("ALTER TABLE invoices ENABLE TRIGGER invoices_finalized_is_immutable")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    owner.close().await.unwrap();
+    past_the_trigger(
+        &app,
+        salon.tenant,
+        "invoices",
+        "invoices_finalized_is_immutable",
+        "UPDATE invoices SET lines_total_paise = lines_total_paise + 100 WHERE id = $1",
+        target,
+    )
+    .await;
 
     assert_eq!(
         verify().await,
