@@ -23,7 +23,11 @@ use crate::settings::Secret;
 
 /// Where backups go and how they are taken.
 pub struct Backups {
+    /// Where backups are kept; with an object store, only where a backup
+    /// being verified or restored is fetched to.
     pub dir: PathBuf,
+    /// The S3-compatible bucket backups go to instead of `dir`.
+    pub remote: Option<crate::backup_store::S3Store>,
     /// A connection (libpq URL) of a role that reads every row.
     pub url: Secret,
     /// Holds `pg_dump` and `pg_restore`.
@@ -110,8 +114,8 @@ pub struct Manifest {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
-    #[error("no backup {0} in the backup directory")]
-    NotFound(String),
+    #[error("no backup {id} in {place}")]
+    NotFound { id: String, place: String },
     #[error("backup {id}: {problem}")]
     Damaged { id: String, problem: String },
     #[error("backup {id} was made by a newer ftry (schema {theirs}; this one knows {ours})")]
@@ -143,6 +147,21 @@ fn valid_id(id: &str) -> bool {
 }
 
 impl Backups {
+    /// Where the backups are, for people.
+    pub fn place(&self) -> String {
+        match &self.remote {
+            Some(store) => store.describe(),
+            None => self.dir.display().to_string(),
+        }
+    }
+
+    fn not_found(&self, id: &str) -> BackupError {
+        BackupError::NotFound {
+            id: id.to_owned(),
+            place: self.place(),
+        }
+    }
+
     fn dump_path(&self, id: &str) -> PathBuf {
         self.dir.join(format!("{id}.dump"))
     }
@@ -200,19 +219,24 @@ impl Backups {
         }
 
         let partial = self.dir.join(format!("{id}.dump.partial"));
-        let (size_bytes, sha256) = match self.dump(&snapshot, &partial, counts.len()).await {
-            Ok(done) => done,
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&partial).await;
-                return Err(e);
-            }
+        let sink = match &self.remote {
+            Some(store) => Sink::Remote(store.upload(&format!("{id}.dump"))),
+            None => Sink::File {
+                file: tokio::fs::File::create(&partial)
+                    .await
+                    .map_err(io("create", &partial))?,
+                path: partial.clone(),
+            },
         };
+        let (size_bytes, sha256) = self.dump(&snapshot, sink, counts.len()).await?;
         tx.commit().await?;
         let _ = conn.close().await;
-        let dump = self.dump_path(&id);
-        tokio::fs::rename(&partial, &dump)
-            .await
-            .map_err(io("move into place", &dump))?;
+        if self.remote.is_none() {
+            let dump = self.dump_path(&id);
+            tokio::fs::rename(&partial, &dump)
+                .await
+                .map_err(io("move into place", &dump))?;
+        }
         let manifest = Manifest {
             id: id.clone(),
             ftry_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -224,20 +248,47 @@ impl Backups {
             sha256,
             tables: counts,
         };
-        let path = self.manifest_path(&id);
-        let written = self.dir.join(format!("{id}.json.partial"));
+        // Written last: a backup without its manifest is not listed.
         let text = serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::Io(e.to_string()))?;
-        tokio::fs::write(&written, text)
-            .await
-            .map_err(io("write", &written))?;
-        tokio::fs::rename(&written, &path)
-            .await
-            .map_err(io("move into place", &path))?;
+        match &self.remote {
+            Some(store) => store.put(&format!("{id}.json"), text).await?,
+            None => {
+                let path = self.manifest_path(&id);
+                let written = self.dir.join(format!("{id}.json.partial"));
+                tokio::fs::write(&written, text)
+                    .await
+                    .map_err(io("write", &written))?;
+                tokio::fs::rename(&written, &path)
+                    .await
+                    .map_err(io("move into place", &path))?;
+            }
+        }
         Ok(manifest)
     }
 
-    /// Run pg_dump in `snapshot`, streaming into `path`: its size and SHA-256.
-    async fn dump(&self, snapshot: &str, path: &Path, tables: usize) -> Result<(u64, String), BackupError> {
+    /// Run pg_dump in `snapshot`, streaming into `sink`: its size and
+    /// SHA-256. A dump that fails leaves nothing behind.
+    async fn dump(
+        &self,
+        snapshot: &str,
+        mut sink: Sink<'_>,
+        tables: usize,
+    ) -> Result<(u64, String), BackupError> {
+        match self.dump_into(snapshot, &mut sink, tables).await {
+            Ok(done) => sink.finish().await.map(|()| done),
+            Err(e) => {
+                sink.abandon().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn dump_into(
+        &self,
+        snapshot: &str,
+        sink: &mut Sink<'_>,
+        tables: usize,
+    ) -> Result<(u64, String), BackupError> {
         let mut child = tokio::process::Command::new(self.bin_dir.join("pg_dump"))
             .args(["--format=custom", "--compress=6", "--no-password", "--verbose"])
             .arg(format!("--snapshot={snapshot}"))
@@ -262,7 +313,6 @@ impl Backups {
             self.progress.clone(),
             written.clone(),
         );
-        let mut file = tokio::fs::File::create(path).await.map_err(io("create", path))?;
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         let mut buffer = vec![0u8; 256 * 1024];
@@ -275,11 +325,10 @@ impl Backups {
                 break;
             }
             hasher.update(&buffer[..n]);
-            file.write_all(&buffer[..n]).await.map_err(io("write", path))?;
+            sink.write(&buffer[..n]).await?;
             size += n as u64;
             written.store(size, std::sync::atomic::Ordering::Relaxed);
         }
-        file.sync_all().await.map_err(io("flush", path))?;
         let status = child.wait().await.map_err(|e| BackupError::Dump(e.to_string()))?;
         let errors = errors.await.unwrap_or_default();
         if !status.success() {
@@ -288,16 +337,27 @@ impl Backups {
         Ok((size, hex(&hasher.finalize())))
     }
 
-    /// Every backup with a manifest, newest first.
-    pub async fn list(&self) -> Result<Vec<Manifest>, BackupError> {
-        let mut manifests = Vec::new();
+    /// The names of what the backup store holds.
+    async fn names(&self) -> Result<Vec<String>, BackupError> {
+        if let Some(store) = &self.remote {
+            return store.names().await;
+        }
+        let mut names = Vec::new();
         let mut entries = match tokio::fs::read_dir(&self.dir).await {
             Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(manifests),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(names),
             Err(e) => return Err(io("read", &self.dir)(e)),
         };
         while let Some(entry) = entries.next_entry().await.map_err(io("read", &self.dir))? {
-            let name = entry.file_name().to_string_lossy().into_owned();
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+        Ok(names)
+    }
+
+    /// Every backup with a manifest, newest first.
+    pub async fn list(&self) -> Result<Vec<Manifest>, BackupError> {
+        let mut manifests = Vec::new();
+        for name in self.names().await? {
             let Some(id) = name.strip_suffix(".json").filter(|id| valid_id(id)) else {
                 continue;
             };
@@ -309,15 +369,25 @@ impl Backups {
 
     async fn manifest(&self, id: &str) -> Result<Manifest, BackupError> {
         if !valid_id(id) {
-            return Err(BackupError::NotFound(id.to_owned()));
+            return Err(self.not_found(id));
         }
-        let path = self.manifest_path(id);
-        let text = match tokio::fs::read(&path).await {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(BackupError::NotFound(id.to_owned()))
+        let text = match &self.remote {
+            Some(store) => match store.get(&format!("{id}.json")).await? {
+                Some(response) => response
+                    .bytes()
+                    .await
+                    .map_err(|e| BackupError::Io(format!("cannot read the manifest of {id}: {e}")))?
+                    .to_vec(),
+                None => return Err(self.not_found(id)),
+            },
+            None => {
+                let path = self.manifest_path(id);
+                match tokio::fs::read(&path).await {
+                    Ok(text) => text,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(self.not_found(id)),
+                    Err(e) => return Err(io("read", &path)(e)),
+                }
             }
-            Err(e) => return Err(io("read", &path)(e)),
         };
         serde_json::from_slice(&text).map_err(|e| BackupError::Damaged {
             id: id.to_owned(),
@@ -329,6 +399,11 @@ impl Backups {
     /// this ftry knows (`known_schema`), and pg_restore reading its table of
     /// contents.
     pub async fn verify(&self, id: &str, known_schema: i64) -> Result<Manifest, BackupError> {
+        Ok(self.verified(id, known_schema).await?.0)
+    }
+
+    /// Verify a backup, keeping its dump at hand on the local disk.
+    async fn verified(&self, id: &str, known_schema: i64) -> Result<(Manifest, Fetched), BackupError> {
         let manifest = self.manifest(id).await?;
         let damaged = |problem: String| BackupError::Damaged {
             id: id.to_owned(),
@@ -341,39 +416,24 @@ impl Backups {
                 ours: known_schema,
             });
         }
-        let path = self.dump_path(id);
-        let mut file = match tokio::fs::File::open(&path).await {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(damaged("its dump file is missing".into()))
-            }
-            Err(e) => return Err(io("open", &path)(e)),
+        let Some(fetched) = self.fetch(id).await? else {
+            return Err(damaged("its dump file is missing".into()));
         };
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
-        let mut buffer = vec![0u8; 256 * 1024];
-        loop {
-            let n = file.read(&mut buffer).await.map_err(io("read", &path))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buffer[..n]);
-            size += n as u64;
-        }
+        let size = fetched.size;
         if size != manifest.size_bytes {
             return Err(damaged(format!(
                 "{size} bytes where the manifest says {} (truncated or grown)",
                 manifest.size_bytes
             )));
         }
-        if hex(&hasher.finalize()) != manifest.sha256 {
+        if fetched.sha256 != manifest.sha256 {
             return Err(damaged(
                 "its SHA-256 does not match the manifest (the file changed)".into(),
             ));
         }
         let listed = tokio::process::Command::new(self.bin_dir.join("pg_restore"))
             .arg("--list")
-            .arg(&path)
+            .arg(&fetched.path)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -387,7 +447,114 @@ impl Backups {
                 stderr.lines().next().unwrap_or("no message")
             )));
         }
-        Ok(manifest)
+        Ok((manifest, fetched))
+    }
+
+    /// A backup's dump on the local disk (fetched from the object store
+    /// when there is one), with its size and SHA-256; `None` when missing.
+    async fn fetch(&self, id: &str) -> Result<Option<Fetched>, BackupError> {
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let Some(store) = &self.remote else {
+            let path = self.dump_path(id);
+            let mut file = match tokio::fs::File::open(&path).await {
+                Ok(file) => file,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(io("open", &path)(e)),
+            };
+            let mut buffer = vec![0u8; 256 * 1024];
+            loop {
+                let n = file.read(&mut buffer).await.map_err(io("read", &path))?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buffer[..n]);
+                size += n as u64;
+            }
+            return Ok(Some(Fetched {
+                path,
+                size,
+                sha256: hex(&hasher.finalize()),
+                fetched: false,
+            }));
+        };
+        let Some(mut response) = store.get(&format!("{id}.dump")).await? else {
+            return Ok(None);
+        };
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(io("create", &self.dir))?;
+        // Removed when dropped, whatever happens next.
+        let mut fetched = Fetched {
+            path: self.dir.join(format!("{id}.dump.fetched")),
+            size: 0,
+            sha256: String::new(),
+            fetched: true,
+        };
+        let mut file = tokio::fs::File::create(&fetched.path)
+            .await
+            .map_err(io("create", &fetched.path))?;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| BackupError::Io(format!("cannot read backup {id} from the object store: {e}")))?
+        {
+            hasher.update(&chunk);
+            file.write_all(&chunk).await.map_err(io("write", &fetched.path))?;
+            size += chunk.len() as u64;
+        }
+        file.flush().await.map_err(io("write", &fetched.path))?;
+        fetched.size = size;
+        fetched.sha256 = hex(&hasher.finalize());
+        Ok(Some(fetched))
+    }
+}
+
+/// Where a dump being taken goes.
+enum Sink<'a> {
+    File { file: tokio::fs::File, path: PathBuf },
+    Remote(crate::backup_store::Upload<'a>),
+}
+
+impl Sink<'_> {
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), BackupError> {
+        match self {
+            Sink::File { file, path } => file.write_all(bytes).await.map_err(io("write", path)),
+            Sink::Remote(upload) => upload.write(bytes).await,
+        }
+    }
+
+    async fn finish(self) -> Result<(), BackupError> {
+        match self {
+            Sink::File { file, path } => file.sync_all().await.map_err(io("flush", &path)),
+            Sink::Remote(upload) => upload.finish().await.map(|_| ()),
+        }
+    }
+
+    async fn abandon(self) {
+        match self {
+            Sink::File { path, .. } => {
+                let _ = tokio::fs::remove_file(&path).await;
+            }
+            Sink::Remote(upload) => upload.abort().await,
+        }
+    }
+}
+
+/// A backup's dump on the local disk; one fetched from the object store
+/// is deleted when this is dropped.
+struct Fetched {
+    path: PathBuf,
+    size: u64,
+    sha256: String,
+    fetched: bool,
+}
+
+impl Drop for Fetched {
+    fn drop(&mut self) {
+        if self.fetched {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -478,7 +645,12 @@ impl Backups {
         let gone = expired(&all, retention);
         if !dry_run {
             for id in &gone {
-                for path in [self.dump_path(id), self.manifest_path(id)] {
+                for name in [format!("{id}.dump"), format!("{id}.json")] {
+                    if let Some(store) = &self.remote {
+                        store.delete(&name).await?;
+                        continue;
+                    }
+                    let path = self.dir.join(name);
                     match tokio::fs::remove_file(&path).await {
                         Ok(()) => {}
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -504,7 +676,7 @@ impl Backups {
         target: &str,
         replace: bool,
     ) -> Result<Restored, BackupError> {
-        let manifest = self.verify(id, known_schema).await?;
+        let (manifest, dump) = self.verified(id, known_schema).await?;
         let mut conn = PgConnection::connect(target).await?;
         let existing: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
@@ -531,7 +703,7 @@ impl Backups {
         }
         let mut child = command
             .arg(format!("--dbname={target}"))
-            .arg(self.dump_path(id))
+            .arg(&dump.path)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -6,6 +6,7 @@ pub mod appointments;
 pub mod audit_log;
 pub mod auth;
 pub mod backup;
+pub mod backup_store;
 pub mod booking;
 pub mod business_metrics;
 pub mod calendar;

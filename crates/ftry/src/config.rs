@@ -87,6 +87,79 @@ pub struct BackupConfig {
     pub keep_daily: usize,
     pub keep_weekly: usize,
     pub keep_monthly: usize,
+    /// An S3-compatible bucket backups go to instead of `dir` (which then
+    /// only holds a backup being verified or restored, for that moment).
+    pub s3_bucket: Option<String>,
+    /// Unset: AWS S3 in `s3_region`.
+    pub s3_endpoint: Option<String>,
+    pub s3_region: String,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<ftry_app::settings::Secret>,
+    /// `endpoint/bucket/key` rather than `bucket.endpoint/key` (MinIO and
+    /// most S3-compatible servers want it).
+    pub s3_path_style: bool,
+    /// Put before each object's name, e.g. `ftry/production/`.
+    pub s3_prefix: String,
+    /// A dump larger than this goes as a multipart upload of such parts.
+    pub s3_part_size_mib: usize,
+}
+
+/// A configuration key's value that is not what it should be.
+fn expected<T>(key: &str, what: &str) -> Result<T, ConfigError> {
+    Err(ConfigError(format!("{key}: expected {what}")))
+}
+
+impl BackupConfig {
+    /// The bucket's settings, when one is configured.
+    pub fn s3(&self) -> Result<Option<ftry_app::backup_store::S3Settings>, ConfigError> {
+        let Some(bucket) = &self.s3_bucket else {
+            return match (&self.s3_endpoint, &self.s3_access_key_id) {
+                (None, None) => Ok(None),
+                _ => expected(
+                    "backup.s3_bucket",
+                    "the bucket's name (the other backup.s3_* keys are set)",
+                ),
+            };
+        };
+        let endpoint = match &self.s3_endpoint {
+            Some(endpoint) => endpoint.clone(),
+            None => format!("https://s3.{}.amazonaws.com", self.s3_region),
+        };
+        let endpoint = match url::Url::parse(&endpoint) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => url,
+            _ => {
+                return expected(
+                    "backup.s3_endpoint",
+                    "the store's URL, e.g. https://s3.ap-south-1.amazonaws.com",
+                )
+            }
+        };
+        let (Some(access_key_id), Some(secret_access_key)) =
+            (&self.s3_access_key_id, &self.s3_secret_access_key)
+        else {
+            return expected(
+                "backup.s3_access_key_id",
+                "set with backup.s3_secret_access_key: the key that writes to the bucket",
+            );
+        };
+        let settings = ftry_app::backup_store::S3Settings {
+            endpoint,
+            region: self.s3_region.clone(),
+            bucket: bucket.clone(),
+            access_key_id: access_key_id.clone(),
+            secret_access_key: secret_access_key.clone(),
+            path_style: self.s3_path_style,
+            prefix: self.s3_prefix.clone(),
+            part_size: self.s3_part_size_mib.saturating_mul(1024 * 1024),
+        };
+        if let Err(e) = ftry_app::backup_store::S3Store::new(&settings) {
+            return expected(
+                "backup.s3_part_size_mib",
+                &format!("at least 5 (S3's smallest part): {e}"),
+            );
+        }
+        Ok(Some(settings))
+    }
 }
 
 impl Default for BackupConfig {
@@ -99,6 +172,14 @@ impl Default for BackupConfig {
             keep_daily: keep.daily,
             keep_weekly: keep.weekly,
             keep_monthly: keep.monthly,
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_path_style: false,
+            s3_prefix: String::new(),
+            s3_part_size_mib: 16,
         }
     }
 }
@@ -362,6 +443,7 @@ impl Config {
                 "at least 1 (the newest backup is always kept)",
             );
         }
+        self.backup.s3()?;
         if self.redis.timeout_ms == 0 {
             return problem("redis.timeout_ms", "a positive number of milliseconds");
         }

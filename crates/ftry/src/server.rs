@@ -129,6 +129,13 @@ pub async fn backups(config: &Config, database: &Database) -> Option<ftry_app::b
             .clone()
             .unwrap_or_else(|| config.data_dir.0.join("backups")),
         url: ftry_app::settings::Secret::new(url),
+        // Checked when the configuration was read.
+        remote: config
+            .backup
+            .s3()
+            .ok()
+            .flatten()
+            .and_then(|s3| ftry_app::backup_store::S3Store::new(&s3).ok()),
         bin_dir,
         progress: None,
         retention: ftry_app::backup::Retention {

@@ -214,7 +214,7 @@ async fn a_backup_holds_every_row_verifies_and_is_refused_once_damaged() {
     assert_eq!(unknown.status.code(), Some(1));
     assert_eq!(
         told(&unknown),
-        "ftry: no backup 20200101T000000000Z in the backup directory"
+        format!("ftry: no backup 20200101T000000000Z in {}", dir.path().display())
     );
 }
 
@@ -809,4 +809,243 @@ async fn stored_counts(
         counts.push((table.clone(), stored));
     }
     counts
+}
+
+/// A real S3-compatible server (moto in server mode), on its own port,
+/// stopped when dropped.
+struct S3Server {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl S3Server {
+    /// Started with a bucket named `bucket`.
+    async fn start(bucket: &str) -> Self {
+        let port = support::free_port();
+        let child = std::process::Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
+            .arg(port.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 must be installed (scripts/test-services installs moto's S3 server)");
+        let server = Self { port, child };
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "the S3 server (moto) did not start: `bash scripts/test-services` installs it"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let created = reqwest::Client::new()
+            .put(server.url(bucket))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 200, "bucket {bucket} created");
+        server
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/{path}", self.endpoint())
+    }
+
+    /// Read an object.
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.request(reqwest::Method::GET, path).send().await.unwrap()
+    }
+
+    /// A request of a client with credentials (the server takes any; it
+    /// refuses anonymous ones once the bucket holds objects).
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new().request(method, self.url(path)).header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIAFTRYTEST/20261207/ap-south-1/s3/aws4_request, \
+                 SignedHeaders=host, Signature=0",
+        )
+    }
+
+    /// The keys the bucket holds, read with the server's own listing.
+    async fn keys(&self, bucket: &str) -> Vec<String> {
+        let listing = self
+            .get(&format!("{bucket}?list-type=2"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let mut keys: Vec<String> = listing
+            .split("<Key>")
+            .skip(1)
+            .map(|rest| rest.split("</Key>").next().unwrap().to_owned())
+            .collect();
+        keys.sort();
+        keys
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_backup_streams_to_an_s3_compatible_store_in_parts_and_restores_from_it() {
+    let db = with_businesses(&["Cloud Salon"]).await;
+    // Some 19 MB of hexadecimal text: a dump of several 5 MiB parts.
+    let mut admin = db.admin().await;
+    sqlx::query(
+        "CREATE TABLE filler AS SELECT n, md5(random()::text) || md5(random()::text) AS noise
+           FROM generate_series(1, 300000) n",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let s3 = S3Server::start("ftry-backups").await;
+    let staging = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut command = support::ftry_command();
+        command
+            .arg("backup")
+            .args(args)
+            .env("DATABASE_URL", db.app_url())
+            .env("FTRY_DATABASE_OWNER_URL", db.owner_url())
+            .env("FTRY_BACKUP_DATABASE_URL", db.superuser_url())
+            .env("FTRY_BACKUP_DIR", staging.path())
+            .env("FTRY_BACKUP_S3_BUCKET", "ftry-backups")
+            .env("FTRY_BACKUP_S3_ENDPOINT", s3.endpoint())
+            .env("FTRY_BACKUP_S3_REGION", "ap-south-1")
+            .env("FTRY_BACKUP_S3_PATH_STYLE", "true")
+            .env("FTRY_BACKUP_S3_ACCESS_KEY_ID", "AKIAFTRYTEST")
+            .env("FTRY_BACKUP_S3_SECRET_ACCESS_KEY", "ftry-test-secret")
+            .env("FTRY_BACKUP_S3_PREFIX", "pune/")
+            .env("FTRY_BACKUP_S3_PART_SIZE_MIB", "5");
+        command.output().unwrap()
+    };
+    let staged = || std::fs::read_dir(staging.path()).map_or(0, |d| d.count());
+
+    let created = run(&["create"]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let line = text(&created.stdout);
+    let id = line.split_whitespace().next().unwrap().to_owned();
+    assert_eq!(staged(), 0, "nothing of the dump stays on the local disk");
+    assert_eq!(
+        s3.keys("ftry-backups").await,
+        [format!("pune/{id}.dump"), format!("pune/{id}.json")]
+    );
+    let manifest: serde_json::Value = s3
+        .get(&format!("ftry-backups/pune/{id}.json"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(manifest["tables"]["filler"], 300000);
+    let tables: BTreeMap<String, i64> = serde_json::from_value(manifest["tables"].clone()).unwrap();
+    assert_eq!(tables, row_counts(&db).await, "every table, every row");
+    // The object is the dump the manifest describes, sent in 5 MiB parts.
+    let object = s3.get(&format!("ftry-backups/pune/{id}.dump")).await;
+    let etag = object.headers()["etag"].to_str().unwrap().to_owned();
+    let bytes = object.bytes().await.unwrap().to_vec();
+    let size = bytes.len();
+    assert_eq!(manifest["size_bytes"], size);
+    assert!(bytes.starts_with(b"PGDMP"), "pg_dump's custom format");
+    let part = 5 * 1024 * 1024;
+    let parts = size.div_ceil(part);
+    assert!(parts >= 2, "a dump of {size} bytes is larger than one part");
+    assert!(
+        etag.ends_with(&format!("-{parts}\"")),
+        "a multipart upload of {parts} parts: {etag}"
+    );
+    use sha2::Digest;
+    let digest: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(manifest["sha256"], digest);
+
+    let listed = run(&["list"]);
+    assert_eq!(text(&listed.stdout), line);
+    let verified = run(&["verify", &id]);
+    assert!(verified.status.success(), "{}", text(&verified.stderr));
+    assert_eq!(text(&verified.stdout), format!("{}  ok\n", line.trim_end()));
+    assert_eq!(staged(), 0, "the dump fetched to verify it is gone");
+
+    // Restored from the store into a new database: the same contents.
+    let target = format!("ftry_restore_{}", uuid::Uuid::now_v7().simple());
+    sqlx::query(&format!("CREATE DATABASE {target}"))
+        .execute(&mut sqlx::PgConnection::connect(&support::admin_url()).await.unwrap())
+        .await
+        .unwrap();
+    let mut target_url = url::Url::parse(&support::admin_url()).unwrap();
+    target_url.set_path(&target);
+    let target_url = target_url.to_string();
+    let restored = run(&["restore", &id, "--target", &target_url]);
+    assert!(restored.status.success(), "{}", text(&restored.stderr));
+    assert!(
+        text(&restored.stdout).ends_with("as its manifest says\nledger: ok (1 documents in 1 series)\n"),
+        "{}",
+        text(&restored.stdout)
+    );
+    let mut copy = sqlx::PgConnection::connect(&target_url).await.unwrap();
+    assert_eq!(contents(&mut copy).await, contents(&mut admin).await);
+    drop(copy);
+    assert_eq!(staged(), 0);
+
+    // A byte flipped in the store, then the object cut short: refused.
+    let put = |body: Vec<u8>| {
+        s3.request(Method::PUT, &format!("ftry-backups/pune/{id}.dump"))
+            .body(body)
+            .send()
+    };
+    let mut flipped = bytes.clone();
+    flipped[size / 2] ^= 0x01;
+    assert_eq!(put(flipped).await.unwrap().status(), 200);
+    let damaged = run(&["verify", &id]);
+    assert_eq!(damaged.status.code(), Some(1));
+    assert_eq!(
+        told(&damaged),
+        format!("ftry: backup {id}: its SHA-256 does not match the manifest (the file changed)")
+    );
+    assert_eq!(put(bytes[..size - 100].to_vec()).await.unwrap().status(), 200);
+    let target2 = format!("{target}_b");
+    sqlx::query(&format!("CREATE DATABASE {target2}"))
+        .execute(&mut sqlx::PgConnection::connect(&support::admin_url()).await.unwrap())
+        .await
+        .unwrap();
+    let refused = run(&["restore", &id, "--target", &target_url.replace(&target, &target2)]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(
+        told(&refused),
+        format!(
+            "ftry: backup {id}: {} bytes where the manifest says {size} (truncated or grown)",
+            size - 100
+        )
+    );
+    assert_eq!(staged(), 0);
+    let unknown = run(&["verify", "20200101T000000000Z"]);
+    assert_eq!(
+        told(&unknown),
+        "ftry: no backup 20200101T000000000Z in s3://ftry-backups/pune/"
+    );
+
+    // A second backup the same day: pruning to one a day deletes the first.
+    let second = run(&["create"]);
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    let second = text(&second.stdout).split_whitespace().next().unwrap().to_owned();
+    let pruned = run(&["prune"]);
+    assert!(pruned.status.success(), "{}", text(&pruned.stderr));
+    assert_eq!(
+        text(&pruned.stdout),
+        format!("deleted {id}\n1 backups deleted, 1 kept\n")
+    );
+    assert_eq!(
+        s3.keys("ftry-backups").await,
+        [format!("pune/{second}.dump"), format!("pune/{second}.json")]
+    );
 }
