@@ -476,7 +476,13 @@ async fn announce(
 }
 
 impl App {
-    fn seal_contact(&self, tenant_id: Uuid, client_id: Uuid, field: &str, value: &str) -> SealedContact {
+    pub(crate) fn seal_contact(
+        &self,
+        tenant_id: Uuid,
+        client_id: Uuid,
+        field: &str,
+        value: &str,
+    ) -> SealedContact {
         let sealed = self.protection.seal(value, &context(tenant_id, client_id, field));
         SealedContact {
             ciphertext: sealed.bytes,

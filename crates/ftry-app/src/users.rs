@@ -169,34 +169,8 @@ impl App {
             ));
         }
         roles::set_user_roles(&mut tx, principal.tenant_id, user_id, &role_ids).await?;
-        let token = tokens::tenant_token(principal.tenant_id);
-        let expires = Utc::now() + Duration::hours(self.settings.invite_ttl_hours);
-        user_tokens::insert(
-            &mut tx,
-            principal.tenant_id,
-            &tokens::sha256(&token),
-            user_id,
-            INVITE,
-            expires,
-        )
-        .await?;
-        let link = format!(
-            "{}/invite/accept?token={token}",
-            self.settings.public_url.trim_end_matches('/')
-        );
-        self.mail(
-            &mut tx,
-            principal.tenant_id,
-            email.as_str(),
-            &format!("You're invited to {} on ftry", tenant.name),
-            &format!(
-                "Hello {name},\n\nYou have been invited to join {} on ftry. Choose your password here \
-                 (the link works once, until {}):\n\n{link}\n",
-                tenant.name,
-                expires.format("%Y-%m-%d %H:%M UTC")
-            ),
-        )
-        .await?;
+        self.send_invitation(&mut tx, &tenant, user_id, &name, email.as_str())
+            .await?;
         let summary = users::summary(&mut tx, user_id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -210,6 +184,47 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(summary)
+    }
+
+    /// A single-use link for an invited account to choose its password,
+    /// mailed to it.
+    pub(crate) async fn send_invitation(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        tenant: &tenants::Tenant,
+        user_id: Uuid,
+        name: &str,
+        email: &str,
+    ) -> Result<(), AppError> {
+        let token = tokens::tenant_token(tenant.id);
+        let expires = Utc::now() + Duration::hours(self.settings.invite_ttl_hours);
+        user_tokens::insert(
+            &mut *tx,
+            tenant.id,
+            &tokens::sha256(&token),
+            user_id,
+            INVITE,
+            expires,
+        )
+        .await?;
+        let link = format!(
+            "{}/invite/accept?token={token}",
+            self.settings.public_url.trim_end_matches('/')
+        );
+        self.mail(
+            tx,
+            tenant.id,
+            email,
+            &format!("You're invited to {} on ftry", tenant.name),
+            &format!(
+                "Hello {name},\n\nYou have been invited to join {} on ftry. Choose your password here \
+                 (the link works once, until {}):\n\n{link}\n",
+                tenant.name,
+                expires.format("%Y-%m-%d %H:%M UTC")
+            ),
+        )
+        .await?;
+        Ok(())
     }
 
     /// Set the password of an invited account and log it in.

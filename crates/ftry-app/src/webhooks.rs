@@ -303,7 +303,7 @@ impl App {
         Some(url)
     }
 
-    fn new_secret(&self, tenant_id: Uuid, endpoint_id: Uuid) -> (String, SealedSecret) {
+    pub(crate) fn new_secret(&self, tenant_id: Uuid, endpoint_id: Uuid) -> (String, SealedSecret) {
         let secret = format!("whsec_{}", B64.encode(crate::tokens::random_bytes(32)));
         let sealed = self
             .protection

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod catalog;
 pub mod clients;
 pub mod export;
+pub mod import;
 pub mod invoices;
 pub mod jobs;
 pub mod message_templates;

@@ -10,6 +10,7 @@ use ftry::server;
 use ftry_ops::error_reporting::ErrorReports;
 use ftry_ops::logging::LogTarget;
 use ftry_ops::telemetry::{TraceSettings, Tracing};
+use sqlx::Connection;
 
 /// ftry runs a salon's day — calendar, online booking, clients, GST
 /// checkout, reminders, reports — for many salons at once.
@@ -148,6 +149,21 @@ enum TenantCommand {
         /// Where to write the zip (default: <slug>-<time>.zip here).
         #[arg(long)]
         out: Option<std::path::PathBuf>,
+    },
+    /// Load an export (from this or another installation) as a new
+    /// business, with new ids; its active accounts are invited again.
+    Import {
+        /// The export's zip file.
+        file: std::path::PathBuf,
+        /// The new business's slug.
+        #[arg(long)]
+        slug: String,
+        /// Its name, if not the exported one.
+        #[arg(long)]
+        name: Option<String>,
+        /// Write every old id and its new one here (JSON).
+        #[arg(long)]
+        id_map: Option<std::path::PathBuf>,
     },
 }
 
@@ -329,6 +345,61 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
                 export.tables.len(),
                 export.zip.len()
             );
+            Ok(())
+        }
+        Command::Tenant {
+            command:
+                TenantCommand::Import {
+                    file,
+                    slug,
+                    name,
+                    id_map,
+                },
+        } => {
+            let zip =
+                std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let prepared = server::prepare(config, false).await?;
+            let result = async {
+                let url = server::superuser_url(&prepared.config, &prepared.database).ok_or_else(|| {
+                    anyhow::anyhow!("an import writes as a superuser: set backup.database_url")
+                })?;
+                let mut conn = sqlx::PgConnection::connect(&url).await?;
+                let imported = prepared
+                    .state
+                    .app
+                    .import_tenant(&mut conn, &zip, &slug, name.as_deref())
+                    .await;
+                let _ = conn.close().await;
+                anyhow::Ok(imported?)
+            }
+            .await;
+            prepared.database.close().await?;
+            let imported = result?;
+            if let Some(path) = id_map {
+                let map: std::collections::BTreeMap<String, String> = imported
+                    .ids
+                    .iter()
+                    .map(|(old, new)| (old.to_string(), new.to_string()))
+                    .collect();
+                std::fs::write(&path, serde_json::to_vec_pretty(&map)?)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            }
+            let rows: u64 = imported.tables.iter().map(|(_, n)| n).sum();
+            println!(
+                "imported {} as {slug} ({}): {} tables, {rows} rows",
+                file.display(),
+                imported.tenant_id,
+                imported.tables.len()
+            );
+            for email in &imported.invited {
+                println!("invited {email} to choose a password");
+            }
+            if imported.webhooks_off > 0 {
+                println!(
+                    "{} webhook endpoints turned off until their secrets are replaced",
+                    imported.webhooks_off
+                );
+            }
             Ok(())
         }
         Command::Outbox { tenant, limit } => {

@@ -108,11 +108,17 @@ pub async fn prepare(config: Config, demo: bool) -> anyhow::Result<Prepared> {
 /// Where and how this node takes backups: the embedded cluster's superuser
 /// over its socket, or `backup.database_url` (else the owner's connection);
 /// `None` (logged) when PostgreSQL's client programs cannot be found.
+/// A connection that sees every row: the embedded cluster's superuser, or
+/// the configured backup role.
+pub fn superuser_url(config: &Config, database: &Database) -> Option<String> {
+    match &database.embedded {
+        Some(embedded) => Some(embedded.superuser_url()),
+        None => Some(config.backup_url()?.expose().to_owned()),
+    }
+}
+
 pub async fn backups(config: &Config, database: &Database) -> Option<ftry_app::backup::Backups> {
-    let url = match &database.embedded {
-        Some(embedded) => embedded.superuser_url(),
-        None => config.backup_url()?.expose().to_owned(),
-    };
+    let url = superuser_url(config, database)?;
     let configured = config
         .backup
         .bin_dir

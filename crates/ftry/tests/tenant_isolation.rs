@@ -3074,3 +3074,268 @@ async fn removing_a_permission_from_a_role_takes_effect_on_the_holders_next_requ
     .await;
     app.stop().await;
 }
+
+/// Every file of an export zip, by name, read as JSON.
+fn export_files(path: &std::path::Path) -> BTreeMap<String, Value> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut files = BTreeMap::new();
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).unwrap();
+        let name = file.name().unwrap().to_string();
+        if !name.ends_with(".json") {
+            continue;
+        }
+        let mut text = String::new();
+        file.read_to_string(&mut text).unwrap();
+        files.insert(name, serde_json::from_str(&text).unwrap());
+    }
+    files
+}
+
+/// `value` with every string that is a key of `ids` replaced by its value.
+fn mapped(value: &Value, ids: &BTreeMap<String, String>) -> Value {
+    match value {
+        Value::String(s) => Value::String(ids.get(s).cloned().unwrap_or_else(|| s.clone())),
+        Value::Array(items) => Value::Array(items.iter().map(|v| mapped(v, ids)).collect()),
+        Value::Object(fields) => {
+            Value::Object(fields.iter().map(|(k, v)| (k.clone(), mapped(v, ids))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// A table's rows as sorted JSON texts: the same rows, the same list.
+fn row_texts(rows: &[Value]) -> Vec<String> {
+    let mut texts: Vec<String> = rows.iter().map(Value::to_string).collect();
+    texts.sort();
+    texts
+}
+
+#[tokio::test]
+async fn a_business_exported_and_imported_as_a_new_one_holds_the_same_content_under_new_ids() {
+    let app = TestApp::fresh().await;
+    let db = app.db.clone().unwrap();
+    let moving = populated(&app, "Moving Salon").await;
+    let dir = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        support::ftry_command()
+            .args(args)
+            .env("DATABASE_URL", db.app_url())
+            .env("FTRY_DATABASE_OWNER_URL", db.owner_url())
+            .env("FTRY_BACKUP_DATABASE_URL", db.superuser_url())
+            .output()
+            .unwrap()
+    };
+    let said = |output: &std::process::Output| {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let told = |output: &std::process::Output| {
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        stderr.lines().last().unwrap_or_default().to_owned()
+    };
+    let (a, b, map) = (
+        dir.path().join("a.zip"),
+        dir.path().join("b.zip"),
+        dir.path().join("ids.json"),
+    );
+    let a_text = a.to_str().unwrap();
+    said(&cli(&[
+        "tenant",
+        "export",
+        &moving.business.slug,
+        "--out",
+        a_text,
+    ]));
+    let exported = export_files(&a);
+    let manifest = &exported["manifest.json"];
+    let tables: Vec<(String, u64)> = manifest["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_owned(),
+                t["rows"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let rows: u64 = tables.iter().map(|(_, n)| n).sum();
+
+    let imported = said(&cli(&[
+        "tenant",
+        "import",
+        a_text,
+        "--slug",
+        "moved-salon",
+        "--name",
+        "Moved Salon",
+        "--id-map",
+        map.to_str().unwrap(),
+    ]));
+    let ids: BTreeMap<String, String> = serde_json::from_slice(&std::fs::read(&map).unwrap()).unwrap();
+    let new_tenant = &ids[moving.tenant_id()];
+    // The accounts that were active (the owner and the member), invited again.
+    let active: Vec<&str> = exported["data/users.json"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["status"] == "active")
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    let mut both = vec![moving.business.owner_email.as_str(), moving.member_email.as_str()];
+    both.sort();
+    let mut sorted = active.clone();
+    sorted.sort();
+    assert_eq!(sorted, both);
+    let invited: String = active
+        .iter()
+        .map(|email| format!("invited {email} to choose a password\n"))
+        .collect();
+    assert_eq!(
+        imported,
+        format!(
+            "imported {a_text} as moved-salon ({new_tenant}): {} tables, {rows} rows\n{invited}\
+             1 webhook endpoints turned off until their secrets are replaced\n",
+            tables.len()
+        )
+    );
+    // Every id of the export has a new one, none of them an old one.
+    let every_id: BTreeSet<String> = tables
+        .iter()
+        .flat_map(|(table, _)| exported[&format!("data/{table}.json")].as_array().unwrap().iter())
+        .filter_map(|row| row["id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(ids.keys().cloned().collect::<BTreeSet<_>>(), every_id);
+    assert!(ids.values().all(|new| !ids.contains_key(new)));
+
+    said(&cli(&[
+        "tenant",
+        "export",
+        "moved-salon",
+        "--out",
+        b.to_str().unwrap(),
+    ]));
+    let copy = export_files(&b);
+    for (table, count) in &tables {
+        let file = format!("data/{table}.json");
+        let mut expected: Vec<Value> = exported[&file]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| mapped(r, &ids))
+            .collect();
+        let mut found: Vec<Value> = copy[&file].as_array().unwrap().clone();
+        match table.as_str() {
+            "tenants" => {
+                expected[0]["slug"] = json!("moved-salon");
+                expected[0]["name"] = json!("Moved Salon");
+            }
+            // Passwords do not travel: the active accounts are invited again.
+            "users" => {
+                for row in &mut expected {
+                    if row["status"] == "active" {
+                        row["status"] = json!("invited");
+                    }
+                }
+            }
+            // A new signing secret, off until it is replaced.
+            "webhook_endpoints" => {
+                for (row, now) in expected.iter_mut().zip(&found) {
+                    assert!(now["disabled_at"].is_string(), "{now}");
+                    row["enabled"] = json!(false);
+                    row["disabled_at"] = now["disabled_at"].clone();
+                    row["disabled_reason"] = json!("imported: replace its secret, then turn it on");
+                }
+            }
+            // The one event the import adds.
+            "audit_events" => {
+                let added: Vec<Value> = found
+                    .iter()
+                    .filter(|e| e["action"] == "tenant.imported")
+                    .cloned()
+                    .collect();
+                assert_eq!(added.len(), 1);
+                assert_eq!(added[0]["resource_id"], json!(new_tenant));
+                assert_eq!(
+                    added[0]["after"],
+                    json!({"from": moving.business.slug, "exported_at": manifest["exported_at"], "tables": tables.len(),
+                           "rows": rows, "invited": 2, "webhooks_turned_off": 1})
+                );
+                found.retain(|e| e["action"] != "tenant.imported");
+            }
+            _ => {}
+        }
+        assert_eq!(found.len() as u64, *count, "{table}");
+        assert_eq!(row_texts(&found), row_texts(&expected), "{table}");
+    }
+    assert!(tables.len() >= 30, "{} tables", tables.len());
+
+    // The new business works: its ledger holds, its owner joins and sees
+    // the clients with their contacts.
+    let ledger = said(&cli(&["ledger", "verify", "--tenant", "moved-salon"]));
+    assert!(ledger.starts_with("ledger of moved-salon: ok"), "{ledger}");
+    let token = app
+        .outbox_token(new_tenant, &moving.business.owner_email, "/invite/accept?token=")
+        .await;
+    let joined = app
+        .client
+        .post(app.url("/api/v1/auth/invitations/accept"))
+        .json(&json!({"token": token, "password": "tamarind-kettle-orbit-77"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(joined.status(), 200);
+    let owner_token = json_body(joined).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let clients = expect(
+        &app,
+        Method::GET,
+        "/api/v1/clients",
+        &owner_token,
+        &Value::Null,
+        200,
+    )
+    .await;
+    let names: Vec<&str> = clients["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&moving.client_name.as_str()), "{clients}");
+    let client = &ids[&moving.client_id];
+    let opened = expect(
+        &app,
+        Method::GET,
+        &format!("/api/v1/clients/{client}"),
+        &owner_token,
+        &Value::Null,
+        200,
+    )
+    .await;
+    assert_eq!(opened["email"], json!(moving.client_email));
+
+    // The same slug again, or something that is not an export: refused.
+    let again = cli(&["tenant", "import", a_text, "--slug", "moved-salon"]);
+    assert_eq!(
+        told(&again),
+        "ftry: a business with the slug moved-salon exists already"
+    );
+    let junk = dir.path().join("junk.zip");
+    std::fs::write(&junk, b"not a zip").unwrap();
+    let refused = cli(&["tenant", "import", junk.to_str().unwrap(), "--slug", "junk-salon"]);
+    assert!(
+        told(&refused).starts_with("ftry: not a zip file: "),
+        "{}",
+        told(&refused)
+    );
+}
