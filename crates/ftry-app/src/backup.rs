@@ -526,7 +526,13 @@ impl Sink<'_> {
 
     async fn finish(self) -> Result<(), BackupError> {
         match self {
-            Sink::File { file, path } => file.sync_all().await.map_err(io("flush", &path)),
+            Sink::File { file, path } => {
+                let flushed = file.sync_all().await.map_err(io("flush", &path));
+                if flushed.is_err() {
+                    let _ = tokio::fs::remove_file(&path).await;
+                }
+                flushed
+            }
             Sink::Remote(upload) => upload.finish().await.map(|_| ()),
         }
     }

@@ -298,8 +298,18 @@ impl Upload<'_> {
     }
 
     /// Write what is left and make the object whole: how many parts it has
-    /// (1 when it went in one request).
+    /// (1 when it went in one request). Parts of one that fails are deleted.
     pub async fn finish(mut self) -> Result<usize, BackupError> {
+        match self.complete().await {
+            Ok(parts) => Ok(parts),
+            Err(e) => {
+                self.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn complete(&mut self) -> Result<usize, BackupError> {
         if self.upload_id.is_none() {
             let bytes = std::mem::take(&mut self.buffer);
             self.store.put(&self.name, bytes).await?;

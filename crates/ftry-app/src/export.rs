@@ -33,7 +33,7 @@ pub const NOT_EXPORTED: [&str; 10] = [
 ];
 
 /// Columns that are secrets, sealed copies or derived search keys.
-const WITHHELD: [(&str, &str); 12] = [
+pub(crate) const WITHHELD: [(&str, &str); 12] = [
     ("appointments", "manage_token_hash"),
     ("clients", "name_search"),
     ("clients", "phone_ciphertext"),

@@ -204,6 +204,20 @@ impl App {
         };
         let old_slug = manifest["tenant"]["slug"].as_str().unwrap_or_default().to_owned();
 
+        // Only what an export carries: the business's own tables.
+        let carried: Vec<String> = ftry_store::export::tenant_tables(&mut tx)
+            .await?
+            .into_iter()
+            .map(|t| t.name)
+            .filter(|name| !crate::export::NOT_EXPORTED.contains(&name.as_str()))
+            .collect();
+        if let Some((table, _)) = tables.iter().skip(1).find(|(table, _)| !carried.contains(table)) {
+            return refuse(format!(
+                "the export holds a table {table} that no business export carries"
+            ));
+        }
+        let new_tenant = Value::String(tenant_id.to_string());
+
         store::writing_as_exported(&mut tx).await?;
         let mut written = Vec::with_capacity(tables.len());
         let mut active = Vec::new();
@@ -229,6 +243,14 @@ impl App {
                         ));
                     }
                     remap(value, &as_text);
+                }
+                // Secrets never come in from a file; every row is the new business's.
+                row.retain(|column, _| !crate::export::WITHHELD.contains(&(table.as_str(), column.as_str())));
+                let owner = if table == "tenants" { "id" } else { "tenant_id" };
+                if row.get(owner) != Some(&new_tenant) {
+                    return refuse(format!(
+                        "a row of {table} belongs to another business than the export's"
+                    ));
                 }
                 let id = row
                     .get("id")

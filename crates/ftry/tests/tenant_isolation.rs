@@ -3338,4 +3338,64 @@ async fn a_business_exported_and_imported_as_a_new_one_holds_the_same_content_un
         "{}",
         told(&refused)
     );
+    // A file made to write where an export never does: refused, nothing written.
+    let crafted = |name: &str, tables: &[(&str, Value)]| {
+        use std::io::Write;
+        let path = dir.path().join(name);
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        let options = zip::write::SimpleFileOptions::default();
+        let described: Vec<Value> = tables
+            .iter()
+            .map(|(t, rows)| json!({"name": t, "rows": rows.as_array().unwrap().len()}))
+            .collect();
+        zip.start_file("manifest.json", options).unwrap();
+        let manifest = json!({"format": "ftry-tenant-export", "version": 1, "tenant": {"slug": "x"}, "tables": described});
+        zip.write_all(manifest.to_string().as_bytes()).unwrap();
+        for (table, rows) in tables {
+            zip.start_file(format!("data/{table}.json"), options).unwrap();
+            zip.write_all(rows.to_string().as_bytes()).unwrap();
+        }
+        zip.finish().unwrap();
+        path
+    };
+    let business = json!([{"id": "0190f000-0000-7000-8000-000000000001", "slug": "x", "name": "X"}]);
+    let operators = crafted(
+        "operators.zip",
+        &[("tenants", business.clone()), ("platform_admins", json!([]))],
+    );
+    let refused = cli(&[
+        "tenant",
+        "import",
+        operators.to_str().unwrap(),
+        "--slug",
+        "crafted-a",
+    ]);
+    assert_eq!(
+        told(&refused),
+        "ftry: the export holds a table platform_admins that no business export carries"
+    );
+    let someone_elses = json!([{"tenant_id": moving.tenant_id(), "id": "0190f000-0000-7000-8000-000000000002", "name": "Planted"}]);
+    let planted = crafted(
+        "planted.zip",
+        &[("tenants", business), ("clients", someone_elses)],
+    );
+    let refused = cli(&[
+        "tenant",
+        "import",
+        planted.to_str().unwrap(),
+        "--slug",
+        "crafted-b",
+    ]);
+    assert_eq!(
+        told(&refused),
+        "ftry: a row of clients belongs to another business than the export's"
+    );
+    let mut admin = db.admin().await;
+    let made: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM tenants WHERE slug IN ('crafted-a', 'crafted-b', 'junk-salon')",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(made, 0);
 }
