@@ -16,6 +16,7 @@ use ftry_store::audit::{self, Event, Origin};
 use ftry_store::invoices::{
     self, Finalization, Invoice, Line, LineFigures, NewInvoice, NewLine, NewPayment, Payment,
 };
+use ftry_store::products::NewMovement;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -1363,11 +1364,12 @@ async fn finalize_in(
         None => today,
     };
     let figures = compute(&supplier, &invoice, &lines, &rates, tax_date)?;
-    // The visit first: its row is this checkout's alone. From the number on,
-    // the branch's series row is locked, and from the stock movement on, the
-    // product's stock row: every till finalizing at the branch (or selling
-    // that product) waits for them until this transaction commits, so as
-    // little as possible happens after they are taken.
+    // From the number on, the branch's series row is locked, and from the
+    // stock level's change on, the product's level row: every till
+    // finalizing at the branch (or selling that product) waits for them
+    // until this transaction commits. So whatever waits for neither comes
+    // first — the visit completed, the lines' figures, the stock movements
+    // recorded — and after the number, four statements and the commit.
     let completed_visit = match invoice.appointment_id {
         Some(appointment_id) => complete_appointment(tx, principal, appointment_id).await?,
         None => false,
@@ -1380,11 +1382,6 @@ async fn finalize_in(
     };
     let code = SeriesCode::parse(&supplier.series_code).map_err(|e| AppError::Internal(e.to_string()))?;
     let fy = i16::try_from(year.first_year()).unwrap_or(i16::MAX);
-    let (sequence, previous) =
-        invoices::next_in_series(tx, principal.tenant_id, invoice.location_id, &invoice.kind, fy).await?;
-    let number = numbering::format_number(&code, series, year, u32::try_from(sequence).unwrap_or(u32::MAX))
-        .map_err(|e| AppError::conflict("series_full", e.to_string()))?;
-    let previous_hash: Option<Hash> = previous.as_deref().and_then(|h| h.try_into().ok());
     let line_figures: Vec<LineFigures> = lines
         .iter()
         .zip(&figures.lines)
@@ -1400,6 +1397,14 @@ async fn finalize_in(
             total_paise: f.total.0,
         })
         .collect();
+    invoices::set_line_figures(tx, invoice.id, &line_figures).await?;
+    let movements = record_stock_for(tx, principal, &invoice, &lines).await?;
+
+    let (sequence, previous) =
+        invoices::next_in_series(tx, principal.tenant_id, invoice.location_id, &invoice.kind, fy).await?;
+    let number = numbering::format_number(&code, series, year, u32::try_from(sequence).unwrap_or(u32::MAX))
+        .map_err(|e| AppError::conflict("series_full", e.to_string()))?;
+    let previous_hash: Option<Hash> = previous.as_deref().and_then(|h| h.try_into().ok());
     let document = CanonicalDocument {
         number: number.clone(),
         date: today,
@@ -1423,7 +1428,8 @@ async fn finalize_in(
     invoices::finalize(
         tx,
         invoice.id,
-        &line_figures,
+        invoice.location_id,
+        &invoice.kind,
         &Finalization {
             supplier: supplier.snapshot.clone(),
             number: &number,
@@ -1450,8 +1456,7 @@ async fn finalize_in(
         },
     )
     .await?;
-    invoices::advance_series(tx, invoice.location_id, &invoice.kind, fy, sequence, &hash).await?;
-    move_stock_for(tx, principal, &invoice, &lines).await?;
+    change_stock_for(tx, &movements, &lines).await?;
     let action = if invoice.kind == "credit_note" {
         "credit_note.issued"
     } else {
@@ -1480,48 +1485,65 @@ async fn finalize_in(
     Ok(completed_visit)
 }
 
-/// Products leave stock when sold, and come back when a credit note restocks them.
-async fn move_stock_for(
+/// Products leave stock when sold, and come back when a credit note
+/// restocks them: the movements recorded (one per product line, in product
+/// order, so two invoices selling the same products take their level rows
+/// in the same order and cannot deadlock), each with the index of its line.
+/// Their levels change in [`change_stock_for`].
+async fn record_stock_for(
     tx: &mut sqlx::PgConnection,
     principal: &Principal,
     invoice: &Invoice,
     lines: &[Line],
-) -> Result<(), AppError> {
+) -> Result<Vec<(NewMovement<'static>, usize)>, AppError> {
     let (kind, sign) = match invoice.kind.as_str() {
         "credit_note" if invoice.restock => ("return", 1),
-        "credit_note" => return Ok(()),
+        "credit_note" => return Ok(Vec::new()),
         _ => ("sale", -1),
     };
-    // One movement per product, in product order: two invoices selling the
-    // same products take their stock rows in the same order and cannot deadlock.
-    let mut products: Vec<&Line> = lines.iter().filter(|l| l.product_id.is_some()).collect();
-    products.sort_by_key(|l| l.product_id);
-    for line in products {
-        let Some(product_id) = line.product_id else {
-            continue;
-        };
-        let moved = ftry_store::products::move_stock(
-            tx,
-            principal.tenant_id,
-            invoice.location_id,
+    let mut products: Vec<(usize, Uuid)> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| l.product_id.map(|p| (i, p)))
+        .collect();
+    products.sort_by_key(|(_, product)| *product);
+    let mut movements = Vec::with_capacity(products.len());
+    for (index, product_id) in products {
+        let movement = NewMovement {
+            id: Uuid::now_v7(),
+            location_id: invoice.location_id,
             product_id,
             kind,
-            sign * line.quantity,
-            Some(invoice.id),
-            "",
-            Some(principal.user_id),
-        )
-        .await;
-        match moved {
+            quantity: sign * lines[index].quantity,
+            reference: Some(invoice.id),
+            note: "",
+            actor_id: Some(principal.user_id),
+        };
+        ftry_store::products::record_movement(tx, principal.tenant_id, &movement).await?;
+        movements.push((movement, index));
+    }
+    Ok(movements)
+}
+
+/// The stock levels of recorded movements changed; a sale of more than the
+/// branch holds (where the business does not sell below zero) is refused.
+async fn change_stock_for(
+    tx: &mut sqlx::PgConnection,
+    movements: &[(NewMovement<'static>, usize)],
+    lines: &[Line],
+) -> Result<(), AppError> {
+    for (movement, index) in movements {
+        match ftry_store::products::change_level(tx, movement).await {
             Ok(_) => {}
             Err(e) if ftry_store::products::stock_refusal(&e).is_some() => {
+                let line = &lines[*index];
                 return Err(AppError::conflict(
                     "insufficient_stock",
                     format!(
                         "Not enough `{}` in stock at this branch for {} units.",
                         line.description, line.quantity
                     ),
-                ))
+                ));
             }
             Err(e) => return Err(e.into()),
         }

@@ -424,30 +424,7 @@ pub async fn emit(
     subject_id: Uuid,
     payload: serde_json::Value,
 ) -> Result<(), sqlx::Error> {
-    let id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO domain_events (tenant_id, id, kind, subject_id, payload) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(tenant_id)
-    .bind(id)
-    .bind(kind)
-    .bind(subject_id)
-    .bind(payload)
-    .execute(&mut *conn)
-    .await?;
-    crate::jobs::enqueue(
-        conn,
-        &crate::jobs::NewJob {
-            queue: "notifications",
-            kind: "events.dispatch",
-            tenant_id: Some(tenant_id),
-            payload: serde_json::json!({ "event_id": id }),
-            run_at: chrono::Utc::now(),
-            max_attempts: 10,
-            timeout_secs: 60,
-        },
-    )
-    .await?;
+    crate::jobs::record_event(conn, tenant_id, kind, subject_id, &payload).await?;
     Ok(())
 }
 

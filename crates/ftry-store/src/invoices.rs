@@ -318,28 +318,6 @@ pub async fn next_in_series(
     Ok((last + 1, hash))
 }
 
-pub async fn advance_series(
-    conn: &mut PgConnection,
-    location_id: Uuid,
-    kind: &str,
-    financial_year: i16,
-    sequence: i32,
-    hash: &[u8],
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE invoice_series SET last_sequence = $4, last_hash = $5
-          WHERE location_id = $1 AND kind = $2 AND financial_year = $3",
-    )
-    .bind(location_id)
-    .bind(kind)
-    .bind(financial_year)
-    .bind(sequence)
-    .bind(hash)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// The computed figures of one line, written at finalization.
 pub struct LineFigures {
     pub position: i16,
@@ -372,13 +350,13 @@ pub struct Finalization<'a> {
     pub finalized_by: Option<Uuid>,
 }
 
-pub async fn finalize(
+/// A draft's lines' figures, as it is about to be finalized: every line in
+/// one statement (a draft may have many lines).
+pub async fn set_line_figures(
     conn: &mut PgConnection,
     id: Uuid,
     lines: &[LineFigures],
-    f: &Finalization<'_>,
 ) -> Result<(), sqlx::Error> {
-    // Every line's figures in one statement (a draft may have many lines).
     let column = |f: fn(&LineFigures) -> i64| lines.iter().map(f).collect::<Vec<i64>>();
     sqlx::query(
         "UPDATE invoice_lines l SET taxable_paise = u.taxable, rate_bp = u.rate, cgst_paise = u.cgst,
@@ -399,10 +377,27 @@ pub async fn finalize(
     .bind(column(|l| l.total_paise))
     .bind(column(|l| l.line_discount_paise))
     .bind(column(|l| l.invoice_discount_paise))
-    .execute(&mut *conn)
+    .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Finalize a draft whose lines have their figures, and move its series
+/// (locked by [`next_in_series`]) on to its number and hash: one statement,
+/// as it runs while every till of the branch waits for the series.
+pub async fn finalize(
+    conn: &mut PgConnection,
+    id: Uuid,
+    location_id: Uuid,
+    kind: &str,
+    f: &Finalization<'_>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE invoices SET status = 'finalized', number = $2, financial_year = $3, sequence = $4, issued_on = $5,
+        "WITH advanced AS (
+             UPDATE invoice_series SET last_sequence = $4, last_hash = $9
+              WHERE location_id = $16 AND kind = $17 AND financial_year = $3
+         )
+         UPDATE invoices SET status = 'finalized', number = $2, financial_year = $3, sequence = $4, issued_on = $5,
                 document_kind = $6, totals = $7, total_paise = $8, content_hash = $9, previous_hash = $10,
                 finalized_at = now(), finalized_by = $11, supplier = $12, taxable_paise = $13, tax_paise = $14,
                 lines_total_paise = $15
@@ -423,6 +418,8 @@ pub async fn finalize(
     .bind(f.taxable_paise)
     .bind(f.tax_paise)
     .bind(f.lines_total_paise)
+    .bind(location_id)
+    .bind(kind)
     .execute(conn)
     .await?;
     Ok(())

@@ -114,6 +114,36 @@ async fn insert(conn: &mut PgConnection, id: Uuid, job: &NewJob<'_>) -> Result<(
     Ok(())
 }
 
+/// Record a domain event of `tenant_id` and enqueue the job that dispatches
+/// it (`events.dispatch`, due now), in one statement: it often runs while
+/// the caller holds a lock others wait for.
+pub async fn record_event(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    kind: &str,
+    subject_id: Uuid,
+    payload: &serde_json::Value,
+) -> Result<Uuid, sqlx::Error> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "WITH event AS (
+             INSERT INTO domain_events (tenant_id, id, kind, subject_id, payload) VALUES ($1, $2, $3, $4, $5)
+         )
+         INSERT INTO jobs (id, queue, kind, tenant_id, payload, run_at, max_attempts, timeout_secs, trace_parent)
+         VALUES ($6, 'notifications', 'events.dispatch', $1, jsonb_build_object('event_id', $2::uuid), now(), 10, 60, $7)",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .bind(kind)
+    .bind(subject_id)
+    .bind(payload)
+    .bind(Uuid::now_v7())
+    .bind(TRACE_HOOKS.get().and_then(|hooks| (hooks.current)()))
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
 /// Enqueue the run of schedule `name` due at `due_at`, unless some node
 /// already did: `None` then.
 pub async fn enqueue_scheduled(

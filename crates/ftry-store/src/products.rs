@@ -222,12 +222,25 @@ pub async fn apply_movement(
     tenant_id: Uuid,
     movement: &NewMovement<'_>,
 ) -> Result<(StockMovement, i32), sqlx::Error> {
-    // The level's row is locked from its change until the transaction ends,
-    // and every till selling the product waits for it: so it changes last.
-    // Before that, the level is created if it does not exist yet (an insert
-    // into an existing row another till is changing would wait for it; an
-    // upsert would fire the insert trigger on the bare, negative, change),
-    // and the movement, which only reads the level's key, is recorded.
+    let recorded = record_movement(&mut *conn, tenant_id, movement).await?;
+    let quantity = change_level(conn, movement).await?;
+    Ok((recorded, quantity))
+}
+
+/// The first half of a movement: the level created if it does not exist
+/// yet and the movement recorded, neither of which waits for a till
+/// changing the level. [`change_level`] completes it.
+///
+/// The level's row is locked from its change until the transaction ends,
+/// and every till selling the product waits for it: so it changes last.
+/// (An insert into an existing row another till is changing would wait for
+/// it; an upsert would fire the insert trigger on the bare, negative,
+/// change; the movement only reads the level's key.)
+pub async fn record_movement(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    movement: &NewMovement<'_>,
+) -> Result<StockMovement, sqlx::Error> {
     sqlx::query(
         "INSERT INTO stock_levels (tenant_id, location_id, product_id)
          SELECT $1, $2, $3
@@ -256,7 +269,14 @@ pub async fn apply_movement(
     .bind(movement.actor_id)
     .fetch_one(&mut *conn)
     .await?;
-    let quantity: i32 = sqlx::query_scalar(
+    Ok(recorded)
+}
+
+/// The level's change of a recorded movement (refused by the
+/// `stock_not_negative` check where it would go below zero): the quantity
+/// left.
+pub async fn change_level(conn: &mut PgConnection, movement: &NewMovement<'_>) -> Result<i32, sqlx::Error> {
+    sqlx::query_scalar(
         "UPDATE stock_levels SET quantity = quantity + $3 WHERE location_id = $1 AND product_id = $2
          RETURNING quantity",
     )
@@ -264,8 +284,7 @@ pub async fn apply_movement(
     .bind(movement.product_id)
     .bind(movement.quantity)
     .fetch_one(conn)
-    .await?;
-    Ok((recorded, quantity))
+    .await
 }
 
 /// `apply_movement` for the invoices: a sale (`"sale"`, negative) or a
