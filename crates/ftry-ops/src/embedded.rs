@@ -7,7 +7,9 @@
 //! * `ftry.lock` — exclusively locked while a ftry process owns the cluster;
 //! * `postgres/` — the cluster (`PGDATA`), owned by the server's OS user, 0700;
 //! * `run/` — the unix socket directory, owned by the server's OS user, 0700;
-//! * `postgres.log` — initdb and server output, appended across runs.
+//! * `postgres.log` — initdb and server output, appended across runs;
+//! * `pitr/` — pgBackRest's configuration, log and locks when point-in-time
+//!   recovery is on (see [`crate::pitr`]).
 //!
 //! The server never listens on TCP; clients reach it only through the socket
 //! directory, which nobody but the server's OS user (and root) can enter.
@@ -30,6 +32,8 @@ use sqlx::Connection;
 use tokio::process::{Child, Command};
 use tokio::time::{sleep, timeout, Instant};
 
+use crate::pitr::{PitrError, PitrSettings};
+
 const CLUSTER_DIR_NAME: &str = "postgres";
 /// initdb runs here and the result is renamed to [`CLUSTER_DIR_NAME`], so a
 /// cluster directory only ever appears complete, whatever kills initdb.
@@ -39,12 +43,12 @@ const LOG_FILE_NAME: &str = "postgres.log";
 const LOCK_FILE_NAME: &str = "ftry.lock";
 
 /// The port only names the socket file; the server listens on no TCP port.
-const PORT: u16 = 5432;
+pub(crate) const PORT: u16 = 5432;
 const SOCKET_FILE_NAME: &str = ".s.PGSQL.5432";
 /// `sun_path` holds 108 bytes including the terminating NUL.
 const MAX_SOCKET_PATH_BYTES: usize = 107;
 
-const SUPERUSER_ROLE: &str = "postgres";
+pub(crate) const SUPERUSER_ROLE: &str = "postgres";
 const SUPERUSER_DATABASE: &str = "postgres";
 const OWNER_ROLE: &str = "ftry_owner";
 const APP_ROLE: &str = "ftry_app";
@@ -191,11 +195,23 @@ pub enum EmbeddedError {
 
     #[error("could not set up the roles and database `ftry` in the embedded PostgreSQL: {0}")]
     Bootstrap(#[source] sqlx::Error),
+
+    #[error("{0}")]
+    Pitr(#[source] Box<PitrError>),
+}
+
+impl From<PitrError> for EmbeddedError {
+    fn from(error: PitrError) -> Self {
+        Self::Pitr(Box::new(error))
+    }
 }
 
 type Result<T, E = EmbeddedError> = std::result::Result<T, E>;
 
-fn io_error<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> EmbeddedError + 'a {
+pub(crate) fn io_error<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> EmbeddedError + 'a {
     move |source| EmbeddedError::Io {
         action,
         path: path.to_path_buf(),
@@ -222,6 +238,22 @@ impl EmbeddedPostgres {
     /// Initializes the cluster if needed, recovers from a previous crash,
     /// starts the server and makes sure the ftry roles and database exist.
     pub async fn start(settings: &EmbeddedSettings) -> Result<Self> {
+        Self::start_with(settings, None).await
+    }
+
+    /// [`Self::start`], archiving WAL with pgBackRest when `pitr` is given
+    /// (the stanza is created once the server runs).
+    pub async fn start_with(settings: &EmbeddedSettings, pitr: Option<&PitrSettings>) -> Result<Self> {
+        Self::launch(settings, pitr, &[]).await
+    }
+
+    /// Starts the server with `extra` settings on its command line, e.g.
+    /// to keep connections out until a recovery has finished.
+    pub(crate) async fn launch(
+        settings: &EmbeddedSettings,
+        pitr: Option<&PitrSettings>,
+        extra: &[(&str, String)],
+    ) -> Result<Self> {
         let binaries = ServerBinaries::locate(settings.pg_bindir.as_deref()).await?;
         let user = ServerUser::resolve(settings.run_as.as_deref())?;
         let data_dir = prepare_data_dir(&settings.data_dir, &user)?;
@@ -232,10 +264,19 @@ impl EmbeddedPostgres {
             ensure_traversable(&layout.data_dir, &user)?;
         }
         prepare_private_dir(&layout.run_dir, &user)?;
+        let mut server_settings = match pitr {
+            Some(pitr) => pitr.prepare(&layout, &user)?,
+            None => Vec::new(),
+        };
+        server_settings.extend(
+            extra
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), value.clone())),
+        );
         ensure_cluster(&layout, &binaries, &user).await?;
         recover_stale_server(&layout).await?;
 
-        let launch = spawn_server(&layout, &binaries, &user)?;
+        let launch = spawn_server(&layout, &binaries, &user, &server_settings)?;
         let mut embedded = Self {
             server: Some(launch.child),
             pid: launch.pid,
@@ -251,6 +292,14 @@ impl EmbeddedPostgres {
                 tracing::warn!(error = %stop_error, "could not stop PostgreSQL after a failed start");
             }
             return Err(error);
+        }
+        if let Some(pitr) = pitr {
+            if let Err(error) = pitr.ensure_stanza(&embedded.socket_dir, &user).await {
+                if let Err(stop_error) = embedded.shut_down().await {
+                    tracing::warn!(error = %stop_error, "could not stop PostgreSQL after a failed start");
+                }
+                return Err(error.into());
+            }
         }
         Ok(embedded)
     }
@@ -503,16 +552,16 @@ fn parse_version(name: &str) -> Option<Vec<u32>> {
 // OS user and directories
 
 #[derive(Debug, Clone)]
-struct ServerUser {
-    name: String,
-    uid: Uid,
-    gid: Gid,
+pub(crate) struct ServerUser {
+    pub(crate) name: String,
+    pub(crate) uid: Uid,
+    pub(crate) gid: Gid,
     /// ftry is root and the server runs as `name` instead.
-    switched_from_root: bool,
+    pub(crate) switched_from_root: bool,
 }
 
 impl ServerUser {
-    fn resolve(run_as: Option<&str>) -> Result<Self> {
+    pub(crate) fn resolve(run_as: Option<&str>) -> Result<Self> {
         let euid = geteuid();
         if !euid.is_root() {
             return Ok(Self::current(euid));
@@ -557,7 +606,7 @@ impl ServerUser {
         }
     }
 
-    fn apply_to(&self, command: &mut Command) {
+    pub(crate) fn apply_to(&self, command: &mut Command) {
         if self.switched_from_root {
             // std drops root's supplementary groups when it sets the uid.
             command.uid(self.uid.as_raw()).gid(self.gid.as_raw());
@@ -581,7 +630,7 @@ impl ServerUser {
 
 /// Creates the data directory if needed and returns its canonical path, so
 /// the paths handed to PostgreSQL and compared against /proc are absolute.
-fn prepare_data_dir(requested: &Path, user: &ServerUser) -> Result<PathBuf> {
+pub(crate) fn prepare_data_dir(requested: &Path, user: &ServerUser) -> Result<PathBuf> {
     let existed = requested
         .try_exists()
         .map_err(io_error("check data directory", requested))?;
@@ -604,7 +653,7 @@ fn prepare_data_dir(requested: &Path, user: &ServerUser) -> Result<PathBuf> {
 
 /// Takes the exclusive data-directory lock; it is released by the kernel
 /// whenever this process ends, however it ends.
-fn lock_data_dir(data_dir: &Path) -> Result<File> {
+pub(crate) fn lock_data_dir(data_dir: &Path) -> Result<File> {
     let path = data_dir.join(LOCK_FILE_NAME);
     let mut file = OpenOptions::new()
         .read(true)
@@ -644,7 +693,7 @@ fn ensure_traversable(data_dir: &Path, user: &ServerUser) -> Result<()> {
 }
 
 /// A directory only the server user may enter.
-fn prepare_private_dir(dir: &Path, user: &ServerUser) -> Result<()> {
+pub(crate) fn prepare_private_dir(dir: &Path, user: &ServerUser) -> Result<()> {
     match fs::create_dir(dir) {
         Ok(()) => {}
         Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
@@ -674,16 +723,16 @@ fn remove_file_if_exists(path: &Path) -> Result<()> {
 }
 
 #[derive(Debug)]
-struct Layout {
-    data_dir: PathBuf,
-    cluster_dir: PathBuf,
+pub(crate) struct Layout {
+    pub(crate) data_dir: PathBuf,
+    pub(crate) cluster_dir: PathBuf,
     initdb_staging_dir: PathBuf,
-    run_dir: PathBuf,
-    log_file: PathBuf,
+    pub(crate) run_dir: PathBuf,
+    pub(crate) log_file: PathBuf,
 }
 
 impl Layout {
-    fn new(data_dir: PathBuf) -> Self {
+    pub(crate) fn new(data_dir: PathBuf) -> Self {
         Self {
             cluster_dir: data_dir.join(CLUSTER_DIR_NAME),
             initdb_staging_dir: data_dir.join(INITDB_STAGING_DIR_NAME),
@@ -701,7 +750,7 @@ impl Layout {
         self.run_dir.join(format!("{SOCKET_FILE_NAME}.lock"))
     }
 
-    fn postmaster_pid_file(&self) -> PathBuf {
+    pub(crate) fn postmaster_pid_file(&self) -> PathBuf {
         self.cluster_dir.join("postmaster.pid")
     }
 
@@ -858,7 +907,7 @@ async fn initialize_cluster(layout: &Layout, binaries: &ServerBinaries, user: &S
 /// We hold the data-directory lock, so no live ftry uses this cluster: a
 /// postmaster still running on it is an orphan, and anything else in
 /// `postmaster.pid` is stale.
-async fn recover_stale_server(layout: &Layout) -> Result<()> {
+pub(crate) async fn recover_stale_server(layout: &Layout) -> Result<()> {
     let pid_file = layout.postmaster_pid_file();
     let contents = match fs::read_to_string(&pid_file) {
         Ok(contents) => contents,
@@ -883,14 +932,14 @@ async fn recover_stale_server(layout: &Layout) -> Result<()> {
     remove_file_if_exists(&layout.socket_file())
 }
 
-fn parse_postmaster_pid(contents: &str) -> Option<Pid> {
+pub(crate) fn parse_postmaster_pid(contents: &str) -> Option<Pid> {
     let pid: i32 = contents.lines().next()?.trim().parse().ok()?;
     (pid > 0).then(|| Pid::from_raw(pid))
 }
 
 /// Alive and not a zombie: an orphan whose parent does not reap it stays
 /// signalable after it has exited.
-fn process_is_running(pid: Pid) -> bool {
+pub(crate) fn process_is_running(pid: Pid) -> bool {
     if kill(pid, None) == Err(Errno::ESRCH) {
         return false;
     }
@@ -909,7 +958,7 @@ fn process_state(stat: &str) -> Option<char> {
 }
 
 /// Whether `pid` is a postgres server started with `-D <cluster>`.
-fn is_postmaster_of(pid: Pid, cluster: &Path) -> bool {
+pub(crate) fn is_postmaster_of(pid: Pid, cluster: &Path) -> bool {
     let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
         return false;
     };
@@ -984,7 +1033,12 @@ struct Launch {
     log_offset: u64,
 }
 
-fn spawn_server(layout: &Layout, binaries: &ServerBinaries, user: &ServerUser) -> Result<Launch> {
+fn spawn_server(
+    layout: &Layout,
+    binaries: &ServerBinaries,
+    user: &ServerUser,
+    settings: &[(String, String)],
+) -> Result<Launch> {
     let (stdout, stderr, log_offset) = open_log_for(&layout.log_file, "starting postgres")?;
     let mut postgres = Command::new(&binaries.postgres);
     postgres
@@ -999,6 +1053,11 @@ fn spawn_server(layout: &Layout, binaries: &ServerBinaries, user: &ServerUser) -
             quote_directory(&layout.run_dir)
         ))
         .args(["-c", "unix_socket_permissions=0700"])
+        .args(
+            settings
+                .iter()
+                .flat_map(|(name, value)| ["-c".to_owned(), format!("{name}={value}")]),
+        )
         .stdin(Stdio::null())
         .stdout(stdout)
         .stderr(stderr)

@@ -5,6 +5,7 @@ pub mod embedded;
 pub mod error_reporting;
 pub mod health;
 pub mod logging;
+pub mod pitr;
 pub mod process;
 pub mod redis;
 pub mod telemetry;
