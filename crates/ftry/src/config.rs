@@ -20,13 +20,15 @@ use ftry_app::jobs::JobSettings;
 use ftry_app::notifications::NotificationSettings;
 use ftry_app::webhooks::WebhookSettings;
 use ftry_app::AuthSettings;
+use ftry_ops::embedded::EmbeddedSettings;
 use ftry_ops::error_reporting::ErrorReportingSettings;
 use ftry_ops::logging::LogSettings;
+use ftry_ops::pitr::PitrSettings;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgConnectOptions;
 
 /// Sections, longest first where one could prefix another.
-const SECTIONS: [&str; 15] = [
+const SECTIONS: [&str; 16] = [
     "error_reporting",
     "notifications",
     "webhooks",
@@ -39,6 +41,7 @@ const SECTIONS: [&str; 15] = [
     "admin",
     "redis",
     "http",
+    "pitr",
     "auth",
     "jobs",
     "log",
@@ -63,7 +66,41 @@ pub struct Config {
     pub notifications: NotificationSettings,
     pub webhooks: WebhookSettings,
     pub backup: BackupConfig,
+    pub pitr: PitrConfig,
     pub shutdown: ShutdownConfig,
+}
+
+/// Point-in-time recovery of the embedded cluster with pgBackRest
+/// (`ftry pitr`): continuous WAL archiving into a repository.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PitrConfig {
+    /// Archive the embedded cluster's WAL (needs the `pgbackrest` package).
+    pub enabled: bool,
+    /// The pgBackRest repository; unset: `<data_dir>/pgbackrest`.
+    pub repo_path: Option<PathBuf>,
+    /// Full base backups kept (older ones expire with the WAL only they need).
+    pub keep_full: u32,
+    /// Archive a WAL segment after this many seconds even when it is not
+    /// full: the most committed work a lost disk can take with it.
+    pub archive_timeout_secs: u64,
+    /// pgBackRest's compress-type: none, gz, bz2, lz4 or zst.
+    pub compress_type: String,
+    /// The pgbackrest program.
+    pub pgbackrest: PathBuf,
+}
+
+impl Default for PitrConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            repo_path: None,
+            keep_full: 2,
+            archive_timeout_secs: 60,
+            compress_type: "lz4".to_owned(),
+            pgbackrest: PathBuf::from("pgbackrest"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
@@ -444,6 +481,21 @@ impl Config {
             );
         }
         self.backup.s3()?;
+        if self.pitr.enabled && self.database.url.is_some() {
+            return problem(
+                "pitr.enabled",
+                "false with database.url (an external database's point-in-time recovery is its provider's)",
+            );
+        }
+        if self.pitr.keep_full == 0 {
+            return problem("pitr.keep_full", "at least 1");
+        }
+        if self.pitr.archive_timeout_secs == 0 {
+            return problem("pitr.archive_timeout_secs", "a positive number of seconds");
+        }
+        if !["none", "gz", "bz2", "lz4", "zst"].contains(&self.pitr.compress_type.as_str()) {
+            return problem("pitr.compress_type", "none, gz, bz2, lz4 or zst");
+        }
         if self.redis.timeout_ms == 0 {
             return problem("redis.timeout_ms", "a positive number of milliseconds");
         }
@@ -565,6 +617,31 @@ impl Config {
             .or(self.database.url.as_ref())
     }
 
+    /// Where and how the embedded cluster runs.
+    pub fn embedded_settings(&self) -> EmbeddedSettings {
+        EmbeddedSettings {
+            data_dir: self.data_dir.0.clone(),
+            pg_bindir: self.embedded.pg_bindir.clone(),
+            run_as: self.embedded.run_as.clone(),
+            startup_timeout: Duration::from_secs(self.embedded.startup_timeout_secs),
+        }
+    }
+
+    /// The embedded cluster's WAL archiving, when PITR is on.
+    pub fn pitr_settings(&self) -> Option<PitrSettings> {
+        let pitr = &self.pitr;
+        pitr.enabled.then(|| PitrSettings {
+            repo_path: pitr
+                .repo_path
+                .clone()
+                .unwrap_or_else(|| self.data_dir.0.join("pgbackrest")),
+            keep_full: pitr.keep_full,
+            archive_timeout: Duration::from_secs(pitr.archive_timeout_secs),
+            compress_type: pitr.compress_type.clone(),
+            program: pitr.pgbackrest.clone(),
+        })
+    }
+
     pub fn external_database(&self) -> Option<(PgConnectOptions, PgConnectOptions)> {
         let app = self.database.url.as_ref()?;
         // validate() has parsed both URLs already.
@@ -588,6 +665,7 @@ mod tests {
         assert_eq!(env_key("REDIS_URL"), "redis.url");
         assert_eq!(env_key("AUTH_MAX_FAILED_LOGINS"), "auth.max_failed_logins");
         assert_eq!(env_key("DATA_PROTECTION_INDEX_KEY"), "data_protection.index_key");
+        assert_eq!(env_key("PITR_ARCHIVE_TIMEOUT_SECS"), "pitr.archive_timeout_secs");
     }
 
     #[test]

@@ -51,6 +51,12 @@ enum Command {
         #[command(subcommand)]
         command: BackupCommand,
     },
+    /// Point-in-time recovery of the embedded cluster (pitr.enabled):
+    /// base backups, the recovery window, a restore to a moment.
+    Pitr {
+        #[command(subcommand)]
+        command: PitrCommand,
+    },
     /// Apply pending database migrations as the owner role, then exit.
     Migrate,
     /// Load data into the database.
@@ -136,6 +142,30 @@ enum BackupCommand {
         /// The target database's name, confirming --force without a prompt.
         #[arg(long, requires = "force")]
         confirm: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PitrCommand {
+    /// Take a base backup now: incremental, or full with --full (the first
+    /// one is always full). Works whether or not ftry serve is running.
+    Backup {
+        #[arg(long)]
+        full: bool,
+    },
+    /// The stanza's state, its base backups, the recovery window and the
+    /// archiver's lag.
+    Status {
+        /// One JSON object instead of lines of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rewind the stopped embedded cluster to a moment in the recovery
+    /// window, then leave it stopped, promoted and ready for ftry serve.
+    Restore {
+        /// The moment, RFC 3339 (e.g. 2026-05-04T10:15:00+05:30).
+        #[arg(long, value_name = "TIME")]
+        to: String,
     },
 }
 
@@ -303,6 +333,7 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Worker => worker(config).await,
         Command::Jobs { command } => jobs(config, command).await,
         Command::Backup { command } => backup(config, command).await,
+        Command::Pitr { command } => pitr(config, command).await,
         Command::Migrate => {
             let database = server::Database::open(&config).await?;
             let result = database.migrate().await;
@@ -566,6 +597,106 @@ async fn backup(config: Config, command: BackupCommand) -> anyhow::Result<()> {
     .await;
     database.close().await?;
     result
+}
+
+async fn pitr(config: Config, command: PitrCommand) -> anyhow::Result<()> {
+    use ftry_ops::pitr;
+    if config.database.url.is_some() {
+        anyhow::bail!(
+            "ftry pitr works on the embedded cluster; for database.url use the provider's point-in-time recovery (docs/runbooks/disaster-recovery.md)"
+        );
+    }
+    let settings = config.pitr_settings().ok_or_else(|| {
+        anyhow::anyhow!("point-in-time recovery is off: set pitr.enabled = true (FTRY_PITR_ENABLED=true)")
+    })?;
+    let embedded = config.embedded_settings();
+    match command {
+        PitrCommand::Backup { full } => {
+            let kind = if full {
+                pitr::BackupKind::Full
+            } else {
+                pitr::BackupKind::Incremental
+            };
+            let backup = pitr::backup(&embedded, &settings, kind).await?;
+            println!("{}", backup_line(&backup));
+        }
+        PitrCommand::Status { json } => {
+            let status = pitr::status(&embedded, &settings, chrono::Utc::now()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print_pitr_status(&status);
+            }
+        }
+        PitrCommand::Restore { to } => {
+            let target = chrono::DateTime::parse_from_rfc3339(&to)
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "--to {to:?}: expected an RFC 3339 time such as 2026-05-04T10:15:00+05:30"
+                    )
+                })?
+                .with_timezone(&chrono::Utc);
+            let restored = pitr::restore(&embedded, &settings, target, chrono::Utc::now()).await?;
+            println!(
+                "restored the embedded cluster to {} from base backup {} in {:.1} s; start ftry serve, then take a full backup (ftry pitr backup --full)",
+                restored.target.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                restored.from_backup,
+                restored.elapsed.as_secs_f64()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn backup_line(backup: &ftry_ops::pitr::BaseBackup) -> String {
+    format!(
+        "{}  {}  {} → {}  {} bytes (stored {} bytes)",
+        backup.label,
+        backup.kind,
+        backup.started_at.format("%Y-%m-%dT%H:%M:%SZ"),
+        backup.finished_at.format("%Y-%m-%dT%H:%M:%SZ"),
+        backup.size_bytes,
+        backup.stored_bytes
+    )
+}
+
+fn print_pitr_status(status: &ftry_ops::pitr::Status) {
+    let time = |t: &Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or_else(|| "-".to_owned(), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+    };
+    println!("stanza {}: {}", status.stanza, status.status);
+    println!("repository: {}", status.repository.display());
+    println!(
+        "recovery window: {} → {} (newest archived WAL {})",
+        time(&status.window_start),
+        time(&status.window_end),
+        status.newest_wal.as_deref().unwrap_or("-")
+    );
+    match status.backups.last() {
+        Some(last) => println!(
+            "last backup: {} ({} in all)",
+            backup_line(last),
+            status.backups.len()
+        ),
+        None => println!("last backup: none (take one with ftry pitr backup)"),
+    }
+    match &status.archiver {
+        Some(archiver) => println!(
+            "archiver: last {} at {} ({} s ago), {} failures{}",
+            archiver.last_archived_wal.as_deref().unwrap_or("-"),
+            time(&archiver.last_archived_at),
+            archiver
+                .seconds_since_last_archive
+                .map_or_else(|| "-".to_owned(), |s| s.to_string()),
+            archiver.failed_count,
+            archiver
+                .last_failed_wal
+                .as_deref()
+                .map(|wal| format!(" (last failed {wal})"))
+                .unwrap_or_default()
+        ),
+        None => println!("archiver: the cluster is not running"),
+    }
 }
 
 /// Progress of a backup or a restore on standard error: a bar on a

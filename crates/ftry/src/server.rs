@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use ftry_api::{ApiSettings, AppState};
-use ftry_ops::embedded::{EmbeddedPostgres, EmbeddedSettings};
+use ftry_ops::embedded::EmbeddedPostgres;
 use ftry_ops::redis::RedisHandle;
 use ftry_store::{DatabaseSettings, Pools};
 use tokio::net::TcpListener;
@@ -30,13 +30,9 @@ impl Database {
             Some((app, owner)) => (app, owner, None),
             None => {
                 let started = Instant::now();
-                let embedded = EmbeddedPostgres::start(&EmbeddedSettings {
-                    data_dir: config.data_dir.0.clone(),
-                    pg_bindir: config.embedded.pg_bindir.clone(),
-                    run_as: config.embedded.run_as.clone(),
-                    startup_timeout: Duration::from_secs(config.embedded.startup_timeout_secs),
-                })
-                .await?;
+                let pitr = config.pitr_settings();
+                let embedded =
+                    EmbeddedPostgres::start_with(&config.embedded_settings(), pitr.as_ref()).await?;
                 tracing::info!(
                     data_dir = %config.data_dir.0.display(),
                     socket_dir = %embedded.socket_dir().display(),
