@@ -85,6 +85,16 @@ pub enum PitrError {
         start: DateTime<Utc>,
     },
 
+    #[error(
+        "{} is after the recovery window, which ends at {} (the newest archived WAL)",
+        rfc3339(target),
+        rfc3339(end)
+    )]
+    AfterWindow {
+        target: DateTime<Utc>,
+        end: DateTime<Utc>,
+    },
+
     #[error("{} is in the future", rfc3339(target))]
     InFuture { target: DateTime<Utc> },
 
@@ -357,6 +367,16 @@ fn at(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(seconds, 0).unwrap_or_default()
 }
 
+impl StanzaInfo {
+    /// The archive id and name of the newest WAL segment in the repository.
+    fn newest_wal(&self) -> Option<(String, String)> {
+        self.archive
+            .iter()
+            .rev()
+            .find_map(|a| Some((a.id.clone(), a.max.clone()?)))
+    }
+}
+
 impl BackupInfo {
     fn summary(&self) -> BaseBackup {
         BaseBackup {
@@ -432,11 +452,7 @@ pub async fn status(embedded: &EmbeddedSettings, pitr: &PitrSettings, now: DateT
             repo: pitr.repo_path.clone(),
         });
     }
-    let newest = stanza
-        .archive
-        .iter()
-        .rev()
-        .find_map(|a| Some((a.id.clone(), a.max.clone()?)));
+    let newest = stanza.newest_wal();
     let window_end = newest
         .as_ref()
         .and_then(|(id, wal)| archived_at(&pitr.repo_path, id, wal));
@@ -533,6 +549,13 @@ pub async fn restore(
     // Backup times are whole seconds: the window opens with the next one.
     if target <= start {
         return Err(PitrError::BeforeWindow { target, start });
+    }
+    // Recovery must meet a commit after the target in the archive.
+    let end = stanza
+        .newest_wal()
+        .and_then(|(id, wal)| archived_at(&pitr.repo_path, &id, &wal));
+    if let Some(end) = end.filter(|end| target >= *end) {
+        return Err(PitrError::AfterWindow { target, end });
     }
     let from_backup = stanza
         .backup

@@ -114,6 +114,13 @@ async fn rows_by_batch(db: &mut PgConnection) -> Vec<(String, i64)> {
         .unwrap()
 }
 
+/// A time as ftry prints it (RFC 3339 in UTC, as many fraction digits as it needs).
+fn printed(time: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(time)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 fn canonical(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap()
 }
@@ -181,7 +188,8 @@ async fn a_restore_to_a_moment_keeps_the_rows_committed_before_it_and_none_after
     let restored = succeeded(&ftry_pitr(&envs, root.path(), &["restore", "--to", &target]));
     assert!(
         restored.starts_with(&format!(
-            "restored the embedded cluster to {target} from base backup "
+            "restored the embedded cluster to {} from base backup ",
+            printed(&target)
         )),
         "{restored}"
     );
@@ -220,10 +228,8 @@ async fn a_restore_that_cannot_be_done_is_refused_with_one_line() {
     stop(serving);
     let status: serde_json::Value =
         serde_json::from_str(&succeeded(&ftry_pitr(&envs, root.path(), &["status", "--json"]))).unwrap();
-    let window_start = status["window_start"].as_str().unwrap().to_owned();
-    let start = chrono::DateTime::parse_from_rfc3339(&window_start)
-        .unwrap()
-        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    let start = printed(status["window_start"].as_str().unwrap());
+    let end = printed(status["window_end"].as_str().unwrap());
 
     let before = ftry_pitr(
         &envs,
@@ -234,6 +240,17 @@ async fn a_restore_that_cannot_be_done_is_refused_with_one_line() {
     assert_eq!(
         told(&before),
         format!("ftry: 2020-01-01T00:00:00Z is before the recovery window, which starts at {start}")
+    );
+
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let after = ftry_pitr(&envs, root.path(), &["restore", "--to", &now]);
+    assert_eq!(after.status.code(), Some(1));
+    assert_eq!(
+        told(&after),
+        format!(
+            "ftry: {} is after the recovery window, which ends at {end} (the newest archived WAL)",
+            printed(&now)
+        )
     );
 
     let garbled = ftry_pitr(&envs, root.path(), &["restore", "--to", "yesterday"]);
