@@ -196,8 +196,8 @@ pub enum EmbeddedError {
     #[error("could not set up the roles and database `ftry` in the embedded PostgreSQL: {0}")]
     Bootstrap(#[source] sqlx::Error),
 
-    #[error("{0}")]
-    Pitr(#[source] Box<PitrError>),
+    #[error(transparent)]
+    Pitr(Box<PitrError>),
 }
 
 impl From<PitrError> for EmbeddedError {
@@ -294,7 +294,7 @@ impl EmbeddedPostgres {
             return Err(error);
         }
         if let Some(pitr) = pitr {
-            if let Err(error) = pitr.ensure_stanza(&embedded.socket_dir, &user).await {
+            if let Err(error) = pitr.ensure_stanza(&layout.data_dir, &user).await {
                 if let Err(stop_error) = embedded.shut_down().await {
                     tracing::warn!(error = %stop_error, "could not stop PostgreSQL after a failed start");
                 }

@@ -56,12 +56,8 @@ pub struct PitrSettings {
 /// Everything that can go wrong; each message is one line a human can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum PitrError {
-    #[error("pgbackrest ({}) cannot be run: {source}; install it with `apt-get install pgbackrest` or set pitr.pgbackrest", program.display())]
-    NotInstalled {
-        program: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("pgbackrest ({}) cannot be run: {cause}; install it with `apt-get install pgbackrest` or set pitr.pgbackrest", program.display())]
+    NotInstalled { program: PathBuf, cause: io::Error },
 
     #[error("pgbackrest {command} failed: {message}")]
     Failed { command: &'static str, message: String },
@@ -186,6 +182,9 @@ impl PitrSettings {
         let created = !self.repo_path.exists();
         fs::create_dir_all(&self.repo_path).map_err(io_error("create repository", &self.repo_path))?;
         if created {
+            // It holds a copy of every business's data.
+            fs::set_permissions(&self.repo_path, Permissions::from_mode(0o750))
+                .map_err(io_error("set permissions on", &self.repo_path))?;
             owned_by(&self.repo_path, user)?;
         }
         // pgBackRest wants absolute paths.
@@ -239,8 +238,7 @@ impl PitrSettings {
     }
 
     /// Creates the stanza if the repository has none yet (idempotent).
-    pub(crate) async fn ensure_stanza(&self, socket_dir: &Path, user: &ServerUser) -> Result<()> {
-        let data_dir = socket_dir.parent().unwrap_or(socket_dir);
+    pub(crate) async fn ensure_stanza(&self, data_dir: &Path, user: &ServerUser) -> Result<()> {
         let tool = Tool::new(self, data_dir, user);
         tool.run("stanza-create", &[]).await.map(drop)
     }
@@ -276,9 +274,9 @@ impl<'a> Tool<'a> {
             .stderr(Stdio::piped())
             .current_dir(self.data_dir);
         self.user.apply_to(&mut process);
-        let output = process.output().await.map_err(|source| PitrError::NotInstalled {
+        let output = process.output().await.map_err(|cause| PitrError::NotInstalled {
             program: self.program.to_path_buf(),
-            source,
+            cause,
         })?;
         if !output.status.success() {
             return Err(PitrError::Failed {

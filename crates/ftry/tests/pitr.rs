@@ -271,3 +271,23 @@ async fn a_restore_that_cannot_be_done_is_refused_with_one_line() {
         "ftry: point-in-time recovery is off: set pitr.enabled = true (FTRY_PITR_ENABLED=true)"
     );
 }
+
+#[tokio::test]
+async fn without_the_pgbackrest_program_the_embedded_cluster_does_not_start_and_says_what_to_install() {
+    let root = traversable_tempdir();
+    let data = data_dir(root.path());
+    let mut envs = pitr_envs(&data);
+    let missing = root.path().join("no-such-pgbackrest");
+    envs.push(("FTRY_PITR_PGBACKREST", missing.display().to_string()));
+
+    let output = ftry_pitr(&envs, root.path(), &["backup"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        told(&output),
+        format!(
+            "ftry: pgbackrest ({}) cannot be run: No such file or directory (os error 2); \
+             install it with `apt-get install pgbackrest` or set pitr.pgbackrest",
+            missing.display()
+        )
+    );
+}
