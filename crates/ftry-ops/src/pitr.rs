@@ -144,7 +144,8 @@ pub struct Status {
     /// pgBackRest's word on the stanza ("ok" when it is usable).
     pub status: String,
     pub repository: PathBuf,
-    /// The earliest moment a restore can reach: the end of the oldest backup.
+    /// The earliest moment a restore can reach: the second after the oldest
+    /// backup ended.
     pub window_start: Option<DateTime<Utc>>,
     /// When the newest archived WAL segment was written to the repository.
     pub window_end: Option<DateTime<Utc>>,
@@ -376,6 +377,12 @@ impl StanzaInfo {
 }
 
 impl BackupInfo {
+    /// pgBackRest gives the end of a backup in whole seconds, rounded down:
+    /// a target is past the backup's consistency point only from the next.
+    fn restorable_from(&self) -> DateTime<Utc> {
+        at(self.timestamp.stop + 1)
+    }
+
     fn summary(&self) -> BaseBackup {
         BaseBackup {
             label: self.label.clone(),
@@ -458,7 +465,7 @@ pub async fn status(embedded: &EmbeddedSettings, pitr: &PitrSettings, now: DateT
         stanza: STANZA.to_owned(),
         status: stanza.status.message,
         repository: pitr.repo_path.clone(),
-        window_start: stanza.backup.first().map(|b| at(b.timestamp.stop)),
+        window_start: stanza.backup.first().map(BackupInfo::restorable_from),
         window_end,
         newest_wal: newest.map(|(_, wal)| wal),
         backups: stanza.backup.iter().map(BackupInfo::summary).collect(),
@@ -543,9 +550,8 @@ pub async fn restore(
     let first = stanza.backup.first().ok_or(PitrError::NoBackup {
         repo: pitr.repo_path.clone(),
     })?;
-    let start = at(first.timestamp.stop);
-    // Backup times are whole seconds: the window opens with the next one.
-    if target <= start {
+    let start = first.restorable_from();
+    if target < start {
         return Err(PitrError::BeforeWindow { target, start });
     }
     // Recovery must meet a commit after the target in the archive.
@@ -559,7 +565,7 @@ pub async fn restore(
         .backup
         .iter()
         .rev()
-        .find(|b| at(b.timestamp.stop) < target)
+        .find(|b| b.restorable_from() <= target)
         .map_or_else(|| first.label.clone(), |b| b.label.clone());
 
     // After a lost disk there is no cluster directory to restore into.

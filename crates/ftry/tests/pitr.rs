@@ -121,6 +121,17 @@ fn printed(time: &str) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
+/// The recovery window opens the second after a base backup ends: wait
+/// for it, so what the test writes next can be restored to.
+async fn wait_for_the_window_to_open(envs: &[(&str, String)], cwd: &Path) {
+    let status: serde_json::Value =
+        serde_json::from_str(&succeeded(&ftry_pitr(envs, cwd, &["status", "--json"]))).unwrap();
+    let start = chrono::DateTime::parse_from_rfc3339(status["window_start"].as_str().unwrap()).unwrap();
+    while chrono::Utc::now() <= start {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn canonical(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap()
 }
@@ -147,6 +158,7 @@ async fn a_restore_to_a_moment_keeps_the_rows_committed_before_it_and_none_after
     let serving = serve_until_ready(&envs, root.path()).await;
     let backup = succeeded(&ftry_pitr(&envs, root.path(), &["backup"]));
     assert!(backup.contains("  full  "), "the first backup is full: {backup}");
+    wait_for_the_window_to_open(&envs, root.path()).await;
 
     let mut db = superuser(&data).await;
     sqlx::raw_sql("CREATE TABLE pitr_probe (batch text NOT NULL, n int NOT NULL)")
@@ -225,6 +237,14 @@ async fn a_restore_that_cannot_be_done_is_refused_with_one_line() {
 
     let serving = serve_until_ready(&envs, root.path()).await;
     succeeded(&ftry_pitr(&envs, root.path(), &["backup"]));
+    wait_for_the_window_to_open(&envs, root.path()).await;
+    let mut db = superuser(&data).await;
+    sqlx::raw_sql("CREATE TABLE pitr_probe (batch text NOT NULL, n int NOT NULL)")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    archive_now(&mut db).await;
+    db.close().await.unwrap();
     stop(serving);
     let status: serde_json::Value =
         serde_json::from_str(&succeeded(&ftry_pitr(&envs, root.path(), &["status", "--json"]))).unwrap();
