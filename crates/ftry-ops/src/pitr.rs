@@ -51,6 +51,36 @@ pub struct PitrSettings {
     pub compress_type: String,
     /// The `pgbackrest` program (looked up in `PATH` unless absolute).
     pub program: PathBuf,
+    /// An S3-compatible bucket as the repository instead of `repo_path`.
+    pub s3: Option<PitrS3>,
+}
+
+/// A repository in an S3-compatible bucket (pgBackRest speaks HTTPS only).
+#[derive(Clone)]
+pub struct PitrS3 {
+    pub host: String,
+    pub port: u16,
+    pub bucket: String,
+    pub region: String,
+    pub key: String,
+    pub secret: String,
+    /// `host/bucket/key` rather than `bucket.host/key`.
+    pub path_style: bool,
+    /// The repository's path in the bucket, e.g. `/ftry/production/pgbackrest`.
+    pub path: String,
+    /// The authority that signed the store's certificate, when it is not
+    /// one the system trusts.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for PitrS3 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "s3://{}{} at {}:{}",
+            self.bucket, self.path, self.host, self.port
+        )
+    }
 }
 
 /// Everything that can go wrong; each message is one line a human can act on.
@@ -172,6 +202,14 @@ pub enum BackupKind {
 }
 
 impl PitrSettings {
+    /// Where the repository is, for people: its directory or `s3://bucket/path`.
+    pub fn repository(&self) -> PathBuf {
+        match &self.s3 {
+            Some(s3) => PathBuf::from(format!("s3://{}{}", s3.bucket, s3.path)),
+            None => self.repo_path.clone(),
+        }
+    }
+
     /// Writes the pgBackRest configuration and creates the repository, and
     /// returns the server settings that archive into it.
     pub(crate) fn prepare(&self, layout: &Layout, user: &ServerUser) -> Result<Vec<(String, String)>> {
@@ -180,19 +218,27 @@ impl PitrSettings {
         for sub in ["log", "lock"] {
             prepare_private_dir(&dir.join(sub), user)?;
         }
-        let created = !self.repo_path.exists();
-        fs::create_dir_all(&self.repo_path).map_err(io_error("create repository", &self.repo_path))?;
-        if created {
-            // It holds a copy of every business's data.
-            fs::set_permissions(&self.repo_path, Permissions::from_mode(0o750))
-                .map_err(io_error("set permissions on", &self.repo_path))?;
-            owned_by(&self.repo_path, user)?;
-        }
-        // pgBackRest wants absolute paths.
-        let repo =
-            fs::canonicalize(&self.repo_path).map_err(io_error("resolve repository", &self.repo_path))?;
+        let repository = match &self.s3 {
+            Some(s3) => s3_repository(s3),
+            None => {
+                let created = !self.repo_path.exists();
+                fs::create_dir_all(&self.repo_path)
+                    .map_err(io_error("create repository", &self.repo_path))?;
+                if created {
+                    // It holds a copy of every business's data.
+                    fs::set_permissions(&self.repo_path, Permissions::from_mode(0o750))
+                        .map_err(io_error("set permissions on", &self.repo_path))?;
+                    owned_by(&self.repo_path, user)?;
+                }
+                // pgBackRest wants absolute paths.
+                let repo = fs::canonicalize(&self.repo_path)
+                    .map_err(io_error("resolve repository", &self.repo_path))?;
+                format!("repo1-path={}\n", repo.display())
+            }
+        };
         let config = dir.join(CONFIG_FILE_NAME);
-        write_private_file(&config, &self.config_text(&repo, layout, &dir), user)?;
+        // Private to the server's user: it may hold the bucket's secret key.
+        write_private_file(&config, &self.config_text(&repository, layout, &dir), user)?;
         let command = format!(
             "{} --config={} --stanza={STANZA} archive-push %p",
             shell_quote(&self.program.to_string_lossy()),
@@ -209,11 +255,11 @@ impl PitrSettings {
         ])
     }
 
-    fn config_text(&self, repo: &Path, layout: &Layout, dir: &Path) -> String {
+    fn config_text(&self, repository: &str, layout: &Layout, dir: &Path) -> String {
         format!(
             "# Written by ftry at every start of the embedded cluster; edits are lost.\n\
              [global]\n\
-             repo1-path={repo}\n\
+             {repository}\
              repo1-retention-full={keep}\n\
              compress-type={compress}\n\
              start-fast=y\n\
@@ -228,7 +274,6 @@ impl PitrSettings {
              pg1-socket-path={socket}\n\
              pg1-port={PORT}\n\
              pg1-user={SUPERUSER_ROLE}\n",
-            repo = repo.display(),
             keep = self.keep_full.max(1),
             compress = self.compress_type,
             log = dir.join("log").display(),
@@ -243,6 +288,33 @@ impl PitrSettings {
         let tool = Tool::new(self, data_dir, user);
         tool.run("stanza-create", &[]).await.map(drop)
     }
+}
+
+/// The repository lines of pgBackRest's configuration for a bucket.
+fn s3_repository(s3: &PitrS3) -> String {
+    let mut lines = format!(
+        "repo1-type=s3\n\
+         repo1-path={path}\n\
+         repo1-s3-endpoint={host}\n\
+         repo1-storage-port={port}\n\
+         repo1-s3-bucket={bucket}\n\
+         repo1-s3-region={region}\n\
+         repo1-s3-key={key}\n\
+         repo1-s3-key-secret={secret}\n\
+         repo1-s3-uri-style={style}\n",
+        path = s3.path,
+        host = s3.host,
+        port = s3.port,
+        bucket = s3.bucket,
+        region = s3.region,
+        key = s3.key,
+        secret = s3.secret,
+        style = if s3.path_style { "path" } else { "host" },
+    );
+    if let Some(ca) = &s3.ca_file {
+        lines.push_str(&format!("repo1-storage-ca-file={}\n", ca.display()));
+    }
+    lines
 }
 
 /// pgBackRest with ftry's configuration, run as the server's OS user.
@@ -435,7 +507,7 @@ pub async fn backup(
         .and_then(|stanza| stanza.backup.last())
         .map(BackupInfo::summary)
         .ok_or(PitrError::NoBackup {
-            repo: pitr.repo_path.clone(),
+            repo: pitr.repository(),
         })
 }
 
@@ -445,31 +517,37 @@ pub async fn status(embedded: &EmbeddedSettings, pitr: &PitrSettings, now: DateT
     let tool = Tool::new(pitr, &layout.data_dir, &user);
     if !tool.config.exists() {
         return Err(PitrError::NoStanza {
-            repo: pitr.repo_path.clone(),
+            repo: pitr.repository(),
         });
     }
     let info = tool.info().await?;
     let stanza = info.into_iter().next().ok_or(PitrError::NoStanza {
-        repo: pitr.repo_path.clone(),
+        repo: pitr.repository(),
     })?;
     if stanza.status.code == STANZA_MISSING {
         return Err(PitrError::NoStanza {
-            repo: pitr.repo_path.clone(),
+            repo: pitr.repository(),
         });
     }
     let newest = stanza.newest_wal();
-    let window_end = newest
-        .as_ref()
-        .and_then(|(id, wal)| archived_at(&pitr.repo_path, id, wal));
+    let archiver = archiver(&layout.run_dir, now).await;
+    let window_end = match &pitr.s3 {
+        // A bucket's objects carry no time ftry reads: while the server
+        // runs, its archiver says when the newest segment went.
+        Some(_) => archiver.as_ref().and_then(|a| a.last_archived_at),
+        None => newest
+            .as_ref()
+            .and_then(|(id, wal)| archived_at(&pitr.repo_path, id, wal)),
+    };
     Ok(Status {
         stanza: STANZA.to_owned(),
         status: stanza.status.message,
-        repository: pitr.repo_path.clone(),
+        repository: pitr.repository(),
         window_start: stanza.backup.first().map(BackupInfo::restorable_from),
         window_end,
         newest_wal: newest.map(|(_, wal)| wal),
         backups: stanza.backup.iter().map(BackupInfo::summary).collect(),
-        archiver: archiver(&layout.run_dir, now).await,
+        archiver,
     })
 }
 
@@ -537,18 +615,18 @@ pub async fn restore(
     let tool = Tool::new(pitr, &layout.data_dir, &user);
     let info = tool.info().await?;
     let stanza = info.into_iter().next().ok_or(PitrError::NoStanza {
-        repo: pitr.repo_path.clone(),
+        repo: pitr.repository(),
     })?;
     if stanza.status.code == STANZA_MISSING {
         return Err(PitrError::NoStanza {
-            repo: pitr.repo_path.clone(),
+            repo: pitr.repository(),
         });
     }
     if target > now {
         return Err(PitrError::InFuture { target });
     }
     let first = stanza.backup.first().ok_or(PitrError::NoBackup {
-        repo: pitr.repo_path.clone(),
+        repo: pitr.repository(),
     })?;
     let start = first.restorable_from();
     if target < start {
@@ -557,6 +635,7 @@ pub async fn restore(
     // Recovery must meet a commit after the target in the archive.
     let end = stanza
         .newest_wal()
+        .filter(|_| pitr.s3.is_none())
         .and_then(|(id, wal)| archived_at(&pitr.repo_path, &id, &wal));
     if let Some(end) = end.filter(|end| target >= *end) {
         return Err(PitrError::AfterWindow { target, end });

@@ -88,6 +88,12 @@ pub struct PitrConfig {
     pub compress_type: String,
     /// The pgbackrest program.
     pub pgbackrest: PathBuf,
+    /// `local` (`repo_path`) or `s3`: the bucket of `backup.s3_*` (its
+    /// endpoint must be https), under `<backup.s3_prefix>pgbackrest`.
+    pub repo_type: String,
+    /// The authority that signed the bucket's certificate, when the system
+    /// does not trust it.
+    pub s3_ca_file: Option<PathBuf>,
 }
 
 impl Default for PitrConfig {
@@ -99,6 +105,8 @@ impl Default for PitrConfig {
             archive_timeout_secs: 60,
             compress_type: "lz4".to_owned(),
             pgbackrest: PathBuf::from("pgbackrest"),
+            repo_type: "local".to_owned(),
+            s3_ca_file: None,
         }
     }
 }
@@ -496,6 +504,13 @@ impl Config {
         if !["none", "gz", "bz2", "lz4", "zst"].contains(&self.pitr.compress_type.as_str()) {
             return problem("pitr.compress_type", "none, gz, bz2, lz4 or zst");
         }
+        match self.pitr.repo_type.as_str() {
+            "local" => {}
+            "s3" => {
+                self.pitr_s3()?;
+            }
+            _ => return problem("pitr.repo_type", "local or s3"),
+        }
         if self.redis.timeout_ms == 0 {
             return problem("redis.timeout_ms", "a positive number of milliseconds");
         }
@@ -639,7 +654,42 @@ impl Config {
             archive_timeout: Duration::from_secs(pitr.archive_timeout_secs),
             compress_type: pitr.compress_type.clone(),
             program: pitr.pgbackrest.clone(),
+            // Checked when the configuration was read.
+            s3: self.pitr_s3().ok().flatten(),
         })
+    }
+
+    /// The bucket PITR's repository is in (`pitr.repo_type = "s3"`).
+    fn pitr_s3(&self) -> Result<Option<ftry_ops::pitr::PitrS3>, ConfigError> {
+        if self.pitr.repo_type != "s3" {
+            return Ok(None);
+        }
+        let Some(s3) = self.backup.s3()? else {
+            return expected(
+                "pitr.repo_type",
+                "local, or s3 with backup.s3_bucket and its keys set",
+            );
+        };
+        let (Some(host), Some(port)) = (s3.endpoint.host_str(), s3.endpoint.port_or_known_default()) else {
+            return expected("backup.s3_endpoint", "a host to reach the bucket at");
+        };
+        if s3.endpoint.scheme() != "https" {
+            return expected(
+                "backup.s3_endpoint",
+                "an https URL (pgBackRest reaches a bucket over TLS only)",
+            );
+        }
+        Ok(Some(ftry_ops::pitr::PitrS3 {
+            host: host.to_owned(),
+            port,
+            bucket: s3.bucket,
+            region: s3.region,
+            key: s3.access_key_id,
+            secret: s3.secret_access_key.expose().to_owned(),
+            path_style: s3.path_style,
+            path: format!("/{}pgbackrest", s3.prefix.trim_start_matches('/')),
+            ca_file: self.pitr.s3_ca_file.clone(),
+        }))
     }
 
     pub fn external_database(&self) -> Option<(PgConnectOptions, PgConnectOptions)> {

@@ -154,13 +154,190 @@ async fn a_restore_to_a_moment_keeps_the_rows_committed_before_it_and_none_after
     let root = traversable_tempdir();
     let data = data_dir(root.path());
     let envs = pitr_envs(&data);
+    restores_to_a_moment(&envs, root.path(), &data).await;
+}
 
-    let serving = serve_until_ready(&envs, root.path()).await;
-    let backup = succeeded(&ftry_pitr(&envs, root.path(), &["backup"]));
+/// With the repository in an S3-compatible bucket (moto behind a TLS
+/// terminator, as pgBackRest reaches a bucket over HTTPS only): the same
+/// restore, and the archive and backups are objects of the bucket.
+#[tokio::test]
+async fn a_restore_from_a_repository_in_an_s3_bucket_keeps_the_rows_committed_before_the_moment() {
+    require_pgbackrest();
+    let root = traversable_tempdir();
+    let data = data_dir(root.path());
+    let bucket = S3OverTls::start(root.path(), "ftry-pitr").await;
+    let mut envs = pitr_envs(&data);
+    envs.extend([
+        ("FTRY_PITR_REPO_TYPE", "s3".to_owned()),
+        ("FTRY_PITR_S3_CA_FILE", bucket.cert.display().to_string()),
+        ("FTRY_BACKUP_S3_BUCKET", "ftry-pitr".to_owned()),
+        (
+            "FTRY_BACKUP_S3_ENDPOINT",
+            format!("https://localhost:{}", bucket.tls_port),
+        ),
+        ("FTRY_BACKUP_S3_REGION", "ap-south-1".to_owned()),
+        ("FTRY_BACKUP_S3_PATH_STYLE", "true".to_owned()),
+        ("FTRY_BACKUP_S3_ACCESS_KEY_ID", "AKIAFTRYTEST".to_owned()),
+        ("FTRY_BACKUP_S3_SECRET_ACCESS_KEY", "ftry-test-secret".to_owned()),
+        ("FTRY_BACKUP_S3_PREFIX", "pune/".to_owned()),
+    ]);
+    restores_to_a_moment(&envs, root.path(), &data).await;
+    let keys = bucket.keys("ftry-pitr").await;
+    assert!(
+        keys.iter()
+            .any(|k| k == "pune/pgbackrest/backup/ftry/backup.info"),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("pune/pgbackrest/archive/ftry/15-1/")),
+        "{keys:?}"
+    );
+    assert!(!data.join("pgbackrest").exists(), "no local repository");
+}
+
+/// moto's S3 server behind stunnel with a certificate made for `localhost`.
+struct S3OverTls {
+    tls_port: u16,
+    http_port: u16,
+    cert: PathBuf,
+    children: Vec<std::process::Child>,
+}
+
+impl S3OverTls {
+    async fn start(dir: &Path, bucket: &str) -> Self {
+        let (cert, key) = (dir.join("s3-cert.pem"), dir.join("s3-key.pem"));
+        let made = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=localhost",
+            ])
+            .args(["-addext", "subjectAltName=DNS:localhost", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("openssl must be installed (scripts/test-services installs it)");
+        assert!(made.status.success(), "{}", text(&made.stderr));
+        // Read by pgBackRest, which runs as the server's user.
+        std::fs::set_permissions(&cert, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+        let (http_port, tls_port) = (support::free_port(), support::free_port());
+        let moto = Command::new("python3")
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &http_port.to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 with moto (scripts/test-services installs it)");
+        let config = dir.join("stunnel.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "foreground = yes\npid =\n[s3]\naccept = 127.0.0.1:{tls_port}\nconnect = 127.0.0.1:{http_port}\n\
+                 cert = {}\nkey = {}\n",
+                cert.display(),
+                key.display()
+            ),
+        )
+        .unwrap();
+        let stunnel = Command::new("stunnel")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("stunnel must be installed (scripts/test-services installs it)");
+        let server = Self {
+            tls_port,
+            http_port,
+            cert,
+            children: vec![moto, stunnel],
+        };
+        for port in [http_port, tls_port] {
+            let started = std::time::Instant::now();
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(
+                    started.elapsed() < Duration::from_secs(30),
+                    "port {port} did not open"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        let created = reqwest::Client::new()
+            .put(format!("http://127.0.0.1:{http_port}/{bucket}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 200);
+        server
+    }
+
+    /// Every key of the bucket (read as a client with credentials).
+    async fn keys(&self, bucket: &str) -> Vec<String> {
+        let mut keys = Vec::new();
+        let mut after = String::new();
+        loop {
+            let listing = reqwest::Client::new()
+                .get(format!("http://127.0.0.1:{}/{bucket}", self.http_port))
+                .query(&[("list-type", "2"), ("start-after", after.as_str())])
+                .header(
+                    "authorization",
+                    "AWS4-HMAC-SHA256 Credential=AKIAFTRYTEST/20261207/ap-south-1/s3/aws4_request, \
+                     SignedHeaders=host, Signature=0",
+                )
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let page: Vec<String> = listing
+                .split("<Key>")
+                .skip(1)
+                .map(|rest| rest.split("</Key>").next().unwrap().to_owned())
+                .collect();
+            let Some(last) = page.last().cloned() else {
+                return keys;
+            };
+            keys.extend(page);
+            if !listing.contains("<IsTruncated>true</IsTruncated>") {
+                return keys;
+            }
+            after = last;
+        }
+    }
+}
+
+impl Drop for S3OverTls {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Serve with PITR, take a base backup, write rows A, note the moment,
+/// write rows B, stop, restore to the moment: A is there, B is not.
+async fn restores_to_a_moment(envs: &[(&str, String)], root: &Path, data: &Path) {
+    let serving = serve_until_ready(envs, root).await;
+    let backup = succeeded(&ftry_pitr(envs, root, &["backup"]));
     assert!(backup.contains("  full  "), "the first backup is full: {backup}");
-    wait_for_the_window_to_open(&envs, root.path()).await;
+    wait_for_the_window_to_open(envs, root).await;
 
-    let mut db = superuser(&data).await;
+    let mut db = superuser(data).await;
     sqlx::raw_sql("CREATE TABLE pitr_probe (batch text NOT NULL, n int NOT NULL)")
         .execute(&mut db)
         .await
@@ -179,25 +356,25 @@ async fn a_restore_to_a_moment_keeps_the_rows_committed_before_it_and_none_after
     );
 
     let status: serde_json::Value =
-        serde_json::from_str(&succeeded(&ftry_pitr(&envs, root.path(), &["status", "--json"]))).unwrap();
+        serde_json::from_str(&succeeded(&ftry_pitr(envs, root, &["status", "--json"]))).unwrap();
     assert_eq!(status["status"], "ok");
     assert_eq!(status["backups"].as_array().unwrap().len(), 1);
     assert_eq!(status["archiver"]["failed_count"], 0);
     db.close().await.unwrap();
 
     let target = moment.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let while_running = ftry_pitr(&envs, root.path(), &["restore", "--to", &target]);
+    let while_running = ftry_pitr(envs, root, &["restore", "--to", &target]);
     assert_eq!(while_running.status.code(), Some(1));
     assert_eq!(
         told(&while_running),
         format!(
             "ftry: ftry is running on data directory {}: stop it before restoring",
-            canonical(&data).display()
+            canonical(data).display()
         )
     );
     stop(serving);
 
-    let restored = succeeded(&ftry_pitr(&envs, root.path(), &["restore", "--to", &target]));
+    let restored = succeeded(&ftry_pitr(envs, root, &["restore", "--to", &target]));
     assert!(
         restored.starts_with(&format!(
             "restored the embedded cluster to {} from base backup ",
@@ -206,8 +383,8 @@ async fn a_restore_to_a_moment_keeps_the_rows_committed_before_it_and_none_after
         "{restored}"
     );
 
-    let serving = serve_until_ready(&envs, root.path()).await;
-    let mut db = superuser(&data).await;
+    let serving = serve_until_ready(envs, root).await;
+    let mut db = superuser(data).await;
     assert_eq!(rows_by_batch(&mut db).await, vec![("A".to_owned(), 120)]);
     let in_recovery: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
         .fetch_one(&mut db)
