@@ -216,6 +216,32 @@ async fn a_backup_holds_every_row_verifies_and_is_refused_once_damaged() {
         told(&unknown),
         format!("ftry: no backup 20200101T000000000Z in {}", dir.path().display())
     );
+
+    // Made by a newer ftry (a schema this one does not know): refused by
+    // verify and by restore, before anything is read or written.
+    std::fs::write(&dump, &bytes).unwrap();
+    let mut newer = manifest.clone();
+    newer["schema_version"] = json!(latest + 1);
+    std::fs::write(
+        dir.path().join(format!("{id}.json")),
+        serde_json::to_vec(&newer).unwrap(),
+    )
+    .unwrap();
+    let expected = format!(
+        "ftry: backup {id} was made by a newer ftry (schema {}; this one knows {latest})",
+        latest + 1
+    );
+    let verify = ftry_backup(&db, dir.path(), true, &["verify", &id]);
+    assert_eq!(verify.status.code(), Some(1));
+    assert_eq!(told(&verify), expected);
+    let restore = ftry_backup(
+        &db,
+        dir.path(),
+        true,
+        &["restore", &id, "--target", &db.superuser_url()],
+    );
+    assert_eq!(restore.status.code(), Some(1));
+    assert_eq!(told(&restore), expected);
 }
 
 /// Each table's rows as text, ordered, hashed: equal contents, equal digests.
