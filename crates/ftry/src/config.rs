@@ -150,7 +150,7 @@ pub struct BackupConfig {
 }
 
 /// A configuration key's value that is not what it should be.
-fn expected<T>(key: &str, what: &str) -> Result<T, ConfigError> {
+fn problem<T>(key: &str, what: &str) -> Result<T, ConfigError> {
     Err(ConfigError(format!("{key}: expected {what}")))
 }
 
@@ -160,7 +160,7 @@ impl BackupConfig {
         let Some(bucket) = &self.s3_bucket else {
             return match (&self.s3_endpoint, &self.s3_access_key_id) {
                 (None, None) => Ok(None),
-                _ => expected(
+                _ => problem(
                     "backup.s3_bucket",
                     "the bucket's name (the other backup.s3_* keys are set)",
                 ),
@@ -173,7 +173,7 @@ impl BackupConfig {
         let endpoint = match url::Url::parse(&endpoint) {
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => url,
             _ => {
-                return expected(
+                return problem(
                     "backup.s3_endpoint",
                     "the store's URL, e.g. https://s3.ap-south-1.amazonaws.com",
                 )
@@ -182,7 +182,7 @@ impl BackupConfig {
         let (Some(access_key_id), Some(secret_access_key)) =
             (&self.s3_access_key_id, &self.s3_secret_access_key)
         else {
-            return expected(
+            return problem(
                 "backup.s3_access_key_id",
                 "set with backup.s3_secret_access_key: the key that writes to the bucket",
             );
@@ -198,7 +198,7 @@ impl BackupConfig {
             part_size: self.s3_part_size_mib.saturating_mul(1024 * 1024),
         };
         if let Err(e) = ftry_app::backup_store::S3Store::new(&settings) {
-            return expected(
+            return problem(
                 "backup.s3_part_size_mib",
                 &format!("at least 5 (S3's smallest part): {e}"),
             );
@@ -436,7 +436,6 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let problem = |key: &str, expected: &str| Err(ConfigError(format!("{key}: expected {expected}")));
         if self.http.body_limit_bytes == 0 {
             return problem("http.body_limit_bytes", "a positive number of bytes");
         }
@@ -527,7 +526,6 @@ impl Config {
     }
 
     fn validate_auth(&self) -> Result<(), ConfigError> {
-        let problem = |key: &str, expected: &str| Err(ConfigError(format!("{key}: expected {expected}")));
         let auth = &self.auth;
         if auth.access_token_ttl_secs < 60 {
             return problem("auth.access_token_ttl_secs", "at least 60 seconds");
@@ -665,16 +663,16 @@ impl Config {
             return Ok(None);
         }
         let Some(s3) = self.backup.s3()? else {
-            return expected(
+            return problem(
                 "pitr.repo_type",
                 "local, or s3 with backup.s3_bucket and its keys set",
             );
         };
         let (Some(host), Some(port)) = (s3.endpoint.host_str(), s3.endpoint.port_or_known_default()) else {
-            return expected("backup.s3_endpoint", "a host to reach the bucket at");
+            return problem("backup.s3_endpoint", "a host to reach the bucket at");
         };
         if s3.endpoint.scheme() != "https" {
-            return expected(
+            return problem(
                 "backup.s3_endpoint",
                 "an https URL (pgBackRest reaches a bucket over TLS only)",
             );

@@ -837,90 +837,6 @@ async fn stored_counts(
     counts
 }
 
-/// A real S3-compatible server (moto in server mode), on its own port,
-/// stopped when dropped.
-struct S3Server {
-    port: u16,
-    child: std::process::Child,
-}
-
-impl S3Server {
-    /// Started with a bucket named `bucket`.
-    async fn start(bucket: &str) -> Self {
-        let port = support::free_port();
-        let child = std::process::Command::new("python3")
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
-            .arg(port.to_string())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("python3 must be installed (scripts/test-services installs moto's S3 server)");
-        let server = Self { port, child };
-        let started = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(30),
-                "the S3 server (moto) did not start: `bash scripts/test-services` installs it"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let created = reqwest::Client::new()
-            .put(server.url(bucket))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(created.status(), 200, "bucket {bucket} created");
-        server
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}/{path}", self.endpoint())
-    }
-
-    /// Read an object.
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.request(reqwest::Method::GET, path).send().await.unwrap()
-    }
-
-    /// A request of a client with credentials (the server takes any; it
-    /// refuses anonymous ones once the bucket holds objects).
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        reqwest::Client::new().request(method, self.url(path)).header(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=AKIAFTRYTEST/20261207/ap-south-1/s3/aws4_request, \
-                 SignedHeaders=host, Signature=0",
-        )
-    }
-
-    /// The keys the bucket holds, read with the server's own listing.
-    async fn keys(&self, bucket: &str) -> Vec<String> {
-        let listing = self
-            .get(&format!("{bucket}?list-type=2"))
-            .await
-            .text()
-            .await
-            .unwrap();
-        let mut keys: Vec<String> = listing
-            .split("<Key>")
-            .skip(1)
-            .map(|rest| rest.split("</Key>").next().unwrap().to_owned())
-            .collect();
-        keys.sort();
-        keys
-    }
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn a_backup_streams_to_an_s3_compatible_store_in_parts_and_restores_from_it() {
     let db = with_businesses(&["Cloud Salon"]).await;
@@ -933,7 +849,7 @@ async fn a_backup_streams_to_an_s3_compatible_store_in_parts_and_restores_from_i
     .execute(&mut admin)
     .await
     .unwrap();
-    let s3 = S3Server::start("ftry-backups").await;
+    let s3 = support::s3::S3Server::start("ftry-backups").await;
     let staging = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
         let mut command = support::ftry_command();

@@ -182,7 +182,7 @@ async fn a_restore_from_a_repository_in_an_s3_bucket_keeps_the_rows_committed_be
         ("FTRY_BACKUP_S3_PREFIX", "pune/".to_owned()),
     ]);
     restores_to_a_moment(&envs, root.path(), &data).await;
-    let keys = bucket.keys("ftry-pitr").await;
+    let keys = bucket.s3.keys("ftry-pitr").await;
     assert!(
         keys.iter()
             .any(|k| k == "pune/pgbackrest/backup/ftry/backup.info"),
@@ -199,9 +199,9 @@ async fn a_restore_from_a_repository_in_an_s3_bucket_keeps_the_rows_committed_be
 /// moto's S3 server behind stunnel with a certificate made for `localhost`.
 struct S3OverTls {
     tls_port: u16,
-    http_port: u16,
     cert: PathBuf,
-    children: Vec<std::process::Child>,
+    stunnel: std::process::Child,
+    s3: support::s3::S3Server,
 }
 
 impl S3OverTls {
@@ -228,26 +228,15 @@ impl S3OverTls {
         assert!(made.status.success(), "{}", text(&made.stderr));
         // Read by pgBackRest, which runs as the server's user.
         std::fs::set_permissions(&cert, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
-        let (http_port, tls_port) = (support::free_port(), support::free_port());
-        let moto = Command::new("python3")
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &http_port.to_string(),
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("python3 with moto (scripts/test-services installs it)");
+        let s3 = support::s3::S3Server::start(bucket).await;
+        let tls_port = support::free_port();
         let config = dir.join("stunnel.conf");
         std::fs::write(
             &config,
             format!(
-                "foreground = yes\npid =\n[s3]\naccept = 127.0.0.1:{tls_port}\nconnect = 127.0.0.1:{http_port}\n\
+                "foreground = yes\npid =\n[s3]\naccept = 127.0.0.1:{tls_port}\nconnect = 127.0.0.1:{}\n\
                  cert = {}\nkey = {}\n",
+                s3.port,
                 cert.display(),
                 key.display()
             ),
@@ -259,73 +248,27 @@ impl S3OverTls {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("stunnel must be installed (scripts/test-services installs it)");
-        let server = Self {
-            tls_port,
-            http_port,
-            cert,
-            children: vec![moto, stunnel],
-        };
-        for port in [http_port, tls_port] {
-            let started = std::time::Instant::now();
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(
-                    started.elapsed() < Duration::from_secs(30),
-                    "port {port} did not open"
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", tls_port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "stunnel did not open port {tls_port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
-        let created = reqwest::Client::new()
-            .put(format!("http://127.0.0.1:{http_port}/{bucket}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(created.status(), 200);
-        server
-    }
-
-    /// Every key of the bucket (read as a client with credentials).
-    async fn keys(&self, bucket: &str) -> Vec<String> {
-        let mut keys = Vec::new();
-        let mut after = String::new();
-        loop {
-            let listing = reqwest::Client::new()
-                .get(format!("http://127.0.0.1:{}/{bucket}", self.http_port))
-                .query(&[("list-type", "2"), ("start-after", after.as_str())])
-                .header(
-                    "authorization",
-                    "AWS4-HMAC-SHA256 Credential=AKIAFTRYTEST/20261207/ap-south-1/s3/aws4_request, \
-                     SignedHeaders=host, Signature=0",
-                )
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let page: Vec<String> = listing
-                .split("<Key>")
-                .skip(1)
-                .map(|rest| rest.split("</Key>").next().unwrap().to_owned())
-                .collect();
-            let Some(last) = page.last().cloned() else {
-                return keys;
-            };
-            keys.extend(page);
-            if !listing.contains("<IsTruncated>true</IsTruncated>") {
-                return keys;
-            }
-            after = last;
+        Self {
+            tls_port,
+            cert,
+            stunnel,
+            s3,
         }
     }
 }
 
 impl Drop for S3OverTls {
     fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        let _ = self.stunnel.kill();
+        let _ = self.stunnel.wait();
     }
 }
 

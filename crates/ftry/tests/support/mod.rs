@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod metrics;
 pub mod rest;
+pub mod s3;
 pub mod salon;
 
 use std::io::{BufRead, BufReader};
