@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use ftry_app::appointments::{
     AppointmentView, AvailabilityQuery, BookRequest, CancelRequest, RescheduleRequest, StatusChange,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -233,10 +233,17 @@ async fn availability(
     Auth(principal): Auth,
     Path(location_id): Path<Uuid>,
     Query(params): Query<AvailabilityParams>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Slots>, ApiError> {
     let query = availability_query(&params)?;
     let slots = state.app.availability(&principal, location_id, &query).await?;
-    Ok(Json(serde_json::json!({ "slots": slots })))
+    Ok(Json(Slots { slots }))
+}
+
+/// An availability answer, written straight from the engine's slots (a
+/// fortnight is some 700 of them: no intermediate JSON tree).
+#[derive(Serialize)]
+pub(crate) struct Slots {
+    pub slots: Vec<ftry_domain::availability::Slot>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::access::RequestOrigin;
-use crate::appointments::{availability_query, idempotency_key, AvailabilityParams};
+use crate::appointments::{availability_query, idempotency_key, AvailabilityParams, Slots};
 use crate::error::ApiError;
 use crate::problem::{Json, ProblemDoc, Query};
 use crate::AppState;
@@ -70,14 +70,14 @@ async fn availability(
     State(state): State<AppState>,
     Path((tenant_slug, location_id)): Path<(String, Uuid)>,
     Query(params): Query<AvailabilityParams>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Slots>, ApiError> {
     let query = availability_query(&params)?;
     let slots = state
         .app
         .public_availability(&tenant_slug, location_id, &query)
         .await?;
     // Clients see when, not who else is booked: assignments name only the staff.
-    Ok(Json(serde_json::json!({ "slots": slots })))
+    Ok(Json(Slots { slots }))
 }
 
 /// Book online as a new or returning client (recognised by phone). The answer

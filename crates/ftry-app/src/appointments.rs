@@ -362,6 +362,7 @@ impl App {
             last: query.last_date,
             online: false,
             services: &query.services,
+            version: principal.schedule_version,
         };
         let loaded = self.schedules.schedule(&self.pools, &search).await?;
         let loaded_at = started.elapsed();

@@ -85,51 +85,44 @@ impl App {
         let last = date
             .checked_add_days(Days::new(u64::from(days - 1)))
             .ok_or_else(|| AppError::invalid("date", "out of range"))?;
-        let mut tx = self.pools.begin(principal.tenant_id).await?;
-        let loaded = crate::booking::load(
-            &mut tx,
-            &self.pools.metrics,
+        // Hours, breaks and time off come from the schedule the node holds at
+        // the business's current version (read with the session's standing);
+        // the items are read fresh, with the clients' and services' names.
+        let search = crate::schedule_cache::Search {
+            tenant_id: principal.tenant_id,
             location_id,
-            date,
+            first: date,
             last,
-            false,
-            None,
-            Some(&[]),
-        )
-        .await?;
+            online: false,
+            services: &[],
+            version: principal.schedule_version,
+        };
+        let loaded = self.schedules.schedule(&self.pools, &search).await?;
         let zone = loaded.zone();
         let from = boundary_instant(zone, date.and_time(chrono::NaiveTime::MIN));
         let to = boundary_instant(
             zone,
             last.succ_opt().unwrap_or(last).and_time(chrono::NaiveTime::MIN),
         );
-        let items = sqlx::query_as::<_, CalendarItem>(
-            "SELECT i.appointment_id, i.id AS item_id, a.status, s.name AS service_name, c.name AS client_name,
-                    i.staff_id, i.resource_id, lower(i.client_time) AS starts_at, upper(i.client_time) AS ends_at
-               FROM appointment_items i
-               JOIN appointments a ON a.tenant_id = i.tenant_id AND a.id = i.appointment_id
-               JOIN services s ON s.tenant_id = i.tenant_id AND s.id = i.service_id
-               JOIN clients c ON c.tenant_id = a.tenant_id AND c.id = a.client_id
-              WHERE i.location_id = $1 AND i.client_time && tstzrange($2, $3)
-                -- What an index can find under row-level security (no item lasts a day).
-                AND i.starts_at >= $2 - interval '1 day' AND i.starts_at < $3
-                AND (i.active OR a.status = 'no_show')
-              ORDER BY lower(i.client_time), i.position",
-        )
-        .bind(location_id)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&mut *tx);
-        let items = self.pools.metrics.timed("calendar_items", items).await?;
         let own_staff: Option<Uuid> = if principal.can(Permission::CalendarRead) {
             None
         } else {
+            let mut tx = self.pools.begin(principal.tenant_id).await?;
             let own = ftry_store::staff::id_for_user(&mut tx, principal.user_id).await?;
+            tx.commit().await?;
             Some(own.ok_or_else(|| {
                 AppError::forbidden("no_staff_profile", "Your account has no staff profile.")
             })?)
         };
-        tx.commit().await?;
+        let mut conn = self.pools.acquire(ftry_store::PoolName::App).await?;
+        let items = sqlx::query_as::<_, CalendarItem>("SELECT * FROM ftry_calendar_items($1, $2, $3, $4)")
+            .bind(principal.tenant_id)
+            .bind(location_id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&mut *conn);
+        let items = self.pools.metrics.timed("calendar_items", items).await?;
+        drop(conn);
         let mut calendar_days = Vec::new();
         for day in date.iter_days().take(days as usize) {
             let staff = loaded

@@ -19,6 +19,12 @@ pub struct Principal {
     pub session_id: Uuid,
     pub impersonator: Option<Uuid>,
     pub permissions: BTreeSet<Permission>,
+    /// The business's schedule version, read with the session's standing
+    /// when the request was authenticated (`None` when not read). A read of
+    /// the same request (availability, the calendar) may trust a schedule
+    /// held at this version without asking again; a request that changes
+    /// anything must not rely on it afterwards.
+    pub schedule_version: Option<i64>,
 }
 
 impl Principal {
@@ -68,6 +74,7 @@ struct Standing {
     expires_at: DateTime<Utc>,
     builtins: Vec<String>,
     custom: Vec<String>,
+    schedule_version: i64,
 }
 
 impl App {
@@ -83,7 +90,8 @@ impl App {
         else {
             return Err(token_problem(TokenError::Malformed));
         };
-        // One round trip: the function sets the tenant for its own statement.
+        // One round trip: the function sets the tenant for its own statement
+        // and also reads the business's schedule version.
         let mut conn = self.pools.acquire(ftry_store::PoolName::App).await?;
         let standing: Option<Standing> = sqlx::query_as("SELECT * FROM ftry_session_standing($1, $2, $3)")
             .bind(tenant_id)
@@ -131,6 +139,7 @@ impl App {
             session_id,
             impersonator: claims.imp,
             permissions,
+            schedule_version: Some(standing.schedule_version),
         })
     }
 

@@ -215,6 +215,7 @@ impl App {
             last: query.last_date,
             online: true,
             services: &query.services,
+            version: None,
         };
         let loaded = self.schedules.schedule(&self.pools, &search).await?;
         crate::appointments::slots(&loaded, query)
@@ -485,6 +486,7 @@ impl App {
             last: date,
             online: true,
             services: &query.services,
+            version: None,
         };
         let loaded = self.schedules.schedule(&self.pools, &search).await?;
         crate::appointments::slots(&loaded, &query)

@@ -58,6 +58,9 @@ pub(crate) struct Search<'a> {
     pub last: NaiveDate,
     pub online: bool,
     pub services: &'a [Uuid],
+    /// The business's schedule version when the caller has just read it
+    /// (with the session's standing): no need to ask again.
+    pub version: Option<i64>,
 }
 
 impl ScheduleCache {
@@ -73,7 +76,8 @@ impl ScheduleCache {
     /// the current version, else a fresh load (then held).
     ///
     /// A search answered from here costs one round trip to the database (the
-    /// version); a miss loads in a transaction of its own.
+    /// version), none when the caller brings the version; a miss loads in a
+    /// transaction of its own.
     pub(crate) async fn schedule(&self, pools: &Pools, search: &Search<'_>) -> Result<Arc<Loaded>, AppError> {
         let mut services = search.services.to_vec();
         services.sort_unstable();
@@ -86,9 +90,12 @@ impl ScheduleCache {
             online: search.online,
             services,
         };
-        let version = {
-            let mut conn = pools.acquire(PoolName::App).await?;
-            scheduling::version(&mut conn, search.tenant_id).await?
+        let version = match search.version {
+            Some(version) => version,
+            None => {
+                let mut conn = pools.acquire(PoolName::App).await?;
+                scheduling::version(&mut conn, search.tenant_id).await?
+            }
         };
         let held = self.lock().get(&key).cloned();
         if let Some(held) = held.filter(|held| held.rows.version == version) {

@@ -1672,6 +1672,61 @@ async fn a_search_answered_from_a_held_schedule_follows_changes_made_on_another_
 }
 
 #[tokio::test]
+async fn a_calendar_day_drawn_from_a_held_schedule_follows_changes_made_on_another_node() {
+    use support::metrics::{sample, scrape};
+
+    let a = TestApp::fresh().await;
+    let salon = salon(&a).await;
+    let b = TestApp::spawn(support::config_for(a.db.as_ref().unwrap())).await;
+    let date = day(3);
+    let path = format!("/api/v1/locations/{}/calendar?date={date}&days=1", salon.location);
+    let calendar = || async { body(get(&a, salon.token(), &path).await, 200).await };
+    let span = |from: (u32, u32), to: (u32, u32)| json!({"start": pune(date, from.0, from.1), "end": pune(date, to.0, to.1)});
+
+    let first = calendar().await;
+    assert_eq!(first["days"][0]["staff"][0]["time_off"], json!([]));
+    assert_eq!(calendar().await, first, "the same day, held");
+
+    // Each change goes through node b; node a draws the day as a fresh load would.
+    let stylist = salon.stylists[0];
+    let time_off = format!("/api/v1/staff/{stylist}/time-off");
+    let afternoon =
+        json!({"starts_at": pune(date, 14, 0), "ends_at": pune(date, 16, 30), "reason": "Doctor"});
+    body(post(&b, salon.token(), &time_off, &afternoon).await, 201).await;
+    let after_time_off = calendar().await;
+    assert_eq!(
+        after_time_off["days"][0]["staff"][0]["time_off"],
+        json!([span((14, 0), (16, 30))])
+    );
+    assert_eq!(after_time_off["days"][0]["staff"][1]["time_off"], json!([]));
+
+    let visit = booked(&b, &salon, &booking(&salon, pune(date, 10, 0), stylist)).await;
+    let after_booking = calendar().await;
+    let items = &after_booking["days"][0]["staff"][0]["items"];
+    assert_eq!(items.as_array().unwrap().len(), 1);
+    assert_eq!(items[0]["appointment_id"], visit["id"]);
+    assert_eq!(items[0]["client_name"], json!("Neha Kulkarni"));
+
+    let closures = format!("/api/v1/locations/{}/closures", salon.location);
+    let closed = json!({"first_day": date, "last_day": date, "reason": "Diwali"});
+    body(post(&b, salon.token(), &closures, &closed).await, 201).await;
+    assert_eq!(calendar().await["days"][0]["closed"], json!(true));
+
+    let text = scrape(&a).await;
+    let lookups = |result: &str| {
+        sample(
+            &text,
+            "ftry_cache_lookups_total",
+            &format!(r#"cache="schedule",result="{result}""#),
+        )
+    };
+    assert_eq!(lookups("hit"), Some(1.0), "only the repeated day was held");
+    assert_eq!(lookups("miss"), Some(4.0), "every change was seen");
+    b.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test]
 async fn every_table_a_schedule_is_loaded_from_moves_the_schedule_version() {
     let app = TestApp::fresh().await;
     let sql = include_str!("../../ftry-store/src/scheduling.sql");

@@ -218,7 +218,7 @@ async fn migrate_applies_once_and_seed_is_idempotent() {
     let first = run(&["migrate"], &envs, dir.path());
     assert_eq!(
         text(&first.stdout),
-        "migrations applied: 20\n",
+        "migrations applied: 21\n",
         "{}",
         text(&first.stderr)
     );
