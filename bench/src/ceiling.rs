@@ -119,8 +119,10 @@ impl Load {
 }
 
 /// Send `requests` requests built by `request(i)` with `concurrency` workers,
-/// after `warm_up` unmeasured ones; a response is counted as ok when its
-/// status is `expected`.
+/// after `warm_up` unmeasured ones sent the same way (so that every HTTP and
+/// pooled database connection the measured part uses is open and its
+/// statements planned); a response is counted as ok when its status is
+/// `expected`.
 pub async fn drive<F>(
     concurrency: usize,
     warm_up: usize,
@@ -132,40 +134,9 @@ where
     F: Fn(usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
 {
     let request = Arc::new(request);
-    for i in 0..warm_up {
-        let _ = request(requests + i).send().await?.bytes().await?;
-    }
-    let next = Arc::new(AtomicUsize::new(0));
+    send_all(concurrency, requests..requests + warm_up, &request, expected).await?;
     let started = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..concurrency {
-        let (request, next) = (request.clone(), next.clone());
-        workers.push(tokio::spawn(async move {
-            let mut seen = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= requests {
-                    break;
-                }
-                let sent = Instant::now();
-                let outcome = match request(i).send().await {
-                    Ok(response) => {
-                        let status = response.status().as_u16();
-                        let server = crate::measure::server_ms(&response).unwrap_or(f64::NAN);
-                        let read = response.bytes().await.is_ok();
-                        (read && status == expected, server)
-                    }
-                    Err(_) => (false, f64::NAN),
-                };
-                seen.push((outcome.0, outcome.1, sent.elapsed().as_secs_f64() * 1000.0));
-            }
-            seen
-        }));
-    }
-    let mut results = Vec::with_capacity(requests);
-    for worker in workers {
-        results.extend(worker.await?);
-    }
+    let results = send_all(concurrency, 0..requests, &request, expected).await?;
     let seconds = started.elapsed().as_secs_f64();
     let ok = results.iter().filter(|r| r.0).count();
     Ok(Load {
@@ -184,4 +155,48 @@ where
         ),
         round_trip: Sample::of(results.iter().filter(|r| r.0).map(|r| r.2).collect()),
     })
+}
+
+/// `(ok, server ms, round trip ms)` of each request `request(i)` for `i` in
+/// `indices`, sent by `concurrency` workers.
+async fn send_all<F>(
+    concurrency: usize,
+    indices: std::ops::Range<usize>,
+    request: &Arc<F>,
+    expected: u16,
+) -> anyhow::Result<Vec<(bool, f64, f64)>>
+where
+    F: Fn(usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let next = Arc::new(AtomicUsize::new(indices.start));
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (request, next, end) = (request.clone(), next.clone(), indices.end);
+        workers.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= end {
+                    break;
+                }
+                let sent = Instant::now();
+                let outcome = match request(i).send().await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let server = crate::measure::server_ms(&response).unwrap_or(f64::NAN);
+                        let read = response.bytes().await.is_ok();
+                        (read && status == expected, server)
+                    }
+                    Err(_) => (false, f64::NAN),
+                };
+                seen.push((outcome.0, outcome.1, sent.elapsed().as_secs_f64() * 1000.0));
+            }
+            seen
+        }));
+    }
+    let mut results = Vec::with_capacity(indices.len());
+    for worker in workers {
+        results.extend(worker.await?);
+    }
+    Ok(results)
 }

@@ -364,12 +364,9 @@ impl App {
             services: &query.services,
             version: principal.schedule_version,
         };
-        let loaded = self.schedules.schedule(&self.pools, &search).await?;
-        let loaded_at = started.elapsed();
-        let found = slots(&loaded, query);
+        let found = self.schedules.slots(&self.pools, &search, query).await;
         tracing::debug!(
-            load_ms = loaded_at.as_secs_f64() * 1000.0,
-            engine_ms = (started.elapsed() - loaded_at).as_secs_f64() * 1000.0,
+            ms = started.elapsed().as_secs_f64() * 1000.0,
             "availability computed"
         );
         found
@@ -593,9 +590,10 @@ impl App {
 }
 
 /// Bookable starts for a query.
-pub(crate) fn slots(
+pub(crate) fn slots_at(
     loaded: &crate::booking::Loaded,
     query: &AvailabilityQuery,
+    now: DateTime<Utc>,
 ) -> Result<Vec<ftry_domain::availability::Slot>, AppError> {
     let request = ftry_domain::availability::SlotRequest {
         items: query
@@ -610,7 +608,7 @@ pub(crate) fn slots(
         first_date: query.first_date,
         last_date: query.last_date,
     };
-    ftry_domain::availability::find_slots(&loaded.schedule, &request, Utc::now())
+    ftry_domain::availability::find_slots(&loaded.schedule, &request, now)
         .map_err(crate::booking::visit_error)
 }
 

@@ -217,8 +217,7 @@ impl App {
             services: &query.services,
             version: None,
         };
-        let loaded = self.schedules.schedule(&self.pools, &search).await?;
-        crate::appointments::slots(&loaded, query)
+        self.schedules.slots(&self.pools, &search, query).await
     }
 
     /// Book online. The answer carries the manage token (the only copy: it
@@ -488,8 +487,7 @@ impl App {
             services: &query.services,
             version: None,
         };
-        let loaded = self.schedules.schedule(&self.pools, &search).await?;
-        crate::appointments::slots(&loaded, &query)
+        self.schedules.slots(&self.pools, &search, &query).await
     }
 
     pub async fn public_reschedule(

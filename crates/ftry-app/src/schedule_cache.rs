@@ -7,11 +7,19 @@
 //! load would answer. Nothing is shared between nodes: each keeps its own.
 //! Bookings never read from here; the database's exclusion constraints have
 //! the last word on them whatever a search showed.
+//!
+//! Each held schedule also keeps the answers searched from it: an answer
+//! found earlier the same local day is the answer now, less the slots that
+//! have come too close (`ftry_domain::availability::still_bookable`, which
+//! the engine's property tests check against a fresh search). Answers are
+//! bounded by [`ANSWER_SLOTS`] slots in all.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
+use ftry_domain::availability::{still_bookable, Slot};
 use ftry_store::scheduling;
 use ftry_store::{PoolName, Pools};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -26,6 +34,10 @@ use crate::error::AppError;
 /// Schedules held at most; a full cache starts again empty (a schedule is
 /// tens of kilobytes, so this bounds the memory to a few tens of megabytes).
 const CAPACITY: usize = 512;
+
+/// Slots held in answers at most, over all schedules (a slot is about 200
+/// bytes: some 20 MB). Past it, answers are computed and not kept.
+const ANSWER_SLOTS: usize = 100_000;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 struct Key {
@@ -46,8 +58,37 @@ struct LookupLabels {
 /// Clones share one cache.
 #[derive(Clone, Default)]
 pub struct ScheduleCache {
-    entries: Arc<Mutex<HashMap<Key, Arc<Loaded>>>>,
+    entries: Arc<Mutex<HashMap<Key, Arc<Held>>>>,
     lookups: Family<LookupLabels, Counter>,
+    /// Slots in the answers held now.
+    answer_slots: Arc<AtomicUsize>,
+}
+
+/// A schedule held, with the answers searched from it.
+struct Held {
+    loaded: Arc<Loaded>,
+    answers: Mutex<HashMap<AnswerKey, Arc<Answer>>>,
+}
+
+/// What an answer depends on besides the schedule and the time.
+#[derive(Debug, Hash, PartialEq, Eq)]
+struct AnswerKey {
+    items: Vec<(Uuid, Option<Uuid>)>,
+    first: NaiveDate,
+    last: NaiveDate,
+}
+
+struct Answer {
+    found_at: DateTime<Utc>,
+    slots: Vec<Slot>,
+    /// The budget this answer's slots count against, given back when it goes.
+    budget: Arc<AtomicUsize>,
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        self.budget.fetch_sub(self.slots.len(), Ordering::Relaxed);
+    }
 }
 
 /// What one availability search asks for.
@@ -79,6 +120,52 @@ impl ScheduleCache {
     /// version), none when the caller brings the version; a miss loads in a
     /// transaction of its own.
     pub(crate) async fn schedule(&self, pools: &Pools, search: &Search<'_>) -> Result<Arc<Loaded>, AppError> {
+        Ok(Arc::clone(&self.held(pools, search).await?.loaded))
+    }
+
+    /// The bookable slots for `query` (whose services are `search`'s), from
+    /// an answer held with the schedule when it still stands, else searched.
+    pub(crate) async fn slots(
+        &self,
+        pools: &Pools,
+        search: &Search<'_>,
+        query: &crate::appointments::AvailabilityQuery,
+    ) -> Result<Vec<Slot>, AppError> {
+        let held = self.held(pools, search).await?;
+        let key = AnswerKey {
+            items: query
+                .services
+                .iter()
+                .enumerate()
+                .map(|(i, service)| (*service, query.staff.get(i).copied().flatten()))
+                .collect(),
+            first: query.first_date,
+            last: query.last_date,
+        };
+        let now = Utc::now();
+        let answer = lock(&held.answers).get(&key).cloned();
+        if let Some(answer) = answer {
+            if let Some(from) = still_bookable(&held.loaded.schedule, answer.found_at, &answer.slots, now) {
+                self.count("answer", "hit");
+                return Ok(answer.slots[from..].to_vec());
+            }
+        }
+        self.count("answer", "miss");
+        let slots = crate::appointments::slots_at(&held.loaded, query, now)?;
+        if self.answer_slots.fetch_add(slots.len(), Ordering::Relaxed) + slots.len() <= ANSWER_SLOTS {
+            let answer = Answer {
+                found_at: now,
+                slots: slots.clone(),
+                budget: Arc::clone(&self.answer_slots),
+            };
+            lock(&held.answers).insert(key, Arc::new(answer));
+        } else {
+            self.answer_slots.fetch_sub(slots.len(), Ordering::Relaxed);
+        }
+        Ok(slots)
+    }
+
+    async fn held(&self, pools: &Pools, search: &Search<'_>) -> Result<Arc<Held>, AppError> {
         let mut services = search.services.to_vec();
         services.sort_unstable();
         services.dedup();
@@ -97,12 +184,12 @@ impl ScheduleCache {
                 scheduling::version(&mut conn, search.tenant_id).await?
             }
         };
-        let held = self.lock().get(&key).cloned();
-        if let Some(held) = held.filter(|held| held.rows.version == version) {
-            self.count("hit");
+        let held = lock(&self.entries).get(&key).cloned();
+        if let Some(held) = held.filter(|held| held.loaded.rows.version == version) {
+            self.count("schedule", "hit");
             return Ok(held);
         }
-        self.count("miss");
+        self.count("schedule", "miss");
         let mut tx = pools.begin(search.tenant_id).await?;
         let loaded = booking::load(
             &mut tx,
@@ -116,27 +203,23 @@ impl ScheduleCache {
         )
         .await?;
         tx.commit().await?;
-        let loaded = Arc::new(loaded);
-        let mut entries = self.lock();
+        let held = Arc::new(Held {
+            loaded: Arc::new(loaded),
+            answers: Mutex::default(),
+        });
+        let mut entries = lock(&self.entries);
         if entries.len() >= CAPACITY && !entries.contains_key(&key) {
             entries.clear();
         }
-        entries.insert(key, Arc::clone(&loaded));
-        Ok(loaded)
+        entries.insert(key, Arc::clone(&held));
+        Ok(held)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Loaded>>> {
-        self.entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn count(&self, cache: &'static str, result: &'static str) {
+        self.lookups.get_or_create(&LookupLabels { cache, result }).inc();
     }
+}
 
-    fn count(&self, result: &'static str) {
-        self.lookups
-            .get_or_create(&LookupLabels {
-                cache: "schedule",
-                result,
-            })
-            .inc();
-    }
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -348,6 +348,29 @@ pub fn find_slots(
     Ok(slots)
 }
 
+/// An answer of [`find_slots`] found at `found_at`, as it stands at `now`:
+/// the index of its first slot still bookable, when the answer is otherwise
+/// the same as a search at `now` would give. It is while the location's
+/// local date is the same (the searched dates and the booking horizon hang on
+/// it) and time has not gone back: later, only the minimum notice cuts off
+/// the slots that start too soon, and slots are sorted by start. `None`: the
+/// search must be made again. The schedule must be the one searched.
+pub fn still_bookable(
+    schedule: &Schedule,
+    found_at: DateTime<Utc>,
+    slots: &[Slot],
+    now: DateTime<Utc>,
+) -> Option<usize> {
+    if now < found_at {
+        return None;
+    }
+    let window = Window::new(schedule, now);
+    if Window::new(schedule, found_at).today != window.today {
+        return None;
+    }
+    Some(slots.partition_point(|slot| floor_micros(slot.start) < window.earliest))
+}
+
 /// Checks one visit with explicit staff and resources against the same rules
 /// as [`find_slots`], reporting the first problem in this order: the visit's
 /// shape and who does what, the start time, the booking window, closure, then

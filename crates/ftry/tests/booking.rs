@@ -1667,6 +1667,19 @@ async fn a_search_answered_from_a_held_schedule_follows_changes_made_on_another_
     };
     assert_eq!(lookups("hit"), Some(1.0), "only the repeated search was held");
     assert_eq!(lookups("miss"), Some(5.0), "every change was seen");
+    let answers = |result: &str| {
+        sample(
+            &text,
+            "ftry_cache_lookups_total",
+            &format!(r#"cache="answer",result="{result}""#),
+        )
+    };
+    assert_eq!(
+        answers("hit"),
+        Some(1.0),
+        "the repeated search's answer was held too"
+    );
+    assert_eq!(answers("miss"), Some(5.0));
     b.stop().await;
     a.stop().await;
 }

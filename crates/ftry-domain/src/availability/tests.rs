@@ -1316,6 +1316,39 @@ proptest! {
     }
 
     #[test]
+    fn an_answer_found_earlier_the_same_local_day_is_the_later_answer_from_its_first_bookable_slot(
+        case in case_strategy(),
+        later in prop_oneof![0..3_600_i64, 0..2 * 86_400_i64],
+        pick in any::<prop::sample::Index>(),
+    ) {
+        let then = find_slots(&case.schedule, &case.request, case.now);
+        let now = case.now + TimeDelta::seconds(later);
+        let fresh = find_slots(&case.schedule, &case.request, now);
+        if let Ok(then) = then {
+            let same_day = local_time(case.schedule.zone, now).map(|t| t.date())
+                == local_time(case.schedule.zone, case.now).map(|t| t.date());
+            match still_bookable(&case.schedule, case.now, &then, now) {
+                Some(from) => {
+                    prop_assert!(same_day);
+                    prop_assert_eq!(Ok(then[from..].to_vec()), fresh);
+                }
+                None => prop_assert!(!same_day),
+            }
+            prop_assert_eq!(still_bookable(&case.schedule, now + TimeDelta::seconds(1), &then, now), None);
+            // At the very instant a slot stops being far enough ahead, it is still offered.
+            if !then.is_empty() {
+                let slot = &then[pick.index(then.len())];
+                let notice = TimeDelta::minutes(i64::from(case.schedule.rules.min_notice_minutes));
+                let edge = slot.start - notice;
+                if let Some(from) = still_bookable(&case.schedule, case.now, &then, edge) {
+                    prop_assert_eq!(&then[from], slot);
+                    prop_assert_eq!(Ok(then[from..].to_vec()), find_slots(&case.schedule, &case.request, edge));
+                }
+            }
+        }
+    }
+
+    #[test]
     fn the_same_input_gives_the_same_output_whatever_the_order_of_rows(case in case_strategy()) {
         let first = find_slots(&case.schedule, &case.request, case.now);
         prop_assert_eq!(&first, &find_slots(&case.schedule, &case.request, case.now));
