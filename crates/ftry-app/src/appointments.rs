@@ -362,7 +362,7 @@ impl App {
             last: query.last_date,
             online: false,
             services: &query.services,
-            version: principal.schedule_version,
+            version: principal.versions.map(|v| v.schedule),
         };
         let found = self.schedules.slots(&self.pools, &search, query).await;
         tracing::debug!(

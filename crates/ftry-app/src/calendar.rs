@@ -9,9 +9,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::schedule_cache::DayKey;
 use crate::{App, Principal};
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Calendar {
     pub location_id: Uuid,
     pub location_name: String,
@@ -19,7 +20,7 @@ pub struct Calendar {
     pub days: Vec<CalendarDay>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CalendarDay {
     pub date: NaiveDate,
     pub closed: bool,
@@ -28,7 +29,7 @@ pub struct CalendarDay {
     pub staff: Vec<StaffColumn>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StaffColumn {
     pub staff_id: Uuid,
     pub name: String,
@@ -85,6 +86,23 @@ impl App {
         let last = date
             .checked_add_days(Days::new(u64::from(days - 1)))
             .ok_or_else(|| AppError::invalid("date", "out of range"))?;
+        // The whole location's calendar is held for the front desk; a
+        // stylist's own column is drawn each time.
+        let held = match principal.versions {
+            Some(versions) if principal.can(Permission::CalendarRead) => {
+                let key = DayKey {
+                    tenant_id: principal.tenant_id,
+                    location_id,
+                    date,
+                    days,
+                };
+                if let Some(calendar) = self.schedules.calendar(&key, versions) {
+                    return Ok((*calendar).clone());
+                }
+                Some((key, versions))
+            }
+            _ => None,
+        };
         // Hours, breaks and time off come from the schedule the node holds at
         // the business's current version (read with the session's standing);
         // the items are read fresh, with the clients' and services' names.
@@ -95,7 +113,7 @@ impl App {
             last,
             online: false,
             services: &[],
-            version: principal.schedule_version,
+            version: principal.versions.map(|v| v.schedule),
         };
         let loaded = self.schedules.schedule(&self.pools, &search).await?;
         let zone = loaded.zone();
@@ -166,11 +184,18 @@ impl App {
                 staff,
             });
         }
-        Ok(Calendar {
+        let calendar = Calendar {
             location_id,
             location_name: loaded.rows.rules.name.clone(),
             timezone: loaded.rows.rules.timezone.clone(),
             days: calendar_days,
-        })
+        };
+        // Everything was read at the versions of the request's start or
+        // later: a request that sees these versions may be given it.
+        if let Some((key, versions)) = held {
+            self.schedules
+                .hold_calendar(key, versions, std::sync::Arc::new(calendar.clone()));
+        }
+        Ok(calendar)
     }
 }

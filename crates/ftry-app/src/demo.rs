@@ -637,7 +637,7 @@ impl App {
                 .iter()
                 .copied()
                 .collect(),
-            schedule_version: None,
+            versions: None,
         };
         let zone = chrono_tz::Asia::Kolkata;
         let today = chrono::Utc::now().with_timezone(&zone).date_naive();

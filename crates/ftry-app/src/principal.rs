@@ -19,12 +19,12 @@ pub struct Principal {
     pub session_id: Uuid,
     pub impersonator: Option<Uuid>,
     pub permissions: BTreeSet<Permission>,
-    /// The business's schedule version, read with the session's standing
-    /// when the request was authenticated (`None` when not read). A read of
-    /// the same request (availability, the calendar) may trust a schedule
-    /// held at this version without asking again; a request that changes
-    /// anything must not rely on it afterwards.
-    pub schedule_version: Option<i64>,
+    /// The business's schedule and calendar versions, read with the
+    /// session's standing when the request was authenticated (`None` when
+    /// not read). A read of the same request (availability, the calendar)
+    /// may trust what the node holds at these versions without asking
+    /// again; a request that changes anything must not rely on them after.
+    pub versions: Option<crate::schedule_cache::Versions>,
 }
 
 impl Principal {
@@ -75,6 +75,7 @@ struct Standing {
     builtins: Vec<String>,
     custom: Vec<String>,
     schedule_version: i64,
+    calendar_version: i64,
 }
 
 impl App {
@@ -91,7 +92,7 @@ impl App {
             return Err(token_problem(TokenError::Malformed));
         };
         // One round trip: the function sets the tenant for its own statement
-        // and also reads the business's schedule version.
+        // and also reads the business's schedule and calendar versions.
         let mut conn = self.pools.acquire(ftry_store::PoolName::App).await?;
         let standing: Option<Standing> = sqlx::query_as("SELECT * FROM ftry_session_standing($1, $2, $3)")
             .bind(tenant_id)
@@ -139,7 +140,10 @@ impl App {
             session_id,
             impersonator: claims.imp,
             permissions,
-            schedule_version: Some(standing.schedule_version),
+            versions: Some(crate::schedule_cache::Versions {
+                schedule: standing.schedule_version,
+                calendar: standing.calendar_version,
+            }),
         })
     }
 

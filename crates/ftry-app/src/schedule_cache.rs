@@ -8,6 +8,10 @@
 //! Bookings never read from here; the database's exclusion constraints have
 //! the last word on them whatever a search showed.
 //!
+//! Calendar days drawn for the front desk are held too, trusted while both
+//! the schedule version and the calendar version (moved by any change to a
+//! visit and by a client's new name) are the ones they were drawn at.
+//!
 //! Each held schedule also keeps the answers searched from it: an answer
 //! found earlier the same local day is the answer now, less the slots that
 //! have come too close (`ftry_domain::availability::still_bookable`, which
@@ -55,10 +59,27 @@ struct LookupLabels {
     result: &'static str,
 }
 
+/// A business's versions, as read with a session's standing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Versions {
+    pub schedule: i64,
+    pub calendar: i64,
+}
+
+/// A location's calendar over `days` days from `date`, as the front desk sees it.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub(crate) struct DayKey {
+    pub tenant_id: Uuid,
+    pub location_id: Uuid,
+    pub date: NaiveDate,
+    pub days: u32,
+}
+
 /// Clones share one cache.
 #[derive(Clone, Default)]
 pub struct ScheduleCache {
     entries: Arc<Mutex<HashMap<Key, Arc<Held>>>>,
+    days: Arc<Mutex<HashMap<DayKey, (Versions, Arc<crate::calendar::Calendar>)>>>,
     lookups: Family<LookupLabels, Counter>,
     /// Slots in the answers held now.
     answer_slots: Arc<AtomicUsize>,
@@ -163,6 +184,34 @@ impl ScheduleCache {
             self.answer_slots.fetch_sub(slots.len(), Ordering::Relaxed);
         }
         Ok(slots)
+    }
+
+    /// The calendar held for `key` when drawn at `versions`.
+    pub(crate) fn calendar(
+        &self,
+        key: &DayKey,
+        versions: Versions,
+    ) -> Option<Arc<crate::calendar::Calendar>> {
+        let held = lock(&self.days)
+            .get(key)
+            .filter(|(drawn_at, _)| *drawn_at == versions)
+            .map(|(_, calendar)| Arc::clone(calendar));
+        self.count("calendar", if held.is_some() { "hit" } else { "miss" });
+        held
+    }
+
+    /// Hold a calendar drawn with what was current at `versions` or later.
+    pub(crate) fn hold_calendar(
+        &self,
+        key: DayKey,
+        versions: Versions,
+        calendar: Arc<crate::calendar::Calendar>,
+    ) {
+        let mut days = lock(&self.days);
+        if days.len() >= CAPACITY && !days.contains_key(&key) {
+            days.clear();
+        }
+        days.insert(key, (versions, calendar));
     }
 
     async fn held(&self, pools: &Pools, search: &Search<'_>) -> Result<Arc<Held>, AppError> {

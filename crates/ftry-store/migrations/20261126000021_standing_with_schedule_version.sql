@@ -1,11 +1,39 @@
 -- A request that searches availability or shows the calendar needs its
--- session's standing and the business's schedule version: the standing now
--- carries the version, so such a request makes one round trip before it
--- can answer from the schedule its node holds, not two.
+-- session's standing and the business's versions: the standing now carries
+-- them, so such a request makes one round trip before it can answer from
+-- what its node holds, not two.
+
+-- The calendar shows, besides what a schedule holds (whose changes move the
+-- schedule version), each visit's status and its client's name: the
+-- calendar version moves, in the same commit, with any change to a visit
+-- and with a client's new name. A node may keep a calendar day it drew for
+-- as long as both versions are the ones it was drawn at.
+ALTER TABLE schedule_versions ADD COLUMN calendar bigint NOT NULL DEFAULT 0;
+
+CREATE FUNCTION ftry_calendar_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    changed uuid := CASE WHEN TG_OP = 'DELETE' THEN OLD.tenant_id ELSE NEW.tenant_id END;
+BEGIN
+    IF current_setting('ftry.calendar_moved', true) = changed::text THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO schedule_versions AS v (tenant_id, version, calendar) VALUES (changed, 0, 1)
+        ON CONFLICT (tenant_id) DO UPDATE SET calendar = v.calendar + 1;
+    PERFORM set_config('ftry.calendar_moved', changed::text, true);
+    RETURN NULL;
+END
+$$;
+
+CREATE CONSTRAINT TRIGGER calendar_changed AFTER INSERT OR UPDATE OR DELETE ON appointments
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ftry_calendar_changed();
+CREATE CONSTRAINT TRIGGER calendar_changed AFTER UPDATE OF name ON clients
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ftry_calendar_changed();
+
 DROP FUNCTION ftry_session_standing(uuid, uuid, uuid);
 CREATE FUNCTION ftry_session_standing(tenant uuid, for_user uuid, for_session uuid)
 RETURNS TABLE (user_status text, tenant_status text, revoked_at timestamptz, expires_at timestamptz,
-               builtins text[], custom text[], schedule_version bigint)
+               builtins text[], custom text[], schedule_version bigint, calendar_version bigint)
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM set_config('ftry.tenant_id', tenant::text, true);
@@ -15,10 +43,11 @@ BEGIN
                   AND r.id = ur.role_id WHERE ur.user_id = u.id AND r.builtin IS NOT NULL),
            ARRAY(SELECT DISTINCT rp.permission FROM user_roles ur JOIN role_permissions rp
                   ON rp.tenant_id = ur.tenant_id AND rp.role_id = ur.role_id WHERE ur.user_id = u.id),
-           COALESCE((SELECT v.version FROM schedule_versions v WHERE v.tenant_id = tenant), 0)
+           COALESCE(v.version, 0), COALESCE(v.calendar, 0)
       FROM users u
       JOIN tenants t ON t.id = u.tenant_id
       JOIN sessions s ON s.tenant_id = u.tenant_id AND s.id = for_session AND s.user_id = u.id
+      LEFT JOIN schedule_versions v ON v.tenant_id = u.tenant_id
      WHERE u.id = for_user AND u.tenant_id = tenant;
 END
 $$;

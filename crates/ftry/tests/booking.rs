@@ -1719,6 +1719,26 @@ async fn a_calendar_day_drawn_from_a_held_schedule_follows_changes_made_on_anoth
     assert_eq!(items.as_array().unwrap().len(), 1);
     assert_eq!(items[0]["appointment_id"], visit["id"]);
     assert_eq!(items[0]["client_name"], json!("Neha Kulkarni"));
+    assert_eq!(items[0]["status"], json!("booked"));
+
+    // What only the calendar shows: the visit's status and the client's name.
+    let id = visit["id"].as_str().unwrap();
+    body(set_status(&b, &salon, id, "confirmed").await, 200).await;
+    assert_eq!(
+        calendar().await["days"][0]["staff"][0]["items"][0]["status"],
+        json!("confirmed")
+    );
+    support::rest::patch(
+        &b,
+        &format!("/api/v1/clients/{}", salon.client),
+        salon.token(),
+        json!({"name": "Neha K. Joshi"}),
+    )
+    .await;
+    assert_eq!(
+        calendar().await["days"][0]["staff"][0]["items"][0]["client_name"],
+        json!("Neha K. Joshi")
+    );
 
     let closures = format!("/api/v1/locations/{}/closures", salon.location);
     let closed = json!({"first_day": date, "last_day": date, "reason": "Diwali"});
@@ -1730,11 +1750,11 @@ async fn a_calendar_day_drawn_from_a_held_schedule_follows_changes_made_on_anoth
         sample(
             &text,
             "ftry_cache_lookups_total",
-            &format!(r#"cache="schedule",result="{result}""#),
+            &format!(r#"cache="calendar",result="{result}""#),
         )
     };
     assert_eq!(lookups("hit"), Some(1.0), "only the repeated day was held");
-    assert_eq!(lookups("miss"), Some(4.0), "every change was seen");
+    assert_eq!(lookups("miss"), Some(6.0), "every change was seen");
     b.stop().await;
     a.stop().await;
 }
@@ -1773,6 +1793,45 @@ async fn every_table_a_schedule_is_loaded_from_moves_the_schedule_version() {
         "the tables scheduling.sql reads are exactly the ones whose changes move the version"
     );
     assert!(triggered.len() >= 10 && triggered.contains(&"appointment_items".to_owned()));
+    db.close().await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_table_the_calendar_reads_moves_the_schedule_or_the_calendar_version() {
+    let app = TestApp::fresh().await;
+    let mut db = admin(&app).await;
+    let source: String =
+        sqlx::query_scalar("SELECT prosrc FROM pg_proc WHERE proname = 'ftry_calendar_items'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    let words: Vec<&str> = source.split_whitespace().collect();
+    let mut read: Vec<&str> = words
+        .windows(2)
+        .filter(|w| w[0] == "FROM" || w[0] == "JOIN")
+        .map(|w| w[1])
+        .collect();
+    read.sort_unstable();
+    assert_eq!(read, ["appointment_items", "appointments", "clients", "services"]);
+    let triggered: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.relname::text, t.tgname::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+          WHERE t.tgname IN ('schedule_changed', 'calendar_changed') AND t.tgdeferrable AND t.tginitdeferred
+            AND c.relname IN ('appointment_items', 'appointments', 'clients', 'services') ORDER BY 1",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    let pairs: Vec<(&str, &str)> = triggered.iter().map(|(t, n)| (t.as_str(), n.as_str())).collect();
+    assert_eq!(
+        pairs,
+        [
+            ("appointment_items", "schedule_changed"),
+            ("appointments", "calendar_changed"),
+            ("clients", "calendar_changed"),
+            ("services", "schedule_changed"),
+        ]
+    );
     db.close().await.unwrap();
     app.stop().await;
 }
