@@ -80,6 +80,9 @@ pub(crate) struct DayKey {
 pub struct ScheduleCache {
     entries: Arc<Mutex<HashMap<Key, Arc<Held>>>>,
     days: Arc<Mutex<HashMap<DayKey, (Versions, Arc<crate::calendar::Calendar>)>>>,
+    /// Each business's branches (the `locations` table moves the schedule
+    /// version), with the version they were read at.
+    locations: Arc<Mutex<HashMap<Uuid, (i64, Arc<Vec<ftry_store::tenants::Location>>)>>>,
     lookups: Family<LookupLabels, Counter>,
     /// Slots in the answers held now.
     answer_slots: Arc<AtomicUsize>,
@@ -198,6 +201,34 @@ impl ScheduleCache {
             .map(|(_, calendar)| Arc::clone(calendar));
         self.count("calendar", if held.is_some() { "hit" } else { "miss" });
         held
+    }
+
+    /// The business's branches held when read at schedule version `version`.
+    pub(crate) fn locations(
+        &self,
+        tenant_id: Uuid,
+        version: i64,
+    ) -> Option<Arc<Vec<ftry_store::tenants::Location>>> {
+        let held = lock(&self.locations)
+            .get(&tenant_id)
+            .filter(|(read_at, _)| *read_at == version)
+            .map(|(_, list)| Arc::clone(list));
+        self.count("locations", if held.is_some() { "hit" } else { "miss" });
+        held
+    }
+
+    /// Hold a business's branches read at schedule version `version` or later.
+    pub(crate) fn hold_locations(
+        &self,
+        tenant_id: Uuid,
+        version: i64,
+        list: Arc<Vec<ftry_store::tenants::Location>>,
+    ) {
+        let mut held = lock(&self.locations);
+        if held.len() >= CAPACITY && !held.contains_key(&tenant_id) {
+            held.clear();
+        }
+        held.insert(tenant_id, (version, list));
     }
 
     /// Hold a calendar drawn with what was current at `versions` or later.

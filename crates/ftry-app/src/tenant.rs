@@ -131,9 +131,19 @@ impl App {
 
     pub async fn locations(&self, principal: &Principal) -> Result<Vec<Location>, AppError> {
         principal.require(Permission::LocationsRead)?;
+        // Every page of the web app names the branches: held by the node
+        // while the schedule version (which their changes move) stands.
+        let version = principal.versions.map(|v| v.schedule);
+        if let Some(list) = version.and_then(|v| self.schedules.locations(principal.tenant_id, v)) {
+            return Ok((*list).clone());
+        }
         let mut tx = self.pools.begin(principal.tenant_id).await?;
         let list = tenants::list_locations(&mut tx).await?;
         tx.commit().await?;
+        if let Some(version) = version {
+            self.schedules
+                .hold_locations(principal.tenant_id, version, std::sync::Arc::new(list.clone()));
+        }
         Ok(list)
     }
 

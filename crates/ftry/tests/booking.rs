@@ -1745,6 +1745,23 @@ async fn a_calendar_day_drawn_from_a_held_schedule_follows_changes_made_on_anoth
     body(post(&b, salon.token(), &closures, &closed).await, 201).await;
     assert_eq!(calendar().await["days"][0]["closed"], json!(true));
 
+    // The branches every page names are held by the same rule.
+    let names = || async {
+        let list = body(get(&a, salon.token(), "/api/v1/locations").await, 200).await;
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["name"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names().await, [json!("Main branch")]);
+    assert_eq!(names().await, [json!("Main branch")]);
+    let branch = format!("/api/v1/locations/{}", salon.location);
+    support::rest::patch(&b, &branch, salon.token(), json!({"name": "Koregaon Park"})).await;
+    assert_eq!(names().await, [json!("Koregaon Park")]);
+    assert_eq!(calendar().await["location_name"], json!("Koregaon Park"));
+
     let text = scrape(&a).await;
     let lookups = |result: &str| {
         sample(
@@ -1754,7 +1771,15 @@ async fn a_calendar_day_drawn_from_a_held_schedule_follows_changes_made_on_anoth
         )
     };
     assert_eq!(lookups("hit"), Some(1.0), "only the repeated day was held");
-    assert_eq!(lookups("miss"), Some(6.0), "every change was seen");
+    assert_eq!(lookups("miss"), Some(7.0), "every change was seen");
+    let branches = |result: &str| {
+        sample(
+            &text,
+            "ftry_cache_lookups_total",
+            &format!(r#"cache="locations",result="{result}""#),
+        )
+    };
+    assert_eq!((branches("hit"), branches("miss")), (Some(1.0), Some(2.0)));
     b.stop().await;
     a.stop().await;
 }
