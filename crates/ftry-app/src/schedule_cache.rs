@@ -39,6 +39,10 @@ use crate::error::AppError;
 /// tens of kilobytes, so this bounds the memory to a few tens of megabytes).
 const CAPACITY: usize = 512;
 
+/// Calendar days (or weeks) held at most; a full set starts again empty (a
+/// busy branch's week is a couple of hundred kilobytes).
+const CALENDAR_CAPACITY: usize = 128;
+
 /// Slots held in answers at most, over all schedules (a slot is about 200
 /// bytes: some 20 MB). Past it, answers are computed and not kept.
 const ANSWER_SLOTS: usize = 100_000;
@@ -75,14 +79,19 @@ pub(crate) struct DayKey {
     pub days: u32,
 }
 
+/// Calendars with the versions they were drawn at.
+type HeldDays = HashMap<DayKey, (Versions, Arc<crate::calendar::Calendar>)>;
+/// Each business's branches with the schedule version they were read at.
+type HeldLocations = HashMap<Uuid, (i64, Arc<Vec<ftry_store::tenants::Location>>)>;
+
 /// Clones share one cache.
 #[derive(Clone, Default)]
 pub struct ScheduleCache {
     entries: Arc<Mutex<HashMap<Key, Arc<Held>>>>,
-    days: Arc<Mutex<HashMap<DayKey, (Versions, Arc<crate::calendar::Calendar>)>>>,
+    days: Arc<Mutex<HeldDays>>,
     /// Each business's branches (the `locations` table moves the schedule
     /// version), with the version they were read at.
-    locations: Arc<Mutex<HashMap<Uuid, (i64, Arc<Vec<ftry_store::tenants::Location>>)>>>,
+    locations: Arc<Mutex<HeldLocations>>,
     lookups: Family<LookupLabels, Counter>,
     /// Slots in the answers held now.
     answer_slots: Arc<AtomicUsize>,
@@ -239,7 +248,7 @@ impl ScheduleCache {
         calendar: Arc<crate::calendar::Calendar>,
     ) {
         let mut days = lock(&self.days);
-        if days.len() >= CAPACITY && !days.contains_key(&key) {
+        if days.len() >= CALENDAR_CAPACITY && !days.contains_key(&key) {
             days.clear();
         }
         days.insert(key, (versions, calendar));
