@@ -266,11 +266,15 @@ async fn calendar(
     Auth(principal): Auth,
     Path(location_id): Path<Uuid>,
     Query(params): Query<CalendarParams>,
-) -> Result<Json<ftry_app::calendar::Calendar>, ApiError> {
-    Ok(Json(
-        state
-            .app
-            .calendar(&principal, location_id, params.date, params.days.unwrap_or(1))
-            .await?,
-    ))
+) -> Result<Response, ApiError> {
+    let drawn = state
+        .app
+        .drawn_calendar(&principal, location_id, params.date, params.days.unwrap_or(1))
+        .await?;
+    // Written once per drawn calendar: a held day is sent as it was written.
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        drawn.json(),
+    )
+        .into_response())
 }

@@ -1,6 +1,9 @@
 //! The calendar of a location: per day, each staff member's working hours,
 //! breaks, time off and booked items, from a fixed handful of queries.
 
+use std::sync::Arc;
+
+use bytes::Bytes;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use ftry_domain::permissions::Permission;
 use ftry_domain::schedule::{boundary_instant, WallInterval};
@@ -70,6 +73,29 @@ fn spans_on(zone: chrono_tz::Tz, hours: &[WallInterval], date: NaiveDate) -> Vec
         .collect()
 }
 
+/// A calendar as drawn, with its JSON written once.
+#[derive(Debug)]
+pub struct DrawnCalendar {
+    calendar: Calendar,
+    json: Bytes,
+}
+
+impl DrawnCalendar {
+    fn new(calendar: Calendar) -> Result<Self, AppError> {
+        let json = serde_json::to_vec(&calendar)
+            .map_err(|e| AppError::Internal(format!("writing a calendar: {e}")))?;
+        Ok(Self {
+            calendar,
+            json: Bytes::from(json),
+        })
+    }
+
+    /// The calendar as the API answers it.
+    pub fn json(&self) -> Bytes {
+        self.json.clone()
+    }
+}
+
 impl App {
     /// `days` (1–7) local days from `date`.
     pub async fn calendar(
@@ -79,6 +105,23 @@ impl App {
         date: NaiveDate,
         days: u32,
     ) -> Result<Calendar, AppError> {
+        Ok(self
+            .drawn_calendar(principal, location_id, date, days)
+            .await?
+            .calendar
+            .clone())
+    }
+
+    /// The same calendar, held by the node while nothing it shows changed
+    /// (the front desk's whole location; a stylist's column is drawn each
+    /// time), its JSON written once.
+    pub async fn drawn_calendar(
+        &self,
+        principal: &Principal,
+        location_id: Uuid,
+        date: NaiveDate,
+        days: u32,
+    ) -> Result<Arc<DrawnCalendar>, AppError> {
         principal.require(Permission::CalendarOwn)?;
         if !(1..=7).contains(&days) {
             return Err(AppError::invalid("days", "must be 1 to 7"));
@@ -97,7 +140,7 @@ impl App {
                     days,
                 };
                 if let Some(calendar) = self.schedules.calendar(&key, versions) {
-                    return Ok((*calendar).clone());
+                    return Ok(calendar);
                 }
                 Some((key, versions))
             }
@@ -184,17 +227,16 @@ impl App {
                 staff,
             });
         }
-        let calendar = Calendar {
+        let calendar = Arc::new(DrawnCalendar::new(Calendar {
             location_id,
             location_name: loaded.rows.rules.name.clone(),
             timezone: loaded.rows.rules.timezone.clone(),
             days: calendar_days,
-        };
+        })?);
         // Everything was read at the versions of the request's start or
         // later: a request that sees these versions may be given it.
         if let Some((key, versions)) = held {
-            self.schedules
-                .hold_calendar(key, versions, std::sync::Arc::new(calendar.clone()));
+            self.schedules.hold_calendar(key, versions, Arc::clone(&calendar));
         }
         Ok(calendar)
     }

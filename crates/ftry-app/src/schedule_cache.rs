@@ -80,7 +80,7 @@ pub(crate) struct DayKey {
 }
 
 /// Calendars with the versions they were drawn at.
-type HeldDays = HashMap<DayKey, (Versions, Arc<crate::calendar::Calendar>)>;
+type HeldDays = HashMap<DayKey, (Versions, Arc<crate::calendar::DrawnCalendar>)>;
 /// Each business's branches with the schedule version they were read at.
 type HeldLocations = HashMap<Uuid, (i64, Arc<Vec<ftry_store::tenants::Location>>)>;
 
@@ -203,7 +203,7 @@ impl ScheduleCache {
         &self,
         key: &DayKey,
         versions: Versions,
-    ) -> Option<Arc<crate::calendar::Calendar>> {
+    ) -> Option<Arc<crate::calendar::DrawnCalendar>> {
         let held = lock(&self.days)
             .get(key)
             .filter(|(drawn_at, _)| *drawn_at == versions)
@@ -245,7 +245,7 @@ impl ScheduleCache {
         &self,
         key: DayKey,
         versions: Versions,
-        calendar: Arc<crate::calendar::Calendar>,
+        calendar: Arc<crate::calendar::DrawnCalendar>,
     ) {
         let mut days = lock(&self.days);
         if days.len() >= CALENDAR_CAPACITY && !days.contains_key(&key) {
