@@ -364,6 +364,15 @@ impl<'a> Tool<'a> {
         let text = self.run("info", &["--output=json".to_owned()]).await?;
         serde_json::from_str(&text).map_err(|e| PitrError::Info(e.to_string()))
     }
+
+    /// The stanza as the repository `repo` holds it; `NoStanza` when it
+    /// holds none.
+    async fn stanza(&self, repo: PathBuf) -> Result<StanzaInfo> {
+        match self.info().await?.into_iter().next() {
+            Some(stanza) if stanza.status.code != STANZA_MISSING => Ok(stanza),
+            _ => Err(PitrError::NoStanza { repo }),
+        }
+    }
 }
 
 /// pgBackRest's own error line ("ERROR: [055]: ..."), else its last line.
@@ -520,15 +529,7 @@ pub async fn status(embedded: &EmbeddedSettings, pitr: &PitrSettings, now: DateT
             repo: pitr.repository(),
         });
     }
-    let info = tool.info().await?;
-    let stanza = info.into_iter().next().ok_or(PitrError::NoStanza {
-        repo: pitr.repository(),
-    })?;
-    if stanza.status.code == STANZA_MISSING {
-        return Err(PitrError::NoStanza {
-            repo: pitr.repository(),
-        });
-    }
+    let stanza = tool.stanza(pitr.repository()).await?;
     let newest = stanza.newest_wal();
     let archiver = archiver(&layout.run_dir, now).await;
     let window_end = match &pitr.s3 {
@@ -613,15 +614,7 @@ pub async fn restore(
     pitr.prepare(&layout, &user)?;
 
     let tool = Tool::new(pitr, &layout.data_dir, &user);
-    let info = tool.info().await?;
-    let stanza = info.into_iter().next().ok_or(PitrError::NoStanza {
-        repo: pitr.repository(),
-    })?;
-    if stanza.status.code == STANZA_MISSING {
-        return Err(PitrError::NoStanza {
-            repo: pitr.repository(),
-        });
-    }
+    let stanza = tool.stanza(pitr.repository()).await?;
     if target > now {
         return Err(PitrError::InFuture { target });
     }

@@ -10,25 +10,33 @@
 -- as long as both versions are the ones it was drawn at.
 ALTER TABLE schedule_versions ADD COLUMN calendar bigint NOT NULL DEFAULT 0;
 
-CREATE FUNCTION ftry_calendar_changed() RETURNS trigger
+-- One trigger function moves either counter: the schedule version (no
+-- argument, as migration 0010's triggers call it) or the calendar version
+-- (argument 'calendar'), once per transaction each.
+CREATE OR REPLACE FUNCTION ftry_schedule_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     changed uuid := CASE WHEN TG_OP = 'DELETE' THEN OLD.tenant_id ELSE NEW.tenant_id END;
+    for_calendar boolean := TG_NARGS > 0 AND TG_ARGV[0] = 'calendar';
+    moved text := CASE WHEN for_calendar THEN 'ftry.calendar_moved' ELSE 'ftry.schedule_moved' END;
 BEGIN
-    IF current_setting('ftry.calendar_moved', true) = changed::text THEN
+    IF current_setting(moved, true) = changed::text THEN
         RETURN NULL;
     END IF;
-    INSERT INTO schedule_versions AS v (tenant_id, version, calendar) VALUES (changed, 0, 1)
-        ON CONFLICT (tenant_id) DO UPDATE SET calendar = v.calendar + 1;
-    PERFORM set_config('ftry.calendar_moved', changed::text, true);
+    INSERT INTO schedule_versions AS v (tenant_id, version, calendar)
+        VALUES (changed, CASE WHEN for_calendar THEN 0 ELSE 1 END, CASE WHEN for_calendar THEN 1 ELSE 0 END)
+        ON CONFLICT (tenant_id) DO UPDATE
+        SET version = v.version + CASE WHEN for_calendar THEN 0 ELSE 1 END,
+            calendar = v.calendar + CASE WHEN for_calendar THEN 1 ELSE 0 END;
+    PERFORM set_config(moved, changed::text, true);
     RETURN NULL;
 END
 $$;
 
 CREATE CONSTRAINT TRIGGER calendar_changed AFTER INSERT OR UPDATE OR DELETE ON appointments
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ftry_calendar_changed();
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ftry_schedule_changed('calendar');
 CREATE CONSTRAINT TRIGGER calendar_changed AFTER UPDATE OF name ON clients
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ftry_calendar_changed();
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ftry_schedule_changed('calendar');
 
 DROP FUNCTION ftry_session_standing(uuid, uuid, uuid);
 CREATE FUNCTION ftry_session_standing(tenant uuid, for_user uuid, for_session uuid)

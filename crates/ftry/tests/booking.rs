@@ -1610,10 +1610,18 @@ fn staff_by_start(slots: &Value) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// How often a node's cache answered (`hit`) or not (`miss`), from its metrics.
+async fn cache_lookups(app: &TestApp, cache: &str, result: &str) -> Option<f64> {
+    let text = support::metrics::scrape(app).await;
+    support::metrics::sample(
+        &text,
+        "ftry_cache_lookups_total",
+        &format!(r#"cache="{cache}",result="{result}""#),
+    )
+}
+
 #[tokio::test]
 async fn a_search_answered_from_a_held_schedule_follows_changes_made_on_another_node() {
-    use support::metrics::{sample, scrape};
-
     let a = TestApp::fresh().await;
     let salon = salon(&a).await;
     let b = TestApp::spawn(support::config_for(a.db.as_ref().unwrap())).await;
@@ -1657,37 +1665,29 @@ async fn a_search_answered_from_a_held_schedule_follows_changes_made_on_another_
     body(post(&b, salon.token(), &closures, &closed).await, 201).await;
     assert_eq!(availability(&a, &salon, &query).await["slots"], json!([]));
 
-    let text = scrape(&a).await;
-    let lookups = |result: &str| {
-        sample(
-            &text,
-            "ftry_cache_lookups_total",
-            &format!(r#"cache="schedule",result="{result}""#),
-        )
-    };
-    assert_eq!(lookups("hit"), Some(1.0), "only the repeated search was held");
-    assert_eq!(lookups("miss"), Some(5.0), "every change was seen");
-    let answers = |result: &str| {
-        sample(
-            &text,
-            "ftry_cache_lookups_total",
-            &format!(r#"cache="answer",result="{result}""#),
-        )
-    };
+    let lookups = |cache: &'static str, result: &'static str| cache_lookups(&a, cache, result);
     assert_eq!(
-        answers("hit"),
+        lookups("schedule", "hit").await,
+        Some(1.0),
+        "only the repeated search was held"
+    );
+    assert_eq!(
+        lookups("schedule", "miss").await,
+        Some(5.0),
+        "every change was seen"
+    );
+    assert_eq!(
+        lookups("answer", "hit").await,
         Some(1.0),
         "the repeated search's answer was held too"
     );
-    assert_eq!(answers("miss"), Some(5.0));
+    assert_eq!(lookups("answer", "miss").await, Some(5.0));
     b.stop().await;
     a.stop().await;
 }
 
 #[tokio::test]
 async fn a_calendar_day_drawn_from_a_held_schedule_follows_changes_made_on_another_node() {
-    use support::metrics::{sample, scrape};
-
     let a = TestApp::fresh().await;
     let salon = salon(&a).await;
     let b = TestApp::spawn(support::config_for(a.db.as_ref().unwrap())).await;
@@ -1769,28 +1769,19 @@ async fn a_calendar_day_drawn_from_a_held_schedule_follows_changes_made_on_anoth
     assert_eq!(names().await, [json!("Koregaon Park")]);
     assert_eq!(calendar().await["location_name"], json!("Koregaon Park"));
 
-    let text = scrape(&a).await;
-    let lookups = |result: &str| {
-        sample(
-            &text,
-            "ftry_cache_lookups_total",
-            &format!(r#"cache="calendar",result="{result}""#),
-        )
-    };
+    let lookups = |cache: &'static str, result: &'static str| cache_lookups(&a, cache, result);
     assert_eq!(
-        lookups("hit"),
+        lookups("calendar", "hit").await,
         Some(2.0),
         "only the repeated day was held (twice)"
     );
-    assert_eq!(lookups("miss"), Some(7.0), "every change was seen");
-    let branches = |result: &str| {
-        sample(
-            &text,
-            "ftry_cache_lookups_total",
-            &format!(r#"cache="locations",result="{result}""#),
-        )
-    };
-    assert_eq!((branches("hit"), branches("miss")), (Some(1.0), Some(2.0)));
+    assert_eq!(
+        lookups("calendar", "miss").await,
+        Some(7.0),
+        "every change was seen"
+    );
+    assert_eq!(lookups("locations", "hit").await, Some(1.0));
+    assert_eq!(lookups("locations", "miss").await, Some(2.0));
     b.stop().await;
     a.stop().await;
 }
