@@ -15,6 +15,11 @@ use sqlx::{Connection, Row};
 use support::{body, config_for, send, TestApp, TestDb};
 
 fn ftry_backup(db: &TestDb, dir: &Path, superuser: bool, args: &[&str]) -> Output {
+    backup_command(db, dir, superuser, args).output().unwrap()
+}
+
+/// `ftry backup <args>` against `db`, staging in `dir`.
+fn backup_command(db: &TestDb, dir: &Path, superuser: bool, args: &[&str]) -> std::process::Command {
     let mut command = support::ftry_command();
     command
         .arg("backup")
@@ -25,7 +30,7 @@ fn ftry_backup(db: &TestDb, dir: &Path, superuser: bool, args: &[&str]) -> Outpu
     if superuser {
         command.env("FTRY_BACKUP_DATABASE_URL", db.superuser_url());
     }
-    command.output().unwrap()
+    command
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -852,14 +857,8 @@ async fn a_backup_streams_to_an_s3_compatible_store_in_parts_and_restores_from_i
     let s3 = support::s3::S3Server::start("ftry-backups").await;
     let staging = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        let mut command = support::ftry_command();
+        let mut command = backup_command(&db, staging.path(), true, args);
         command
-            .arg("backup")
-            .args(args)
-            .env("DATABASE_URL", db.app_url())
-            .env("FTRY_DATABASE_OWNER_URL", db.owner_url())
-            .env("FTRY_BACKUP_DATABASE_URL", db.superuser_url())
-            .env("FTRY_BACKUP_DIR", staging.path())
             .env("FTRY_BACKUP_S3_BUCKET", "ftry-backups")
             .env("FTRY_BACKUP_S3_ENDPOINT", s3.endpoint())
             .env("FTRY_BACKUP_S3_REGION", "ap-south-1")
