@@ -39,15 +39,11 @@ impl Pools {
     /// A lazy pool: the service starts even if the database is briefly away,
     /// and readiness reports it until it answers.
     pub fn connect_lazy(settings: &DatabaseSettings) -> Self {
-        let app = PgPoolOptions::new()
-            .max_connections(settings.max_connections)
-            .acquire_timeout(settings.acquire_timeout)
-            .connect_lazy_with(settings.app.clone().application_name("ftry"));
+        let app = pool_options(settings).connect_lazy_with(settings.app.clone().application_name("ftry"));
         let read = match &settings.read {
-            Some(read) => PgPoolOptions::new()
-                .max_connections(settings.max_connections)
-                .acquire_timeout(settings.acquire_timeout)
-                .connect_lazy_with(read.clone().application_name("ftry-reports")),
+            Some(read) => {
+                pool_options(settings).connect_lazy_with(read.clone().application_name("ftry-reports"))
+            }
             None => app.clone(),
         };
         Self {
@@ -138,6 +134,30 @@ impl Pools {
             }
         }
     }
+}
+
+/// A connection idle at least this long is pinged before it is handed out.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// How both pools hand out connections. A connection that went back to the
+/// pool less than [`PING_AFTER_IDLE`] ago answered then: handing it out
+/// without a ping saves every request a round trip (the pool's default pings
+/// each time). One idle longer, which the server may have closed meanwhile
+/// (a restart, a failover, an idle timeout), is pinged first and replaced if
+/// it does not answer.
+fn pool_options(settings: &DatabaseSettings) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
 }
 
 /// Which pool.

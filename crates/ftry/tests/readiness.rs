@@ -71,3 +71,50 @@ async fn readiness_reports_the_database_going_away_and_coming_back() {
     app.stop().await;
     restarted.stop().await.unwrap();
 }
+
+/// The pool hands out a connection used a moment ago without asking the
+/// server first; one idle for a second or more, which the server may have
+/// closed meanwhile (a restart, a failover, an idle timeout), is asked first
+/// and replaced if it does not answer, so no request meets a dead connection.
+#[tokio::test]
+async fn connections_the_server_closed_while_idle_are_replaced_before_a_request_uses_them() {
+    let app = TestApp::fresh().await;
+    let answers = tokio::join!(
+        ready_status(&app),
+        ready_status(&app),
+        ready_status(&app),
+        ready_status(&app)
+    );
+    for (status, body) in [answers.0, answers.1, answers.2, answers.3] {
+        assert_eq!(status, 200, "{body}");
+    }
+    let mut admin = support::admin(&app).await;
+    let pooled = "SELECT count(*) FROM pg_stat_activity
+                   WHERE datname = current_database() AND application_name = 'ftry'";
+    let terminated: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                                WHERE datname = current_database() AND application_name = 'ftry') t",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert!(terminated >= 1, "the pool held no connection");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sqlx::query_scalar::<_, i64>(pooled)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap()
+        > 0
+    {
+        assert!(Instant::now() < deadline, "the terminated connections stayed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    for _ in 0..2 * terminated {
+        let (status, body) = ready_status(&app).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let reopened: i64 = sqlx::query_scalar(pooled).fetch_one(&mut admin).await.unwrap();
+    assert!(reopened >= 1, "answered without a connection");
+    app.stop().await;
+}
