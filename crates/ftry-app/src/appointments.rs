@@ -465,7 +465,7 @@ impl App {
             date.succ_opt().unwrap_or(date),
             false,
             None,
-            Some(&crate::booking::service_ids(&request.items)),
+            crate::booking::VisitNeeds::of(&request.items).only(),
         )
         .await?;
         let start = match (request.start, request.start_local) {

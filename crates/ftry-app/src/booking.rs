@@ -14,7 +14,7 @@ use ftry_domain::availability::{
 };
 use ftry_domain::schedule::{DateRange, Interval, WallInterval};
 use ftry_store::appointments::{self, NewItem};
-use ftry_store::scheduling::{self, LocationSchedule, WeeklyInterval};
+use ftry_store::scheduling::{self, LocationSchedule, Only, WeeklyInterval};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -70,8 +70,8 @@ fn minutes(value: i32) -> u32 {
 }
 
 /// Load the schedule of a location around the local dates `first..=last`.
-/// `online` keeps only what clients may book themselves; `services`, when
-/// given, keeps only those services (all a visit or a search will touch).
+/// `online` keeps only what clients may book themselves; `only` narrows it
+/// to the services (and staff) a visit or a search will touch.
 /// The statement is timed in `db` as the named query `schedule_load`.
 #[allow(clippy::too_many_arguments)] // each call site names its window and filters in place
 pub(crate) async fn load(
@@ -82,7 +82,7 @@ pub(crate) async fn load(
     last: NaiveDate,
     online: bool,
     exclude_appointment: Option<Uuid>,
-    services: Option<&[Uuid]>,
+    only: Only<'_>,
 ) -> Result<Loaded, AppError> {
     // A local date starts at most 14 hours before and 12 hours after the UTC
     // date, and a visit's buffers reach at most 4 hours either side of it; a
@@ -100,7 +100,7 @@ pub(crate) async fn load(
         .and_time(NaiveTime::MIN)
         .and_utc();
     let started = std::time::Instant::now();
-    let statement = scheduling::load(conn, location_id, from, to, exclude_appointment, services);
+    let statement = scheduling::load(conn, location_id, from, to, exclude_appointment, only);
     let rows = db
         .timed("schedule_load", statement)
         .await?
@@ -231,9 +231,28 @@ pub(crate) async fn load(
     Ok(Loaded { schedule, rows })
 }
 
-/// The services a visit asks for, to load only what it needs.
-pub(crate) fn service_ids(items: &[ItemRequest]) -> Vec<Uuid> {
-    items.iter().map(|item| item.service_id).collect()
+/// What checking a visit needs loaded: the services it asks for and, when
+/// every item names who does it, only those staff members (a branch's other
+/// staff, their hours and their bookings play no part then).
+pub(crate) struct VisitNeeds {
+    services: Vec<Uuid>,
+    staff: Option<Vec<Uuid>>,
+}
+
+impl VisitNeeds {
+    pub(crate) fn of(items: &[ItemRequest]) -> Self {
+        Self {
+            services: items.iter().map(|item| item.service_id).collect(),
+            staff: items.iter().map(|item| item.staff_id).collect(),
+        }
+    }
+
+    pub(crate) fn only(&self) -> Only<'_> {
+        Only {
+            services: Some(&self.services),
+            staff: self.staff.as_deref(),
+        }
+    }
 }
 
 /// One requested service of a visit.
@@ -514,7 +533,7 @@ pub(crate) async fn reschedule_in(
         date.succ_opt().unwrap_or(date),
         online_rules,
         Some(appointment.id),
-        Some(&service_ids(&items)),
+        VisitNeeds::of(&items).only(),
     )
     .await?;
     let slot = plan(&loaded, &items, request.start, Utc::now())?;

@@ -509,9 +509,17 @@ impl App {
         let last = today + chrono::Days::new(6);
         let mut booked = 0;
         for (b, branch) in branches.iter().enumerate() {
-            let mut loaded =
-                crate::booking::load(tx, &self.pools.metrics, *branch, today, last, false, None, None)
-                    .await?;
+            let mut loaded = crate::booking::load(
+                tx,
+                &self.pools.metrics,
+                *branch,
+                today,
+                last,
+                false,
+                None,
+                Default::default(),
+            )
+            .await?;
             let services: Vec<Uuid> = loaded.schedule.services.iter().map(|s| s.id).collect();
             if services.is_empty() {
                 continue;
@@ -656,7 +664,7 @@ impl App {
                     date,
                     false,
                     None,
-                    None,
+                    Default::default(),
                 )
                 .await?;
                 tx.commit().await?;

@@ -259,18 +259,6 @@ impl App {
                 origin,
             )
             .await?;
-        let date = request.start.date_naive();
-        let loaded = crate::booking::load(
-            &mut tx,
-            &self.pools.metrics,
-            request.location_id,
-            date.pred_opt().unwrap_or(date),
-            date.succ_opt().unwrap_or(date),
-            true,
-            None,
-            Some(&request.items.iter().map(|i| i.service_id).collect::<Vec<_>>()),
-        )
-        .await?;
         let items: Vec<ItemRequest> = request
             .items
             .iter()
@@ -280,6 +268,18 @@ impl App {
                 resource_id: None,
             })
             .collect();
+        let date = request.start.date_naive();
+        let loaded = crate::booking::load(
+            &mut tx,
+            &self.pools.metrics,
+            request.location_id,
+            date.pred_opt().unwrap_or(date),
+            date.succ_opt().unwrap_or(date),
+            true,
+            None,
+            crate::booking::VisitNeeds::of(&items).only(),
+        )
+        .await?;
         let slot = crate::booking::plan(&loaded, &items, request.start, Utc::now())?;
         let id = Uuid::now_v7();
         let manage_token = tokens::tenant_token(tenant.id);

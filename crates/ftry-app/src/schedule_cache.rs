@@ -288,7 +288,10 @@ impl ScheduleCache {
             key.last,
             key.online,
             None,
-            Some(&key.services),
+            ftry_store::scheduling::Only {
+                services: Some(&key.services),
+                staff: None,
+            },
         )
         .await?;
         tx.commit().await?;

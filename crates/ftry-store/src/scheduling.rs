@@ -109,23 +109,34 @@ pub struct LocationSchedule {
     pub version: i64,
 }
 
+/// What a schedule load keeps; `None` keeps everything of that kind.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Only<'a> {
+    /// These services and their staff overrides.
+    pub services: Option<&'a [Uuid]>,
+    /// These staff members (their hours, time off and busy time), as when
+    /// checking a visit whose every item names who does it.
+    pub staff: Option<&'a [Uuid]>,
+}
+
 /// Load the schedule of `location_id` for the UTC window `[from, to)`.
 /// `exclude_appointment` leaves one appointment's own items out (rescheduling);
-/// `services` keeps only those services and their staff overrides (`None`: all).
+/// `only` narrows it to some services and staff members.
 pub async fn load(
     conn: &mut PgConnection,
     location_id: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     exclude_appointment: Option<Uuid>,
-    services: Option<&[Uuid]>,
+    only: Only<'_>,
 ) -> Result<Option<LocationSchedule>, sqlx::Error> {
     let row = sqlx::query(include_str!("scheduling.sql"))
         .bind(location_id)
         .bind(from)
         .bind(to)
         .bind(exclude_appointment)
-        .bind(services)
+        .bind(only.services)
+        .bind(only.staff)
         .fetch_one(conn)
         .await?;
     let Some(Json(rules)) = row.try_get::<Option<Json<LocationRules>>, _>("rules")? else {

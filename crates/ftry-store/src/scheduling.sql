@@ -1,6 +1,7 @@
 -- One location's schedule for the UTC window [$2, $3) in one statement.
 -- $1: location, $4: an appointment whose own items are left out (or NULL),
--- $5: only these services and their staff overrides (or NULL for all).
+-- $5: only these services and their staff overrides (or NULL for all),
+-- $6: only these staff members (or NULL for all with hours here).
 -- Small parts come as JSON; the parts that grow (staff hours, busy time)
 -- as parallel arrays, which PostgreSQL sends in binary with nothing to
 -- build or parse per row.
@@ -8,6 +9,7 @@ WITH staff_here AS (
     SELECT s.id, s.name, s.title, s.colour, s.display_order, s.active, s.bookable_online
       FROM staff s
      WHERE EXISTS (SELECT 1 FROM staff_hours h WHERE h.staff_id = s.id AND h.location_id = $1)
+       AND ($6::uuid[] IS NULL OR s.id = ANY ($6))
 )
 SELECT
     -- Read in the same snapshot as everything else here (scheduling::version).
@@ -59,7 +61,7 @@ SELECT
                COALESCE(array_agg(kind), '{}') AS kinds,
                COALESCE(array_agg(starts), '{}') AS starts,
                COALESCE(array_agg(ends), '{}') AS ends
-          FROM staff_hours WHERE location_id = $1) hours,
+          FROM staff_hours WHERE location_id = $1 AND ($6::uuid[] IS NULL OR staff_id = ANY ($6))) hours,
        (SELECT COALESCE(array_agg(sh.id), '{}') AS staff_ids,
                COALESCE(array_agg(i.busy_from), '{}') AS busy_from,
                COALESCE(array_agg(i.busy_to), '{}') AS busy_to,

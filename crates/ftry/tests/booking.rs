@@ -368,6 +368,52 @@ async fn a_staff_member_who_does_not_perform_the_service_is_refused_on_that_item
     app.stop().await;
 }
 
+/// A visit whose every item names who does it is checked against those
+/// staff members' own time: a colleague's visit then is no obstacle, and a
+/// named member's visit refuses the item it falls on.
+#[tokio::test]
+async fn a_visit_naming_its_staff_is_checked_against_each_named_member() {
+    let app = TestApp::fresh().await;
+    let salon = salon_with(&app, "Named Staff Salon", 3).await;
+    let ten = at_ten(3);
+    booked(&app, &salon, &booking(&salon, ten, salon.stylists[1])).await;
+    let visit = |second: Uuid| {
+        json!({
+            "location_id": salon.location, "client_id": salon.client, "start": ten - Duration::minutes(45),
+            "items": [{"service_id": salon.haircut, "staff_id": salon.stylists[2]},
+                      {"service_id": salon.haircut, "staff_id": second}],
+        })
+    };
+    let before = written(&app).await;
+    let problem = support::problem(
+        book(&app, &salon, &visit(salon.stylists[1])).await,
+        409,
+        "slot_unavailable",
+    )
+    .await;
+    assert_eq!(problem["detail"], "Item 1: the staff member is not free then");
+    assert_eq!(written(&app).await, before);
+    let created = booked(&app, &salon, &visit(salon.stylists[0])).await;
+    assert_eq!(created["items"][0]["staff_id"], json!(salon.stylists[2]));
+    assert_eq!(
+        created["items"][0]["starts_at"],
+        json!(ten - Duration::minutes(45))
+    );
+    assert_eq!(created["items"][1]["staff_id"], json!(salon.stylists[0]));
+    assert_eq!(created["items"][1]["starts_at"], json!(ten));
+    // Stylist 1's own visit at ten is still the only one in their column.
+    let theirs = count(
+        &app,
+        &format!(
+            "SELECT count(*) FROM appointment_items WHERE staff_id = '{}' AND active",
+            salon.stylists[1]
+        ),
+    )
+    .await;
+    assert_eq!(theirs, 1);
+    app.stop().await;
+}
+
 /// The next local date after today on which New York's clocks do `what` at `wall`.
 fn next_new_york_date(wall: (u32, u32), gap: bool) -> NaiveDate {
     let today = Utc::now().with_timezone(&NEW_YORK).date_naive();
