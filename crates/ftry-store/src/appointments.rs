@@ -165,7 +165,19 @@ pub async fn find_by_manage_token(
     .await
 }
 
+/// The items of some visits, in order. One visit's items (a visit's answer)
+/// are read by a statement of their own: with `= ANY`, PostgreSQL plans a
+/// statement for one id afresh on every call, as a plan for any number of
+/// ids looks dearer than one for a single id.
 pub async fn items(conn: &mut PgConnection, appointment_ids: &[Uuid]) -> Result<Vec<Item>, sqlx::Error> {
+    if let [one] = appointment_ids {
+        return sqlx::query_as(&format!(
+            "{ITEM_SELECT} WHERE i.appointment_id = $1 ORDER BY i.position"
+        ))
+        .bind(one)
+        .fetch_all(conn)
+        .await;
+    }
     sqlx::query_as(&format!(
         "{ITEM_SELECT} WHERE i.appointment_id = ANY($1) ORDER BY i.appointment_id, i.position"
     ))
