@@ -176,7 +176,6 @@ async fn run(db: &data::BenchDb, options: &Options, started: Instant) -> anyhow:
     let mut config = Config::default();
     config.database.url = Some(SecretUrl::try_from(db.url("ftry_app")).map_err(anyhow::Error::msg)?);
     config.database.owner_url = Some(SecretUrl::try_from(db.url("ftry_owner")).map_err(anyhow::Error::msg)?);
-    config.database.max_connections = 40;
     config.rate_limit.enabled = false;
     config.auth.argon2_memory_kib = 1024;
     config.auth.argon2_iterations = 1;

@@ -246,6 +246,10 @@ pub struct DatabaseConfig {
     pub read_url: Option<SecretUrl>,
     /// Apply pending migrations when `serve` starts.
     pub auto_migrate: bool,
+    /// Connections each pool of a node may hold. More connections than a
+    /// few per core of the database server make a busy server slower, not
+    /// faster: every statement then waits for a core among more backends,
+    /// and locks are held across those waits (bench/README.md).
     pub max_connections: u32,
     pub acquire_timeout_ms: u64,
 }
@@ -257,7 +261,7 @@ impl Default for DatabaseConfig {
             owner_url: None,
             read_url: None,
             auto_migrate: true,
-            max_connections: 20,
+            max_connections: 10,
             acquire_timeout_ms: 3000,
         }
     }
