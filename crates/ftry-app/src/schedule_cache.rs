@@ -19,6 +19,7 @@
 //! bounded by [`ANSWER_SLOTS`] slots in all.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -204,10 +205,7 @@ impl ScheduleCache {
         key: &DayKey,
         versions: Versions,
     ) -> Option<Arc<crate::calendar::DrawnCalendar>> {
-        let held = lock(&self.days)
-            .get(key)
-            .filter(|(drawn_at, _)| *drawn_at == versions)
-            .map(|(_, calendar)| Arc::clone(calendar));
+        let held = held_at(&self.days, key, versions);
         self.count("calendar", if held.is_some() { "hit" } else { "miss" });
         held
     }
@@ -218,10 +216,7 @@ impl ScheduleCache {
         tenant_id: Uuid,
         version: i64,
     ) -> Option<Arc<Vec<ftry_store::tenants::Location>>> {
-        let held = lock(&self.locations)
-            .get(&tenant_id)
-            .filter(|(read_at, _)| *read_at == version)
-            .map(|(_, list)| Arc::clone(list));
+        let held = held_at(&self.locations, &tenant_id, version);
         self.count("locations", if held.is_some() { "hit" } else { "miss" });
         held
     }
@@ -233,11 +228,7 @@ impl ScheduleCache {
         version: i64,
         list: Arc<Vec<ftry_store::tenants::Location>>,
     ) {
-        let mut held = lock(&self.locations);
-        if held.len() >= CAPACITY && !held.contains_key(&tenant_id) {
-            held.clear();
-        }
-        held.insert(tenant_id, (version, list));
+        insert_bounded(&mut lock(&self.locations), CAPACITY, tenant_id, (version, list));
     }
 
     /// Hold a calendar drawn with what was current at `versions` or later.
@@ -247,11 +238,12 @@ impl ScheduleCache {
         versions: Versions,
         calendar: Arc<crate::calendar::DrawnCalendar>,
     ) {
-        let mut days = lock(&self.days);
-        if days.len() >= CALENDAR_CAPACITY && !days.contains_key(&key) {
-            days.clear();
-        }
-        days.insert(key, (versions, calendar));
+        insert_bounded(
+            &mut lock(&self.days),
+            CALENDAR_CAPACITY,
+            key,
+            (versions, calendar),
+        );
     }
 
     async fn held(&self, pools: &Pools, search: &Search<'_>) -> Result<Arc<Held>, AppError> {
@@ -299,17 +291,33 @@ impl ScheduleCache {
             loaded: Arc::new(loaded),
             answers: Mutex::default(),
         });
-        let mut entries = lock(&self.entries);
-        if entries.len() >= CAPACITY && !entries.contains_key(&key) {
-            entries.clear();
-        }
-        entries.insert(key, Arc::clone(&held));
+        insert_bounded(&mut lock(&self.entries), CAPACITY, key, Arc::clone(&held));
         Ok(held)
     }
 
     fn count(&self, cache: &'static str, result: &'static str) {
         self.lookups.get_or_create(&LookupLabels { cache, result }).inc();
     }
+}
+
+/// What `map` holds for `key` if it was made at `at`.
+fn held_at<K: Hash + Eq, A: PartialEq, V>(
+    map: &Mutex<HashMap<K, (A, Arc<V>)>>,
+    key: &K,
+    at: A,
+) -> Option<Arc<V>> {
+    lock(map)
+        .get(key)
+        .filter(|(made_at, _)| *made_at == at)
+        .map(|(_, value)| Arc::clone(value))
+}
+
+/// Insert, first emptying a full map (a new key past `capacity`).
+fn insert_bounded<K: Hash + Eq, V>(map: &mut HashMap<K, V>, capacity: usize, key: K, value: V) {
+    if map.len() >= capacity && !map.contains_key(&key) {
+        map.clear();
+    }
+    map.insert(key, value);
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
