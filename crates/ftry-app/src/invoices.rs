@@ -360,6 +360,7 @@ fn paid(payments: &[Payment]) -> i64 {
     payments.iter().map(|p| p.amount_paise).sum()
 }
 
+/// A document as the API shows it, read.
 async fn view(
     tx: &mut sqlx::PgConnection,
     invoice: Invoice,
@@ -367,11 +368,51 @@ async fn view(
 ) -> Result<InvoiceView, AppError> {
     let lines = invoices::lines(tx, invoice.id).await?;
     let payments = invoices::payments(tx, invoice.id).await?;
+    view_of(tx, invoice, lines, payments, preview).await
+}
+
+/// A document as the API shows it, given its lines and payments: a
+/// finalized invoice's credit notes are read.
+async fn view_of(
+    tx: &mut sqlx::PgConnection,
+    invoice: Invoice,
+    lines: Vec<Line>,
+    payments: Vec<Payment>,
+    preview: Option<tax::Invoice>,
+) -> Result<InvoiceView, AppError> {
+    let (notes, credited) = if creditable(&invoice) {
+        (
+            invoices::credit_notes_of(tx, invoice.id).await?,
+            invoices::credited_quantities(tx, invoice.id).await?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    Ok(assemble(invoice, lines, payments, preview, notes, &credited))
+}
+
+/// A document that has no payments and no credit notes, as the API shows
+/// it: a draft, or a document finalized in the transaction that made this.
+fn fresh_view(invoice: Invoice, lines: Vec<Line>) -> InvoiceView {
+    assemble(invoice, lines, Vec::new(), None, Vec::new(), &[])
+}
+
+/// Whether a document can have credit notes: a finalized invoice.
+fn creditable(invoice: &Invoice) -> bool {
+    invoice.kind == "invoice" && invoice.status == "finalized"
+}
+
+fn assemble(
+    invoice: Invoice,
+    lines: Vec<Line>,
+    payments: Vec<Payment>,
+    preview: Option<tax::Invoice>,
+    notes: Vec<(Uuid, String, i64)>,
+    credited: &[(i16, i64)],
+) -> InvoiceView {
     let due_paise = invoice.total_paise - paid(&payments);
-    let (credit_notes, creditable) = if invoice.kind == "invoice" && invoice.status == "finalized" {
-        let notes = invoices::credit_notes_of(tx, invoice.id).await?;
-        let credited = invoices::credited_quantities(tx, invoice.id).await?;
-        let creditable = lines
+    let creditable = if creditable(&invoice) {
+        lines
             .iter()
             .filter_map(|l| {
                 let done = credited
@@ -384,20 +425,19 @@ async fn view(
                     quantity: left,
                 })
             })
-            .collect();
-        let notes = notes
-            .into_iter()
-            .map(|(id, number, total_paise)| CreditNoteRef {
-                id,
-                number,
-                total_paise,
-            })
-            .collect();
-        (notes, creditable)
+            .collect()
     } else {
-        (Vec::new(), Vec::new())
+        Vec::new()
     };
-    Ok(InvoiceView {
+    let credit_notes = notes
+        .into_iter()
+        .map(|(id, number, total_paise)| CreditNoteRef {
+            id,
+            number,
+            total_paise,
+        })
+        .collect();
+    InvoiceView {
         invoice,
         lines,
         payments,
@@ -405,7 +445,7 @@ async fn view(
         preview,
         credit_notes,
         creditable,
-    })
+    }
 }
 
 fn local_today(timezone: &str) -> NaiveDate {
@@ -654,9 +694,9 @@ impl App {
         )
         .await?;
         let invoice = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        let view = view(&mut tx, invoice, None).await?;
+        let lines = invoices::lines(&mut tx, id).await?;
         tx.commit().await?;
-        Ok(view)
+        Ok(fresh_view(invoice, lines))
     }
 
     async fn draft_for_update(&self, tx: &mut sqlx::PgConnection, id: Uuid) -> Result<Invoice, AppError> {
@@ -709,7 +749,7 @@ impl App {
             ));
         }
         let mut tx = self.pools.begin(principal.tenant_id).await?;
-        self.draft_for_update(&mut tx, id).await?;
+        let invoice = self.draft_for_update(&mut tx, id).await?;
         let (description, code, price, product_id, service_id) = match request.kind.as_str() {
             "product" => {
                 let product_id = request
@@ -812,7 +852,7 @@ impl App {
             },
         )
         .await?;
-        self.check_draft_figures(&mut tx, id).await?;
+        let lines = self.checked_draft_lines(&mut tx, &invoice).await?;
         audit::record(
             &mut tx,
             principal.tenant_id,
@@ -822,10 +862,8 @@ impl App {
             ),
         )
         .await?;
-        let invoice = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        let view = view(&mut tx, invoice, None).await?;
         tx.commit().await?;
-        Ok(view)
+        Ok(fresh_view(invoice, lines))
     }
 
     pub async fn remove_invoice_line(
@@ -837,12 +875,12 @@ impl App {
     ) -> Result<InvoiceView, AppError> {
         principal.require(Permission::InvoicesCreate)?;
         let mut tx = self.pools.begin(principal.tenant_id).await?;
-        self.draft_for_update(&mut tx, id).await?;
+        let invoice = self.draft_for_update(&mut tx, id).await?;
         if !invoices::remove_line(&mut tx, id, position).await? {
             return Err(AppError::NotFound);
         }
         // An invoice discount may not outgrow the lines that are left.
-        self.check_draft_figures(&mut tx, id).await?;
+        let lines = self.checked_draft_lines(&mut tx, &invoice).await?;
         audit::record(
             &mut tx,
             principal.tenant_id,
@@ -851,30 +889,32 @@ impl App {
                 .after(serde_json::json!({ "position": position })),
         )
         .await?;
-        let invoice = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        let view = view(&mut tx, invoice, None).await?;
         tx.commit().await?;
-        Ok(view)
+        Ok(fresh_view(invoice, lines))
     }
 
     /// A draft's figures must stay computable: a discount larger than what it
-    /// applies to is refused when it is entered, not at checkout.
-    async fn check_draft_figures(&self, tx: &mut sqlx::PgConnection, id: Uuid) -> Result<(), AppError> {
-        let invoice = invoices::get(tx, id).await?.ok_or(AppError::NotFound)?;
-        let lines = invoices::lines(tx, id).await?;
+    /// applies to is refused when it is entered, not at checkout. Returns the
+    /// draft's lines.
+    async fn checked_draft_lines(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        invoice: &Invoice,
+    ) -> Result<Vec<Line>, AppError> {
+        let lines = invoices::lines(tx, invoice.id).await?;
         if lines.is_empty() {
-            return Ok(());
+            return Ok(lines);
         }
         let supplier = supplier(tx, invoice.location_id).await?;
         let rates = rates(tx).await?;
         compute(
             &supplier,
-            &invoice,
+            invoice,
             &lines,
             &rates,
             local_today(&supplier.timezone),
-        )
-        .map(|_| ())
+        )?;
+        Ok(lines)
     }
 
     pub async fn update_draft(
@@ -939,7 +979,8 @@ impl App {
             },
         )
         .await?;
-        self.check_draft_figures(&mut tx, id).await?;
+        let invoice = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let lines = self.checked_draft_lines(&mut tx, &invoice).await?;
         audit::record(
             &mut tx,
             principal.tenant_id,
@@ -947,10 +988,8 @@ impl App {
             Event::new(principal.actor(), "invoice.updated", "invoice", id),
         )
         .await?;
-        let invoice = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        let view = view(&mut tx, invoice, None).await?;
         tx.commit().await?;
-        Ok(view)
+        Ok(fresh_view(invoice, lines))
     }
 
     /// Finalize: figures frozen, the next number of the series, the hash
@@ -964,7 +1003,7 @@ impl App {
         principal.require(Permission::InvoicesCreate)?;
         let mut tx = self.pools.begin(principal.tenant_id).await?;
         let invoice = self.draft_for_update(&mut tx, id).await?;
-        let completed_visit = self
+        let (completed_visit, view) = self
             .pools
             .metrics
             .timed(
@@ -973,8 +1012,6 @@ impl App {
             )
             .await?;
         tx.commit().await?;
-        // Read after the commit: the branch's series is free again meanwhile.
-        let view = self.invoice_view(principal.tenant_id, id).await?;
         self.business.finalized(principal.tenant_id);
         if completed_visit {
             self.business.status_changed(principal.tenant_id, "completed");
@@ -991,9 +1028,9 @@ impl App {
     ) -> Result<InvoiceView, AppError> {
         let mut tx = self.pools.begin(principal.tenant_id).await?;
         let invoice = self.draft_for_update(&mut tx, id).await?;
-        finalize_in(&mut tx, principal, invoice, &Origin::default(), Some(issued_on)).await?;
+        let (_, view) = finalize_in(&mut tx, principal, invoice, &Origin::default(), Some(issued_on)).await?;
         tx.commit().await?;
-        self.invoice_view(principal.tenant_id, id).await
+        Ok(view)
     }
 
     pub async fn pay(
@@ -1080,7 +1117,7 @@ impl App {
         if kind == "refund" {
             principal.require(Permission::InvoicesRefund)?;
         }
-        invoices::add_payment(
+        let payment = invoices::add_payment(
             &mut tx,
             principal.tenant_id,
             &NewPayment {
@@ -1098,7 +1135,7 @@ impl App {
         )
         .await?;
         let status = if amount == due { "paid" } else { "partially_paid" };
-        invoices::set_payment_status(&mut tx, id, status).await?;
+        let invoice = invoices::set_payment_status(&mut tx, id, status).await?;
         audit::record(
             &mut tx,
             principal.tenant_id,
@@ -1128,8 +1165,12 @@ impl App {
             serde_json::json!({ "method": request.method, "amount_paise": amount, "payment_status": status }),
         )
         .await?;
-        let invoice = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        let view = view(&mut tx, invoice, None).await?;
+        // The payments as the document lists them (by time, then id).
+        let mut payments = payments;
+        payments.push(payment);
+        payments.sort_by_key(|p| (p.received_at, p.id));
+        let lines = invoices::lines(&mut tx, id).await?;
+        let view = view_of(&mut tx, invoice, lines, payments, None).await?;
         tx.commit().await?;
         Ok(view)
     }
@@ -1261,16 +1302,7 @@ impl App {
             .await?;
         }
         let note = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        finalize_in(&mut tx, principal, note, origin, None).await?;
-        tx.commit().await?;
-        self.invoice_view(principal.tenant_id, id).await
-    }
-
-    /// An invoice as the API shows it, read in a transaction of its own.
-    async fn invoice_view(&self, tenant: Uuid, id: Uuid) -> Result<InvoiceView, AppError> {
-        let mut tx = self.pools.begin(tenant).await?;
-        let invoice = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        let view = view(&mut tx, invoice, None).await?;
+        let (_, view) = finalize_in(&mut tx, principal, note, origin, None).await?;
         tx.commit().await?;
         Ok(view)
     }
@@ -1350,7 +1382,7 @@ async fn finalize_in(
     invoice: Invoice,
     origin: &Origin,
     issued_on: Option<NaiveDate>,
-) -> Result<bool, AppError> {
+) -> Result<(bool, InvoiceView), AppError> {
     let supplier = supplier(tx, invoice.location_id).await?;
     let lines = invoices::lines(tx, invoice.id).await?;
     let rates = rates(tx).await?;
@@ -1397,7 +1429,7 @@ async fn finalize_in(
             total_paise: f.total.0,
         })
         .collect();
-    invoices::set_line_figures(tx, invoice.id, &line_figures).await?;
+    let finalized_lines = invoices::set_line_figures(tx, invoice.id, &line_figures).await?;
     let movements = record_stock_for(tx, principal, &invoice, &lines).await?;
 
     let (sequence, previous) =
@@ -1425,7 +1457,7 @@ async fn finalize_in(
         "tax_summary": figures.tax_summary, "hsn_summary": figures.hsn_summary,
         "amount_in_words": figures.totals.grand_total.in_words(),
     });
-    invoices::finalize(
+    let finalized = invoices::finalize(
         tx,
         invoice.id,
         invoice.location_id,
@@ -1482,7 +1514,8 @@ async fn finalize_in(
             .after(serde_json::json!({ "number": number, "total_paise": figures.totals.grand_total })),
     )
     .await?;
-    Ok(completed_visit)
+    // Just finalized, the document has no payments and no credit notes yet.
+    Ok((completed_visit, fresh_view(finalized, finalized_lines)))
 }
 
 /// Products leave stock when sold, and come back when a credit note

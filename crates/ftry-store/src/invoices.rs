@@ -72,6 +72,9 @@ const INVOICE_COLUMNS: &str = "id, location_id, kind, status, original_id, appoi
      tip_paise, tip_staff_id, restock, reason, supplier, number, financial_year, sequence, issued_on, document_kind, totals, \
      content_hash, previous_hash, finalized_at, payment_status, total_paise, created_at";
 
+const PAYMENT_COLUMNS: &str =
+    "id, invoice_id, kind, method, amount_paise, tendered_paise, change_paise, reference, received_at";
+
 const LINE_COLUMNS: &str = "position, kind, description, code, quantity, unit_price_paise, discount, \
      discount_approved_by, staff_id, service_id, product_id, appointment_item_id, original_position, \
      line_discount_paise, invoice_discount_paise, taxable_paise, \
@@ -296,6 +299,20 @@ pub async fn next_in_series(
     kind: &str,
     financial_year: i16,
 ) -> Result<(i32, Option<Vec<u8>>), sqlx::Error> {
+    // The series exists but for the first document of a year: lock it in
+    // one round trip, and create it only when it is missing.
+    let lock = || {
+        sqlx::query_as::<_, (i32, Option<Vec<u8>>)>(
+            "SELECT last_sequence, last_hash FROM invoice_series
+              WHERE location_id = $1 AND kind = $2 AND financial_year = $3 FOR UPDATE",
+        )
+        .bind(location_id)
+        .bind(kind)
+        .bind(financial_year)
+    };
+    if let Some((last, hash)) = lock().fetch_optional(&mut *conn).await? {
+        return Ok((last + 1, hash));
+    }
     sqlx::query(
         "INSERT INTO invoice_series (tenant_id, location_id, kind, financial_year) VALUES ($1, $2, $3, $4)
          ON CONFLICT DO NOTHING",
@@ -306,15 +323,7 @@ pub async fn next_in_series(
     .bind(financial_year)
     .execute(&mut *conn)
     .await?;
-    let (last, hash): (i32, Option<Vec<u8>>) = sqlx::query_as(
-        "SELECT last_sequence, last_hash FROM invoice_series
-          WHERE location_id = $1 AND kind = $2 AND financial_year = $3 FOR UPDATE",
-    )
-    .bind(location_id)
-    .bind(kind)
-    .bind(financial_year)
-    .fetch_one(conn)
-    .await?;
+    let (last, hash) = lock().fetch_one(conn).await?;
     Ok((last + 1, hash))
 }
 
@@ -351,22 +360,24 @@ pub struct Finalization<'a> {
 }
 
 /// A draft's lines' figures, as it is about to be finalized: every line in
-/// one statement (a draft may have many lines).
+/// one statement (a draft may have many lines). Returns the lines as they
+/// now are, in order.
 pub async fn set_line_figures(
     conn: &mut PgConnection,
     id: Uuid,
     lines: &[LineFigures],
-) -> Result<(), sqlx::Error> {
+) -> Result<Vec<Line>, sqlx::Error> {
     let column = |f: fn(&LineFigures) -> i64| lines.iter().map(f).collect::<Vec<i64>>();
-    sqlx::query(
+    let mut updated: Vec<Line> = sqlx::query_as(&format!(
         "UPDATE invoice_lines l SET taxable_paise = u.taxable, rate_bp = u.rate, cgst_paise = u.cgst,
                 sgst_paise = u.sgst, igst_paise = u.igst, total_paise = u.total,
                 line_discount_paise = u.line_discount, invoice_discount_paise = u.invoice_discount
            FROM unnest($2::int2[], $3::int8[], $4::int4[], $5::int8[], $6::int8[], $7::int8[], $8::int8[],
                        $9::int8[], $10::int8[])
-                AS u(position, taxable, rate, cgst, sgst, igst, total, line_discount, invoice_discount)
-          WHERE l.invoice_id = $1 AND l.position = u.position",
-    )
+                AS u(at, taxable, rate, cgst, sgst, igst, total, line_discount, invoice_discount)
+          WHERE l.invoice_id = $1 AND l.position = u.at
+          RETURNING {LINE_COLUMNS}"
+    ))
     .bind(id)
     .bind(lines.iter().map(|l| l.position).collect::<Vec<i16>>())
     .bind(column(|l| l.taxable_paise))
@@ -377,22 +388,24 @@ pub async fn set_line_figures(
     .bind(column(|l| l.total_paise))
     .bind(column(|l| l.line_discount_paise))
     .bind(column(|l| l.invoice_discount_paise))
-    .execute(conn)
+    .fetch_all(conn)
     .await?;
-    Ok(())
+    updated.sort_by_key(|l| l.position);
+    Ok(updated)
 }
 
 /// Finalize a draft whose lines have their figures, and move its series
 /// (locked by [`next_in_series`]) on to its number and hash: one statement,
-/// as it runs while every till of the branch waits for the series.
+/// as it runs while every till of the branch waits for the series. Returns
+/// the document as finalized.
 pub async fn finalize(
     conn: &mut PgConnection,
     id: Uuid,
     location_id: Uuid,
     kind: &str,
     f: &Finalization<'_>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<Invoice, sqlx::Error> {
+    sqlx::query_as(&format!(
         "WITH advanced AS (
              UPDATE invoice_series SET last_sequence = $4, last_hash = $9
               WHERE location_id = $16 AND kind = $17 AND financial_year = $3
@@ -401,8 +414,9 @@ pub async fn finalize(
                 document_kind = $6, totals = $7, total_paise = $8, content_hash = $9, previous_hash = $10,
                 finalized_at = now(), finalized_by = $11, supplier = $12, taxable_paise = $13, tax_paise = $14,
                 lines_total_paise = $15
-          WHERE id = $1",
-    )
+          WHERE id = $1
+          RETURNING {INVOICE_COLUMNS}"
+    ))
     .bind(id)
     .bind(f.number)
     .bind(f.financial_year)
@@ -420,9 +434,8 @@ pub async fn finalize(
     .bind(f.lines_total_paise)
     .bind(location_id)
     .bind(kind)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .fetch_one(conn)
+    .await
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -451,16 +464,18 @@ pub struct NewPayment<'a> {
     pub received_by: Option<Uuid>,
 }
 
+/// Record a payment (a refund); returns it as recorded.
 pub async fn add_payment(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     p: &NewPayment<'_>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<Payment, sqlx::Error> {
+    sqlx::query_as(&format!(
         "INSERT INTO payments (tenant_id, id, invoice_id, location_id, kind, method, amount_paise, tendered_paise,
                                change_paise, reference, received_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         RETURNING {PAYMENT_COLUMNS}"
+    ))
     .bind(tenant_id)
     .bind(p.id)
     .bind(p.invoice_id)
@@ -472,28 +487,32 @@ pub async fn add_payment(
     .bind(p.change_paise)
     .bind(p.reference)
     .bind(p.received_by)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .fetch_one(conn)
+    .await
 }
 
 pub async fn payments(conn: &mut PgConnection, invoice_id: Uuid) -> Result<Vec<Payment>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, invoice_id, kind, method, amount_paise, tendered_paise, change_paise, reference, received_at
-           FROM payments WHERE invoice_id = $1 ORDER BY received_at, id",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE invoice_id = $1 ORDER BY received_at, id"
+    ))
     .bind(invoice_id)
     .fetch_all(conn)
     .await
 }
 
-pub async fn set_payment_status(conn: &mut PgConnection, id: Uuid, status: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE invoices SET payment_status = $2 WHERE id = $1")
-        .bind(id)
-        .bind(status)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// Set a document's payment status; returns the document.
+pub async fn set_payment_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    status: &str,
+) -> Result<Invoice, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE invoices SET payment_status = $2 WHERE id = $1 RETURNING {INVOICE_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(status)
+    .fetch_one(conn)
+    .await
 }
 
 /// Quantities already credited per original line position.

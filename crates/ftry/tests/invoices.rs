@@ -2420,3 +2420,174 @@ async fn the_printable_invoice_shows_number_supplier_gstin_place_of_supply_and_a
     .await;
     app.stop().await;
 }
+
+/// `value` without its `preview` (a draft's figures as they would be today,
+/// which reading a draft adds and changing one does not).
+fn without_preview(mut value: Value) -> Value {
+    value.as_object_mut().unwrap().remove("preview");
+    value
+}
+
+#[tokio::test]
+async fn every_checkout_step_answers_with_the_document_exactly_as_reading_it_afterwards_shows_it() {
+    let app = TestApp::fresh().await;
+    let salon = registered_salon(&app, "Answers Salon").await;
+    let token = salon.token();
+    let shampoo = product(&app, &salon, "ANSWER-1", 44950, 5).await;
+    let visit = book(
+        &app,
+        &salon,
+        11,
+        &[
+            (salon.haircut, salon.stylists[0]),
+            (salon.manicure, salon.stylists[1]),
+        ],
+    )
+    .await;
+
+    // The draft and each change to it: as read, less the preview.
+    let draft = create_draft(&app, token, &json!({"appointment_id": visit["id"]})).await;
+    let id = id_of(&draft);
+    let read = get_invoice(&app, token, &id).await;
+    assert!(
+        read["preview"].is_object(),
+        "a draft read has its preview: {read}"
+    );
+    assert_eq!(draft["preview"], Value::Null);
+    assert_eq!(without_preview(draft), without_preview(read));
+    let with_product = add_line(
+        &app,
+        token,
+        &id,
+        &json!({"kind": "product", "product_id": shampoo, "quantity": 2, "discount": {"percent_bp": 1000}}),
+    )
+    .await;
+    assert_eq!(with_product["lines"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        without_preview(with_product),
+        without_preview(get_invoice(&app, token, &id).await)
+    );
+    let custom = add_line(
+        &app,
+        token,
+        &id,
+        &json!({"kind": "custom", "description": "Head massage", "code": "999721", "unit_price_paise": 30000}),
+    )
+    .await;
+    assert_eq!(
+        without_preview(custom),
+        without_preview(get_invoice(&app, token, &id).await)
+    );
+    let removed = body(
+        send(
+            &app,
+            token,
+            Method::DELETE,
+            &format!("/api/v1/invoices/{id}/lines/3"),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(removed["lines"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        without_preview(removed),
+        without_preview(get_invoice(&app, token, &id).await)
+    );
+    let changed = body(
+        patch(&app, token, &id, &json!({"tip_paise": 5000, "tip_staff_id": salon.stylists[0], "invoice_discount": {"amount_paise": 2500}})).await,
+        200,
+    )
+    .await;
+    assert_eq!(changed["tip_paise"], 5000);
+    assert_eq!(
+        without_preview(changed),
+        without_preview(get_invoice(&app, token, &id).await)
+    );
+
+    // Finalized: number, figures, totals and what may be credited, whole.
+    let invoice = finalized(&app, token, &id).await;
+    assert_eq!(invoice["number"], json!(invoice_number("L1", 1)));
+    assert_eq!(
+        invoice["creditable"],
+        json!([{"position": 0, "quantity": 1}, {"position": 1, "quantity": 1}, {"position": 2, "quantity": 2}])
+    );
+    assert_eq!(invoice, get_invoice(&app, token, &id).await);
+    let total = invoice["total_paise"].as_i64().unwrap();
+
+    // Two payments, the second in cash with change.
+    let part = body(
+        pay(
+            &app,
+            token,
+            &id,
+            &json!({"method": "card", "amount_paise": 10000, "reference": "AUTH 1"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(
+        (&part["payment_status"], &part["due_paise"]),
+        (&json!("partially_paid"), &json!(total - 10000))
+    );
+    assert_eq!(part, get_invoice(&app, token, &id).await);
+    let paid = body(
+        pay(
+            &app,
+            token,
+            &id,
+            &json!({"method": "cash", "amount_paise": total - 10000, "tendered_paise": total - 10000 + 700}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(
+        (
+            &paid["payment_status"],
+            &paid["due_paise"],
+            paid["payments"].as_array().unwrap().len()
+        ),
+        (&json!("paid"), &json!(0), 2)
+    );
+    assert_eq!(paid["payments"][1]["change_paise"], 700);
+    assert_eq!(paid, get_invoice(&app, token, &id).await);
+
+    // A credit note for one bottle, and its refund.
+    let note = body(
+        credit(
+            &app,
+            token,
+            &id,
+            &json!({"reason": "Bottle damaged", "lines": [{"position": 2, "quantity": 1}], "restock": true}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let note_id = id_of(&note);
+    assert_eq!(note["number"], json!(credit_note_number("L1", 1)));
+    assert_eq!(note, get_invoice(&app, token, &note_id).await);
+    let refunded = body(
+        pay(
+            &app,
+            token,
+            &note_id,
+            &json!({"method": "cash", "amount_paise": note["total_paise"]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(refunded["due_paise"], 0);
+    assert_eq!(refunded, get_invoice(&app, token, &note_id).await);
+    // The invoice now names its note and what is left to credit.
+    let original = get_invoice(&app, token, &id).await;
+    assert_eq!(
+        original["creditable"],
+        json!([{"position": 0, "quantity": 1}, {"position": 1, "quantity": 1}, {"position": 2, "quantity": 1}])
+    );
+    assert_eq!(original["credit_notes"][0]["id"], json!(note_id));
+}
