@@ -642,7 +642,7 @@ impl App {
             },
         )
         .await;
-        match inserted {
+        let invoice = match inserted {
             Err(sqlx::Error::Database(e)) if e.constraint() == Some("invoices_one_per_appointment") => {
                 return Err(AppError::conflict(
                     "appointment_already_billed",
@@ -650,7 +650,8 @@ impl App {
                 ))
             }
             other => other?,
-        }
+        };
+        let mut lines = Vec::new();
         if let Some(a) = &appointment {
             let items = ftry_store::appointments::items(&mut tx, &[a.id]).await?;
             let service_ids: Vec<Uuid> = items.iter().map(|i| i.service_id).collect();
@@ -664,7 +665,7 @@ impl App {
                 let code = codes
                     .get(&item.service_id)
                     .ok_or_else(|| AppError::Internal("an appointment item without its service".into()))?;
-                invoices::add_line(
+                let line = invoices::add_line(
                     &mut tx,
                     principal.tenant_id,
                     id,
@@ -684,6 +685,7 @@ impl App {
                     },
                 )
                 .await?;
+                lines.push(line);
             }
         }
         audit::record(
@@ -693,8 +695,6 @@ impl App {
             Event::new(principal.actor(), "invoice.drafted", "invoice", id),
         )
         .await?;
-        let invoice = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        let lines = invoices::lines(&mut tx, id).await?;
         tx.commit().await?;
         Ok(fresh_view(invoice, lines))
     }
@@ -851,7 +851,8 @@ impl App {
                 original_position: None,
             },
         )
-        .await?;
+        .await?
+        .position;
         let lines = self.checked_draft_lines(&mut tx, &invoice).await?;
         audit::record(
             &mut tx,
@@ -1246,7 +1247,7 @@ impl App {
             ));
         }
         let id = Uuid::now_v7();
-        invoices::insert(
+        let note = invoices::insert(
             &mut tx,
             principal.tenant_id,
             &NewInvoice {
@@ -1301,7 +1302,6 @@ impl App {
             )
             .await?;
         }
-        let note = invoices::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         let (_, view) = finalize_in(&mut tx, principal, note, origin, None).await?;
         tx.commit().await?;
         Ok(view)

@@ -97,17 +97,19 @@ pub struct NewInvoice<'a> {
     pub created_by: Option<Uuid>,
 }
 
+/// Start a draft; returns it as stored.
 pub async fn insert(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     invoice: &NewInvoice<'_>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<Invoice, sqlx::Error> {
+    sqlx::query_as(&format!(
         "INSERT INTO invoices (tenant_id, id, location_id, kind, status, original_id, appointment_id, client_id,
                                customer_name, customer_phone, customer_gstin, customer_address, place_of_supply,
                                restock, reason, created_by)
-         VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
+         VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         RETURNING {INVOICE_COLUMNS}"
+    ))
     .bind(tenant_id)
     .bind(invoice.id)
     .bind(invoice.location_id)
@@ -123,9 +125,8 @@ pub async fn insert(
     .bind(invoice.restock)
     .bind(invoice.reason)
     .bind(invoice.created_by)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .fetch_one(conn)
+    .await
 }
 
 pub struct NewLine<'a> {
@@ -143,21 +144,21 @@ pub struct NewLine<'a> {
     pub original_position: Option<i16>,
 }
 
-/// Append a line; returns its position.
+/// Append a line; returns it as stored (its position the next free one).
 pub async fn add_line(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     invoice_id: Uuid,
     line: &NewLine<'_>,
-) -> Result<i16, sqlx::Error> {
-    sqlx::query_scalar(
+) -> Result<Line, sqlx::Error> {
+    sqlx::query_as(&format!(
         "INSERT INTO invoice_lines (tenant_id, invoice_id, position, kind, description, code, quantity,
                                     unit_price_paise, discount, discount_approved_by, staff_id, service_id,
                                     product_id, appointment_item_id, original_position)
          SELECT $1, $2, COALESCE(max(position) + 1, 0), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
            FROM invoice_lines WHERE invoice_id = $2
-         RETURNING position",
-    )
+         RETURNING {LINE_COLUMNS}"
+    ))
     .bind(tenant_id)
     .bind(invoice_id)
     .bind(line.kind)
