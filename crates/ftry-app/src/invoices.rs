@@ -194,7 +194,8 @@ fn not_draft() -> AppError {
     )
 }
 
-/// What the tax engine needs to know about the business and branch.
+/// What the tax engine needs to know about the business and branch, and
+/// the tax table it applies.
 struct Supplier {
     registration: Registration,
     pricing: PricingMode,
@@ -204,9 +205,11 @@ struct Supplier {
     timezone: String,
     snapshot: serde_json::Value,
     gstin: Option<String>,
+    rates: Vec<TaxRate>,
 }
 
-/// Registration, inclusive, round-off, state, series code, GSTIN, timezone, name, address.
+/// Registration, inclusive, round-off, state, series code, GSTIN, timezone,
+/// name, address, and the tax table's codes, dates and rates.
 type SupplierRow = (
     String,
     bool,
@@ -217,19 +220,50 @@ type SupplierRow = (
     String,
     String,
     String,
+    Vec<String>,
+    Vec<NaiveDate>,
+    Vec<i32>,
 );
 
+/// The branch's supplier details and the tax table, in one round trip.
 async fn supplier(tx: &mut sqlx::PgConnection, location_id: Uuid) -> Result<Supplier, AppError> {
     let row: Option<SupplierRow> = sqlx::query_as(
         "SELECT t.gst_registration, t.prices_include_tax, t.round_off, l.state_code, l.series_code, l.gstin,
-                l.timezone, t.name, l.address
-           FROM locations l JOIN tenants t ON t.id = l.tenant_id WHERE l.id = $1",
+                l.timezone, t.name, l.address, r.codes, r.dates, r.rates
+           FROM locations l JOIN tenants t ON t.id = l.tenant_id,
+                (SELECT COALESCE(array_agg(code ORDER BY code, effective_from), '{}') AS codes,
+                        COALESCE(array_agg(effective_from ORDER BY code, effective_from), '{}') AS dates,
+                        COALESCE(array_agg(rate_bp ORDER BY code, effective_from), '{}') AS rates
+                   FROM tax_rates) r
+          WHERE l.id = $1",
     )
     .bind(location_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let (registration, inclusive, round_off, state_code, series_code, gstin, timezone, name, address) =
-        row.ok_or(AppError::NotFound)?;
+    let (
+        registration,
+        inclusive,
+        round_off,
+        state_code,
+        series_code,
+        gstin,
+        timezone,
+        name,
+        address,
+        codes,
+        dates,
+        rates,
+    ) = row.ok_or(AppError::NotFound)?;
+    let rates = codes
+        .into_iter()
+        .zip(dates)
+        .zip(rates)
+        .map(|((code, effective_from), rate_bp)| TaxRate {
+            code,
+            effective_from,
+            rate_bp: u32::try_from(rate_bp).unwrap_or(0),
+        })
+        .collect();
     // A branch without a GSTIN cannot charge GST, whatever the business's setting.
     let registration = match (registration.as_str(), &gstin) {
         ("regular", Some(_)) => Registration::Regular,
@@ -249,22 +283,8 @@ async fn supplier(tx: &mut sqlx::PgConnection, location_id: Uuid) -> Result<Supp
         series_code,
         timezone,
         gstin,
+        rates,
     })
-}
-
-async fn rates(tx: &mut sqlx::PgConnection) -> Result<Vec<TaxRate>, AppError> {
-    let rows: Vec<(String, NaiveDate, i32)> =
-        sqlx::query_as("SELECT code, effective_from, rate_bp FROM tax_rates")
-            .fetch_all(&mut *tx)
-            .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(code, effective_from, rate_bp)| TaxRate {
-            code,
-            effective_from,
-            rate_bp: u32::try_from(rate_bp).unwrap_or(0),
-        })
-        .collect())
 }
 
 /// The figures of a document as it stands.
@@ -272,7 +292,6 @@ fn compute(
     supplier: &Supplier,
     invoice: &Invoice,
     lines: &[Line],
-    rates: &[TaxRate],
     date: NaiveDate,
 ) -> Result<tax::Invoice, AppError> {
     let inputs = lines
@@ -293,7 +312,7 @@ fn compute(
         place_of_supply: &invoice.place_of_supply,
         pricing: supplier.pricing,
         date,
-        rates,
+        rates: &supplier.rates,
         lines: &inputs,
         invoice_discount: discount_json(&invoice.invoice_discount, "invoice_discount")?,
         tip: Paise(invoice.tip_paise),
@@ -494,15 +513,7 @@ impl App {
         let preview = if invoice.status == "draft" {
             let supplier = supplier(&mut tx, invoice.location_id).await?;
             let lines = invoices::lines(&mut tx, id).await?;
-            let rates = rates(&mut tx).await?;
-            compute(
-                &supplier,
-                &invoice,
-                &lines,
-                &rates,
-                local_today(&supplier.timezone),
-            )
-            .ok()
+            compute(&supplier, &invoice, &lines, local_today(&supplier.timezone)).ok()
         } else {
             None
         };
@@ -907,14 +918,7 @@ impl App {
             return Ok(lines);
         }
         let supplier = supplier(tx, invoice.location_id).await?;
-        let rates = rates(tx).await?;
-        compute(
-            &supplier,
-            invoice,
-            &lines,
-            &rates,
-            local_today(&supplier.timezone),
-        )?;
+        compute(&supplier, invoice, &lines, local_today(&supplier.timezone))?;
         Ok(lines)
     }
 
@@ -1385,7 +1389,6 @@ async fn finalize_in(
 ) -> Result<(bool, InvoiceView), AppError> {
     let supplier = supplier(tx, invoice.location_id).await?;
     let lines = invoices::lines(tx, invoice.id).await?;
-    let rates = rates(tx).await?;
     let today = issued_on.unwrap_or_else(|| local_today(&supplier.timezone));
     // A credit note is taxed as its invoice was: the original's date and rates.
     let tax_date = match invoice.original_id {
@@ -1395,7 +1398,7 @@ async fn finalize_in(
             .unwrap_or(today),
         None => today,
     };
-    let figures = compute(&supplier, &invoice, &lines, &rates, tax_date)?;
+    let figures = compute(&supplier, &invoice, &lines, tax_date)?;
     // From the number on, the branch's series row is locked, and from the
     // stock level's change on, the product's level row: every till
     // finalizing at the branch (or selling that product) waits for them
