@@ -411,6 +411,12 @@ async fn run(db: &data::BenchDb, options: &Options, started: Instant) -> anyhow:
         let since = now();
         rows.push(measure::booking(&client, &base, &salon, 32, scale(500, 3000)).await?);
         track("booking", since);
+        let mut superuser = db.superuser().await?;
+        let slots = measure::free_slots(&client, &base, &salon, &mut superuser, scale(500, 3000)).await?;
+        drop(superuser);
+        let since = now();
+        rows.push(measure::booking_free(&client, &base, &salon, 32, slots).await?);
+        track("booking free slots", since);
     }
     // Future visits to check out: the checkout scenario from the front of
     // the list, the mixed day from the back.

@@ -313,6 +313,149 @@ pub async fn booking(
     })
 }
 
+/// Free slots to book, at most `wanted`: for each staff member, a service
+/// they perform that needs no resource and has no buffers or processing
+/// time (found in the database), the starts the availability API offers
+/// them for it over the measured 14 days, kept where they do not overlap
+/// the one kept before; then dealt out staff member by staff member. No two
+/// of them compete, so each should be created.
+pub async fn free_slots(
+    client: &reqwest::Client,
+    base: &str,
+    salon: &Salon,
+    superuser: &mut sqlx::PgConnection,
+    wanted: usize,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    let plain: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "SELECT DISTINCT ON (st.display_order) st.id, sv.id
+           FROM staff st
+           JOIN staff_services ss ON ss.tenant_id = st.tenant_id AND ss.staff_id = st.id
+           JOIN services sv ON sv.tenant_id = ss.tenant_id AND sv.id = ss.service_id
+          WHERE st.tenant_id = (SELECT tenant_id FROM locations WHERE id = $1)
+            AND sv.resource_type IS NULL AND sv.processing_minutes IS NULL
+            AND sv.buffer_before_minutes = 0 AND sv.buffer_after_minutes = 0
+          ORDER BY st.display_order, sv.display_order",
+    )
+    .bind(salon.location)
+    .fetch_all(superuser)
+    .await?;
+    anyhow::ensure!(!plain.is_empty(), "no staff member performs a plain service");
+    let last = salon.first_date + chrono::Duration::days(13);
+    let mut per_staff = Vec::new();
+    for (staff, service) in &plain {
+        let response = client
+            .get(format!(
+                "{base}/api/v1/locations/{}/availability?services={service}&staff={staff}&from={}&to={last}",
+                salon.location, salon.first_date
+            ))
+            .bearer_auth(&salon.token)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status() == 200,
+            "availability answered {}",
+            response.status()
+        );
+        let body: serde_json::Value = response.json().await?;
+        let mut kept = Vec::new();
+        let mut free_from = String::new();
+        for slot in body["slots"].as_array().into_iter().flatten() {
+            let item = &slot["items"][0];
+            let (Some(start), Some(end)) = (item["start"].as_str(), item["end"].as_str()) else {
+                continue;
+            };
+            // RFC 3339 instants in UTC compare as text.
+            if start >= free_from.as_str() {
+                kept.push(json!({
+                    "location_id": salon.location, "client_id": salon.client, "start": start,
+                    "items": [{ "service_id": service, "staff_id": staff }],
+                }));
+                free_from = end.to_owned();
+            }
+        }
+        per_staff.push(kept.into_iter());
+    }
+    let mut dealt = Vec::with_capacity(wanted);
+    while dealt.len() < wanted {
+        let before = dealt.len();
+        for slots in &mut per_staff {
+            if dealt.len() < wanted {
+                dealt.extend(slots.next());
+            }
+        }
+        if dealt.len() == before {
+            break;
+        }
+    }
+    Ok(dealt)
+}
+
+/// Book each of `slots` (see [`free_slots`]) once, by `concurrency`
+/// workers, each with an idempotency key of its own.
+pub async fn booking_free(
+    client: &reqwest::Client,
+    base: &str,
+    salon: &Salon,
+    concurrency: usize,
+    slots: Vec<serde_json::Value>,
+) -> anyhow::Result<Row> {
+    let requests = slots.len();
+    let slots = Arc::new(slots);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let results = Arc::new(Mutex::new(Vec::with_capacity(requests)));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (client, next, results, slots) = (client.clone(), next.clone(), results.clone(), slots.clone());
+        let (base, token) = (base.to_owned(), salon.token.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(body) = slots.get(i) else {
+                    break;
+                };
+                let sent = Instant::now();
+                let answer = client
+                    .post(format!("{base}/api/v1/appointments"))
+                    .bearer_auth(&token)
+                    .header("idempotency-key", format!("bench-free-{i}"))
+                    .json(body)
+                    .send()
+                    .await;
+                let (status, server) = match answer {
+                    Ok(r) => (r.status().as_u16(), server_ms(&r).unwrap_or(f64::NAN)),
+                    Err(_) => (0, f64::NAN),
+                };
+                let elapsed = sent.elapsed().as_secs_f64() * 1000.0;
+                results.lock().await.push((status, server, elapsed));
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let results = results.lock().await;
+    let created = results.iter().filter(|r| r.0 == 201).count();
+    let refused = results.iter().filter(|r| r.0 == 409).count();
+    Ok(Row {
+        name: format!("book free slots (create appointment) at concurrency {concurrency}"),
+        clients: concurrency,
+        requests,
+        seconds,
+        ok: created + refused,
+        errors: results.len() - created - refused,
+        server: Sample::of(results.iter().filter(|r| r.0 == 201).map(|r| r.1).collect()),
+        round_trip: Sample::of(results.iter().filter(|r| r.0 == 201).map(|r| r.2).collect()),
+        target: "≥ 1,500 bookings/s, p95 ≤ 25 ms",
+        note: Some(format!(
+            "{created} of {requests} free slots booked ({:.0}/s), {refused} refused (409)",
+            created as f64 / seconds
+        )),
+        extra: json!({ "created": created, "refused": refused, "created_per_second": created as f64 / seconds }),
+    })
+}
+
 /// Check out one visit: draft from the appointment, add a product, finalize,
 /// pay by UPI. Whether every step succeeded, and the server time of all four.
 async fn check_out_one(

@@ -166,16 +166,17 @@ impl Report {
             .pgbench
             .iter()
             .find(|r| r.script == "tpcb-like" && r.clients == 32);
-        let created = self
-            .rows
-            .iter()
-            .find_map(|row| row.extra["created_per_second"].as_f64());
-        if let (Some(tpcb), Some(created)) = (tpcb_32, created) {
-            let _ = writeln!(
-                out,
-                "\nBookings created per second ÷ pgbench TPC-B-like transactions per second at 32 clients: {:.3}.",
-                created / tpcb.tps
-            );
+        if let Some(tpcb) = tpcb_32 {
+            for row in &self.rows {
+                if let Some(created) = row.extra["created_per_second"].as_f64() {
+                    let _ = writeln!(
+                        out,
+                        "\nBookings created per second ÷ pgbench TPC-B-like transactions per second at 32 clients, {}: {:.3}.",
+                        row.name,
+                        created / tpcb.tps
+                    );
+                }
+            }
         }
         let cores: Vec<String> = self
             .usage
