@@ -1404,7 +1404,9 @@ async fn finalize_in(
     // finalizing at the branch (or selling that product) waits for them
     // until this transaction commits. So whatever waits for neither comes
     // first — the visit completed, the lines' figures, the stock movements
-    // recorded — and after the number, four statements and the commit.
+    // recorded — and after the number, one statement (the document, its
+    // series, its domain event and audit event), each stock level's change
+    // and the commit.
     let completed_visit = match invoice.appointment_id {
         Some(appointment_id) => complete_appointment(tx, principal, appointment_id).await?,
         None => false,
@@ -1460,6 +1462,14 @@ async fn finalize_in(
         "tax_summary": figures.tax_summary, "hsn_summary": figures.hsn_summary,
         "amount_in_words": figures.totals.grand_total.in_words(),
     });
+    // The domain event and the audit event are written by the same statement.
+    let credit_note = invoice.kind == "credit_note";
+    let action = if credit_note {
+        "credit_note.issued"
+    } else {
+        "invoice.finalized"
+    };
+    let recorded = serde_json::json!({ "number": number, "total_paise": figures.totals.grand_total });
     let finalized = invoices::finalize(
         tx,
         invoice.id,
@@ -1489,34 +1499,20 @@ async fn finalize_in(
             previous_hash: previous.as_deref(),
             finalized_by: Some(principal.user_id),
         },
+        invoices::Recorded {
+            tenant_id: principal.tenant_id,
+            event_kind: if credit_note {
+                "invoice.credit_note_issued"
+            } else {
+                "invoice.finalized"
+            },
+            event_payload: &recorded,
+            origin,
+            audit: Event::new(principal.actor(), action, "invoice", invoice.id).after(&recorded),
+        },
     )
     .await?;
     change_stock_for(tx, &movements, &lines).await?;
-    let action = if invoice.kind == "credit_note" {
-        "credit_note.issued"
-    } else {
-        "invoice.finalized"
-    };
-    ftry_store::appointments::emit(
-        tx,
-        principal.tenant_id,
-        if invoice.kind == "credit_note" {
-            "invoice.credit_note_issued"
-        } else {
-            "invoice.finalized"
-        },
-        invoice.id,
-        serde_json::json!({ "number": number, "total_paise": figures.totals.grand_total }),
-    )
-    .await?;
-    audit::record(
-        tx,
-        principal.tenant_id,
-        origin,
-        Event::new(principal.actor(), action, "invoice", invoice.id)
-            .after(serde_json::json!({ "number": number, "total_paise": figures.totals.grand_total })),
-    )
-    .await?;
     // Just finalized, the document has no payments and no credit notes yet.
     Ok((completed_visit, fresh_view(finalized, finalized_lines)))
 }

@@ -101,29 +101,48 @@ pub async fn record(
     origin: &Origin,
     event: Event<'_>,
 ) -> Result<(), sqlx::Error> {
-    let (actor_type, actor_id, impersonator_id) = event.actor.parts();
-    sqlx::query(
+    let sql = insert_statement(1);
+    bind(sqlx::query(&sql), tenant_id, origin, event)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The `INSERT` of one event, its parameters numbered from `$first` (as a
+/// statement of its own, or a part of a larger one); bound by [`bind`].
+pub(crate) fn insert_statement(first: usize) -> String {
+    let parameters: Vec<String> = (first..first + 14).map(|n| format!("${n}")).collect();
+    format!(
         "INSERT INTO audit_events (tenant_id, id, actor_type, actor_id, impersonator_id, action, resource_type,
                                    resource_id, before, after, outcome, ip, user_agent, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+         VALUES ({})",
+        parameters.join(", ")
     )
-    .bind(tenant_id)
-    .bind(Uuid::now_v7())
-    .bind(actor_type)
-    .bind(actor_id)
-    .bind(impersonator_id)
-    .bind(event.action)
-    .bind(event.resource_type)
-    .bind(event.resource_id)
-    .bind(event.before)
-    .bind(event.after)
-    .bind(event.outcome.name())
-    .bind(origin.ip.map(IpNet::from))
-    .bind(origin.user_agent.as_deref())
-    .bind(origin.request_id.as_deref())
-    .execute(conn)
-    .await?;
-    Ok(())
+}
+
+/// Bind the parameters of [`insert_statement`] for one event.
+pub(crate) fn bind<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    tenant_id: Uuid,
+    origin: &'q Origin,
+    event: Event<'q>,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    let (actor_type, actor_id, impersonator_id) = event.actor.parts();
+    query
+        .bind(tenant_id)
+        .bind(Uuid::now_v7())
+        .bind(actor_type)
+        .bind(actor_id)
+        .bind(impersonator_id)
+        .bind(event.action)
+        .bind(event.resource_type)
+        .bind(event.resource_id)
+        .bind(event.before)
+        .bind(event.after)
+        .bind(event.outcome.name())
+        .bind(origin.ip.map(IpNet::from))
+        .bind(origin.user_agent.as_deref())
+        .bind(origin.request_id.as_deref())
 }
 
 /// Record an event outside any tenant, or a platform operator's action on one.

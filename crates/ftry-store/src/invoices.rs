@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use sqlx::PgConnection;
+use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -395,48 +395,73 @@ pub async fn set_line_figures(
     Ok(updated)
 }
 
-/// Finalize a draft whose lines have their figures, and move its series
-/// (locked by [`next_in_series`]) on to its number and hash: one statement,
-/// as it runs while every till of the branch waits for the series. Returns
-/// the document as finalized.
+/// What a finalization records beside the document: its domain event and
+/// its audit event.
+pub struct Recorded<'a> {
+    pub tenant_id: Uuid,
+    pub event_kind: &'a str,
+    pub event_payload: &'a serde_json::Value,
+    pub origin: &'a crate::audit::Origin,
+    pub audit: crate::audit::Event<'a>,
+}
+
+/// Finalize a draft whose lines have their figures, move its series
+/// (locked by [`next_in_series`]) on to its number and hash, and record its
+/// domain event and audit event: one statement, as it runs while every
+/// till of the branch waits for the series. Returns the document as
+/// finalized.
 pub async fn finalize(
     conn: &mut PgConnection,
     id: Uuid,
     location_id: Uuid,
     kind: &str,
     f: &Finalization<'_>,
+    recorded: Recorded<'_>,
 ) -> Result<Invoice, sqlx::Error> {
-    sqlx::query_as(&format!(
+    let sql = format!(
         "WITH advanced AS (
              UPDATE invoice_series SET last_sequence = $4, last_hash = $9
               WHERE location_id = $16 AND kind = $17 AND financial_year = $3
-         )
+         ),
+         {events},
+         audit_recorded AS ({audit})
          UPDATE invoices SET status = 'finalized', number = $2, financial_year = $3, sequence = $4, issued_on = $5,
                 document_kind = $6, totals = $7, total_paise = $8, content_hash = $9, previous_hash = $10,
                 finalized_at = now(), finalized_by = $11, supplier = $12, taxable_paise = $13, tax_paise = $14,
                 lines_total_paise = $15
           WHERE id = $1
-          RETURNING {INVOICE_COLUMNS}"
-    ))
-    .bind(id)
-    .bind(f.number)
-    .bind(f.financial_year)
-    .bind(f.sequence)
-    .bind(f.issued_on)
-    .bind(f.document_kind)
-    .bind(&f.totals)
-    .bind(f.total_paise)
-    .bind(f.content_hash)
-    .bind(f.previous_hash)
-    .bind(f.finalized_by)
-    .bind(&f.supplier)
-    .bind(f.taxable_paise)
-    .bind(f.tax_paise)
-    .bind(f.lines_total_paise)
-    .bind(location_id)
-    .bind(kind)
-    .fetch_one(conn)
-    .await
+          RETURNING {INVOICE_COLUMNS}",
+        events = crate::jobs::event_parts(18),
+        audit = crate::audit::insert_statement(25),
+    );
+    let query = sqlx::query(&sql)
+        .bind(id)
+        .bind(f.number)
+        .bind(f.financial_year)
+        .bind(f.sequence)
+        .bind(f.issued_on)
+        .bind(f.document_kind)
+        .bind(&f.totals)
+        .bind(f.total_paise)
+        .bind(f.content_hash)
+        .bind(f.previous_hash)
+        .bind(f.finalized_by)
+        .bind(&f.supplier)
+        .bind(f.taxable_paise)
+        .bind(f.tax_paise)
+        .bind(f.lines_total_paise)
+        .bind(location_id)
+        .bind(kind);
+    let (query, _) = crate::jobs::bind_event(
+        query,
+        recorded.tenant_id,
+        recorded.event_kind,
+        id,
+        recorded.event_payload,
+    );
+    let query = crate::audit::bind(query, recorded.tenant_id, recorded.origin, recorded.audit);
+    let row = query.fetch_one(conn).await?;
+    Invoice::from_row(&row)
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

@@ -124,24 +124,58 @@ pub async fn record_event(
     subject_id: Uuid,
     payload: &serde_json::Value,
 ) -> Result<Uuid, sqlx::Error> {
-    let id = Uuid::now_v7();
-    sqlx::query(
-        "WITH event AS (
-             INSERT INTO domain_events (tenant_id, id, kind, subject_id, payload) VALUES ($1, $2, $3, $4, $5)
-         )
-         INSERT INTO jobs (id, queue, kind, tenant_id, payload, run_at, max_attempts, timeout_secs, trace_parent)
-         VALUES ($6, 'notifications', 'events.dispatch', $1, jsonb_build_object('event_id', $2::uuid), now(), 10, 60, $7)",
-    )
-    .bind(tenant_id)
-    .bind(id)
-    .bind(kind)
-    .bind(subject_id)
-    .bind(payload)
-    .bind(Uuid::now_v7())
-    .bind(TRACE_HOOKS.get().and_then(|hooks| (hooks.current)()))
-    .execute(conn)
-    .await?;
+    let sql = format!("WITH {} SELECT", event_parts(1));
+    let (query, id) = bind_event(sqlx::query(&sql), tenant_id, kind, subject_id, payload);
+    query.execute(conn).await?;
     Ok(id)
+}
+
+/// The two data-modifying `WITH` items that record a domain event and
+/// enqueue its dispatch (`event_recorded`, `event_dispatch`), their seven
+/// parameters numbered from `$first`: a part of [`record_event`]'s
+/// statement or of a larger one; bound by [`bind_event`].
+pub(crate) fn event_parts(first: usize) -> String {
+    let p = |i: usize| format!("${}", first + i);
+    let (tenant, id) = (p(0), p(1));
+    format!(
+        "event_recorded AS (
+             INSERT INTO domain_events (tenant_id, id, kind, subject_id, payload)
+             VALUES ({tenant}, {id}, {kind}, {subject}, {payload})
+         ),
+         event_dispatch AS (
+             INSERT INTO jobs (id, queue, kind, tenant_id, payload, run_at, max_attempts, timeout_secs, trace_parent)
+             VALUES ({job}, 'notifications', 'events.dispatch', {tenant}, jsonb_build_object('event_id', {id}::uuid),
+                     now(), 10, 60, {trace})
+         )",
+        kind = p(2),
+        subject = p(3),
+        payload = p(4),
+        job = p(5),
+        trace = p(6),
+    )
+}
+
+/// Bind the parameters of [`event_parts`]; also the new event's id.
+pub(crate) fn bind_event<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    tenant_id: Uuid,
+    kind: &'q str,
+    subject_id: Uuid,
+    payload: &'q serde_json::Value,
+) -> (
+    sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    Uuid,
+) {
+    let id = Uuid::now_v7();
+    let query = query
+        .bind(tenant_id)
+        .bind(id)
+        .bind(kind)
+        .bind(subject_id)
+        .bind(payload)
+        .bind(Uuid::now_v7())
+        .bind(TRACE_HOOKS.get().and_then(|hooks| (hooks.current)()));
+    (query, id)
 }
 
 /// Enqueue the run of schedule `name` due at `due_at`, unless some node
