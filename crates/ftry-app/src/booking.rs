@@ -28,6 +28,27 @@ pub(crate) struct Loaded {
 }
 
 impl Loaded {
+    /// About the bytes it holds: the rows as loaded, and the engine's
+    /// schedule made from them, taken as large again.
+    pub fn weight(&self) -> usize {
+        fn bytes<T>(rows: &[T]) -> usize {
+            std::mem::size_of_val(rows)
+        }
+        let r = &self.rows;
+        let rows = std::mem::size_of::<Self>()
+            + bytes(&r.opening_hours)
+            + bytes(&r.closures)
+            + bytes(&r.services)
+            + bytes(&r.staff)
+            + bytes(&r.staff_services)
+            + bytes(&r.staff_hours)
+            + bytes(&r.time_off)
+            + bytes(&r.staff_busy)
+            + bytes(&r.resources)
+            + bytes(&r.resource_use);
+        2 * rows
+    }
+
     pub fn zone(&self) -> Tz {
         self.schedule.zone
     }

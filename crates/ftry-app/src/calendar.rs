@@ -94,6 +94,12 @@ impl DrawnCalendar {
     pub fn json(&self) -> Bytes {
         self.json.clone()
     }
+
+    /// About the bytes it holds: its JSON, and the calendar it was written
+    /// from, taken as large again.
+    pub(crate) fn weight(&self) -> usize {
+        2 * self.json.len()
+    }
 }
 
 impl App {

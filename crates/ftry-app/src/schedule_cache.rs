@@ -36,13 +36,21 @@ use uuid::Uuid;
 use crate::booking::{self, Loaded};
 use crate::error::AppError;
 
-/// Schedules held at most; a full cache starts again empty (a schedule is
-/// tens of kilobytes, so this bounds the memory to a few tens of megabytes).
+/// Schedules (and businesses' branch lists) held at most; a full cache
+/// starts again empty.
 const CAPACITY: usize = 512;
 
-/// Calendar days (or weeks) held at most; a full set starts again empty (a
-/// busy branch's week is a couple of hundred kilobytes).
+/// What the held schedules may weigh together (see `Loaded::weight`): a
+/// schedule's size grows with the bookings in its window (a busy branch's
+/// fortnight for one service is some hundreds of kilobytes), so the count
+/// alone does not bound the memory. Past it, the cache starts again empty.
+const SCHEDULE_BYTES: usize = 24 << 20;
+
+/// Calendar days (or weeks) held at most, and what they may weigh together
+/// (a busy branch's week is a couple of hundred kilobytes); past either, the
+/// set starts again empty.
 const CALENDAR_CAPACITY: usize = 128;
+const CALENDAR_BYTES: usize = 8 << 20;
 
 /// Slots held in answers at most, over all schedules (a slot is about 200
 /// bytes: some 20 MB). Past it, answers are computed and not kept.
@@ -81,14 +89,49 @@ pub(crate) struct DayKey {
 }
 
 /// Calendars with the versions they were drawn at.
-type HeldDays = HashMap<DayKey, (Versions, Arc<crate::calendar::DrawnCalendar>)>;
+type HeldDays = Bounded<DayKey, (Versions, Arc<crate::calendar::DrawnCalendar>)>;
 /// Each business's branches with the schedule version they were read at.
-type HeldLocations = HashMap<Uuid, (i64, Arc<Vec<ftry_store::tenants::Location>>)>;
+type HeldLocations = Bounded<Uuid, (i64, Arc<Vec<ftry_store::tenants::Location>>)>;
+
+/// A map whose values are weighed: a new key past `capacity` entries, or a
+/// value that would take the weight held past `budget`, first empties it.
+struct Bounded<K, V> {
+    map: HashMap<K, (usize, V)>,
+    weight: usize,
+}
+
+impl<K, V> Default for Bounded<K, V> {
+    fn default() -> Self {
+        Self {
+            map: HashMap::new(),
+            weight: 0,
+        }
+    }
+}
+
+impl<K: Hash + Eq, V> Bounded<K, V> {
+    fn get(&self, key: &K) -> Option<&V> {
+        self.map.get(key).map(|(_, value)| value)
+    }
+
+    fn insert(&mut self, key: K, value: V, weight: usize, capacity: usize, budget: usize) {
+        let replaced = self.map.get(&key).map_or(0, |(w, _)| *w);
+        let full = self.map.len() >= capacity && !self.map.contains_key(&key);
+        if full || self.weight - replaced + weight > budget {
+            self.map.clear();
+            self.weight = 0;
+        } else {
+            self.weight -= replaced;
+        }
+        self.weight += weight;
+        self.map.insert(key, (weight, value));
+    }
+}
 
 /// Clones share one cache.
 #[derive(Clone, Default)]
 pub struct ScheduleCache {
-    entries: Arc<Mutex<HashMap<Key, Arc<Held>>>>,
+    entries: Arc<Mutex<Bounded<Key, Arc<Held>>>>,
     days: Arc<Mutex<HeldDays>>,
     /// Each business's branches (the `locations` table moves the schedule
     /// version), with the version they were read at.
@@ -228,7 +271,8 @@ impl ScheduleCache {
         version: i64,
         list: Arc<Vec<ftry_store::tenants::Location>>,
     ) {
-        insert_bounded(&mut lock(&self.locations), CAPACITY, tenant_id, (version, list));
+        let weight = std::mem::size_of_val(list.as_slice());
+        lock(&self.locations).insert(tenant_id, (version, list), weight, CAPACITY, usize::MAX);
     }
 
     /// Hold a calendar drawn with what was current at `versions` or later.
@@ -238,11 +282,13 @@ impl ScheduleCache {
         versions: Versions,
         calendar: Arc<crate::calendar::DrawnCalendar>,
     ) {
-        insert_bounded(
-            &mut lock(&self.days),
-            CALENDAR_CAPACITY,
+        let weight = calendar.weight();
+        lock(&self.days).insert(
             key,
             (versions, calendar),
+            weight,
+            CALENDAR_CAPACITY,
+            CALENDAR_BYTES,
         );
     }
 
@@ -291,7 +337,8 @@ impl ScheduleCache {
             loaded: Arc::new(loaded),
             answers: Mutex::default(),
         });
-        insert_bounded(&mut lock(&self.entries), CAPACITY, key, Arc::clone(&held));
+        let weight = held.loaded.weight();
+        lock(&self.entries).insert(key, Arc::clone(&held), weight, CAPACITY, SCHEDULE_BYTES);
         Ok(held)
     }
 
@@ -302,7 +349,7 @@ impl ScheduleCache {
 
 /// What `map` holds for `key` if it was made at `at`.
 fn held_at<K: Hash + Eq, A: PartialEq, V>(
-    map: &Mutex<HashMap<K, (A, Arc<V>)>>,
+    map: &Mutex<Bounded<K, (A, Arc<V>)>>,
     key: &K,
     at: A,
 ) -> Option<Arc<V>> {
@@ -312,14 +359,52 @@ fn held_at<K: Hash + Eq, A: PartialEq, V>(
         .map(|(_, value)| Arc::clone(value))
 }
 
-/// Insert, first emptying a full map (a new key past `capacity`).
-fn insert_bounded<K: Hash + Eq, V>(map: &mut HashMap<K, V>, capacity: usize, key: K, value: V) {
-    if map.len() >= capacity && !map.contains_key(&key) {
-        map.clear();
-    }
-    map.insert(key, value);
-}
-
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod bounded_tests {
+    use super::Bounded;
+
+    fn keys(map: &Bounded<u32, &'static str>) -> Vec<u32> {
+        let mut keys: Vec<u32> = map.map.keys().copied().collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    #[test]
+    fn a_value_that_would_take_the_weight_past_the_budget_empties_the_map_first() {
+        let mut map = Bounded::default();
+        map.insert(1, "a", 40, 10, 100);
+        map.insert(2, "b", 50, 10, 100);
+        assert_eq!((keys(&map), map.weight), (vec![1, 2], 90));
+        map.insert(3, "c", 20, 10, 100);
+        assert_eq!((keys(&map), map.weight), (vec![3], 20));
+        assert_eq!(map.get(&3), Some(&"c"));
+        assert_eq!(map.get(&1), None);
+    }
+
+    #[test]
+    fn replacing_a_key_weighs_the_new_value_instead_of_the_old() {
+        let mut map = Bounded::default();
+        map.insert(1, "a", 60, 10, 100);
+        map.insert(2, "b", 30, 10, 100);
+        map.insert(1, "a2", 10, 10, 100);
+        assert_eq!((keys(&map), map.weight), (vec![1, 2], 40));
+        assert_eq!(map.get(&1), Some(&"a2"));
+        map.insert(2, "b2", 95, 10, 100);
+        assert_eq!((keys(&map), map.weight), (vec![2], 95));
+    }
+
+    #[test]
+    fn a_new_key_past_the_capacity_empties_the_map_first_whatever_the_weight() {
+        let mut map = Bounded::default();
+        map.insert(1, "a", 1, 2, 100);
+        map.insert(2, "b", 1, 2, 100);
+        map.insert(2, "b2", 1, 2, 100);
+        assert_eq!((keys(&map), map.weight), (vec![1, 2], 2));
+        map.insert(3, "c", 1, 2, 100);
+        assert_eq!((keys(&map), map.weight), (vec![3], 1));
+    }
 }
