@@ -209,10 +209,23 @@ pub async fn availability(
     ))
 }
 
-/// Book the `i`-th of a deterministic spread of visits (day, quarter hour,
-/// service and staff from `i`), with an idempotency key of its own: the
-/// answer's status and server time.
+/// Book the `i`-th of a deterministic spread of visits (see
+/// [`contested_visit`]), with an idempotency key of its own: the answer's
+/// status and server time.
 async fn book_one(client: &reqwest::Client, base: &str, salon: &Salon, i: usize) -> (u16, f64) {
+    post_booking(
+        client,
+        base,
+        &salon.token,
+        &format!("bench-{i}"),
+        &contested_visit(salon, i),
+    )
+    .await
+}
+
+/// The `i`-th of a deterministic spread of visits: day, quarter hour,
+/// service and staff from `i`.
+fn contested_visit(salon: &Salon, i: usize) -> serde_json::Value {
     let x = (i as u64).wrapping_mul(2_654_435_761) % 1_000_003;
     let day = salon.first_date + chrono::Duration::days((x % 14) as i64);
     let minute = 9 * 60 + 15 * ((x / 14) % 44) as u32;
@@ -224,21 +237,71 @@ async fn book_one(client: &reqwest::Client, base: &str, salon: &Salon, i: usize)
     // display order has the other parity.
     let k = i % salon.staff.len();
     let j = 2 * ((x as usize / 616) % (salon.services.len() / 2)) + (k + 1) % 2;
-    let body = json!({
+    json!({
         "location_id": salon.location, "client_id": salon.client, "start_local": start,
         "items": [{ "service_id": salon.services[j], "staff_id": salon.staff[k] }],
-    });
+    })
+}
+
+/// One booking request with idempotency key `key`: the answer's status
+/// (0 when none came) and server time.
+async fn post_booking(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    key: &str,
+    body: &serde_json::Value,
+) -> (u16, f64) {
     match client
         .post(format!("{base}/api/v1/appointments"))
-        .bearer_auth(&salon.token)
-        .header("idempotency-key", format!("bench-{i}"))
-        .json(&body)
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .json(body)
         .send()
         .await
     {
         Ok(r) => (r.status().as_u16(), server_ms(&r).unwrap_or(f64::NAN)),
         Err(_) => (0, f64::NAN),
     }
+}
+
+/// Send every one of `bookings` (idempotency key, body) once, by
+/// `concurrency` workers: each answer's status, server time and round trip
+/// (ms), and the seconds it all took.
+async fn book_all(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    concurrency: usize,
+    bookings: Vec<(String, serde_json::Value)>,
+) -> anyhow::Result<(Vec<(u16, f64, f64)>, f64)> {
+    let count = bookings.len();
+    let bookings = Arc::new(bookings);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let results = Arc::new(Mutex::new(Vec::with_capacity(count)));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (client, next, results, bookings) =
+            (client.clone(), next.clone(), results.clone(), bookings.clone());
+        let (base, token) = (base.to_owned(), token.to_owned());
+        workers.push(tokio::spawn(async move {
+            while let Some((key, body)) =
+                bookings.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+            {
+                let sent = Instant::now();
+                let (status, server) = post_booking(&client, &base, &token, key, body).await;
+                let elapsed = sent.elapsed().as_secs_f64() * 1000.0;
+                results.lock().await.push((status, server, elapsed));
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let results = std::mem::take(&mut *results.lock().await);
+    Ok((results, seconds))
 }
 
 /// A booking answer the scenario expects: created, or refused because the
@@ -256,31 +319,10 @@ pub async fn booking(
     concurrency: usize,
     requests: usize,
 ) -> anyhow::Result<Row> {
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let results = Arc::new(Mutex::new(Vec::with_capacity(requests)));
-    let started = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..concurrency {
-        let (client, next, results) = (client.clone(), next.clone(), results.clone());
-        let (base, salon) = (base.to_owned(), salon.clone());
-        workers.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= requests {
-                    break;
-                }
-                let sent = Instant::now();
-                let (status, server) = book_one(&client, &base, &salon, i + 1).await;
-                let elapsed = sent.elapsed().as_secs_f64() * 1000.0;
-                results.lock().await.push((status, server, elapsed));
-            }
-        }));
-    }
-    for worker in workers {
-        worker.await?;
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    let results = results.lock().await;
+    let bookings = (1..=requests)
+        .map(|i| (format!("bench-{i}"), contested_visit(salon, i)))
+        .collect();
+    let (results, seconds) = book_all(client, base, &salon.token, concurrency, bookings).await?;
     let created = results.iter().filter(|r| r.0 == 201).count();
     let refused = results.iter().filter(|r| r.0 == 409 || r.0 == 422).count();
     Ok(Row {
@@ -400,42 +442,12 @@ pub async fn booking_free(
     slots: Vec<serde_json::Value>,
 ) -> anyhow::Result<Row> {
     let requests = slots.len();
-    let slots = Arc::new(slots);
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let results = Arc::new(Mutex::new(Vec::with_capacity(requests)));
-    let started = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..concurrency {
-        let (client, next, results, slots) = (client.clone(), next.clone(), results.clone(), slots.clone());
-        let (base, token) = (base.to_owned(), salon.token.clone());
-        workers.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(body) = slots.get(i) else {
-                    break;
-                };
-                let sent = Instant::now();
-                let answer = client
-                    .post(format!("{base}/api/v1/appointments"))
-                    .bearer_auth(&token)
-                    .header("idempotency-key", format!("bench-free-{i}"))
-                    .json(body)
-                    .send()
-                    .await;
-                let (status, server) = match answer {
-                    Ok(r) => (r.status().as_u16(), server_ms(&r).unwrap_or(f64::NAN)),
-                    Err(_) => (0, f64::NAN),
-                };
-                let elapsed = sent.elapsed().as_secs_f64() * 1000.0;
-                results.lock().await.push((status, server, elapsed));
-            }
-        }));
-    }
-    for worker in workers {
-        worker.await?;
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    let results = results.lock().await;
+    let bookings = slots
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| (format!("bench-free-{i}"), body))
+        .collect();
+    let (results, seconds) = book_all(client, base, &salon.token, concurrency, bookings).await?;
     let created = results.iter().filter(|r| r.0 == 201).count();
     let refused = results.iter().filter(|r| r.0 == 409).count();
     Ok(Row {

@@ -101,8 +101,8 @@ pub async fn record(
     origin: &Origin,
     event: Event<'_>,
 ) -> Result<(), sqlx::Error> {
-    let sql = insert_statement(1);
-    bind(sqlx::query(&sql), tenant_id, origin, event)
+    static STATEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| insert_statement(1));
+    bind(sqlx::query(&STATEMENT), tenant_id, origin, event)
         .execute(conn)
         .await?;
     Ok(())
@@ -128,12 +128,23 @@ pub(crate) fn bind<'q>(
     event: Event<'q>,
 ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
     let (actor_type, actor_id, impersonator_id) = event.actor.parts();
-    query
+    let query = query
         .bind(tenant_id)
         .bind(Uuid::now_v7())
         .bind(actor_type)
         .bind(actor_id)
-        .bind(impersonator_id)
+        .bind(impersonator_id);
+    bind_what(query, origin, event)
+}
+
+/// Bind what both audit logs record of an event after who acted: the
+/// action, its resource, before and after, outcome, and where it came from.
+fn bind_what<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    origin: &'q Origin,
+    event: Event<'q>,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    query
         .bind(event.action)
         .bind(event.resource_type)
         .bind(event.resource_id)
@@ -153,7 +164,7 @@ pub async fn record_platform(
     event: Event<'_>,
 ) -> Result<(), sqlx::Error> {
     let (actor_type, actor_id, _) = event.actor.parts();
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO platform_audit_events (id, actor_type, actor_id, tenant_id, action, resource_type,
                                             resource_id, before, after, outcome, ip, user_agent, request_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -161,18 +172,8 @@ pub async fn record_platform(
     .bind(Uuid::now_v7())
     .bind(actor_type)
     .bind(actor_id)
-    .bind(tenant_id)
-    .bind(event.action)
-    .bind(event.resource_type)
-    .bind(event.resource_id)
-    .bind(event.before)
-    .bind(event.after)
-    .bind(event.outcome.name())
-    .bind(origin.ip.map(IpNet::from))
-    .bind(origin.user_agent.as_deref())
-    .bind(origin.request_id.as_deref())
-    .execute(conn)
-    .await?;
+    .bind(tenant_id);
+    bind_what(query, origin, event).execute(conn).await?;
     Ok(())
 }
 

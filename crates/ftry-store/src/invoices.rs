@@ -418,7 +418,8 @@ pub async fn finalize(
     f: &Finalization<'_>,
     recorded: Recorded<'_>,
 ) -> Result<Invoice, sqlx::Error> {
-    let sql = format!(
+    static STATEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
         "WITH advanced AS (
              UPDATE invoice_series SET last_sequence = $4, last_hash = $9
               WHERE location_id = $16 AND kind = $17 AND financial_year = $3
@@ -433,8 +434,9 @@ pub async fn finalize(
           RETURNING {INVOICE_COLUMNS}",
         events = crate::jobs::event_parts(18),
         audit = crate::audit::insert_statement(25),
-    );
-    let query = sqlx::query(&sql)
+    )
+    });
+    let query = sqlx::query(&STATEMENT)
         .bind(id)
         .bind(f.number)
         .bind(f.financial_year)

@@ -124,8 +124,9 @@ pub async fn record_event(
     subject_id: Uuid,
     payload: &serde_json::Value,
 ) -> Result<Uuid, sqlx::Error> {
-    let sql = format!("WITH {} SELECT", event_parts(1));
-    let (query, id) = bind_event(sqlx::query(&sql), tenant_id, kind, subject_id, payload);
+    static STATEMENT: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("WITH {} SELECT", event_parts(1)));
+    let (query, id) = bind_event(sqlx::query(&STATEMENT), tenant_id, kind, subject_id, payload);
     query.execute(conn).await?;
     Ok(id)
 }
